@@ -1,0 +1,199 @@
+//! AMP v1 framing as used by axon.
+//!
+//! A frame is one header byte `(version << 4) | argc`, then for each argument a
+//! 4-byte big-endian length and that many bytes. Arguments carry a type prefix:
+//! `s:` for a UTF-8 string, `j:` for JSON, anything else is a raw buffer.
+
+use serde_json::Value;
+
+/// AMP protocol version carried in the high nibble of the header byte.
+const VERSION: u8 = 1;
+/// A frame holds at most 15 arguments (the low nibble of the header).
+pub const MAX_ARGS: usize = 15;
+/// Frames larger than this are refused instead of being buffered.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Str(String),
+    Json(Value),
+    Buf(Vec<u8>),
+}
+
+impl Arg {
+    /// The argument as JSON: strings become JSON strings, buffers are lossily decoded.
+    pub fn into_json(self) -> Value {
+        match self {
+            Arg::Str(s) => Value::String(s),
+            Arg::Json(v) => v,
+            Arg::Buf(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Arg::Str(s) => Some(s),
+            Arg::Json(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn encoded(&self) -> Vec<u8> {
+        match self {
+            Arg::Str(s) => [b"s:".as_slice(), s.as_bytes()].concat(),
+            Arg::Json(v) => {
+                let mut out = b"j:".to_vec();
+                serde_json::to_writer(&mut out, v).expect("serializing a Value cannot fail");
+                out
+            }
+            Arg::Buf(b) => b.clone(),
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Arg, FrameError> {
+        match bytes {
+            [b's', b':', rest @ ..] => String::from_utf8(rest.to_vec())
+                .map(Arg::Str)
+                .map_err(|_| FrameError::BadString),
+            [b'j', b':', rest @ ..] => serde_json::from_slice(rest)
+                .map(Arg::Json)
+                .map_err(|e| FrameError::BadJson(e.to_string())),
+            other => Ok(Arg::Buf(other.to_vec())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FrameError {
+    #[error("unsupported AMP version {0}")]
+    BadVersion(u8),
+    #[error("AMP frame of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    #[error("AMP string argument is not valid UTF-8")]
+    BadString,
+    #[error("AMP JSON argument does not parse: {0}")]
+    BadJson(String),
+}
+
+/// Encodes one frame.
+pub fn encode(args: &[Arg]) -> Vec<u8> {
+    assert!(args.len() <= MAX_ARGS, "an AMP frame carries at most 15 arguments");
+    let mut out = vec![(VERSION << 4) | args.len() as u8];
+    for arg in args {
+        let bytes = arg.encoded();
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+/// Incremental decoder: feed it bytes as they arrive, take whole frames out.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed, or an error
+    /// when the stream cannot be a valid AMP stream (the caller should drop it).
+    pub fn next_frame(&mut self) -> Result<Option<Vec<Arg>>, FrameError> {
+        let Some(&header) = self.buf.first() else {
+            return Ok(None);
+        };
+        let version = header >> 4;
+        if version != VERSION {
+            return Err(FrameError::BadVersion(version));
+        }
+        let argc = (header & 0x0f) as usize;
+        let mut spans = Vec::with_capacity(argc);
+        let mut off = 1;
+        for _ in 0..argc {
+            let Some(len_bytes) = self.buf.get(off..off + 4) else {
+                return Ok(None);
+            };
+            let len = u32::from_be_bytes(len_bytes.try_into().expect("4 bytes")) as usize;
+            if off + 4 + len > MAX_FRAME_BYTES {
+                return Err(FrameError::TooLarge(off + 4 + len));
+            }
+            off += 4;
+            if self.buf.len() < off + len {
+                return Ok(None);
+            }
+            spans.push(off..off + len);
+            off += len;
+        }
+        let args = spans
+            .into_iter()
+            .map(|span| Arg::decode(&self.buf[span]))
+            .collect::<Result<Vec<_>, _>>();
+        self.buf.drain(..off);
+        args.map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_each_argument_kind() {
+        let args = vec![
+            Arg::Json(json!({"type": "call", "method": "ping", "args": []})),
+            Arg::Str("4242:0".into()),
+            Arg::Buf(vec![0, 1, 2]),
+        ];
+        let bytes = encode(&args);
+        assert_eq!(bytes[0], 0x13);
+        let mut dec = Decoder::new();
+        dec.push(&bytes);
+        assert_eq!(dec.next_frame().unwrap(), Some(args));
+        assert_eq!(dec.next_frame().unwrap(), None);
+    }
+
+    #[test]
+    fn waits_for_the_rest_of_a_split_frame() {
+        let bytes = encode(&[Arg::Str("hello".into()), Arg::Json(json!([1, 2]))]);
+        let mut dec = Decoder::new();
+        for chunk in bytes.chunks(3) {
+            assert_eq!(dec.next_frame().unwrap(), None);
+            dec.push(chunk);
+        }
+        let frame = dec.next_frame().unwrap().unwrap();
+        assert_eq!(frame[0], Arg::Str("hello".into()));
+        assert_eq!(frame[1], Arg::Json(json!([1, 2])));
+    }
+
+    #[test]
+    fn decodes_back_to_back_frames() {
+        let mut bytes = encode(&[Arg::Str("a".into())]);
+        bytes.extend(encode(&[Arg::Str("b".into())]));
+        let mut dec = Decoder::new();
+        dec.push(&bytes);
+        assert_eq!(dec.next_frame().unwrap().unwrap(), vec![Arg::Str("a".into())]);
+        assert_eq!(dec.next_frame().unwrap().unwrap(), vec![Arg::Str("b".into())]);
+    }
+
+    #[test]
+    fn rejects_garbage_and_oversized_frames() {
+        let mut dec = Decoder::new();
+        dec.push(b"GET / HTTP/1.1\r\n");
+        assert_eq!(dec.next_frame(), Err(FrameError::BadVersion(4)));
+
+        let mut dec = Decoder::new();
+        dec.push(&[0x11, 0xff, 0xff, 0xff, 0xff]);
+        assert!(matches!(dec.next_frame(), Err(FrameError::TooLarge(_))));
+
+        let mut dec = Decoder::new();
+        dec.push(&encode(&[Arg::Buf(b"j:{not json".to_vec())]));
+        assert!(matches!(dec.next_frame(), Err(FrameError::BadJson(_))));
+    }
+}

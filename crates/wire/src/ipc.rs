@@ -1,0 +1,259 @@
+//! Node's child IPC channel, seen from the parent.
+//!
+//! Node opens the channel when it finds `NODE_CHANNEL_FD` in its environment:
+//! a unix stream socket on which each message is one JSON value plus `\n`. A
+//! message can carry a file descriptor as SCM_RIGHTS on the same write (this is
+//! how cluster workers receive listening sockets), so reads and writes here go
+//! through `recvmsg`/`sendmsg` rather than plain byte streams.
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use tokio::io::Interest;
+use tokio::net::UnixStream;
+use tokio::sync::Mutex;
+
+/// The fd number the child sees its end of the channel on.
+pub const CHILD_CHANNEL_FD: RawFd = 3;
+
+/// Largest line accepted from a child before the channel is considered broken.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A message read from the channel, with the descriptor it carried, if any.
+#[derive(Debug)]
+pub struct IpcMessage {
+    pub value: Value,
+    pub fd: Option<OwnedFd>,
+}
+
+/// Creates the channel: the parent's end (async) and the child's end, both
+/// close-on-exec; [`install_child_end`] makes the child's end survive exec.
+pub fn channel() -> io::Result<(UnixStream, OwnedFd)> {
+    let (parent, child) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+    )?;
+    // The child end must be blocking: Node expects to own its mode.
+    let flags = nix::fcntl::fcntl(&child, nix::fcntl::FcntlArg::F_GETFL)?;
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&child, nix::fcntl::FcntlArg::F_SETFL(flags))?;
+    let std_parent = std::os::unix::net::UnixStream::from(parent);
+    Ok((UnixStream::from_std(std_parent)?, child))
+}
+
+/// Runs in the forked child before exec: puts the channel on
+/// [`CHILD_CHANNEL_FD`] without close-on-exec. Only async-signal-safe calls.
+///
+/// # Safety
+/// Must be called between fork and exec.
+pub unsafe fn install_child_end(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain fcntl/dup2 on descriptors we own, between fork and exec.
+    let rc = unsafe {
+        if fd == CHILD_CHANNEL_FD {
+            libc::fcntl(fd, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(fd, CHILD_CHANNEL_FD)
+        }
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Splits the parent's end into a reader and a cloneable writer.
+pub fn split(stream: UnixStream) -> (IpcReader, IpcWriter) {
+    let stream = Arc::new(stream);
+    (
+        IpcReader {
+            stream: stream.clone(),
+            buf: Vec::new(),
+            fds: VecDeque::new(),
+        },
+        IpcWriter {
+            stream,
+            lock: Arc::new(Mutex::new(())),
+        },
+    )
+}
+
+pub struct IpcReader {
+    stream: Arc<UnixStream>,
+    buf: Vec<u8>,
+    fds: VecDeque<OwnedFd>,
+}
+
+impl IpcReader {
+    /// The next message; `Ok(None)` when the child closed its end.
+    /// Lines that are not JSON are skipped.
+    pub async fn next(&mut self) -> io::Result<Option<IpcMessage>> {
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                let Ok(value) = serde_json::from_slice::<Value>(&line[..line.len() - 1]) else {
+                    continue;
+                };
+                let carries_handle = value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE");
+                let fd = if carries_handle { self.fds.pop_front() } else { None };
+                return Ok(Some(IpcMessage { value, fd }));
+            }
+            if self.buf.len() > MAX_LINE_BYTES {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "IPC line too long"));
+            }
+            if self.read_some().await? == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn read_some(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            self.stream.readable().await?;
+            let res = self.stream.try_io(Interest::READABLE, || {
+                let mut cmsg = nix::cmsg_space!([RawFd; 4]);
+                let mut iov = [IoSliceMut::new(&mut chunk)];
+                let msg = recvmsg::<()>(
+                    self.stream.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::MSG_CMSG_CLOEXEC,
+                )
+                .map_err(io::Error::from)?;
+                let mut fds = Vec::new();
+                for c in msg.cmsgs().map_err(io::Error::from)? {
+                    if let ControlMessageOwned::ScmRights(received) = c {
+                        fds.extend(received);
+                    }
+                }
+                Ok((msg.bytes, fds))
+            });
+            match res {
+                Ok((n, fds)) => {
+                    for fd in fds {
+                        // SAFETY: the kernel just handed us this descriptor; we own it.
+                        self.fds.push_back(unsafe { OwnedFd::from_raw_fd(fd) });
+                    }
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(0),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct IpcWriter {
+    stream: Arc<UnixStream>,
+    lock: Arc<Mutex<()>>,
+}
+
+impl IpcWriter {
+    /// Sends one JSON message.
+    pub async fn send(&self, value: &Value) -> io::Result<()> {
+        self.send_inner(value, None).await
+    }
+
+    /// Sends one message with a descriptor attached (Node's `NODE_HANDLE`).
+    pub async fn send_with_fd(&self, value: &Value, fd: RawFd) -> io::Result<()> {
+        self.send_inner(value, Some(fd)).await
+    }
+
+    async fn send_inner(&self, value: &Value, fd: Option<RawFd>) -> io::Result<()> {
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        let _guard = self.lock.lock().await;
+        let mut off = 0;
+        let mut fd = fd;
+        while off < line.len() {
+            self.stream.writable().await?;
+            let res = self.stream.try_io(Interest::WRITABLE, || {
+                let iov = [IoSlice::new(&line[off..])];
+                let fds: Vec<RawFd> = fd.into_iter().collect();
+                let cmsg = [ControlMessage::ScmRights(&fds)];
+                let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
+                sendmsg::<()>(self.stream.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
+                    .map_err(io::Error::from)
+            });
+            match res {
+                Ok(n) => {
+                    off += n;
+                    fd = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream as StdStream;
+
+    #[tokio::test]
+    async fn exchanges_json_lines_with_the_child_end() {
+        let (parent, child) = channel().unwrap();
+        let (mut reader, writer) = split(parent);
+        let mut child = StdStream::from(child);
+        child.write_all(b"{\"type\":\"process:msg\",\"data\":1}\nnot json\n\"ready\"\n").unwrap();
+        let m = reader.next().await.unwrap().unwrap();
+        assert_eq!(m.value, json!({"type": "process:msg", "data": 1}));
+        assert_eq!(reader.next().await.unwrap().unwrap().value, json!("ready"));
+
+        writer.send(&json!("shutdown")).await.unwrap();
+        let mut got = [0u8; 11];
+        child.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"\"shutdown\"\n");
+
+        drop(child);
+        assert!(reader.next().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn passes_a_descriptor_with_a_message() {
+        let (parent, child) = channel().unwrap();
+        let (_reader, writer) = split(parent);
+        let (a, mut b) = StdStream::pair().unwrap();
+        writer
+            .send_with_fd(&json!({"cmd": "NODE_HANDLE"}), a.as_raw_fd())
+            .await
+            .unwrap();
+        drop(a);
+        // Receive on the child's end the way Node would, then prove the fd works.
+        let child = StdStream::from(child);
+        let mut buf = [0u8; 64];
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = recvmsg::<()>(child.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+        let fd = msg
+            .cmsgs()
+            .unwrap()
+            .find_map(|c| match c {
+                ControlMessageOwned::ScmRights(f) => f.first().copied(),
+                _ => None,
+            })
+            .expect("a descriptor arrived");
+        // SAFETY: received from the kernel above.
+        let mut passed = unsafe { StdStream::from_raw_fd(fd) };
+        passed.write_all(b"x").unwrap();
+        let mut one = [0u8; 1];
+        b.read_exact(&mut one).unwrap();
+        assert_eq!(&one, b"x");
+    }
+}

@@ -1,0 +1,147 @@
+//! axon-rpc messages: what a `req` socket sends to `rpc.sock` and what comes back.
+//!
+//! Request: `[j:{"type":"call","method":M,"args":[…]}, s:<pid>:<counter>]`.
+//! Reply: `[j:{"args":[…]}, s:<id>]` or `[j:{"error":msg,"stack":…}, s:<id>]`.
+
+use crate::amp::Arg;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Call { method: String, args: Vec<Value> },
+    /// Introspection: `{"type":"methods"}`.
+    Methods,
+}
+
+/// Why a frame could not be turned into a request; the text is what axon-rpc replies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRequest(pub String);
+
+/// Splits a frame into the request and the id to echo in the reply.
+/// The id is `None` when the frame has no usable second argument; such a
+/// frame cannot be answered and is dropped.
+pub fn parse_request(frame: Vec<Arg>) -> (Result<Request, BadRequest>, Option<Arg>) {
+    let mut it = frame.into_iter();
+    let msg = it.next();
+    let id = it.next();
+    let request = match msg {
+        Some(Arg::Json(Value::Object(map))) => {
+            if map.get("type").and_then(Value::as_str) == Some("methods") {
+                Ok(Request::Methods)
+            } else {
+                match (map.get("method"), map.get("args")) {
+                    (None, _) => Err(BadRequest(".method required".into())),
+                    (_, None) => Err(BadRequest(".args required".into())),
+                    (Some(Value::String(m)), Some(Value::Array(a))) => Ok(Request::Call {
+                        method: m.clone(),
+                        args: a.clone(),
+                    }),
+                    (Some(Value::String(m)), Some(other)) => Ok(Request::Call {
+                        method: m.clone(),
+                        args: vec![other.clone()],
+                    }),
+                    (Some(_), _) => Err(BadRequest(".method must be a string".into())),
+                }
+            }
+        }
+        _ => Err(BadRequest("request must be a JSON object".into())),
+    };
+    (request, id)
+}
+
+/// Encodes a call request.
+pub fn call_frame(method: &str, args: &[Value], id: &str) -> Vec<u8> {
+    crate::amp::encode(&[
+        Arg::Json(json!({"type": "call", "method": method, "args": args})),
+        Arg::Str(id.to_string()),
+    ])
+}
+
+pub fn reply_ok(args: Vec<Value>, id: Arg) -> Vec<u8> {
+    crate::amp::encode(&[Arg::Json(json!({ "args": args })), id])
+}
+
+pub fn reply_err(message: &str, id: Arg) -> Vec<u8> {
+    crate::amp::encode(&[
+        Arg::Json(json!({ "error": message, "stack": format!("Error: {message}") })),
+        id,
+    ])
+}
+
+/// A reply as seen by a client: `Ok(args)` or `Err(error message)`.
+pub fn parse_reply(frame: Vec<Arg>) -> Option<(String, Result<Vec<Value>, String>)> {
+    let mut it = frame.into_iter();
+    let body = it.next()?.into_json();
+    let id = it.next()?.as_str()?.to_string();
+    if let Some(err) = body.get("error").filter(|e| !e.is_null()) {
+        let msg = match err {
+            Value::String(s) => s.clone(),
+            Value::Object(o) => o
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| err.to_string()),
+            other => other.to_string(),
+        };
+        return Some((id, Err(msg)));
+    }
+    let args = match body.get("args") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    Some((id, Ok(args)))
+}
+
+/// A bus message: `[s:<event>, j:<payload>]`.
+pub fn pub_frame(event: &str, payload: &Value) -> Vec<u8> {
+    crate::amp::encode(&[Arg::Str(event.to_string()), Arg::Json(payload.clone())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::amp::{encode, Decoder};
+
+    fn frame(bytes: &[u8]) -> Vec<Arg> {
+        let mut d = Decoder::new();
+        d.push(bytes);
+        d.next_frame().unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_a_call_and_keeps_its_id() {
+        let (req, id) = parse_request(frame(&call_frame("ping", &[json!({})], "42:7")));
+        assert_eq!(
+            req.unwrap(),
+            Request::Call {
+                method: "ping".into(),
+                args: vec![json!({})]
+            }
+        );
+        assert_eq!(id, Some(Arg::Str("42:7".into())));
+    }
+
+    #[test]
+    fn reports_missing_fields_with_axons_words() {
+        let f = encode(&[Arg::Json(json!({"type": "call", "args": []})), Arg::Str("1:1".into())]);
+        assert_eq!(parse_request(frame(&f)).0, Err(BadRequest(".method required".into())));
+        let f = encode(&[Arg::Json(json!({"type": "call", "method": "x"})), Arg::Str("1:1".into())]);
+        assert_eq!(parse_request(frame(&f)).0, Err(BadRequest(".args required".into())));
+        let f = encode(&[Arg::Json(json!({"type": "methods"})), Arg::Str("1:1".into())]);
+        assert_eq!(parse_request(frame(&f)).0, Ok(Request::Methods));
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let ok = reply_ok(vec![Value::Null, json!({"msg": "pong"})], Arg::Str("9:1".into()));
+        assert_eq!(
+            parse_reply(frame(&ok)),
+            Some(("9:1".into(), Ok(vec![Value::Null, json!({"msg": "pong"})])))
+        );
+        let err = reply_err("method \"x\" does not exist", Arg::Str("9:2".into()));
+        assert_eq!(
+            parse_reply(frame(&err)),
+            Some(("9:2".into(), Err("method \"x\" does not exist".into())))
+        );
+    }
+}
