@@ -1,0 +1,21 @@
+//! The client half of PM2, written once for the native CLI and the Node addon.
+//!
+//! - [`rpc`]: an axon `req` socket on `rpc.sock` (request ids, reply matching).
+//! - [`bus`]: an axon `sub` socket on `pub.sock`.
+//! - [`launcher`]: finding a live daemon or starting one, detached.
+//! - [`target`]: which processes `all`, an id, a name, a namespace or `/regex/` mean.
+//! - [`ops`]: the operations (`start`, `stop`, `restart`, `dump`, …) over those.
+
+pub mod bus;
+pub mod error;
+pub mod launcher;
+pub mod ops;
+pub mod rpc;
+pub mod target;
+
+pub use error::Error;
+pub use ops::{Action, ActionOptions, Client, ConnectOptions, StartOptions};
+pub use pm2_config::Paths;
+
+/// The version this client reports, and expects of its daemon.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,389 @@
+//! The operations a user asks for, as sequences of daemon calls.
+
+use crate::error::{Error, Result};
+use crate::launcher;
+use crate::rpc::RpcClient;
+use crate::target;
+use futures_util::future::join_all;
+use pm2_config::{Options, Paths, ResolveContext};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct ConnectOptions {
+    /// Start a daemon when none is alive (false: fail instead).
+    pub launch: bool,
+    /// The daemon binary to start.
+    pub daemon_bin: PathBuf,
+    /// The environment a new daemon gets (normally the client's own).
+    pub env: BTreeMap<String, String>,
+}
+
+/// How a start resolves user options: the client's context.
+#[derive(Default, Clone)]
+pub struct StartOptions {
+    pub cwd: PathBuf,
+    pub client_env: BTreeMap<String, String>,
+    /// `--env <name>`: selects `env_<name>` of each app.
+    pub env_name: Option<String>,
+    /// Start even when the same script already runs.
+    pub force: bool,
+    /// Apps that already exist by name are restarted with their new options
+    /// (ecosystem files); otherwise starting an existing script is an error.
+    pub restart_existing: bool,
+    /// `--only a,b`: start only these app names.
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Stop,
+    Restart,
+    Reload,
+    Delete,
+    Reset,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        Some(match s {
+            "stop" => Action::Stop,
+            "restart" => Action::Restart,
+            "reload" => Action::Reload,
+            "delete" | "del" => Action::Delete,
+            "reset" => Action::Reset,
+            _ => return None,
+        })
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Action::Stop => "stopProcessId",
+            Action::Restart => "restartProcessId",
+            Action::Reload => "reloadProcessId",
+            Action::Delete => "deleteProcessId",
+            Action::Reset => "resetMetaProcessId",
+        }
+    }
+
+    /// The `process:event` name PM2 clients announce after the action.
+    fn notification(self) -> Option<&'static str> {
+        match self {
+            Action::Stop => Some("stop"),
+            Action::Restart => Some("restart"),
+            Action::Reload => Some("reload"),
+            Action::Delete => Some("delete"),
+            Action::Reset => None,
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+pub struct ActionOptions {
+    /// Refresh the stored env from the client's (`--update-env`).
+    pub update_env: bool,
+    pub client_env: BTreeMap<String, String>,
+    pub env_name: Option<String>,
+    pub cwd: PathBuf,
+    /// App options to merge into the process (an ecosystem entry, `pm2 set` values).
+    pub overrides: Options,
+}
+
+pub struct Client {
+    pub paths: Paths,
+    rpc: RpcClient,
+    launched: bool,
+}
+
+impl Client {
+    /// Connects to the daemon of `paths`, starting one if allowed and needed.
+    pub async fn connect(paths: Paths, opts: &ConnectOptions) -> Result<Client> {
+        paths.init_file_structure()?;
+        let (rpc, launched) = match RpcClient::connect(&paths.rpc_sock).await {
+            Ok(rpc) => (rpc, false),
+            Err(e) if !opts.launch => return Err(e.into()),
+            Err(_) => {
+                launcher::launch_daemon(&paths, &opts.daemon_bin, &opts.env).await?;
+                (RpcClient::connect(&paths.rpc_sock).await?, true)
+            }
+        };
+        Ok(Client { paths, rpc, launched })
+    }
+
+    /// True when this connection started the daemon.
+    pub fn launched_daemon(&self) -> bool {
+        self.launched
+    }
+
+    /// A raw RPC call: the reply's arguments after the error slot.
+    pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Vec<Value>> {
+        self.rpc.call(method, args).await
+    }
+
+    async fn call_one(&self, method: &str, args: Vec<Value>) -> Result<Value> {
+        Ok(self.call(method, args).await?.into_iter().next().unwrap_or(Value::Null))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Value>> {
+        match self.call_one("getMonitorData", vec![json!({})]).await? {
+            Value::Array(list) => Ok(list),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub async fn ids(&self, target: &str) -> Result<Vec<u64>> {
+        target::resolve(&self.list().await?, target)
+    }
+
+    pub async fn describe(&self, target: &str) -> Result<Vec<Value>> {
+        let list = self.list().await?;
+        let ids = target::resolve(&list, target)?;
+        Ok(list
+            .into_iter()
+            .filter(|p| target::pm_id(p).is_some_and(|id| ids.contains(&id)))
+            .collect())
+    }
+
+    pub async fn ping(&self) -> Result<Value> {
+        self.call_one("ping", vec![]).await
+    }
+
+    pub async fn version(&self) -> Result<String> {
+        Ok(match self.call_one("getVersion", vec![]).await? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
+    fn resolve_context(&self, cwd: &std::path::Path, client_env: &BTreeMap<String, String>, env_name: Option<&String>) -> ResolveContext {
+        let module_conf = std::fs::read(&self.paths.module_conf)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| json!({}));
+        ResolveContext {
+            cwd: cwd.to_path_buf(),
+            paths: self.paths.clone(),
+            client_env: client_env.clone(),
+            env_name: env_name.cloned(),
+            module_conf,
+            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        }
+    }
+
+    /// Starts apps given as user options. Every app is resolved before anything
+    /// starts, so a bad option or a missing script starts nothing.
+    pub async fn start(&self, apps: Vec<Options>, opts: &StartOptions) -> Result<Vec<Value>> {
+        let ctx = self.resolve_context(&opts.cwd, &opts.client_env, opts.env_name.as_ref());
+        let wanted = |app: &Options| {
+            opts.only.is_empty()
+                || app
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| opts.only.iter().any(|o| o == n))
+        };
+        let resolved: Vec<(Options, Options)> = apps
+            .into_iter()
+            .filter(|a| wanted(a))
+            .map(|raw| pm2_config::resolve_app(&raw, &ctx).map(|r| (raw, r)))
+            .collect::<Result<_, _>>()?;
+        let list = self.list().await?;
+        let mut out = Vec::new();
+        for (raw, app) in resolved {
+            let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
+            let same_name: Vec<u64> = list
+                .iter()
+                .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+                .filter_map(target::pm_id)
+                .collect();
+            if opts.restart_existing && !same_name.is_empty() {
+                let act = ActionOptions {
+                    update_env: true,
+                    client_env: opts.client_env.clone(),
+                    env_name: opts.env_name.clone(),
+                    cwd: opts.cwd.clone(),
+                    overrides: raw,
+                };
+                out.extend(self.act_on_ids(Action::Restart, &same_name, &list, &act).await?);
+                continue;
+            }
+            let exec_path = app.get("pm_exec_path");
+            let already = list
+                .iter()
+                .any(|p| p.get("pm2_env").and_then(|e| e.get("pm_exec_path")) == exec_path && exec_path.is_some());
+            if already && !opts.force && !opts.restart_existing {
+                return Err(Error::AlreadyLaunched);
+            }
+            match self.call_one("prepare", vec![Value::Object(app)]).await? {
+                Value::Array(procs) => out.extend(procs),
+                other => out.push(other),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies `action` to every process `target` names.
+    pub async fn act(&self, action: Action, target: &str, opts: &ActionOptions) -> Result<Vec<Value>> {
+        let list = self.list().await?;
+        let ids = target::resolve(&list, target)?;
+        self.act_on_ids(action, &ids, &list, opts).await
+    }
+
+    async fn act_on_ids(&self, action: Action, ids: &[u64], list: &[Value], opts: &ActionOptions) -> Result<Vec<Value>> {
+        let ctx = (action == Action::Restart || action == Action::Reload)
+            .then(|| self.resolve_context(&opts.cwd, &opts.client_env, opts.env_name.as_ref()));
+        let calls = ids.iter().map(|&id| {
+            let args = match (action, &ctx) {
+                (Action::Restart | Action::Reload, Some(ctx)) => {
+                    let stored = list
+                        .iter()
+                        .find(|p| target::pm_id(p) == Some(id))
+                        .and_then(|p| p.get("pm2_env")?.get("env")?.as_object().cloned())
+                        .unwrap_or_default();
+                    let env = if opts.update_env {
+                        pm2_config::updated_env(&stored, &opts.overrides, ctx)
+                    } else {
+                        Options::new()
+                    };
+                    let mut packet = json!({"id": id, "env": env});
+                    for (k, v) in &opts.overrides {
+                        if !k.starts_with("env") && k != "script" && k != "name" {
+                            packet[k] = v.clone();
+                        }
+                    }
+                    vec![packet]
+                }
+                _ => vec![json!(id)],
+            };
+            async move {
+                let res = self.call_one(action.method(), args).await?;
+                if let Some(event) = action.notification() {
+                    self.call(
+                        "notifyByProcessId",
+                        vec![json!({"id": id, "action_name": event, "manually": true})],
+                    )
+                    .await?;
+                }
+                Ok::<Value, Error>(res)
+            }
+        });
+        let results = join_all(calls).await;
+        results.into_iter().collect()
+    }
+
+    /// Truncates the log files of `target` (all when `None`) and `pm2.log`.
+    pub async fn flush(&self, target: Option<&str>) -> Result<()> {
+        let list = self.list().await?;
+        let ids = match target {
+            Some(t) => target::resolve(&list, t)?,
+            None => list.iter().filter_map(target::pm_id).collect(),
+        };
+        for p in list.iter().filter(|p| target::pm_id(p).is_some_and(|id| ids.contains(&id))) {
+            for key in ["pm_out_log_path", "pm_err_log_path", "pm_log_path"] {
+                if let Some(path) = p["pm2_env"].get(key).and_then(Value::as_str) {
+                    if path != "/dev/null" && std::path::Path::new(path).exists() {
+                        std::fs::File::create(path)?;
+                    }
+                }
+            }
+        }
+        if target.is_none() && self.paths.log_file.exists() {
+            std::fs::File::create(&self.paths.log_file)?;
+        }
+        Ok(())
+    }
+
+    pub async fn reload_logs(&self) -> Result<()> {
+        self.call("reloadLogs", vec![]).await.map(drop)
+    }
+
+    /// Saves the process list (modules excluded) to `dump.pm2`, keeping the
+    /// previous one as `dump.pm2.bak`. Returns how many apps were saved.
+    pub async fn dump(&self, force: bool) -> Result<usize> {
+        let list = self.list().await?;
+        let apps: Vec<Value> = list
+            .iter()
+            .filter(|p| !target::is_module(p))
+            .filter_map(|p| p.get("pm2_env").cloned())
+            .map(|mut env| {
+                if let Some(o) = env.as_object_mut() {
+                    for k in ["pm_id", "instances", "prev_restart_delay"] {
+                        o.remove(k);
+                    }
+                }
+                env
+            })
+            .collect();
+        if apps.is_empty() && !force {
+            return Err(Error::Usage(
+                "Nothing to save: no process running. Use --force to save an empty list".into(),
+            ));
+        }
+        if self.paths.dump_file.exists() {
+            std::fs::copy(&self.paths.dump_file, &self.paths.dump_backup)?;
+        }
+        let bytes = serde_json::to_vec_pretty(&apps).map_err(std::io::Error::from)?;
+        pm2_config::write_atomic(&self.paths.dump_file, &bytes)?;
+        Ok(apps.len())
+    }
+
+    /// Starts the apps saved by [`Client::dump`] that are not already running.
+    pub async fn resurrect(&self) -> Result<Vec<Value>> {
+        let apps = read_dump(&self.paths.dump_file)
+            .or_else(|first| read_dump(&self.paths.dump_backup).map_err(|_| first))?;
+        let list = self.list().await?;
+        let mut out = Vec::new();
+        for app in apps {
+            let name = app.get("name").and_then(Value::as_str);
+            if list.iter().any(|p| p.get("name").and_then(Value::as_str) == name) {
+                continue;
+            }
+            match self.call_one("prepare", vec![app]).await? {
+                Value::Array(procs) => out.extend(procs),
+                other => out.push(other),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stops every process, modules included, then the daemon itself.
+    pub async fn kill_daemon(&self) -> Result<()> {
+        self.rpc.notify("notifyKillPM2", vec![]).await?;
+        let list = self.list().await?;
+        let deletes = list
+            .iter()
+            .filter_map(target::pm_id)
+            .map(|id| self.call("deleteProcessId", vec![json!(id)]));
+        for r in join_all(deletes).await {
+            r?;
+        }
+        // No pid: this client waits for the socket to close instead of a SIGQUIT.
+        let _ = self.rpc.notify("killMe", vec![json!({})]).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.rpc.closed()).await;
+        Ok(())
+    }
+
+    pub async fn send_signal(&self, signal: &str, target: &str) -> Result<()> {
+        for id in self.ids(target).await? {
+            self.call(
+                "sendSignalToProcessId",
+                vec![json!({"process_id": id, "signal": signal})],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn read_dump(path: &std::path::Path) -> Result<Vec<Value>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::Usage(format!("No dump file to resurrect from at {}: {e}", path.display()))
+    })?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Array(apps)) => Ok(apps),
+        _ => Err(Error::Usage(format!(
+            "Dump file {} is not a JSON array of apps",
+            path.display()
+        ))),
+    }
+}
