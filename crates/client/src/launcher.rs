@@ -73,17 +73,23 @@ pub async fn launch_daemon(
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Fork once more so the daemon is not our child: a long-lived
+            // client (a Node script) would otherwise keep it as a zombie.
+            match libc::fork() {
+                -1 => return Err(std::io::Error::last_os_error()),
+                0 => {}
+                _ => libc::_exit(0),
+            }
             if libc::dup2(write_fd, READY_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
+    let mut intermediate = cmd.spawn()?;
     drop(ready_write);
+    let _ = intermediate.wait();
     let line = tokio::time::timeout(START_TIMEOUT, read_ready_line(ready_read)).await;
-    // Reap the daemon if it died early; a running daemon is left alone (it is detached).
-    let _ = child.try_wait();
     match line {
         Ok(Ok(line)) if line.contains("\"online\":true") => Ok(()),
         Ok(Ok(line)) if line.contains("\"already\":true") => {

@@ -241,7 +241,14 @@ impl Client {
                         .and_then(|p| p.get("pm2_env")?.get("env")?.as_object().cloned())
                         .unwrap_or_default();
                     let env = if opts.update_env {
-                        pm2_config::updated_env(&stored, &opts.overrides, ctx)
+                        // The app's name selects its module config (`pm2 set app:key`).
+                        let mut app = opts.overrides.clone();
+                        if !app.contains_key("name") {
+                            if let Some(name) = list.iter().find(|p| target::pm_id(p) == Some(id)).and_then(|p| p.get("name")) {
+                                app.insert("name".into(), name.clone());
+                            }
+                        }
+                        pm2_config::updated_env(&stored, &app, ctx)
                     } else {
                         Options::new()
                     };
@@ -300,37 +307,19 @@ impl Client {
     /// Saves the process list (modules excluded) to `dump.pm2`, keeping the
     /// previous one as `dump.pm2.bak`. Returns how many apps were saved.
     pub async fn dump(&self, force: bool) -> Result<usize> {
-        let list = self.list().await?;
-        let apps: Vec<Value> = list
-            .iter()
-            .filter(|p| !target::is_module(p))
-            .filter_map(|p| p.get("pm2_env").cloned())
-            .map(|mut env| {
-                if let Some(o) = env.as_object_mut() {
-                    for k in ["pm_id", "instances", "prev_restart_delay"] {
-                        o.remove(k);
-                    }
-                }
-                env
-            })
-            .collect();
-        if apps.is_empty() && !force {
+        let entries = pm2_config::dump::entries_from_list(&self.list().await?);
+        if entries.is_empty() && !force {
             return Err(Error::Usage(
                 "Nothing to save: no process running. Use --force to save an empty list".into(),
             ));
         }
-        if self.paths.dump_file.exists() {
-            std::fs::copy(&self.paths.dump_file, &self.paths.dump_backup)?;
-        }
-        let bytes = serde_json::to_vec_pretty(&apps).map_err(std::io::Error::from)?;
-        pm2_config::write_atomic(&self.paths.dump_file, &bytes)?;
-        Ok(apps.len())
+        pm2_config::dump::write(&self.paths, &entries)?;
+        Ok(entries.len())
     }
 
     /// Starts the apps saved by [`Client::dump`] that are not already running.
     pub async fn resurrect(&self) -> Result<Vec<Value>> {
-        let apps = read_dump(&self.paths.dump_file)
-            .or_else(|first| read_dump(&self.paths.dump_backup).map_err(|_| first))?;
+        let apps = pm2_config::dump::read(&self.paths).map_err(Error::Usage)?;
         let list = self.list().await?;
         let mut out = Vec::new();
         for app in apps {
@@ -375,15 +364,3 @@ impl Client {
     }
 }
 
-fn read_dump(path: &std::path::Path) -> Result<Vec<Value>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::Usage(format!("No dump file to resurrect from at {}: {e}", path.display()))
-    })?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Array(apps)) => Ok(apps),
-        _ => Err(Error::Usage(format!(
-            "Dump file {} is not a JSON array of apps",
-            path.display()
-        ))),
-    }
-}

@@ -1,0 +1,54 @@
+//! The daemon's own log, `pm2.log`: lines prefixed with a timestamp, also
+//! published on the bus as `log:PM2`.
+
+use crate::bus::Bus;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct DaemonLog {
+    path: PathBuf,
+    file: Arc<Mutex<Option<std::fs::File>>>,
+    bus: Bus,
+}
+
+impl DaemonLog {
+    pub fn new(path: PathBuf, bus: Bus) -> DaemonLog {
+        let log = DaemonLog {
+            path,
+            file: Arc::new(Mutex::new(None)),
+            bus,
+        };
+        log.reopen();
+        log
+    }
+
+    pub fn reopen(&self) {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .ok();
+        *self.file.lock().expect("log lock") = f;
+    }
+
+    pub fn info(&self, msg: &str) {
+        let line = format!(
+            "{}: PM2 log: {msg}\n",
+            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S")
+        );
+        if let Some(f) = self.file.lock().expect("log lock").as_mut() {
+            let _ = f.write_all(line.as_bytes());
+        }
+        self.bus.publish(
+            "log:PM2",
+            &json!({
+                "process": {"pm_id": "PM2", "name": "PM2", "rev": null},
+                "at": crate::now_ms(),
+                "data": msg,
+            }),
+        );
+    }
+}

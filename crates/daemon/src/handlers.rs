@@ -1,0 +1,183 @@
+//! PM2's RPC methods: argument shapes in, reply arguments out.
+
+use crate::Daemon;
+use serde_json::{json, Map, Value};
+
+/// Every method PM2's daemon exposes, with its parameter names, for the
+/// `methods` introspection request.
+pub const METHODS: &[(&str, &[&str])] = &[
+    ("killMe", &["opts", "cb"]),
+    ("profileCPU", &["opts", "cb"]),
+    ("profileMEM", &["opts", "cb"]),
+    ("prepare", &["app", "cb"]),
+    ("getMonitorData", &["env", "cb"]),
+    ("getSystemData", &["env", "cb"]),
+    ("startProcessId", &["id", "cb"]),
+    ("stopProcessId", &["id", "cb"]),
+    ("restartProcessId", &["opts", "cb"]),
+    ("deleteProcessId", &["id", "cb"]),
+    ("softReloadProcessId", &["opts", "cb"]),
+    ("reloadProcessId", &["opts", "cb"]),
+    ("duplicateProcessId", &["id", "cb"]),
+    ("resetMetaProcessId", &["id", "cb"]),
+    ("sendLineToStdin", &["packet", "cb"]),
+    ("stopWatch", &["method", "value", "cb"]),
+    ("startWatch", &["method", "value", "cb"]),
+    ("toggleWatch", &["method", "value", "cb"]),
+    ("notifyByProcessId", &["opts", "cb"]),
+    ("notifyKillPM2", &[]),
+    ("monitor", &["pm_id", "cb"]),
+    ("unmonitor", &["pm_id", "cb"]),
+    ("msgProcess", &["cmd", "cb"]),
+    ("sendDataToProcessId", &["packet", "cb"]),
+    ("sendSignalToProcessId", &["opts", "cb"]),
+    ("sendSignalToProcessName", &["opts", "cb"]),
+    ("ping", &["cb"]),
+    ("getVersion", &["cb"]),
+    ("getReport", &["arg", "cb"]),
+    ("reloadLogs", &["opts", "cb"]),
+];
+
+pub fn methods_reply() -> Value {
+    let methods: Map<String, Value> = METHODS
+        .iter()
+        .map(|(name, params)| (name.to_string(), json!({"name": name, "params": params})))
+        .collect();
+    json!({ "methods": methods })
+}
+
+/// A process id given as a number, a numeric string, or `{id}`.
+fn id_arg(v: Option<&Value>) -> Result<u64, String> {
+    let v = v.ok_or("missing process id")?;
+    let inner = match v {
+        Value::Object(o) => o.get("id").unwrap_or(&Value::Null),
+        other => other,
+    };
+    inner
+        .as_u64()
+        .or_else(|| inner.as_str().and_then(|s| s.trim().parse().ok()))
+        .ok_or_else(|| format!("{} : id unknown", display(inner)))
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn object_arg(v: Option<&Value>, method: &str) -> Result<Map<String, Value>, String> {
+    match v {
+        Some(Value::Object(o)) => Ok(o.clone()),
+        _ => Err(format!("{method} expects an object argument")),
+    }
+}
+
+/// The options a restart or reload carries besides the id.
+fn restart_update(opts: Map<String, Value>) -> Map<String, Value> {
+    opts.into_iter().filter(|(k, _)| k != "id").collect()
+}
+
+pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Value>, String> {
+    let sup = &d.supervisor;
+    let first = args.first();
+    let one = |v: Value| Ok(vec![v]);
+    match method {
+        "ping" => one(json!({"msg": "pong"})),
+        "getVersion" => one(json!(crate::VERSION)),
+        "getMonitorData" => one(Value::Array(sup.list().await?)),
+        "getSystemData" => one(crate::system_data()),
+        "getReport" => one(json!({
+            "pm2_version": crate::VERSION,
+            "node_version": "N/A",
+            "daemon": "rust",
+            "processes": sup.list().await?.len(),
+        })),
+        "prepare" => {
+            let app = object_arg(first, "prepare")?;
+            one(Value::Array(sup.prepare(app).await?))
+        }
+        "startProcessId" => one(sup.start_process(id_arg(first)?).await?),
+        "stopProcessId" => one(sup.stop(id_arg(first)?).await?),
+        "restartProcessId" | "reloadProcessId" | "softReloadProcessId" => {
+            let id = id_arg(first)?;
+            let update = match first {
+                Some(Value::Object(o)) => restart_update(o.clone()),
+                _ => Map::new(),
+            };
+            one(sup.restart(id, update).await?)
+        }
+        "deleteProcessId" => one(sup.delete(id_arg(first)?).await?),
+        "resetMetaProcessId" => one(sup.reset(id_arg(first)?).await?),
+        "duplicateProcessId" => {
+            let id = id_arg(first)?;
+            let mut env = sup.get(id).await?["pm2_env"].as_object().cloned().unwrap_or_default();
+            for k in ["pm_out_log_path", "pm_err_log_path", "pm_pid_path", "NODE_APP_INSTANCE"] {
+                env.remove(k);
+            }
+            one(Value::Array(sup.prepare(env).await?))
+        }
+        "sendLineToStdin" => {
+            let packet = object_arg(first, method)?;
+            let id = id_arg(packet.get("pm_id"))?;
+            let line = packet.get("line").map(display).unwrap_or_default();
+            sup.send_line(id, line).await?;
+            one(json!({"success": true}))
+        }
+        "stopWatch" | "startWatch" | "toggleWatch" => one(json!({"success": true})),
+        "notifyByProcessId" => {
+            let opts = object_arg(first, method)?;
+            if let Ok(id) = id_arg(opts.get("id")) {
+                let event = opts.get("action_name").map(display).unwrap_or_default();
+                let manually = opts.get("manually").and_then(Value::as_bool).unwrap_or(false);
+                sup.notify(id, event, manually);
+            }
+            Ok(vec![])
+        }
+        "monitor" | "unmonitor" => Ok(vec![]),
+        "msgProcess" => {
+            let cmd = object_arg(first, method)?;
+            let msg = match (cmd.get("opts"), cmd.get("uuid")) {
+                (None, None) => cmd.get("msg").cloned().unwrap_or(Value::Null),
+                _ => Value::Object(cmd.clone()),
+            };
+            one(sup.msg_process(Value::Object(cmd), msg).await?)
+        }
+        "sendDataToProcessId" => one(sup.send_data(first.cloned().unwrap_or(Value::Null)).await?),
+        "sendSignalToProcessId" => {
+            let opts = object_arg(first, method)?;
+            let id = id_arg(opts.get("process_id"))?;
+            let signal = opts.get("signal").map(display).unwrap_or_default();
+            sup.send_signal(id, signal).await?;
+            one(sup.get(id).await?)
+        }
+        "sendSignalToProcessName" => {
+            let opts = object_arg(first, method)?;
+            let name = opts.get("process_name").map(display).unwrap_or_default();
+            let signal = opts.get("signal").map(display).unwrap_or_default();
+            let list = sup.list().await?;
+            let ids: Vec<u64> = list
+                .iter()
+                .filter(|p| p["name"].as_str() == Some(name.as_str()))
+                .filter_map(|p| p["pm_id"].as_u64())
+                .collect();
+            if ids.is_empty() {
+                return Err(format!("Process name {name} not found"));
+            }
+            for id in &ids {
+                sup.send_signal(*id, signal.clone()).await?;
+            }
+            one(json!({"success": true}))
+        }
+        "reloadLogs" => {
+            sup.reload_logs();
+            one(json!({"success": true}))
+        }
+        "notifyKillPM2" => {
+            sup.block_restarts();
+            Ok(vec![])
+        }
+        "profileCPU" | "profileMEM" => Err(format!("{method} is not available: the daemon is not a Node process")),
+        other => Err(format!("method \"{other}\" does not exist")),
+    }
+}

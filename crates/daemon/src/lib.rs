@@ -1,0 +1,208 @@
+//! The PM2-compatible daemon: serves PM2's RPC methods on `rpc.sock`,
+//! publishes events on `pub.sock`, and supervises apps.
+//!
+//! Used by the `pm2-daemon` binary and, for `connect(true)`, inside the Node
+//! addon (the same supervisor, in the user's process).
+
+pub mod bus;
+mod daemon_log;
+mod handlers;
+mod log_writer;
+mod proc_info;
+mod process;
+mod rpc_server;
+pub mod settings;
+mod spawn;
+pub mod supervisor;
+
+use bus::Bus;
+use daemon_log::DaemonLog;
+use pm2_config::Paths;
+use serde_json::{json, Value};
+use settings::Settings;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use supervisor::Supervisor;
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Host figures for `getSystemData`.
+pub fn system_data() -> Value {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kb = |key: &str| {
+        meminfo
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    json!({
+        "cpu": {"count": cpus},
+        "mem": {"total": kb("MemTotal:"), "free": kb("MemAvailable:")},
+    })
+}
+
+/// Why the daemon is going down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExitReason {
+    /// `killMe` from a client; PM2 sends SIGQUIT to that client's pid when given.
+    KillMe { pid: Option<i64> },
+    /// SIGTERM, SIGINT or SIGQUIT: save the process list first, as PM2 does.
+    Signal,
+    /// The host process is going away (in-process mode).
+    HostExit,
+}
+
+pub struct Daemon {
+    pub supervisor: Supervisor,
+    pub bus: Bus,
+    log: DaemonLog,
+    paths: Paths,
+    settings: Settings,
+    exit: watch::Sender<Option<ExitReason>>,
+}
+
+impl Daemon {
+    pub fn request_exit(&self, reason: ExitReason) {
+        self.exit.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    AlreadyRunning,
+    Io(io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::AlreadyRunning => write!(f, "a PM2 daemon already serves this PM2_HOME"),
+            StartError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for StartError {
+    fn from(e: io::Error) -> Self {
+        StartError::Io(e)
+    }
+}
+
+/// A started daemon. [`DaemonHandle::finished`] resolves once it has shut down.
+pub struct DaemonHandle {
+    pub daemon: Arc<Daemon>,
+    done: watch::Receiver<bool>,
+}
+
+impl DaemonHandle {
+    pub async fn finished(&self) {
+        let mut d = self.done.clone();
+        let _ = d.wait_for(|done| *done).await;
+    }
+}
+
+fn bind(path: &std::path::Path) -> io::Result<UnixListener> {
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o770))?;
+    Ok(listener)
+}
+
+/// Binds both sockets and starts serving. Returns once clients can connect.
+pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, StartError> {
+    paths.init_file_structure()?;
+    if tokio::net::UnixStream::connect(&paths.rpc_sock).await.is_ok() {
+        return Err(StartError::AlreadyRunning);
+    }
+    let rpc = bind(&paths.rpc_sock)?;
+    let publisher = bind(&paths.pub_sock)?;
+    let bus = Bus::default();
+    let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
+    let supervisor = Supervisor::start(paths.clone(), settings.clone(), bus.clone(), log.clone());
+    let (exit, mut exit_rx) = watch::channel(None);
+    let daemon = Arc::new(Daemon {
+        supervisor,
+        bus,
+        log,
+        paths,
+        settings,
+        exit,
+    });
+    rpc_server::serve_rpc(rpc, daemon.clone());
+    rpc_server::serve_pub(publisher, daemon.clone());
+    if !daemon.settings.in_process {
+        pm2_config::write_atomic(&daemon.paths.pid_file, std::process::id().to_string().as_bytes())?;
+    }
+    daemon.log.info(&format!(
+        "PM2 daemon (rust) v{VERSION} started, pid {}, PM2_HOME {}",
+        std::process::id(),
+        daemon.paths.home.display()
+    ));
+    let (done_tx, done) = watch::channel(false);
+    let d = daemon.clone();
+    tokio::spawn(async move {
+        let reason = loop {
+            if let Some(r) = *exit_rx.borrow_and_update() {
+                break r;
+            }
+            if exit_rx.changed().await.is_err() {
+                break ExitReason::HostExit;
+            }
+        };
+        shut_down(&d, reason).await;
+        let _ = done_tx.send(true);
+    });
+    Ok(DaemonHandle { daemon, done })
+}
+
+async fn shut_down(d: &Daemon, reason: ExitReason) {
+    d.log.info(&format!("PM2 daemon shutting down ({reason:?})"));
+    d.supervisor.block_restarts();
+    if reason == ExitReason::Signal {
+        if let Err(e) = save_dump(d).await {
+            d.log.info(&format!("could not save the process list: {e}"));
+        }
+    }
+    if let ExitReason::KillMe { .. } = reason {
+        d.bus.publish("pm2:kill", &json!({"status": "killed", "msg": "pm2 has been killed via CLI"}));
+    }
+    d.supervisor.stop_all().await;
+    if let ExitReason::KillMe { pid: Some(pid) } = reason {
+        if pid > 0 {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGQUIT);
+        }
+    }
+    let _ = std::fs::remove_file(&d.paths.rpc_sock);
+    let _ = std::fs::remove_file(&d.paths.pub_sock);
+    if !d.settings.in_process {
+        let _ = std::fs::remove_file(&d.paths.pid_file);
+    }
+}
+
+/// Writes `dump.pm2` from the live list (modules left out), keeping a `.bak`.
+async fn save_dump(d: &Daemon) -> io::Result<()> {
+    let list = d.supervisor.list().await.unwrap_or_default();
+    let entries = pm2_config::dump::entries_from_list(&list);
+    pm2_config::dump::write(&d.paths, &entries)
+}

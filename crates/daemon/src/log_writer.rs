@@ -1,0 +1,290 @@
+//! Streams a child's stdout and stderr into its log files and onto the bus.
+//!
+//! The pipe is read in chunks and each chunk is written before the next read,
+//! so a slow disk slows the child's pipe: the daemon's memory never grows with
+//! log volume. Files are opened in append mode, so `flush` (truncation by any
+//! process) and rotation by rename + `reloadLogs` both work.
+
+use crate::bus::Bus;
+use serde_json::{json, Value};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stream {
+    Out,
+    Err,
+}
+
+impl Stream {
+    fn event(self) -> &'static str {
+        match self {
+            Stream::Out => "log:out",
+            Stream::Err => "log:err",
+        }
+    }
+    fn json_type(self) -> &'static str {
+        match self {
+            Stream::Out => "out",
+            Stream::Err => "err",
+        }
+    }
+}
+
+/// Where and how one process's output is written.
+#[derive(Debug, Clone, Default)]
+pub struct LogConfig {
+    pub out: Option<PathBuf>,
+    pub err: Option<PathBuf>,
+    pub combined: Option<PathBuf>,
+    /// chrono format string translated from the user's day.js format.
+    pub date_format: Option<String>,
+    pub json: bool,
+}
+
+#[derive(Default)]
+struct Files {
+    out: Option<File>,
+    err: Option<File>,
+    combined: Option<File>,
+    /// Whether the next byte of each stream starts a line (for date prefixes).
+    at_line_start: [bool; 2],
+}
+
+pub struct LogSink {
+    config: LogConfig,
+    files: Mutex<Files>,
+    /// `{pm_id, name, rev, namespace}` as the bus packets carry it.
+    identity: Value,
+    app_name: String,
+    pm_id: u64,
+    bus: Bus,
+}
+
+fn open_append(path: &Option<PathBuf>) -> Option<File> {
+    let path = path.as_ref()?;
+    if path == Path::new("/dev/null") {
+        return None;
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
+impl LogSink {
+    pub fn new(config: LogConfig, identity: Value, bus: Bus) -> Arc<LogSink> {
+        let app_name = identity["name"].as_str().unwrap_or_default().to_string();
+        let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
+        let sink = LogSink {
+            config,
+            files: Mutex::new(Files {
+                at_line_start: [true, true],
+                ..Files::default()
+            }),
+            identity,
+            app_name,
+            pm_id,
+            bus,
+        };
+        sink.reopen();
+        Arc::new(sink)
+    }
+
+    /// Opens the files again (after a rotation moved them away).
+    pub fn reopen(&self) {
+        let mut f = self.files.lock().expect("log lock");
+        f.out = open_append(&self.config.out);
+        f.err = open_append(&self.config.err);
+        f.combined = open_append(&self.config.combined);
+    }
+
+    pub fn write(&self, stream: Stream, chunk: &[u8]) {
+        let formatted = self.format(stream, chunk);
+        {
+            let mut f = self.files.lock().expect("log lock");
+            let target = match stream {
+                Stream::Out => f.out.as_mut(),
+                Stream::Err => f.err.as_mut(),
+            };
+            if let Some(file) = target {
+                let _ = file.write_all(&formatted);
+            }
+            if let Some(file) = f.combined.as_mut() {
+                let _ = file.write_all(&formatted);
+            }
+        }
+        if self.bus.has_subscribers() {
+            self.bus.publish(
+                stream.event(),
+                &json!({
+                    "process": self.identity,
+                    "at": crate::now_ms(),
+                    "data": String::from_utf8_lossy(chunk),
+                }),
+            );
+        }
+    }
+
+    fn format(&self, stream: Stream, chunk: &[u8]) -> Vec<u8> {
+        if self.config.json {
+            let mut line = serde_json::to_vec(&json!({
+                "message": String::from_utf8_lossy(chunk),
+                "timestamp": chrono::Local::now().to_rfc3339(),
+                "type": stream.json_type(),
+                "process_id": self.pm_id,
+                "app_name": self.app_name,
+            }))
+            .unwrap_or_default();
+            line.push(b'\n');
+            return line;
+        }
+        let Some(fmt) = &self.config.date_format else {
+            return chunk.to_vec();
+        };
+        let prefix = format!("{}: ", chrono::Local::now().format(fmt));
+        let idx = stream as usize;
+        let mut f = self.files.lock().expect("log lock");
+        let mut out = Vec::with_capacity(chunk.len() + prefix.len() * 2);
+        for &b in chunk {
+            if f.at_line_start[idx] {
+                out.extend_from_slice(prefix.as_bytes());
+                f.at_line_start[idx] = false;
+            }
+            out.push(b);
+            if b == b'\n' {
+                f.at_line_start[idx] = true;
+            }
+        }
+        out
+    }
+}
+
+/// Copies `reader` into `sink` until the pipe closes.
+pub fn pump<R: AsyncRead + Unpin + Send + 'static>(mut reader: R, sink: Arc<LogSink>, stream: Stream) {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink.write(stream, &buf[..n]),
+            }
+        }
+    });
+}
+
+/// Translates a day.js format (`YYYY-MM-DD HH:mm:ss Z`) into a chrono one.
+/// Text in `[brackets]` is literal, as in day.js.
+pub fn dayjs_to_chrono(fmt: &str) -> String {
+    const TOKENS: &[(&str, &str)] = &[
+        ("YYYY", "%Y"),
+        ("YY", "%y"),
+        ("MMMM", "%B"),
+        ("MMM", "%b"),
+        ("MM", "%m"),
+        ("M", "%-m"),
+        ("DD", "%d"),
+        ("D", "%-d"),
+        ("dddd", "%A"),
+        ("ddd", "%a"),
+        ("HH", "%H"),
+        ("H", "%-H"),
+        ("hh", "%I"),
+        ("h", "%-I"),
+        ("mm", "%M"),
+        ("m", "%-M"),
+        ("ss", "%S"),
+        ("s", "%-S"),
+        ("SSS", "%3f"),
+        ("ZZ", "%z"),
+        ("Z", "%:z"),
+        ("A", "%p"),
+        ("a", "%P"),
+    ];
+    let mut out = String::new();
+    let mut rest = fmt;
+    'outer: while !rest.is_empty() {
+        if let Some(stripped) = rest.strip_prefix('[') {
+            if let Some(end) = stripped.find(']') {
+                out.push_str(&stripped[..end].replace('%', "%%"));
+                rest = &stripped[end + 1..];
+                continue;
+            }
+        }
+        for (token, spec) in TOKENS {
+            if let Some(r) = rest.strip_prefix(token) {
+                out.push_str(spec);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("non-empty");
+        if c == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn translates_dayjs_formats() {
+        assert_eq!(dayjs_to_chrono("YYYY-MM-DDTHH:mm:ss"), "%Y-%m-%dT%H:%M:%S");
+        assert_eq!(dayjs_to_chrono("YYYY-MM-DD HH:mm:ss.SSS Z"), "%Y-%m-%d %H:%M:%S.%3f %:z");
+        assert_eq!(dayjs_to_chrono("[at] HH:mm"), "at %H:%M");
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pm2-logw-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn writes_streams_to_their_files_and_the_combined_log() {
+        let d = temp_dir("files");
+        let cfg = LogConfig {
+            out: Some(d.join("a-out.log")),
+            err: Some(d.join("a-error.log")),
+            combined: Some(d.join("a.log")),
+            ..LogConfig::default()
+        };
+        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
+        sink.write(Stream::Out, b"hello\n");
+        sink.write(Stream::Err, b"oops\n");
+        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "hello\n");
+        assert_eq!(std::fs::read_to_string(d.join("a-error.log")).unwrap(), "oops\n");
+        assert_eq!(std::fs::read_to_string(d.join("a.log")).unwrap(), "hello\noops\n");
+        // A rotation moves the file away; reopen starts a new one.
+        std::fs::rename(d.join("a-out.log"), d.join("a-out.log.1")).unwrap();
+        sink.reopen();
+        sink.write(Stream::Out, b"after\n");
+        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "after\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn prefixes_each_line_with_the_date() {
+        let d = temp_dir("date");
+        let cfg = LogConfig {
+            out: Some(d.join("o.log")),
+            date_format: Some(dayjs_to_chrono("[T]")),
+            ..LogConfig::default()
+        };
+        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
+        sink.write(Stream::Out, b"one\ntw");
+        sink.write(Stream::Out, b"o\nthree\n");
+        assert_eq!(std::fs::read_to_string(d.join("o.log")).unwrap(), "T: one\nT: two\nT: three\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,62 @@
+//! `pm2-daemon`: started detached by a client; serves until killed.
+
+use pm2_config::Paths;
+use pm2_daemon::{settings::Settings, ExitReason, StartError};
+use std::io::Write;
+use std::os::fd::FromRawFd;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Tells the client that started us (through the fd it passed) how start-up went.
+fn report_ready(line: &str) {
+    let Some(fd) = std::env::var("PM2_READY_FD").ok().and_then(|v| v.parse::<i32>().ok()) else {
+        return;
+    };
+    // SAFETY: the launcher handed us this descriptor for exactly this write.
+    let mut pipe = unsafe { std::fs::File::from_raw_fd(fd) };
+    let _ = writeln!(pipe, "{line}");
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(async {
+        let paths = Paths::from_env();
+        let handle = match pm2_daemon::start(paths, Settings::from_env()).await {
+            Ok(h) => h,
+            Err(StartError::AlreadyRunning) => {
+                report_ready(r#"{"already":true}"#);
+                return 0;
+            }
+            Err(e) => {
+                eprintln!("PM2 daemon failed to start: {e}");
+                return 1;
+            }
+        };
+        report_ready(&format!(
+            r#"{{"online":true,"success":true,"pid":{},"pm2_version":"{}"}}"#,
+            std::process::id(),
+            pm2_daemon::VERSION
+        ));
+        let daemon = handle.daemon.clone();
+        tokio::spawn(async move {
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+            let mut quit = signal(SignalKind::quit()).expect("SIGQUIT handler");
+            let mut usr2 = signal(SignalKind::user_defined2()).expect("SIGUSR2 handler");
+            let _hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+            loop {
+                tokio::select! {
+                    _ = term.recv() => daemon.request_exit(ExitReason::Signal),
+                    _ = int.recv() => daemon.request_exit(ExitReason::Signal),
+                    _ = quit.recv() => daemon.request_exit(ExitReason::Signal),
+                    _ = usr2.recv() => daemon.supervisor.reload_logs(),
+                }
+            }
+        });
+        handle.finished().await;
+        0
+    });
+    std::process::exit(code);
+}

@@ -1,0 +1,358 @@
+//! One supervised process: its `pm2_env` (the description PM2 clients read)
+//! and the handles of its running child.
+
+use crate::log_writer::{dayjs_to_chrono, LogConfig, LogSink};
+use crate::proc_info::CpuSample;
+use pm2_config::Paths;
+use pm2_wire::ipc::IpcWriter;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Launching,
+    Online,
+    Stopping,
+    Stopped,
+    Errored,
+    WaitingRestart,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Launching => "launching",
+            Status::Online => "online",
+            Status::Stopping => "stopping",
+            Status::Stopped => "stopped",
+            Status::Errored => "errored",
+            Status::WaitingRestart => "waiting restart",
+        }
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(self, Status::Launching | Status::Online)
+    }
+}
+
+/// A live child.
+pub struct Running {
+    pub pid: u32,
+    pub ipc: Option<IpcWriter>,
+    /// Shared so `sendLineToStdin` calls can write without taking it away.
+    pub stdin: Option<Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+    pub started: Instant,
+}
+
+pub struct Proc {
+    pub pm_id: u64,
+    /// The flattened `pm2_env`: the app's options, runtime fields, and the
+    /// app's env both under `env` and copied onto the top level.
+    pub env: Map<String, Value>,
+    pub status: Status,
+    pub running: Option<Running>,
+    /// Bumped at each launch; events from an older child carry an older value
+    /// and are ignored.
+    pub generation: u64,
+    /// Callers waiting for the process to be down (stop, restart, delete).
+    pub stop_waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    pub cpu: Option<CpuSample>,
+    pub log: Option<Arc<LogSink>>,
+}
+
+pub fn now_ms() -> u64 {
+    crate::now_ms()
+}
+
+impl Proc {
+    pub fn name(&self) -> &str {
+        self.str("name").unwrap_or("")
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.env.get(key).and_then(Value::as_str)
+    }
+
+    /// A numeric option; accepts numbers and numeric strings.
+    pub fn num(&self, key: &str) -> Option<u64> {
+        match self.env.get(key)? {
+            Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A boolean option; `"false"` counts as false, as in PM2.
+    pub fn flag(&self, key: &str, default: bool) -> bool {
+        match self.env.get(key) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s != "false",
+            Some(Value::Null) | None => default,
+            Some(_) => true,
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: Value) {
+        self.env.insert(key.to_string(), value);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.running.as_ref().map(|r| r.pid).unwrap_or(0)
+    }
+
+    /// `{pm_id, name, rev, namespace}` as log packets carry it.
+    pub fn identity(&self) -> Value {
+        json!({
+            "pm_id": self.pm_id,
+            "name": self.name(),
+            "rev": null,
+            "namespace": self.str("namespace").unwrap_or("default"),
+        })
+    }
+
+    /// The pm2_env without `env`, as `process:event` packets carry it.
+    pub fn event_view(&self) -> Value {
+        let mut v = self.env.clone();
+        v.remove("env");
+        Value::Object(v)
+    }
+
+    /// A list entry: `{pid, name, pm2_env, pm_id, monit}`.
+    pub fn describe(&self, memory: u64, cpu: f64) -> Value {
+        json!({
+            "pid": self.pid(),
+            "name": self.name(),
+            "pm2_env": Value::Object(self.env.clone()),
+            "pm_id": self.pm_id,
+            "monit": {"memory": memory, "cpu": cpu},
+        })
+    }
+
+    /// Copies `env` onto the top level, as PM2 does at every launch.
+    pub fn flatten_env(&mut self) {
+        if let Some(Value::Object(env)) = self.env.get("env").cloned() {
+            for (k, v) in env {
+                self.env.insert(k, v);
+            }
+        }
+    }
+
+    pub fn log_config(&self) -> LogConfig {
+        let path = |k: &str| self.str(k).map(std::path::PathBuf::from);
+        let date_format = self
+            .str("log_date_format")
+            .filter(|f| !f.is_empty())
+            .map(dayjs_to_chrono);
+        LogConfig {
+            out: path("pm_out_log_path"),
+            err: path("pm_err_log_path"),
+            combined: path("pm_log_path"),
+            date_format,
+            json: self.str("log_type") == Some("json"),
+        }
+    }
+}
+
+/// Inserts `key` only when the app did not set it.
+fn default(env: &mut Map<String, Value>, key: &str, value: Value) {
+    if env.get(key).is_none_or(Value::is_null) {
+        env.insert(key.to_string(), value);
+    }
+}
+
+/// PM2 sanitises names used in file names to `[A-Za-z0-9.-]`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect()
+}
+
+/// Gives a per-process file its `-<pm_id>`: `app-out.log` → `app-out-3.log`,
+/// replacing a suffix a dump or an earlier table already put there.
+fn with_id_suffix(path: &str, pm_id: u64, ext: &str) -> String {
+    let Some(stem) = path.strip_suffix(ext) else {
+        return format!("{path}-{pm_id}");
+    };
+    let stem = match stem.rsplit_once('-') {
+        Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => stem,
+    };
+    format!("{stem}-{pm_id}{ext}")
+}
+
+/// The version of the nearest package.json above `dir`, or `N/A`.
+fn package_version(dir: &Path) -> Value {
+    for d in dir.ancestors() {
+        if let Ok(bytes) = std::fs::read(d.join("package.json")) {
+            return serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("version").cloned())
+                .unwrap_or_else(|| json!("N/A"));
+        }
+    }
+    json!("N/A")
+}
+
+/// Builds the pm2_env of a new process from what a client sent to `prepare`.
+/// Clients normally send fully resolved options; defaults here cover the rest
+/// (and dumps from older versions).
+pub fn new_pm2_env(app: &Map<String, Value>, pm_id: u64, instance: u64, paths: &Paths) -> Result<Map<String, Value>, String> {
+    let mut env = app.clone();
+    for k in ["pm_id", "status", "restart_time", "unstable_restarts", "pm_uptime", "created_at", "unique_id", "exit_code"] {
+        env.remove(k);
+    }
+    if env.get("script").is_none() && env.get("pm_exec_path").is_none() {
+        return Err("script is missing: give the app a `script` to run".into());
+    }
+    let exec_path = env
+        .get("pm_exec_path")
+        .or_else(|| env.get("script"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let name = env
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            Path::new(&exec_path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app".into())
+        });
+    let cwd = env
+        .get("pm_cwd")
+        .or_else(|| env.get("cwd"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            Path::new(&exec_path)
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "/".into())
+        });
+    env.insert("name".into(), json!(name));
+    env.insert("pm_exec_path".into(), json!(exec_path));
+    env.insert("pm_cwd".into(), json!(cwd));
+    default(&mut env, "namespace", json!("default"));
+    default(&mut env, "exec_interpreter", json!("node"));
+    default(&mut env, "exec_mode", json!("fork_mode"));
+    default(&mut env, "instances", json!(1));
+    for key in ["autorestart", "autostart", "vizion", "pmx", "automation", "treekill"] {
+        default(&mut env, key, json!(true));
+    }
+    default(&mut env, "instance_var", json!("NODE_APP_INSTANCE"));
+    default(&mut env, "kill_retry_time", json!(100));
+    default(&mut env, "windowsHide", json!(true));
+    default(&mut env, "watch", json!(false));
+    default(&mut env, "filter_env", json!([]));
+    default(&mut env, "node_args", json!([]));
+    default(&mut env, "env", json!({}));
+    let cluster = env.get("exec_mode").and_then(Value::as_str) == Some("cluster_mode");
+    default(&mut env, "merge_logs", json!(!cluster));
+    default(&mut env, "username", json!(std::env::var("USER").unwrap_or_else(|_| "root".into())));
+
+    let safe = file_safe(&name);
+    let logs = paths.logs_dir.to_string_lossy();
+    default(&mut env, "pm_out_log_path", json!(format!("{logs}/{safe}-out.log")));
+    default(&mut env, "pm_err_log_path", json!(format!("{logs}/{safe}-error.log")));
+    let merge = env.get("merge_logs").and_then(Value::as_bool).unwrap_or(true);
+    if !merge {
+        for key in ["pm_out_log_path", "pm_err_log_path", "pm_log_path"] {
+            if let Some(p) = env.get(key).and_then(Value::as_str) {
+                if p != "/dev/null" {
+                    let suffixed = with_id_suffix(p, pm_id, ".log");
+                    env.insert(key.into(), json!(suffixed));
+                }
+            }
+        }
+    }
+    let pid_path = match env.get("pm_pid_path").and_then(Value::as_str) {
+        Some(p) => with_id_suffix(p, pm_id, ".pid"),
+        None => format!("{}/{safe}-{pm_id}.pid", paths.pids_dir.to_string_lossy()),
+    };
+    env.insert("pm_pid_path".into(), json!(pid_path));
+
+    let now = now_ms();
+    let instance_var = env
+        .get("instance_var")
+        .and_then(Value::as_str)
+        .unwrap_or("NODE_APP_INSTANCE")
+        .to_string();
+    env.insert(instance_var, json!(instance));
+    env.insert("pm_id".into(), json!(pm_id));
+    env.insert("status".into(), json!("stopped"));
+    env.insert("restart_time".into(), json!(0));
+    env.insert("unstable_restarts".into(), json!(0));
+    env.insert("created_at".into(), json!(now));
+    env.insert("pm_uptime".into(), json!(now));
+    env.insert("unique_id".into(), json!(uuid::Uuid::new_v4().to_string()));
+    env.insert("km_link".into(), json!(false));
+    env.insert("vizion_running".into(), json!(false));
+    env.insert("prev_restart_delay".into(), json!(0));
+    env.insert("axm_actions".into(), json!([]));
+    env.insert("axm_monitor".into(), json!({}));
+    env.insert("axm_options".into(), json!({}));
+    env.insert("axm_dynamic".into(), json!({}));
+    env.insert("_km_monitored".into(), json!(false));
+    default(&mut env, "version", package_version(Path::new(&cwd)));
+    default(&mut env, "node_version", Value::Null);
+    Ok(env)
+}
+
+impl Proc {
+    pub fn new(pm_id: u64, env: Map<String, Value>) -> Proc {
+        let mut p = Proc {
+            pm_id,
+            env,
+            status: Status::Stopped,
+            running: None,
+            generation: 0,
+            stop_waiters: Vec::new(),
+            cpu: None,
+            log: None,
+        };
+        p.flatten_env();
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_runtime_fields_and_default_paths() {
+        let paths = Paths::new("/h");
+        let app = json!({"name": "api", "script": "/srv/api.js", "pm_exec_path": "/srv/api.js", "env": {"A": "1"}});
+        let env = new_pm2_env(app.as_object().unwrap(), 3, 0, &paths).unwrap();
+        assert_eq!(env["pm_out_log_path"], "/h/logs/api-out.log");
+        assert_eq!(env["pm_err_log_path"], "/h/logs/api-error.log");
+        assert_eq!(env["pm_pid_path"], "/h/pids/api-3.pid");
+        assert_eq!(env["pm_id"], 3);
+        assert_eq!(env["NODE_APP_INSTANCE"], 0);
+        assert_eq!(env["namespace"], "default");
+        assert_eq!(env["unique_id"].as_str().unwrap().len(), 36);
+        let p = Proc::new(3, env);
+        assert_eq!(p.env["A"], "1", "env is flattened onto pm2_env");
+    }
+
+    #[test]
+    fn per_instance_logs_get_the_id_suffix() {
+        let paths = Paths::new("/h");
+        let app = json!({"name": "w", "pm_exec_path": "/w.js", "merge_logs": false, "pm_out_log_path": "/l/echo-out.log", "pm_pid_path": "/p/w-0.pid"});
+        let env = new_pm2_env(app.as_object().unwrap(), 2, 1, &paths).unwrap();
+        assert_eq!(env["pm_out_log_path"], "/l/echo-out-2.log");
+        assert_eq!(env["pm_pid_path"], "/p/w-2.pid");
+        assert_eq!(env["pm_err_log_path"], "/h/logs/w-error-2.log");
+    }
+
+    #[test]
+    fn an_app_without_a_script_is_refused() {
+        let err = new_pm2_env(json!({"name": "x"}).as_object().unwrap(), 0, 0, &Paths::new("/h")).unwrap_err();
+        assert!(err.contains("script"));
+    }
+}

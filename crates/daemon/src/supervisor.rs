@@ -1,0 +1,850 @@
+//! The supervisor: one task that owns the process table.
+//!
+//! Everything that changes a process (client requests, child exits, child
+//! messages, timers) arrives as a [`Msg`] on one channel and is handled in
+//! order, so there are no locks around the table. Every status change goes
+//! through [`Actor::transition`], which also publishes the bus event, so the
+//! table and the events never disagree. Operations that take time (stop waits
+//! for the child to die) are a request plus a reply sent later; sequences of
+//! them (restart = stop then start) are composed by [`Supervisor`], outside.
+
+use crate::bus::Bus;
+use crate::daemon_log::DaemonLog;
+use crate::log_writer::{pump, LogSink, Stream};
+use crate::process::{new_pm2_env, Proc, Running, Status};
+use crate::proc_info;
+use crate::settings::Settings;
+use crate::spawn;
+use crate::now_ms;
+use pm2_config::Paths;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot};
+
+type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+/// Restart backoff is capped at 15 s, as in PM2.
+const MAX_BACKOFF_MS: u64 = 15_000;
+/// Messages queued to the supervisor before senders wait.
+const QUEUE: usize = 1024;
+
+pub enum Msg {
+    Prepare { app: Map<String, Value>, reply: Reply<Vec<Value>> },
+    List { reply: Reply<Vec<Value>> },
+    Get { id: u64, reply: Reply<Value> },
+    Launch { id: u64, bump_restart_time: bool, reply: Reply<()> },
+    Stop { id: u64, reply: Reply<()> },
+    PrepareRestart { id: u64, update: Map<String, Value>, reply: Reply<bool> },
+    Remove { id: u64, reply: Reply<()> },
+    Reset { id: u64, reply: Reply<()> },
+    Notify { id: u64, event: String, manually: bool },
+    SendData { packet: Value, reply: Reply<Value> },
+    SendSignal { id: u64, signal: String, reply: Reply<()> },
+    SendLine { id: u64, line: String, reply: Reply<()> },
+    MsgProcess { target: Value, msg: Value, reply: Reply<Value> },
+    ReloadLogs,
+    BlockRestarts,
+    Ids { reply: Reply<Vec<u64>> },
+    // Events from children and timers; `generation` ties them to one launch.
+    Exited { id: u64, generation: u64, code: Option<i32>, signal: Option<i32> },
+    Message { id: u64, generation: u64, msg: Value },
+    KillTimeout { id: u64, generation: u64, final_stage: bool },
+    RestartDue { id: u64, generation: u64 },
+    ReadyTimeout { id: u64, generation: u64 },
+    WorkerTick,
+}
+
+/// A cloneable handle to the supervisor.
+#[derive(Clone)]
+pub struct Supervisor {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Supervisor {
+    pub fn start(paths: Paths, settings: Settings, bus: Bus, log: DaemonLog) -> Supervisor {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let worker_interval = settings.worker_interval;
+        let actor = Actor {
+            procs: BTreeMap::new(),
+            next_id: 0,
+            tx: tx.clone(),
+            bus,
+            log,
+            settings,
+            paths,
+            restarts_blocked: false,
+        };
+        tokio::spawn(actor.run(rx));
+        let ticker = tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(worker_interval);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::WorkerTick).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Supervisor { tx }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> Result<T, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| "supervisor stopped".to_string())?;
+        rx.await.map_err(|_| "supervisor stopped".to_string())?
+    }
+
+    fn tell(&self, msg: Msg) {
+        let _ = self.tx.try_send(msg);
+    }
+
+    pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
+        self.ask(|reply| Msg::Prepare { app, reply }).await
+    }
+
+    pub async fn list(&self) -> Result<Vec<Value>, String> {
+        self.ask(|reply| Msg::List { reply }).await
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Get { id, reply }).await
+    }
+
+    pub async fn ids(&self) -> Result<Vec<u64>, String> {
+        self.ask(|reply| Msg::Ids { reply }).await
+    }
+
+    /// Starts a stopped process (no-op when it runs).
+    pub async fn start_process(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Launch { id, bump_restart_time: false, reply }).await?;
+        self.get(id).await
+    }
+
+    /// Stops a process and returns once it is down.
+    pub async fn stop(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Stop { id, reply }).await?;
+        self.get(id).await
+    }
+
+    /// Restart: merge the new env/options, stop, start. `restart_time` goes up
+    /// only when the process was running.
+    pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
+        let was_running = self.ask(|reply| Msg::PrepareRestart { id, update, reply }).await?;
+        self.ask(|reply| Msg::Stop { id, reply }).await?;
+        self.ask(|reply| Msg::Launch { id, bump_restart_time: was_running, reply }).await?;
+        self.get(id).await
+    }
+
+    pub async fn delete(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Stop { id, reply }).await?;
+        let view = self.get(id).await?;
+        self.ask(|reply| Msg::Remove { id, reply }).await?;
+        Ok(view)
+    }
+
+    pub async fn reset(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Reset { id, reply }).await?;
+        self.get(id).await
+    }
+
+    pub fn notify(&self, id: u64, event: String, manually: bool) {
+        self.tell(Msg::Notify { id, event, manually });
+    }
+
+    pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
+        self.ask(|reply| Msg::SendData { packet, reply }).await
+    }
+
+    pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
+        self.ask(|reply| Msg::SendSignal { id, signal, reply }).await
+    }
+
+    pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
+        self.ask(|reply| Msg::SendLine { id, line, reply }).await
+    }
+
+    pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
+        self.ask(|reply| Msg::MsgProcess { target, msg, reply }).await
+    }
+
+    pub fn reload_logs(&self) {
+        self.tell(Msg::ReloadLogs);
+    }
+
+    /// From now on nothing restarts: the daemon is going down.
+    pub fn block_restarts(&self) {
+        self.tell(Msg::BlockRestarts);
+    }
+
+    /// Stops every process concurrently and waits for all to be down.
+    pub async fn stop_all(&self) {
+        let Ok(ids) = self.ids().await else { return };
+        let stops = ids.into_iter().map(|id| {
+            let me = self.clone();
+            tokio::spawn(async move { me.stop(id).await })
+        });
+        for s in stops.collect::<Vec<_>>() {
+            let _ = s.await;
+        }
+    }
+}
+
+struct Actor {
+    procs: BTreeMap<u64, Proc>,
+    next_id: u64,
+    tx: mpsc::Sender<Msg>,
+    bus: Bus,
+    log: DaemonLog,
+    settings: Settings,
+    paths: Paths,
+    restarts_blocked: bool,
+}
+
+fn unknown(id: u64) -> String {
+    format!("Process {id} not found")
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        while let Some(msg) = rx.recv().await {
+            self.handle(msg);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Prepare { app, reply } => {
+                let _ = reply.send(self.prepare(app));
+            }
+            Msg::List { reply } => {
+                let _ = reply.send(Ok(self.list()));
+            }
+            Msg::Get { id, reply } => {
+                let r = self.procs.get(&id).map(|p| p.describe(0, 0.0)).ok_or_else(|| unknown(id));
+                let _ = reply.send(r);
+            }
+            Msg::Ids { reply } => {
+                let _ = reply.send(Ok(self.procs.keys().copied().collect()));
+            }
+            Msg::Launch { id, bump_restart_time, reply } => {
+                let _ = reply.send(self.start_if_stopped(id, bump_restart_time));
+            }
+            Msg::Stop { id, reply } => self.stop(id, reply),
+            Msg::PrepareRestart { id, update, reply } => {
+                let _ = reply.send(self.prepare_restart(id, update));
+            }
+            Msg::Remove { id, reply } => {
+                if let Some(p) = self.procs.remove(&id) {
+                    if let Some(pid_path) = p.str("pm_pid_path") {
+                        let _ = std::fs::remove_file(pid_path);
+                    }
+                }
+                if self.procs.is_empty() {
+                    self.next_id = 0;
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Msg::Reset { id, reply } => {
+                let r = match self.procs.get_mut(&id) {
+                    Some(p) => {
+                        p.set("restart_time", json!(0));
+                        p.set("unstable_restarts", json!(0));
+                        Ok(())
+                    }
+                    None => Err(unknown(id)),
+                };
+                let _ = reply.send(r);
+            }
+            Msg::Notify { id, event, manually } => self.emit(id, &event, manually),
+            Msg::SendData { packet, reply } => {
+                let _ = reply.send(self.send_data(packet));
+            }
+            Msg::SendSignal { id, signal, reply } => {
+                let _ = reply.send(self.send_signal(id, &signal));
+            }
+            Msg::SendLine { id, line, reply } => self.send_line(id, line, reply),
+            Msg::MsgProcess { target, msg, reply } => {
+                let _ = reply.send(self.msg_process(&target, msg));
+            }
+            Msg::ReloadLogs => {
+                self.log.reopen();
+                for p in self.procs.values() {
+                    if let Some(l) = &p.log {
+                        l.reopen();
+                    }
+                }
+                self.log.info("Reloading logs...");
+            }
+            Msg::BlockRestarts => self.restarts_blocked = true,
+            Msg::Exited { id, generation, code, signal } => self.on_exit(id, generation, code, signal),
+            Msg::Message { id, generation, msg } => self.on_message(id, generation, msg),
+            Msg::KillTimeout { id, generation, final_stage } => self.on_kill_timeout(id, generation, final_stage),
+            Msg::RestartDue { id, generation } => {
+                let due = self
+                    .procs
+                    .get(&id)
+                    .is_some_and(|p| p.generation == generation && p.status == Status::WaitingRestart);
+                if due && !self.restarts_blocked {
+                    self.relaunch_after_crash(id);
+                }
+            }
+            Msg::ReadyTimeout { id, generation } => {
+                let waiting = self
+                    .procs
+                    .get(&id)
+                    .is_some_and(|p| p.generation == generation && p.status == Status::Launching);
+                if waiting {
+                    self.transition(id, Status::Online, Some("online"));
+                }
+            }
+            Msg::WorkerTick => self.worker_tick(),
+        }
+    }
+
+    /// The one place a status changes; publishes `process:event` when asked.
+    fn transition(&mut self, id: u64, status: Status, event: Option<&str>) {
+        let Some(p) = self.procs.get_mut(&id) else { return };
+        p.status = status;
+        p.set("status", json!(status.as_str()));
+        if let Some(event) = event {
+            self.emit(id, event, false);
+        }
+    }
+
+    fn emit(&self, id: u64, event: &str, manually: bool) {
+        let Some(p) = self.procs.get(&id) else { return };
+        self.bus.publish(
+            "process:event",
+            &json!({"event": event, "manually": manually, "process": p.event_view(), "at": now_ms()}),
+        );
+    }
+
+    /// Sends `msg` to the supervisor itself after `delay`.
+    fn after(&self, delay: Duration, msg: Msg) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx.send(msg).await;
+        });
+    }
+
+    fn list(&mut self) -> Vec<Value> {
+        self.procs
+            .values_mut()
+            .map(|p| {
+                let (mem, cpu) = match (&p.running, p.status) {
+                    (Some(r), Status::Online) => {
+                        let mem = proc_info::rss_bytes(r.pid).unwrap_or(0);
+                        let (cpu, sample) = proc_info::cpu_percent(r.pid, p.cpu, r.started);
+                        p.cpu = sample;
+                        (mem, cpu)
+                    }
+                    _ => (0, 0.0),
+                };
+                p.describe(mem, cpu)
+            })
+            .collect()
+    }
+
+    fn prepare(&mut self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
+        if let Some(script) = app.get("pm_exec_path").and_then(Value::as_str) {
+            let p = std::path::Path::new(script);
+            if p.is_absolute() && !p.exists() {
+                return Err(format!("Script not found: {script}"));
+            }
+        }
+        let count = match app.get("instances") {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(1).max(1),
+            Some(Value::String(s)) => s.parse().unwrap_or(1).max(1),
+            _ => 1,
+        };
+        let stopped = app.get("status").and_then(Value::as_str) == Some("stopped")
+            || app.get("autostart") == Some(&json!(false));
+        let mut out = Vec::new();
+        let mut created = Vec::new();
+        for _ in 0..count {
+            let id = self.next_id;
+            let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
+            let instance = self.free_instance_number(name);
+            let env = match new_pm2_env(&app, id, instance, &self.paths) {
+                Ok(env) => env,
+                Err(e) => {
+                    self.rollback(&created);
+                    return Err(e);
+                }
+            };
+            self.next_id += 1;
+            self.procs.insert(id, Proc::new(id, env));
+            created.push(id);
+            if stopped {
+                continue;
+            }
+            if let Err(e) = self.launch(id) {
+                self.rollback(&created);
+                return Err(e);
+            }
+        }
+        for id in &created {
+            if let Some(p) = self.procs.get(id) {
+                out.push(p.describe(0, 0.0));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Undoes a prepare that failed half-way: nothing is left started.
+    fn rollback(&mut self, ids: &[u64]) {
+        for id in ids {
+            if let Some(p) = self.procs.remove(id) {
+                if let Some(r) = &p.running {
+                    proc_info::signal_tree(r.pid, nix::sys::signal::Signal::SIGKILL, true);
+                }
+            }
+        }
+        self.next_id = self.procs.keys().next_back().map_or(0, |m| m + 1);
+    }
+
+    /// The lowest instance number not used by another process of that name.
+    fn free_instance_number(&self, name: &str) -> u64 {
+        let used: Vec<u64> = self
+            .procs
+            .values()
+            .filter(|p| p.name() == name)
+            .filter_map(|p| {
+                let var = p.str("instance_var").unwrap_or("NODE_APP_INSTANCE").to_string();
+                p.num(&var)
+            })
+            .collect();
+        (0..).find(|n| !used.contains(n)).unwrap_or(0)
+    }
+
+    fn start_if_stopped(&mut self, id: u64, bump_restart_time: bool) -> Result<(), String> {
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        if p.status.is_running() {
+            return Ok(());
+        }
+        if bump_restart_time {
+            let n = p.num("restart_time").unwrap_or(0);
+            p.set("restart_time", json!(n + 1));
+        }
+        self.launch(id)
+    }
+
+    /// Spawns the child of `id` and wires its pipes, IPC channel and exit.
+    fn launch(&mut self, id: u64) -> Result<(), String> {
+        let bus = self.bus.clone();
+        let tx = self.tx.clone();
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        p.generation += 1;
+        let generation = p.generation;
+        p.flatten_env();
+        p.set("pm_uptime", json!(now_ms()));
+        p.cpu = None;
+        let sink = LogSink::new(p.log_config(), p.identity(), bus);
+        p.log = Some(sink.clone());
+        let spawned = match spawn::spawn(&p.env, &self.settings) {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = format!("Error: {e} (app {} id {id})", p.name());
+                sink.write(Stream::Err, format!("{msg}\n").as_bytes());
+                self.log.info(&msg);
+                self.transition(id, Status::Errored, None);
+                return Err(msg);
+            }
+        };
+        let mut child = spawned.child;
+        let pid = child.id().unwrap_or(0);
+        if let Some(out) = child.stdout.take() {
+            pump(out, sink.clone(), Stream::Out);
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, sink, Stream::Err);
+        }
+        let (mut reader, writer) = spawned.ipc;
+        let msg_tx = tx.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(m)) = reader.next().await {
+                if msg_tx.send(Msg::Message { id, generation, msg: m.value }).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let (code, signal) = match status {
+                Ok(s) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    (s.code(), s.signal())
+                }
+                Err(_) => (None, None),
+            };
+            let _ = tx.send(Msg::Exited { id, generation, code, signal }).await;
+        });
+        if let Some(pid_path) = p.str("pm_pid_path") {
+            let _ = std::fs::write(pid_path, pid.to_string());
+        }
+        p.running = Some(Running {
+            pid,
+            ipc: Some(writer),
+            stdin: stdin.map(|s| std::sync::Arc::new(tokio::sync::Mutex::new(s))),
+            started: Instant::now(),
+        });
+        let wait_ready = p.flag("wait_ready", false);
+        let listen_timeout = p
+            .num("listen_timeout")
+            .map(Duration::from_millis)
+            .unwrap_or(self.settings.listen_timeout);
+        self.transition(id, Status::Launching, Some("start"));
+        if wait_ready {
+            self.after(listen_timeout, Msg::ReadyTimeout { id, generation });
+        } else {
+            self.transition(id, Status::Online, Some("online"));
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self, id: u64, reply: Reply<()>) {
+        let kill_signal = self.settings.kill_signal.clone();
+        let use_message = self.settings.kill_use_message;
+        let default_timeout = self.settings.kill_timeout;
+        let Some(p) = self.procs.get_mut(&id) else {
+            let _ = reply.send(Err(unknown(id)));
+            return;
+        };
+        match (&p.running, p.status) {
+            (Some(_), Status::Stopping) => p.stop_waiters.push(reply),
+            (Some(r), _) => {
+                p.stop_waiters.push(reply);
+                let (pid, generation) = (r.pid, p.generation);
+                let by_message = (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
+                if by_message {
+                    if let Some(ipc) = r.ipc.clone() {
+                        tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
+                    }
+                } else {
+                    let signal = p
+                        .str("kill_signal")
+                        .and_then(proc_info::parse_signal)
+                        .or_else(|| proc_info::parse_signal(&kill_signal))
+                        .unwrap_or(nix::sys::signal::Signal::SIGINT);
+                    proc_info::signal_tree(pid, signal, p.flag("treekill", true));
+                }
+                let timeout = p.num("kill_timeout").map(Duration::from_millis).unwrap_or(default_timeout);
+                self.transition(id, Status::Stopping, None);
+                self.after(timeout, Msg::KillTimeout { id, generation, final_stage: false });
+            }
+            (None, Status::WaitingRestart) => {
+                p.generation += 1; // cancels the pending restart
+                self.transition(id, Status::Stopped, None);
+                let _ = reply.send(Ok(()));
+            }
+            (None, _) => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    fn on_kill_timeout(&mut self, id: u64, generation: u64, final_stage: bool) {
+        let timeout = self.settings.kill_timeout;
+        let Some(p) = self.procs.get_mut(&id) else { return };
+        if p.generation != generation {
+            return;
+        }
+        let Some(pid) = p.running.as_ref().map(|r| r.pid) else { return };
+        if !final_stage {
+            proc_info::signal_tree(pid, nix::sys::signal::Signal::SIGKILL, true);
+            self.after(timeout, Msg::KillTimeout { id, generation, final_stage: true });
+            return;
+        }
+        // Survived SIGKILL (uninterruptible sleep): give up on it, as PM2 does.
+        let waiters = std::mem::take(&mut p.stop_waiters);
+        self.transition(id, Status::Errored, None);
+        for w in waiters {
+            let _ = w.send(Err(format!("Process {id} could not be killed")));
+        }
+    }
+
+    fn prepare_restart(&mut self, id: u64, update: Map<String, Value>) -> Result<bool, String> {
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        let was_running = p.status.is_running();
+        for (k, v) in update {
+            if k == "env" {
+                if let Value::Object(new_env) = v {
+                    let mut env = p.env.get("env").and_then(Value::as_object).cloned().unwrap_or_default();
+                    env.extend(new_env);
+                    p.set("env", Value::Object(env));
+                }
+            } else if v == json!("null") {
+                p.env.remove(&k);
+            } else {
+                p.set(&k, v);
+            }
+        }
+        p.set("created_at", json!(now_ms()));
+        p.set("unstable_restarts", json!(0));
+        p.set("prev_restart_delay", json!(0));
+        Ok(was_running)
+    }
+
+    fn on_exit(&mut self, id: u64, generation: u64, code: Option<i32>, signal: Option<i32>) {
+        let restarts_blocked = self.restarts_blocked;
+        let Some(p) = self.procs.get_mut(&id) else { return };
+        if p.generation != generation {
+            return;
+        }
+        p.running = None;
+        if let Some(pid_path) = p.str("pm_pid_path") {
+            let _ = std::fs::remove_file(pid_path);
+        }
+        p.set("axm_actions", json!([]));
+        p.set("axm_monitor", json!({}));
+        let exit_code = code.map(i64::from).unwrap_or(1);
+        p.set("exit_code", json!(exit_code));
+        let deliberate_status = matches!(p.status, Status::Stopping | Status::Stopped | Status::Errored);
+        let stop_codes = match p.env.get("stop_exit_codes") {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
+            Some(Value::Number(n)) => n.as_i64().into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let no_restart = deliberate_status
+            || !p.flag("autorestart", true)
+            || code.is_some_and(|c| stop_codes.contains(&i64::from(c)))
+            || restarts_blocked;
+        let waiters = std::mem::take(&mut p.stop_waiters);
+        let was_errored = p.status == Status::Errored;
+        let _ = signal;
+        if !was_errored {
+            self.transition(id, Status::Stopped, None);
+        }
+        self.emit(id, "exit", false);
+        for w in waiters {
+            let _ = w.send(Ok(()));
+        }
+        if no_restart {
+            return;
+        }
+        self.schedule_restart(id);
+    }
+
+    /// Autorestart after a crash: unstable-restart accounting, then a
+    /// delayed or immediate relaunch.
+    fn schedule_restart(&mut self, id: u64) {
+        let Some(p) = self.procs.get_mut(&id) else { return };
+        let now = now_ms();
+        let min_uptime = p.num("min_uptime").unwrap_or(1000);
+        let max_restarts = p.num("max_restarts").unwrap_or(16);
+        let created_at = p.num("created_at").unwrap_or(now);
+        let uptime_start = p.num("pm_uptime").unwrap_or(now);
+        let mut unstable = p.num("unstable_restarts").unwrap_or(0);
+        if now.saturating_sub(created_at) < min_uptime * max_restarts && now.saturating_sub(uptime_start) < min_uptime {
+            unstable += 1;
+            p.set("unstable_restarts", json!(unstable));
+        }
+        if unstable >= max_restarts {
+            p.set("unstable_restarts", json!(0));
+            p.set("restart_time", json!(p.num("restart_time").unwrap_or(0)));
+            let name = p.name().to_string();
+            self.transition(id, Status::Errored, None);
+            self.emit(id, "restart overlimit", false);
+            self.log.info(&format!("Script {name} had too many unstable restarts ({max_restarts}). Stopped. \"errored\""));
+            return;
+        }
+        let delay = if let Some(base) = p.num("exp_backoff_restart_delay").filter(|d| *d > 0) {
+            let prev = p.num("prev_restart_delay").unwrap_or(0);
+            let next = if prev == 0 { base } else { ((prev as f64) * 1.5) as u64 }.min(MAX_BACKOFF_MS);
+            p.set("prev_restart_delay", json!(next));
+            next
+        } else {
+            p.num("restart_delay").unwrap_or(0)
+        };
+        if delay > 0 {
+            let generation = p.generation;
+            self.transition(id, Status::WaitingRestart, None);
+            self.after(Duration::from_millis(delay), Msg::RestartDue { id, generation });
+        } else {
+            self.relaunch_after_crash(id);
+        }
+    }
+
+    fn relaunch_after_crash(&mut self, id: u64) {
+        if let Some(p) = self.procs.get_mut(&id) {
+            let n = p.num("restart_time").unwrap_or(0);
+            p.set("restart_time", json!(n + 1));
+        }
+        if let Err(e) = self.launch(id) {
+            self.log.info(&e);
+        }
+    }
+
+    fn on_message(&mut self, id: u64, generation: u64, msg: Value) {
+        let Some(p) = self.procs.get_mut(&id) else { return };
+        if p.generation != generation {
+            return;
+        }
+        let process = json!({"pm_id": id, "name": p.name(), "namespace": p.str("namespace").unwrap_or("default")});
+        if let (Some(kind), Some(data)) = (msg.get("type").and_then(Value::as_str), msg.get("data")) {
+            match kind {
+                "axm:monitor" => {
+                    if let (Some(Value::Object(m)), Value::Object(d)) = (p.env.get_mut("axm_monitor"), data) {
+                        m.extend(d.clone());
+                    }
+                }
+                "axm:action" => {
+                    let name = data.get("action_name");
+                    if let Some(Value::Array(actions)) = p.env.get_mut("axm_actions") {
+                        if !actions.iter().any(|a| a.get("action_name") == name) {
+                            actions.push(data.clone());
+                        }
+                    }
+                }
+                "axm:option:configuration" => {
+                    if let (Some(Value::Object(m)), Value::Object(d)) = (p.env.get_mut("axm_options"), data) {
+                        m.extend(d.clone());
+                    }
+                }
+                "axm:option:setPID" => {}
+                _ => {
+                    let mut process = process;
+                    process["versioning"] = Value::Null;
+                    self.bus.publish(kind, &json!({"at": now_ms(), "data": data, "process": process}));
+                }
+            }
+            return;
+        }
+        if let Some(v) = msg.get("node_version") {
+            p.set("node_version", v.clone());
+            return;
+        }
+        if msg.get("cmd").and_then(Value::as_str).is_some_and(|c| c.starts_with("NODE_")) {
+            return;
+        }
+        let ready = msg == json!("ready") && p.status == Status::Launching && p.flag("wait_ready", false);
+        self.bus.publish("process:msg", &json!({"at": now_ms(), "raw": msg, "process": process}));
+        if ready {
+            self.transition(id, Status::Online, Some("online"));
+        }
+    }
+
+    fn send_data(&mut self, packet: Value) -> Result<Value, String> {
+        let missing = packet.get("id").is_none_or(Value::is_null)
+            || packet.get("data").is_none()
+            || !packet.get("topic").is_some_and(truthy);
+        if missing {
+            return Err("ID, DATA or TOPIC field is missing".into());
+        }
+        let raw_id = &packet["id"];
+        let id = raw_id
+            .as_u64()
+            .or_else(|| raw_id.as_str().and_then(|s| s.parse().ok()));
+        let shown = match raw_id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let p = id
+            .and_then(|id| self.procs.get(&id))
+            .ok_or_else(|| format!("Process with ID {shown} unknown."))?;
+        let ipc = match (&p.running, p.status.is_running()) {
+            (Some(r), true) => r.ipc.clone(),
+            _ => None,
+        }
+        .ok_or_else(|| format!("Process with ID {shown} offline."))?;
+        let out = packet.clone();
+        tokio::spawn(async move { ipc.send(&out).await });
+        Ok(json!({"success": true, "data": packet}))
+    }
+
+    fn send_signal(&mut self, id: u64, signal: &str) -> Result<(), String> {
+        let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
+        let sig = proc_info::parse_signal(signal).ok_or_else(|| format!("Unknown signal {signal}"))?;
+        let pid = p.running.as_ref().map(|r| r.pid).ok_or_else(|| format!("Process {id} is not running"))?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(|e| e.to_string())
+    }
+
+    fn send_line(&mut self, id: u64, line: String, reply: Reply<()>) {
+        let stdin = match self.procs.get(&id) {
+            None => Err(unknown(id)),
+            Some(p) => p
+                .running
+                .as_ref()
+                .and_then(|r| r.stdin.clone())
+                .ok_or_else(|| format!("Process {id} is not running")),
+        };
+        match stdin {
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+            Ok(stdin) => {
+                tokio::spawn(async move {
+                    let mut stdin = stdin.lock().await;
+                    let r = stdin.write_all(format!("{line}\n").as_bytes()).await;
+                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                });
+            }
+        }
+    }
+
+    fn msg_process(&mut self, target: &Value, msg: Value) -> Result<Value, String> {
+        let by_id = target.get("id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let by_name = target.get("name").and_then(Value::as_str);
+        let mut count = 0;
+        for p in self.procs.values() {
+            let hit = match (by_id, by_name) {
+                (Some(id), _) => p.pm_id == id,
+                (None, Some("all")) => true,
+                (None, Some(n)) => p.name() == n || p.str("namespace") == Some(n),
+                _ => false,
+            };
+            if !hit || !p.status.is_running() {
+                continue;
+            }
+            if let Some(ipc) = p.running.as_ref().and_then(|r| r.ipc.clone()) {
+                let m = msg.clone();
+                tokio::spawn(async move { ipc.send(&m).await });
+                count += 1;
+            }
+        }
+        Ok(json!({"process_count": count, "success": true}))
+    }
+
+    fn worker_tick(&mut self) {
+        let reset_after = self.settings.backoff_reset.as_millis() as u64;
+        let now = now_ms();
+        let mut over_memory = Vec::new();
+        for p in self.procs.values_mut() {
+            if p.status != Status::Online {
+                continue;
+            }
+            if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
+                p.set("prev_restart_delay", json!(0));
+            }
+            if let (Some(limit), Some(r)) = (p.num("max_memory_restart").filter(|l| *l > 0), &p.running) {
+                if proc_info::rss_bytes(r.pid).unwrap_or(0) > limit {
+                    over_memory.push(p.pm_id);
+                }
+            }
+        }
+        for id in over_memory {
+            let name = self.procs.get(&id).map(|p| p.name().to_string()).unwrap_or_default();
+            self.log.info(&format!("[PM2][WORKER] Process {id} ({name}) restarted because it exceeds --max-memory-restart value"));
+            let sup = Supervisor { tx: self.tx.clone() };
+            tokio::spawn(async move { sup.restart(id, Map::new()).await });
+        }
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
