@@ -26,15 +26,14 @@ pub fn daemon_binary(anchor: &Path) -> PathBuf {
     if let Some(p) = std::env::var_os("PM2_DAEMON_BIN").filter(|v| !v.is_empty()) {
         return PathBuf::from(p);
     }
-    anchor
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("pm2-daemon")
+    anchor.parent().unwrap_or(Path::new(".")).join("pm2-daemon")
 }
 
 /// True when a daemon accepts connections on `rpc.sock`.
 pub async fn daemon_alive(paths: &Paths) -> bool {
-    tokio::net::UnixStream::connect(&paths.rpc_sock).await.is_ok()
+    tokio::net::UnixStream::connect(&paths.rpc_sock)
+        .await
+        .is_ok()
 }
 
 /// Starts a daemon for `paths` and waits until it is serving.
@@ -54,8 +53,8 @@ pub async fn launch_daemon(
         .create(true)
         .append(true)
         .open(&paths.log_file)?;
-    let (ready_read, ready_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(std::io::Error::from)?;
+    let (ready_read, ready_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let mut cmd = Command::new(daemon_bin);
     cmd.env_clear()
         .env("SILENT", "true")

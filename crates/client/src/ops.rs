@@ -108,7 +108,11 @@ impl Client {
                 (RpcClient::connect(&paths.rpc_sock).await?, true)
             }
         };
-        Ok(Client { paths, rpc, launched })
+        Ok(Client {
+            paths,
+            rpc,
+            launched,
+        })
     }
 
     /// True when this connection started the daemon.
@@ -122,7 +126,12 @@ impl Client {
     }
 
     async fn call_one(&self, method: &str, args: Vec<Value>) -> Result<Value> {
-        Ok(self.call(method, args).await?.into_iter().next().unwrap_or(Value::Null))
+        Ok(self
+            .call(method, args)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null))
     }
 
     pub async fn list(&self) -> Result<Vec<Value>> {
@@ -156,7 +165,12 @@ impl Client {
         })
     }
 
-    fn resolve_context(&self, cwd: &std::path::Path, client_env: &BTreeMap<String, String>, env_name: Option<&String>) -> ResolveContext {
+    fn resolve_context(
+        &self,
+        cwd: &std::path::Path,
+        client_env: &BTreeMap<String, String>,
+        env_name: Option<&String>,
+    ) -> ResolveContext {
         let module_conf = std::fs::read(&self.paths.module_conf)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -167,7 +181,9 @@ impl Client {
             client_env: client_env.clone(),
             env_name: env_name.cloned(),
             module_conf,
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         }
     }
 
@@ -204,13 +220,17 @@ impl Client {
                     cwd: opts.cwd.clone(),
                     overrides: raw,
                 };
-                out.extend(self.act_on_ids(Action::Restart, &same_name, &list, &act).await?);
+                out.extend(
+                    self.act_on_ids(Action::Restart, &same_name, &list, &act)
+                        .await?,
+                );
                 continue;
             }
             let exec_path = app.get("pm_exec_path");
-            let already = list
-                .iter()
-                .any(|p| p.get("pm2_env").and_then(|e| e.get("pm_exec_path")) == exec_path && exec_path.is_some());
+            let already = list.iter().any(|p| {
+                p.get("pm2_env").and_then(|e| e.get("pm_exec_path")) == exec_path
+                    && exec_path.is_some()
+            });
             if already && !opts.force && !opts.restart_existing {
                 return Err(Error::AlreadyLaunched);
             }
@@ -223,13 +243,24 @@ impl Client {
     }
 
     /// Applies `action` to every process `target` names.
-    pub async fn act(&self, action: Action, target: &str, opts: &ActionOptions) -> Result<Vec<Value>> {
+    pub async fn act(
+        &self,
+        action: Action,
+        target: &str,
+        opts: &ActionOptions,
+    ) -> Result<Vec<Value>> {
         let list = self.list().await?;
         let ids = target::resolve(&list, target)?;
         self.act_on_ids(action, &ids, &list, opts).await
     }
 
-    async fn act_on_ids(&self, action: Action, ids: &[u64], list: &[Value], opts: &ActionOptions) -> Result<Vec<Value>> {
+    async fn act_on_ids(
+        &self,
+        action: Action,
+        ids: &[u64],
+        list: &[Value],
+        opts: &ActionOptions,
+    ) -> Result<Vec<Value>> {
         let ctx = (action == Action::Restart || action == Action::Reload)
             .then(|| self.resolve_context(&opts.cwd, &opts.client_env, opts.env_name.as_ref()));
         let calls = ids.iter().map(|&id| {
@@ -244,7 +275,11 @@ impl Client {
                         // The app's name selects its module config (`pm2 set app:key`).
                         let mut app = opts.overrides.clone();
                         if !app.contains_key("name") {
-                            if let Some(name) = list.iter().find(|p| target::pm_id(p) == Some(id)).and_then(|p| p.get("name")) {
+                            if let Some(name) = list
+                                .iter()
+                                .find(|p| target::pm_id(p) == Some(id))
+                                .and_then(|p| p.get("name"))
+                            {
                                 app.insert("name".into(), name.clone());
                             }
                         }
@@ -285,7 +320,10 @@ impl Client {
             Some(t) => target::resolve(&list, t)?,
             None => list.iter().filter_map(target::pm_id).collect(),
         };
-        for p in list.iter().filter(|p| target::pm_id(p).is_some_and(|id| ids.contains(&id))) {
+        for p in list
+            .iter()
+            .filter(|p| target::pm_id(p).is_some_and(|id| ids.contains(&id)))
+        {
             for key in ["pm_out_log_path", "pm_err_log_path", "pm_log_path"] {
                 if let Some(path) = p["pm2_env"].get(key).and_then(Value::as_str) {
                     if path != "/dev/null" && std::path::Path::new(path).exists() {
@@ -324,7 +362,10 @@ impl Client {
         let mut out = Vec::new();
         for app in apps {
             let name = app.get("name").and_then(Value::as_str);
-            if list.iter().any(|p| p.get("name").and_then(Value::as_str) == name) {
+            if list
+                .iter()
+                .any(|p| p.get("name").and_then(Value::as_str) == name)
+            {
                 continue;
             }
             match self.call_one("prepare", vec![app]).await? {
@@ -363,4 +404,3 @@ impl Client {
         Ok(())
     }
 }
-

@@ -22,13 +22,20 @@ pub fn is_module(proc_: &Value) -> bool {
 /// The ids `target` names in `list`, in pm_id order. `all` leaves modules out.
 pub fn resolve(list: &[Value], target: &str) -> Result<Vec<u64>> {
     let ids: Vec<u64> = if target == "all" {
-        list.iter().filter(|p| !is_module(p)).filter_map(pm_id).collect()
+        list.iter()
+            .filter(|p| !is_module(p))
+            .filter_map(pm_id)
+            .collect()
     } else if let Ok(id) = target.parse::<u64>() {
         list.iter().filter_map(pm_id).filter(|&i| i == id).collect()
     } else if let Some(re) = target.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
         let names = Pattern::new(re);
         list.iter()
-            .filter(|p| p.get("name").and_then(Value::as_str).is_some_and(|n| names.matches(n)))
+            .filter(|p| {
+                p.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| names.matches(n))
+            })
             .filter_map(pm_id)
             .collect()
     } else {
@@ -108,13 +115,23 @@ impl Pattern {
             }
             atoms.push((atom, rep));
         }
-        Pattern { anchored_start, anchored_end, atoms }
+        Pattern {
+            anchored_start,
+            anchored_end,
+            atoms,
+        }
     }
 
     fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
-        let starts: Vec<usize> = if self.anchored_start { vec![0] } else { (0..=text.len()).collect() };
-        starts.into_iter().any(|s| self.match_at(&self.atoms, &text[s..]))
+        let starts: Vec<usize> = if self.anchored_start {
+            vec![0]
+        } else {
+            (0..=text.len()).collect()
+        };
+        starts
+            .into_iter()
+            .any(|s| self.match_at(&self.atoms, &text[s..]))
     }
 
     fn match_at(&self, atoms: &[(Atom, Rep)], text: &[char]) -> bool {
@@ -129,7 +146,8 @@ impl Pattern {
         match rep {
             Rep::One => text.first().is_some_and(hit) && self.match_at(rest, &text[1..]),
             Rep::Opt => {
-                self.match_at(rest, text) || (text.first().is_some_and(hit) && self.match_at(rest, &text[1..]))
+                self.match_at(rest, text)
+                    || (text.first().is_some_and(hit) && self.match_at(rest, &text[1..]))
             }
             Rep::Star | Rep::Plus => {
                 let run = text.iter().take_while(|c| hit(c)).count();
@@ -167,8 +185,14 @@ mod tests {
 
     #[test]
     fn unknown_targets_name_the_target() {
-        assert_eq!(resolve(&list(), "nope").unwrap_err().to_string(), "Process or Namespace nope not found");
-        assert_eq!(resolve(&list(), "9").unwrap_err().to_string(), "Process or Namespace 9 not found");
+        assert_eq!(
+            resolve(&list(), "nope").unwrap_err().to_string(),
+            "Process or Namespace nope not found"
+        );
+        assert_eq!(
+            resolve(&list(), "9").unwrap_err().to_string(),
+            "Process or Namespace 9 not found"
+        );
         assert!(matches!(resolve(&[], "all"), Err(Error::NothingToDo)));
     }
 }

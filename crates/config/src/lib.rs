@@ -2,6 +2,51 @@
 //! file) into the app description the daemon's `prepare` takes. Pure functions:
 //! no sockets, no processes; the only I/O is looking at the file system and PATH.
 
+mod app;
+mod args;
+pub mod dump;
+mod ecosystem;
+mod env;
+mod error;
+mod interpreter;
+mod locate;
+mod logs;
+mod options;
 pub mod paths;
+mod units;
 
+#[cfg(test)]
+mod test_support;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use app::resolve_app;
+pub use ecosystem::apps_from_config;
+pub use env::{module_env, updated_env};
+pub use error::ConfigError;
 pub use paths::{write_atomic, Paths};
+pub use serde_json::{Map, Value};
+pub use units::{parse_bytes, parse_duration_ms};
+
+/// An options object: an app as written, or as resolved for the daemon.
+pub type Options = Map<String, Value>;
+
+/// What resolving an app needs to know about the client asking for it.
+#[derive(Debug, Clone)]
+pub struct ResolveContext {
+    /// Base for relative script, cwd and log paths: the client's cwd, the API's
+    /// `cwd`, or an ecosystem file's folder.
+    pub cwd: PathBuf,
+    /// PM2_HOME layout, for default log paths and `PM2_HOME` in the app's env.
+    pub paths: Paths,
+    /// The client's process environment, the base of the app's env; its PATH and
+    /// HOME are used to find scripts and interpreters and to expand `~`.
+    pub client_env: BTreeMap<String, String>,
+    /// `--env production` selects the app's `env_production`.
+    pub env_name: Option<String>,
+    /// Parsed module_conf.json (`{}` if none).
+    pub module_conf: Value,
+    /// CPU count, for `instances: 'max'`, 0 or negative.
+    pub cpus: usize,
+}

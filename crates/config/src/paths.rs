@@ -63,11 +63,17 @@ impl Paths {
     /// `module_conf.json`, as PM2's client does before connecting.
     pub fn init_file_structure(&self) -> io::Result<()> {
         if !self.home.exists() {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.home)?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.home)?;
             fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))?;
         }
         for dir in [&self.logs_dir, &self.pids_dir, &self.modules_dir] {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
         }
         if !self.module_conf.exists() {
             write_atomic(&self.module_conf, b"{}")?;

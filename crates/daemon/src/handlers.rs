@@ -111,8 +111,16 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Va
         "resetMetaProcessId" => one(sup.reset(id_arg(first)?).await?),
         "duplicateProcessId" => {
             let id = id_arg(first)?;
-            let mut env = sup.get(id).await?["pm2_env"].as_object().cloned().unwrap_or_default();
-            for k in ["pm_out_log_path", "pm_err_log_path", "pm_pid_path", "NODE_APP_INSTANCE"] {
+            let mut env = sup.get(id).await?["pm2_env"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for k in [
+                "pm_out_log_path",
+                "pm_err_log_path",
+                "pm_pid_path",
+                "NODE_APP_INSTANCE",
+            ] {
                 env.remove(k);
             }
             one(Value::Array(sup.prepare(env).await?))
@@ -129,7 +137,10 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Va
             let opts = object_arg(first, method)?;
             if let Ok(id) = id_arg(opts.get("id")) {
                 let event = opts.get("action_name").map(display).unwrap_or_default();
-                let manually = opts.get("manually").and_then(Value::as_bool).unwrap_or(false);
+                let manually = opts
+                    .get("manually")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 sup.notify(id, event, manually);
             }
             Ok(vec![])
@@ -177,7 +188,9 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Va
             sup.block_restarts();
             Ok(vec![])
         }
-        "profileCPU" | "profileMEM" => Err(format!("{method} is not available: the daemon is not a Node process")),
+        "profileCPU" | "profileMEM" => Err(format!(
+            "{method} is not available: the daemon is not a Node process"
+        )),
         other => Err(format!("method \"{other}\" does not exist")),
     }
 }

@@ -38,7 +38,9 @@ pub fn now_ms() -> u64 {
 
 /// Host figures for `getSystemData`.
 pub fn system_data() -> Value {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let kb = |key: &str| {
         meminfo
@@ -132,7 +134,10 @@ fn bind(path: &std::path::Path) -> io::Result<UnixListener> {
 /// Binds both sockets and starts serving. Returns once clients can connect.
 pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, StartError> {
     paths.init_file_structure()?;
-    if tokio::net::UnixStream::connect(&paths.rpc_sock).await.is_ok() {
+    if tokio::net::UnixStream::connect(&paths.rpc_sock)
+        .await
+        .is_ok()
+    {
         return Err(StartError::AlreadyRunning);
     }
     let rpc = bind(&paths.rpc_sock)?;
@@ -152,7 +157,10 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
     rpc_server::serve_rpc(rpc, daemon.clone());
     rpc_server::serve_pub(publisher, daemon.clone());
     if !daemon.settings.in_process {
-        pm2_config::write_atomic(&daemon.paths.pid_file, std::process::id().to_string().as_bytes())?;
+        pm2_config::write_atomic(
+            &daemon.paths.pid_file,
+            std::process::id().to_string().as_bytes(),
+        )?;
     }
     daemon.log.info(&format!(
         "PM2 daemon (rust) v{VERSION} started, pid {}, PM2_HOME {}",
@@ -177,7 +185,8 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
 }
 
 async fn shut_down(d: &Daemon, reason: ExitReason) {
-    d.log.info(&format!("PM2 daemon shutting down ({reason:?})"));
+    d.log
+        .info(&format!("PM2 daemon shutting down ({reason:?})"));
     d.supervisor.block_restarts();
     if reason == ExitReason::Signal {
         if let Err(e) = save_dump(d).await {
@@ -185,12 +194,18 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
         }
     }
     if let ExitReason::KillMe { .. } = reason {
-        d.bus.publish("pm2:kill", &json!({"status": "killed", "msg": "pm2 has been killed via CLI"}));
+        d.bus.publish(
+            "pm2:kill",
+            &json!({"status": "killed", "msg": "pm2 has been killed via CLI"}),
+        );
     }
     d.supervisor.stop_all().await;
     if let ExitReason::KillMe { pid: Some(pid) } = reason {
         if pid > 0 {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGQUIT);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGQUIT,
+            );
         }
     }
     let _ = std::fs::remove_file(&d.paths.rpc_sock);

@@ -164,7 +164,11 @@ impl LogSink {
 }
 
 /// Copies `reader` into `sink` until the pipe closes.
-pub fn pump<R: AsyncRead + Unpin + Send + 'static>(mut reader: R, sink: Arc<LogSink>, stream: Stream) {
+pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
+    mut reader: R,
+    sink: Arc<LogSink>,
+    stream: Stream,
+) {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -239,7 +243,10 @@ mod tests {
     #[test]
     fn translates_dayjs_formats() {
         assert_eq!(dayjs_to_chrono("YYYY-MM-DDTHH:mm:ss"), "%Y-%m-%dT%H:%M:%S");
-        assert_eq!(dayjs_to_chrono("YYYY-MM-DD HH:mm:ss.SSS Z"), "%Y-%m-%d %H:%M:%S.%3f %:z");
+        assert_eq!(
+            dayjs_to_chrono("YYYY-MM-DD HH:mm:ss.SSS Z"),
+            "%Y-%m-%d %H:%M:%S.%3f %:z"
+        );
         assert_eq!(dayjs_to_chrono("[at] HH:mm"), "at %H:%M");
     }
 
@@ -262,14 +269,26 @@ mod tests {
         let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
         sink.write(Stream::Out, b"hello\n");
         sink.write(Stream::Err, b"oops\n");
-        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "hello\n");
-        assert_eq!(std::fs::read_to_string(d.join("a-error.log")).unwrap(), "oops\n");
-        assert_eq!(std::fs::read_to_string(d.join("a.log")).unwrap(), "hello\noops\n");
+        assert_eq!(
+            std::fs::read_to_string(d.join("a-out.log")).unwrap(),
+            "hello\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("a-error.log")).unwrap(),
+            "oops\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("a.log")).unwrap(),
+            "hello\noops\n"
+        );
         // A rotation moves the file away; reopen starts a new one.
         std::fs::rename(d.join("a-out.log"), d.join("a-out.log.1")).unwrap();
         sink.reopen();
         sink.write(Stream::Out, b"after\n");
-        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "after\n");
+        assert_eq!(
+            std::fs::read_to_string(d.join("a-out.log")).unwrap(),
+            "after\n"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -284,7 +303,10 @@ mod tests {
         let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
         sink.write(Stream::Out, b"one\ntw");
         sink.write(Stream::Out, b"o\nthree\n");
-        assert_eq!(std::fs::read_to_string(d.join("o.log")).unwrap(), "T: one\nT: two\nT: three\n");
+        assert_eq!(
+            std::fs::read_to_string(d.join("o.log")).unwrap(),
+            "T: one\nT: two\nT: three\n"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

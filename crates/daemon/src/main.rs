@@ -8,7 +8,10 @@ use tokio::signal::unix::{signal, SignalKind};
 
 /// Tells the client that started us (through the fd it passed) how start-up went.
 fn report_ready(line: &str) {
-    let Some(fd) = std::env::var("PM2_READY_FD").ok().and_then(|v| v.parse::<i32>().ok()) else {
+    let Some(fd) = std::env::var("PM2_READY_FD")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
         return;
     };
     // SAFETY: the launcher handed us this descriptor for exactly this write.

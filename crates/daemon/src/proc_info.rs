@@ -55,7 +55,11 @@ pub struct CpuSample {
 
 /// CPU use since the previous sample (or since `started` for the first), in
 /// percent of one core, rounded to one decimal as PM2 shows it.
-pub fn cpu_percent(pid: u32, prev: Option<CpuSample>, started: Instant) -> (f64, Option<CpuSample>) {
+pub fn cpu_percent(
+    pid: u32,
+    prev: Option<CpuSample>,
+    started: Instant,
+) -> (f64, Option<CpuSample>) {
     let Some(ticks) = cpu_ticks(pid) else {
         return (0.0, None);
     };
@@ -63,8 +67,15 @@ pub fn cpu_percent(pid: u32, prev: Option<CpuSample>, started: Instant) -> (f64,
     let (base_ticks, base_at) = prev.map(|s| (s.ticks, s.at)).unwrap_or((0, started));
     let elapsed = now.duration_since(base_at).as_secs_f64();
     let used = ticks.saturating_sub(base_ticks) as f64 / clock_ticks() as f64;
-    let pct = if elapsed > 0.0 { used / elapsed * 100.0 } else { 0.0 };
-    ((pct * 10.0).round() / 10.0, Some(CpuSample { ticks, at: now }))
+    let pct = if elapsed > 0.0 {
+        used / elapsed * 100.0
+    } else {
+        0.0
+    };
+    (
+        (pct * 10.0).round() / 10.0,
+        Some(CpuSample { ticks, at: now }),
+    )
 }
 
 /// `pid` and all its descendants, deepest first, from one scan of `/proc`.
@@ -72,7 +83,11 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
-            if let Some(p) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+            if let Some(p) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            {
                 if let Some(pp) = parent_of(p) {
                     parents.push((p, pp));
                 }
@@ -105,7 +120,11 @@ pub fn parse_signal(name: &str) -> Option<nix::sys::signal::Signal> {
         return nix::sys::signal::Signal::try_from(n).ok();
     }
     let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     nix::sys::signal::Signal::from_str(&full).ok()
 }
 
@@ -124,7 +143,10 @@ mod tests {
 
     #[test]
     fn finds_children_in_the_tree() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let tree = process_tree(std::process::id());
         assert!(tree.contains(&child.id()));
         assert_eq!(*tree.last().unwrap(), std::process::id());

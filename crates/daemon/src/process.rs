@@ -166,7 +166,13 @@ fn default(env: &mut Map<String, Value>, key: &str, value: Value) {
 /// PM2 sanitises names used in file names to `[A-Za-z0-9.-]`.
 fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -199,9 +205,23 @@ fn package_version(dir: &Path) -> Value {
 /// Builds the pm2_env of a new process from what a client sent to `prepare`.
 /// Clients normally send fully resolved options; defaults here cover the rest
 /// (and dumps from older versions).
-pub fn new_pm2_env(app: &Map<String, Value>, pm_id: u64, instance: u64, paths: &Paths) -> Result<Map<String, Value>, String> {
+pub fn new_pm2_env(
+    app: &Map<String, Value>,
+    pm_id: u64,
+    instance: u64,
+    paths: &Paths,
+) -> Result<Map<String, Value>, String> {
     let mut env = app.clone();
-    for k in ["pm_id", "status", "restart_time", "unstable_restarts", "pm_uptime", "created_at", "unique_id", "exit_code"] {
+    for k in [
+        "pm_id",
+        "status",
+        "restart_time",
+        "unstable_restarts",
+        "pm_uptime",
+        "created_at",
+        "unique_id",
+        "exit_code",
+    ] {
         env.remove(k);
     }
     if env.get("script").is_none() && env.get("pm_exec_path").is_none() {
@@ -241,7 +261,14 @@ pub fn new_pm2_env(app: &Map<String, Value>, pm_id: u64, instance: u64, paths: &
     default(&mut env, "exec_interpreter", json!("node"));
     default(&mut env, "exec_mode", json!("fork_mode"));
     default(&mut env, "instances", json!(1));
-    for key in ["autorestart", "autostart", "vizion", "pmx", "automation", "treekill"] {
+    for key in [
+        "autorestart",
+        "autostart",
+        "vizion",
+        "pmx",
+        "automation",
+        "treekill",
+    ] {
         default(&mut env, key, json!(true));
     }
     default(&mut env, "instance_var", json!("NODE_APP_INSTANCE"));
@@ -253,13 +280,28 @@ pub fn new_pm2_env(app: &Map<String, Value>, pm_id: u64, instance: u64, paths: &
     default(&mut env, "env", json!({}));
     let cluster = env.get("exec_mode").and_then(Value::as_str) == Some("cluster_mode");
     default(&mut env, "merge_logs", json!(!cluster));
-    default(&mut env, "username", json!(std::env::var("USER").unwrap_or_else(|_| "root".into())));
+    default(
+        &mut env,
+        "username",
+        json!(std::env::var("USER").unwrap_or_else(|_| "root".into())),
+    );
 
     let safe = file_safe(&name);
     let logs = paths.logs_dir.to_string_lossy();
-    default(&mut env, "pm_out_log_path", json!(format!("{logs}/{safe}-out.log")));
-    default(&mut env, "pm_err_log_path", json!(format!("{logs}/{safe}-error.log")));
-    let merge = env.get("merge_logs").and_then(Value::as_bool).unwrap_or(true);
+    default(
+        &mut env,
+        "pm_out_log_path",
+        json!(format!("{logs}/{safe}-out.log")),
+    );
+    default(
+        &mut env,
+        "pm_err_log_path",
+        json!(format!("{logs}/{safe}-error.log")),
+    );
+    let merge = env
+        .get("merge_logs")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if !merge {
         for key in ["pm_out_log_path", "pm_err_log_path", "pm_log_path"] {
             if let Some(p) = env.get(key).and_then(Value::as_str) {
@@ -352,7 +394,13 @@ mod tests {
 
     #[test]
     fn an_app_without_a_script_is_refused() {
-        let err = new_pm2_env(json!({"name": "x"}).as_object().unwrap(), 0, 0, &Paths::new("/h")).unwrap_err();
+        let err = new_pm2_env(
+            json!({"name": "x"}).as_object().unwrap(),
+            0,
+            0,
+            &Paths::new("/h"),
+        )
+        .unwrap_err();
         assert!(err.contains("script"));
     }
 }

@@ -15,7 +15,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-
 pub fn serve_rpc(listener: UnixListener, daemon: Arc<Daemon>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -79,7 +78,13 @@ async fn connection(stream: UnixStream, daemon: Arc<Daemon>) {
     let _ = writer.await;
 }
 
-async fn call(daemon: Arc<Daemon>, tx: mpsc::Sender<Vec<u8>>, method: String, args: Vec<serde_json::Value>, id: Arg) {
+async fn call(
+    daemon: Arc<Daemon>,
+    tx: mpsc::Sender<Vec<u8>>,
+    method: String,
+    args: Vec<serde_json::Value>,
+    id: Arg,
+) {
     if method == "killMe" {
         // PM2's daemon never answers killMe (its clients may not even hold a
         // callback for it); clients learn of the exit from the closed socket.

@@ -24,7 +24,9 @@ fn strings(v: Option<&Value>) -> Vec<String> {
                 other => other.to_string(),
             })
             .collect(),
-        Some(Value::String(s)) if !s.is_empty() => s.split_whitespace().map(str::to_string).collect(),
+        Some(Value::String(s)) if !s.is_empty() => {
+            s.split_whitespace().map(str::to_string).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -67,7 +69,9 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
     } else {
         let mut c = Command::new(interpreter);
         c.args(&interpreter_args);
-        let is_node = Path::new(interpreter).file_name().is_some_and(|n| n == "node");
+        let is_node = Path::new(interpreter)
+            .file_name()
+            .is_some_and(|n| n == "node");
         if is_node && settings.container.is_file() {
             c.arg(&settings.container);
         } else {
@@ -99,7 +103,11 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
         });
     }
     let child = cmd.spawn().map_err(|e| {
-        let what = if interpreter == "none" { script } else { interpreter };
+        let what = if interpreter == "none" {
+            script
+        } else {
+            interpreter
+        };
         io::Error::new(e.kind(), format!("failed to launch {what}: {e}"))
     })?;
     drop(child_end);

@@ -11,11 +11,11 @@
 use crate::bus::Bus;
 use crate::daemon_log::DaemonLog;
 use crate::log_writer::{pump, LogSink, Stream};
-use crate::process::{new_pm2_env, Proc, Running, Status};
+use crate::now_ms;
 use crate::proc_info;
+use crate::process::{new_pm2_env, Proc, Running, Status};
 use crate::settings::Settings;
 use crate::spawn;
-use crate::now_ms;
 use pm2_config::Paths;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -31,28 +31,93 @@ const MAX_BACKOFF_MS: u64 = 15_000;
 const QUEUE: usize = 1024;
 
 pub enum Msg {
-    Prepare { app: Map<String, Value>, reply: Reply<Vec<Value>> },
-    List { reply: Reply<Vec<Value>> },
-    Get { id: u64, reply: Reply<Value> },
-    Launch { id: u64, bump_restart_time: bool, reply: Reply<()> },
-    Stop { id: u64, reply: Reply<()> },
-    PrepareRestart { id: u64, update: Map<String, Value>, reply: Reply<bool> },
-    Remove { id: u64, reply: Reply<()> },
-    Reset { id: u64, reply: Reply<()> },
-    Notify { id: u64, event: String, manually: bool },
-    SendData { packet: Value, reply: Reply<Value> },
-    SendSignal { id: u64, signal: String, reply: Reply<()> },
-    SendLine { id: u64, line: String, reply: Reply<()> },
-    MsgProcess { target: Value, msg: Value, reply: Reply<Value> },
+    Prepare {
+        app: Map<String, Value>,
+        reply: Reply<Vec<Value>>,
+    },
+    List {
+        reply: Reply<Vec<Value>>,
+    },
+    Get {
+        id: u64,
+        reply: Reply<Value>,
+    },
+    Launch {
+        id: u64,
+        bump_restart_time: bool,
+        reply: Reply<()>,
+    },
+    Stop {
+        id: u64,
+        reply: Reply<()>,
+    },
+    PrepareRestart {
+        id: u64,
+        update: Map<String, Value>,
+        reply: Reply<bool>,
+    },
+    Remove {
+        id: u64,
+        reply: Reply<()>,
+    },
+    Reset {
+        id: u64,
+        reply: Reply<()>,
+    },
+    Notify {
+        id: u64,
+        event: String,
+        manually: bool,
+    },
+    SendData {
+        packet: Value,
+        reply: Reply<Value>,
+    },
+    SendSignal {
+        id: u64,
+        signal: String,
+        reply: Reply<()>,
+    },
+    SendLine {
+        id: u64,
+        line: String,
+        reply: Reply<()>,
+    },
+    MsgProcess {
+        target: Value,
+        msg: Value,
+        reply: Reply<Value>,
+    },
     ReloadLogs,
     BlockRestarts,
-    Ids { reply: Reply<Vec<u64>> },
+    Ids {
+        reply: Reply<Vec<u64>>,
+    },
     // Events from children and timers; `generation` ties them to one launch.
-    Exited { id: u64, generation: u64, code: Option<i32>, signal: Option<i32> },
-    Message { id: u64, generation: u64, msg: Value },
-    KillTimeout { id: u64, generation: u64, final_stage: bool },
-    RestartDue { id: u64, generation: u64 },
-    ReadyTimeout { id: u64, generation: u64 },
+    Exited {
+        id: u64,
+        generation: u64,
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    Message {
+        id: u64,
+        generation: u64,
+        msg: Value,
+    },
+    KillTimeout {
+        id: u64,
+        generation: u64,
+        final_stage: bool,
+    },
+    RestartDue {
+        id: u64,
+        generation: u64,
+    },
+    ReadyTimeout {
+        id: u64,
+        generation: u64,
+    },
     WorkerTick,
 }
 
@@ -122,7 +187,12 @@ impl Supervisor {
 
     /// Starts a stopped process (no-op when it runs).
     pub async fn start_process(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Launch { id, bump_restart_time: false, reply }).await?;
+        self.ask(|reply| Msg::Launch {
+            id,
+            bump_restart_time: false,
+            reply,
+        })
+        .await?;
         self.get(id).await
     }
 
@@ -135,9 +205,16 @@ impl Supervisor {
     /// Restart: merge the new env/options, stop, start. `restart_time` goes up
     /// only when the process was running.
     pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
-        let was_running = self.ask(|reply| Msg::PrepareRestart { id, update, reply }).await?;
+        let was_running = self
+            .ask(|reply| Msg::PrepareRestart { id, update, reply })
+            .await?;
         self.ask(|reply| Msg::Stop { id, reply }).await?;
-        self.ask(|reply| Msg::Launch { id, bump_restart_time: was_running, reply }).await?;
+        self.ask(|reply| Msg::Launch {
+            id,
+            bump_restart_time: was_running,
+            reply,
+        })
+        .await?;
         self.get(id).await
     }
 
@@ -154,7 +231,11 @@ impl Supervisor {
     }
 
     pub fn notify(&self, id: u64, event: String, manually: bool) {
-        self.tell(Msg::Notify { id, event, manually });
+        self.tell(Msg::Notify {
+            id,
+            event,
+            manually,
+        });
     }
 
     pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
@@ -162,7 +243,8 @@ impl Supervisor {
     }
 
     pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
-        self.ask(|reply| Msg::SendSignal { id, signal, reply }).await
+        self.ask(|reply| Msg::SendSignal { id, signal, reply })
+            .await
     }
 
     pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
@@ -170,7 +252,8 @@ impl Supervisor {
     }
 
     pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
-        self.ask(|reply| Msg::MsgProcess { target, msg, reply }).await
+        self.ask(|reply| Msg::MsgProcess { target, msg, reply })
+            .await
     }
 
     pub fn reload_logs(&self) {
@@ -226,13 +309,21 @@ impl Actor {
                 let _ = reply.send(Ok(self.list()));
             }
             Msg::Get { id, reply } => {
-                let r = self.procs.get(&id).map(|p| p.describe(0, 0.0)).ok_or_else(|| unknown(id));
+                let r = self
+                    .procs
+                    .get(&id)
+                    .map(|p| p.describe(0, 0.0))
+                    .ok_or_else(|| unknown(id));
                 let _ = reply.send(r);
             }
             Msg::Ids { reply } => {
                 let _ = reply.send(Ok(self.procs.keys().copied().collect()));
             }
-            Msg::Launch { id, bump_restart_time, reply } => {
+            Msg::Launch {
+                id,
+                bump_restart_time,
+                reply,
+            } => {
                 let _ = reply.send(self.start_if_stopped(id, bump_restart_time));
             }
             Msg::Stop { id, reply } => self.stop(id, reply),
@@ -261,7 +352,11 @@ impl Actor {
                 };
                 let _ = reply.send(r);
             }
-            Msg::Notify { id, event, manually } => self.emit(id, &event, manually),
+            Msg::Notify {
+                id,
+                event,
+                manually,
+            } => self.emit(id, &event, manually),
             Msg::SendData { packet, reply } => {
                 let _ = reply.send(self.send_data(packet));
             }
@@ -282,14 +377,26 @@ impl Actor {
                 self.log.info("Reloading logs...");
             }
             Msg::BlockRestarts => self.restarts_blocked = true,
-            Msg::Exited { id, generation, code, signal } => self.on_exit(id, generation, code, signal),
-            Msg::Message { id, generation, msg } => self.on_message(id, generation, msg),
-            Msg::KillTimeout { id, generation, final_stage } => self.on_kill_timeout(id, generation, final_stage),
+            Msg::Exited {
+                id,
+                generation,
+                code,
+                signal,
+            } => self.on_exit(id, generation, code, signal),
+            Msg::Message {
+                id,
+                generation,
+                msg,
+            } => self.on_message(id, generation, msg),
+            Msg::KillTimeout {
+                id,
+                generation,
+                final_stage,
+            } => self.on_kill_timeout(id, generation, final_stage),
             Msg::RestartDue { id, generation } => {
-                let due = self
-                    .procs
-                    .get(&id)
-                    .is_some_and(|p| p.generation == generation && p.status == Status::WaitingRestart);
+                let due = self.procs.get(&id).is_some_and(|p| {
+                    p.generation == generation && p.status == Status::WaitingRestart
+                });
                 if due && !self.restarts_blocked {
                     self.relaunch_after_crash(id);
                 }
@@ -309,7 +416,9 @@ impl Actor {
 
     /// The one place a status changes; publishes `process:event` when asked.
     fn transition(&mut self, id: u64, status: Status, event: Option<&str>) {
-        let Some(p) = self.procs.get_mut(&id) else { return };
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
         p.status = status;
         p.set("status", json!(status.as_str()));
         if let Some(event) = event {
@@ -417,7 +526,10 @@ impl Actor {
             .values()
             .filter(|p| p.name() == name)
             .filter_map(|p| {
-                let var = p.str("instance_var").unwrap_or("NODE_APP_INSTANCE").to_string();
+                let var = p
+                    .str("instance_var")
+                    .unwrap_or("NODE_APP_INSTANCE")
+                    .to_string();
                 p.num(&var)
             })
             .collect();
@@ -470,7 +582,15 @@ impl Actor {
         let msg_tx = tx.clone();
         tokio::spawn(async move {
             while let Ok(Some(m)) = reader.next().await {
-                if msg_tx.send(Msg::Message { id, generation, msg: m.value }).await.is_err() {
+                if msg_tx
+                    .send(Msg::Message {
+                        id,
+                        generation,
+                        msg: m.value,
+                    })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -485,7 +605,14 @@ impl Actor {
                 }
                 Err(_) => (None, None),
             };
-            let _ = tx.send(Msg::Exited { id, generation, code, signal }).await;
+            let _ = tx
+                .send(Msg::Exited {
+                    id,
+                    generation,
+                    code,
+                    signal,
+                })
+                .await;
         });
         if let Some(pid_path) = p.str("pm_pid_path") {
             let _ = std::fs::write(pid_path, pid.to_string());
@@ -523,7 +650,8 @@ impl Actor {
             (Some(r), _) => {
                 p.stop_waiters.push(reply);
                 let (pid, generation) = (r.pid, p.generation);
-                let by_message = (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
+                let by_message =
+                    (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
                 if by_message {
                     if let Some(ipc) = r.ipc.clone() {
                         tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
@@ -536,9 +664,19 @@ impl Actor {
                         .unwrap_or(nix::sys::signal::Signal::SIGINT);
                     proc_info::signal_tree(pid, signal, p.flag("treekill", true));
                 }
-                let timeout = p.num("kill_timeout").map(Duration::from_millis).unwrap_or(default_timeout);
+                let timeout = p
+                    .num("kill_timeout")
+                    .map(Duration::from_millis)
+                    .unwrap_or(default_timeout);
                 self.transition(id, Status::Stopping, None);
-                self.after(timeout, Msg::KillTimeout { id, generation, final_stage: false });
+                self.after(
+                    timeout,
+                    Msg::KillTimeout {
+                        id,
+                        generation,
+                        final_stage: false,
+                    },
+                );
             }
             (None, Status::WaitingRestart) => {
                 p.generation += 1; // cancels the pending restart
@@ -553,14 +691,25 @@ impl Actor {
 
     fn on_kill_timeout(&mut self, id: u64, generation: u64, final_stage: bool) {
         let timeout = self.settings.kill_timeout;
-        let Some(p) = self.procs.get_mut(&id) else { return };
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
         if p.generation != generation {
             return;
         }
-        let Some(pid) = p.running.as_ref().map(|r| r.pid) else { return };
+        let Some(pid) = p.running.as_ref().map(|r| r.pid) else {
+            return;
+        };
         if !final_stage {
             proc_info::signal_tree(pid, nix::sys::signal::Signal::SIGKILL, true);
-            self.after(timeout, Msg::KillTimeout { id, generation, final_stage: true });
+            self.after(
+                timeout,
+                Msg::KillTimeout {
+                    id,
+                    generation,
+                    final_stage: true,
+                },
+            );
             return;
         }
         // Survived SIGKILL (uninterruptible sleep): give up on it, as PM2 does.
@@ -577,7 +726,12 @@ impl Actor {
         for (k, v) in update {
             if k == "env" {
                 if let Value::Object(new_env) = v {
-                    let mut env = p.env.get("env").and_then(Value::as_object).cloned().unwrap_or_default();
+                    let mut env = p
+                        .env
+                        .get("env")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
                     env.extend(new_env);
                     p.set("env", Value::Object(env));
                 }
@@ -595,7 +749,9 @@ impl Actor {
 
     fn on_exit(&mut self, id: u64, generation: u64, code: Option<i32>, signal: Option<i32>) {
         let restarts_blocked = self.restarts_blocked;
-        let Some(p) = self.procs.get_mut(&id) else { return };
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
         if p.generation != generation {
             return;
         }
@@ -607,7 +763,10 @@ impl Actor {
         p.set("axm_monitor", json!({}));
         let exit_code = code.map(i64::from).unwrap_or(1);
         p.set("exit_code", json!(exit_code));
-        let deliberate_status = matches!(p.status, Status::Stopping | Status::Stopped | Status::Errored);
+        let deliberate_status = matches!(
+            p.status,
+            Status::Stopping | Status::Stopped | Status::Errored
+        );
         let stop_codes = match p.env.get("stop_exit_codes") {
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
             Some(Value::Number(n)) => n.as_i64().into_iter().collect(),
@@ -636,14 +795,18 @@ impl Actor {
     /// Autorestart after a crash: unstable-restart accounting, then a
     /// delayed or immediate relaunch.
     fn schedule_restart(&mut self, id: u64) {
-        let Some(p) = self.procs.get_mut(&id) else { return };
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
         let now = now_ms();
         let min_uptime = p.num("min_uptime").unwrap_or(1000);
         let max_restarts = p.num("max_restarts").unwrap_or(16);
         let created_at = p.num("created_at").unwrap_or(now);
         let uptime_start = p.num("pm_uptime").unwrap_or(now);
         let mut unstable = p.num("unstable_restarts").unwrap_or(0);
-        if now.saturating_sub(created_at) < min_uptime * max_restarts && now.saturating_sub(uptime_start) < min_uptime {
+        if now.saturating_sub(created_at) < min_uptime * max_restarts
+            && now.saturating_sub(uptime_start) < min_uptime
+        {
             unstable += 1;
             p.set("unstable_restarts", json!(unstable));
         }
@@ -658,7 +821,12 @@ impl Actor {
         }
         let delay = if let Some(base) = p.num("exp_backoff_restart_delay").filter(|d| *d > 0) {
             let prev = p.num("prev_restart_delay").unwrap_or(0);
-            let next = if prev == 0 { base } else { ((prev as f64) * 1.5) as u64 }.min(MAX_BACKOFF_MS);
+            let next = if prev == 0 {
+                base
+            } else {
+                ((prev as f64) * 1.5) as u64
+            }
+            .min(MAX_BACKOFF_MS);
             p.set("prev_restart_delay", json!(next));
             next
         } else {
@@ -667,7 +835,10 @@ impl Actor {
         if delay > 0 {
             let generation = p.generation;
             self.transition(id, Status::WaitingRestart, None);
-            self.after(Duration::from_millis(delay), Msg::RestartDue { id, generation });
+            self.after(
+                Duration::from_millis(delay),
+                Msg::RestartDue { id, generation },
+            );
         } else {
             self.relaunch_after_crash(id);
         }
@@ -684,15 +855,20 @@ impl Actor {
     }
 
     fn on_message(&mut self, id: u64, generation: u64, msg: Value) {
-        let Some(p) = self.procs.get_mut(&id) else { return };
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
         if p.generation != generation {
             return;
         }
         let process = json!({"pm_id": id, "name": p.name(), "namespace": p.str("namespace").unwrap_or("default")});
-        if let (Some(kind), Some(data)) = (msg.get("type").and_then(Value::as_str), msg.get("data")) {
+        if let (Some(kind), Some(data)) = (msg.get("type").and_then(Value::as_str), msg.get("data"))
+        {
             match kind {
                 "axm:monitor" => {
-                    if let (Some(Value::Object(m)), Value::Object(d)) = (p.env.get_mut("axm_monitor"), data) {
+                    if let (Some(Value::Object(m)), Value::Object(d)) =
+                        (p.env.get_mut("axm_monitor"), data)
+                    {
                         m.extend(d.clone());
                     }
                 }
@@ -705,7 +881,9 @@ impl Actor {
                     }
                 }
                 "axm:option:configuration" => {
-                    if let (Some(Value::Object(m)), Value::Object(d)) = (p.env.get_mut("axm_options"), data) {
+                    if let (Some(Value::Object(m)), Value::Object(d)) =
+                        (p.env.get_mut("axm_options"), data)
+                    {
                         m.extend(d.clone());
                     }
                 }
@@ -713,7 +891,10 @@ impl Actor {
                 _ => {
                     let mut process = process;
                     process["versioning"] = Value::Null;
-                    self.bus.publish(kind, &json!({"at": now_ms(), "data": data, "process": process}));
+                    self.bus.publish(
+                        kind,
+                        &json!({"at": now_ms(), "data": data, "process": process}),
+                    );
                 }
             }
             return;
@@ -722,11 +903,19 @@ impl Actor {
             p.set("node_version", v.clone());
             return;
         }
-        if msg.get("cmd").and_then(Value::as_str).is_some_and(|c| c.starts_with("NODE_")) {
+        if msg
+            .get("cmd")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c.starts_with("NODE_"))
+        {
             return;
         }
-        let ready = msg == json!("ready") && p.status == Status::Launching && p.flag("wait_ready", false);
-        self.bus.publish("process:msg", &json!({"at": now_ms(), "raw": msg, "process": process}));
+        let ready =
+            msg == json!("ready") && p.status == Status::Launching && p.flag("wait_ready", false);
+        self.bus.publish(
+            "process:msg",
+            &json!({"at": now_ms(), "raw": msg, "process": process}),
+        );
         if ready {
             self.transition(id, Status::Online, Some("online"));
         }
@@ -762,9 +951,15 @@ impl Actor {
 
     fn send_signal(&mut self, id: u64, signal: &str) -> Result<(), String> {
         let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
-        let sig = proc_info::parse_signal(signal).ok_or_else(|| format!("Unknown signal {signal}"))?;
-        let pid = p.running.as_ref().map(|r| r.pid).ok_or_else(|| format!("Process {id} is not running"))?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(|e| e.to_string())
+        let sig =
+            proc_info::parse_signal(signal).ok_or_else(|| format!("Unknown signal {signal}"))?;
+        let pid = p
+            .running
+            .as_ref()
+            .map(|r| r.pid)
+            .ok_or_else(|| format!("Process {id} is not running"))?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig)
+            .map_err(|e| e.to_string())
     }
 
     fn send_line(&mut self, id: u64, line: String, reply: Reply<()>) {
@@ -791,7 +986,9 @@ impl Actor {
     }
 
     fn msg_process(&mut self, target: &Value, msg: Value) -> Result<Value, String> {
-        let by_id = target.get("id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let by_id = target
+            .get("id")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
         let by_name = target.get("name").and_then(Value::as_str);
         let mut count = 0;
         for p in self.procs.values() {
@@ -824,16 +1021,24 @@ impl Actor {
             if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
                 p.set("prev_restart_delay", json!(0));
             }
-            if let (Some(limit), Some(r)) = (p.num("max_memory_restart").filter(|l| *l > 0), &p.running) {
+            if let (Some(limit), Some(r)) =
+                (p.num("max_memory_restart").filter(|l| *l > 0), &p.running)
+            {
                 if proc_info::rss_bytes(r.pid).unwrap_or(0) > limit {
                     over_memory.push(p.pm_id);
                 }
             }
         }
         for id in over_memory {
-            let name = self.procs.get(&id).map(|p| p.name().to_string()).unwrap_or_default();
+            let name = self
+                .procs
+                .get(&id)
+                .map(|p| p.name().to_string())
+                .unwrap_or_default();
             self.log.info(&format!("[PM2][WORKER] Process {id} ({name}) restarted because it exceeds --max-memory-restart value"));
-            let sup = Supervisor { tx: self.tx.clone() };
+            let sup = Supervisor {
+                tx: self.tx.clone(),
+            };
             tokio::spawn(async move { sup.restart(id, Map::new()).await });
         }
     }

@@ -77,7 +77,10 @@ pub enum FrameError {
 
 /// Encodes one frame.
 pub fn encode(args: &[Arg]) -> Vec<u8> {
-    assert!(args.len() <= MAX_ARGS, "an AMP frame carries at most 15 arguments");
+    assert!(
+        args.len() <= MAX_ARGS,
+        "an AMP frame carries at most 15 arguments"
+    );
     let mut out = vec![(VERSION << 4) | args.len() as u8];
     for arg in args {
         let bytes = arg.encoded();
@@ -178,8 +181,14 @@ mod tests {
         bytes.extend(encode(&[Arg::Str("b".into())]));
         let mut dec = Decoder::new();
         dec.push(&bytes);
-        assert_eq!(dec.next_frame().unwrap().unwrap(), vec![Arg::Str("a".into())]);
-        assert_eq!(dec.next_frame().unwrap().unwrap(), vec![Arg::Str("b".into())]);
+        assert_eq!(
+            dec.next_frame().unwrap().unwrap(),
+            vec![Arg::Str("a".into())]
+        );
+        assert_eq!(
+            dec.next_frame().unwrap().unwrap(),
+            vec![Arg::Str("b".into())]
+        );
     }
 
     #[test]

@@ -101,12 +101,20 @@ impl IpcReader {
                 let Ok(value) = serde_json::from_slice::<Value>(&line[..line.len() - 1]) else {
                     continue;
                 };
-                let carries_handle = value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE");
-                let fd = if carries_handle { self.fds.pop_front() } else { None };
+                let carries_handle =
+                    value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE");
+                let fd = if carries_handle {
+                    self.fds.pop_front()
+                } else {
+                    None
+                };
                 return Ok(Some(IpcMessage { value, fd }));
             }
             if self.buf.len() > MAX_LINE_BYTES {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "IPC line too long"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "IPC line too long",
+                ));
             }
             if self.read_some().await? == 0 {
                 return Ok(None);
@@ -183,8 +191,14 @@ impl IpcWriter {
                 let fds: Vec<RawFd> = fd.into_iter().collect();
                 let cmsg = [ControlMessage::ScmRights(&fds)];
                 let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
-                sendmsg::<()>(self.stream.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
-                    .map_err(io::Error::from)
+                sendmsg::<()>(
+                    self.stream.as_raw_fd(),
+                    &iov,
+                    cmsgs,
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                )
+                .map_err(io::Error::from)
             });
             match res {
                 Ok(n) => {
@@ -211,7 +225,9 @@ mod tests {
         let (parent, child) = channel().unwrap();
         let (mut reader, writer) = split(parent);
         let mut child = StdStream::from(child);
-        child.write_all(b"{\"type\":\"process:msg\",\"data\":1}\nnot json\n\"ready\"\n").unwrap();
+        child
+            .write_all(b"{\"type\":\"process:msg\",\"data\":1}\nnot json\n\"ready\"\n")
+            .unwrap();
         let m = reader.next().await.unwrap().unwrap();
         assert_eq!(m.value, json!({"type": "process:msg", "data": 1}));
         assert_eq!(reader.next().await.unwrap().unwrap().value, json!("ready"));
@@ -240,7 +256,13 @@ mod tests {
         let mut buf = [0u8; 64];
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
         let mut iov = [IoSliceMut::new(&mut buf)];
-        let msg = recvmsg::<()>(child.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+        let msg = recvmsg::<()>(
+            child.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )
+        .unwrap();
         let fd = msg
             .cmsgs()
             .unwrap()

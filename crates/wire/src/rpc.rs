@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
-    Call { method: String, args: Vec<Value> },
+    Call {
+        method: String,
+        args: Vec<Value>,
+    },
     /// Introspection: `{"type":"methods"}`.
     Methods,
 }
@@ -123,17 +126,35 @@ mod tests {
 
     #[test]
     fn reports_missing_fields_with_axons_words() {
-        let f = encode(&[Arg::Json(json!({"type": "call", "args": []})), Arg::Str("1:1".into())]);
-        assert_eq!(parse_request(frame(&f)).0, Err(BadRequest(".method required".into())));
-        let f = encode(&[Arg::Json(json!({"type": "call", "method": "x"})), Arg::Str("1:1".into())]);
-        assert_eq!(parse_request(frame(&f)).0, Err(BadRequest(".args required".into())));
-        let f = encode(&[Arg::Json(json!({"type": "methods"})), Arg::Str("1:1".into())]);
+        let f = encode(&[
+            Arg::Json(json!({"type": "call", "args": []})),
+            Arg::Str("1:1".into()),
+        ]);
+        assert_eq!(
+            parse_request(frame(&f)).0,
+            Err(BadRequest(".method required".into()))
+        );
+        let f = encode(&[
+            Arg::Json(json!({"type": "call", "method": "x"})),
+            Arg::Str("1:1".into()),
+        ]);
+        assert_eq!(
+            parse_request(frame(&f)).0,
+            Err(BadRequest(".args required".into()))
+        );
+        let f = encode(&[
+            Arg::Json(json!({"type": "methods"})),
+            Arg::Str("1:1".into()),
+        ]);
         assert_eq!(parse_request(frame(&f)).0, Ok(Request::Methods));
     }
 
     #[test]
     fn replies_round_trip() {
-        let ok = reply_ok(vec![Value::Null, json!({"msg": "pong"})], Arg::Str("9:1".into()));
+        let ok = reply_ok(
+            vec![Value::Null, json!({"msg": "pong"})],
+            Arg::Str("9:1".into()),
+        );
         assert_eq!(
             parse_reply(frame(&ok)),
             Some(("9:1".into(), Ok(vec![Value::Null, json!({"msg": "pong"})])))

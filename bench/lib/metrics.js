@@ -1,0 +1,49 @@
+'use strict';
+// What is reported, in table order: label, unit, direction, group (for --only), target for ours.
+// A target is a function of (ours stats, all results) returning {text, met} or null.
+
+function defineMetrics(cfg) {
+  const N = cfg.apps;
+  const q = (full) => (cfg.quick && N !== full ? ` [${full}→${N} in --quick]` : '');
+  const floor = (res) => res.node_boot && res.node_boot.ours && res.node_boot.ours.stats;
+  const max = (limit, unit) => (s) => ({ text: `≤ ${limit} ${unit}`, met: s.median <= limit });
+  const min = (limit, text) => (s) => ({ text, met: s.median >= limit });
+  const overFloor = (plus) => (s, res) => {
+    const f = floor(res);
+    if (!f) return { text: `≤ node -e 0 + ${plus} ms`, met: null };
+    return { text: `≤ node -e 0 + ${plus} ms = ${(f.median + plus).toFixed(1)} ms`, met: s.median <= f.median + plus };
+  };
+  return [
+    { key: 'node_boot', group: 'baseline', label: 'bare `node -e 0` (floor; same command in both columns)', unit: 'ms', baseline: true },
+    { key: 'ping', group: 'ping', label: 'daemon start → first reply (`pm2 ping`, no daemon)', unit: 'ms' },
+    { key: 'rss_idle', group: 'rss', label: 'daemon RSS, idle', unit: 'MB', target: max(4, 'MB') },
+    { key: 'rss_20', group: 'rss', label: 'daemon RSS, 20 idle apps', unit: 'MB' },
+    { key: 'rss_n', group: 'rss', label: `daemon RSS, ${N} idle apps${q(100)}`, unit: 'MB', target: max(8, 'MB') },
+    { key: 'flood_before', group: 'flood', label: 'daemon RSS before log flood', unit: 'MB' },
+    { key: 'flood_after', group: 'flood', label: `daemon RSS after ${cfg.floodMB} MB log flood${cfg.quick ? ' [1 GB→100 MB in --quick]' : ''}`, unit: 'MB',
+      target: (s, res) => { const b = res.flood_before.ours.stats; return b && { text: `flat: ≤ before + 1 MB`, met: s.median <= b.median + 1 }; } },
+    { key: 'flood_peak', group: 'flood', label: 'daemon RSS peak during the flood (sampled every 100 ms)', unit: 'MB',
+      target: (s, res) => { const b = res.flood_before.ours.stats; return b && { text: `flat: ≤ before + 1 MB`, met: s.median <= b.median + 1 }; } },
+    { key: 'flood_rate', group: 'flood', label: 'log flood rate, app stdout → out log file', unit: 'MB/s', higher: true },
+    { key: 'jlist_1', group: 'jlist', label: '`pm2 jlist`, 1 app', unit: 'ms', target: max(2, 'ms') },
+    { key: 'jlist_n', group: 'jlist', label: `\`pm2 jlist\`, ${N} apps${q(100)}`, unit: 'ms', target: max(4, 'ms') },
+    { key: 'ls_1', group: 'ls', label: '`pm2 ls`, 1 app', unit: 'ms' },
+    { key: 'ls_n', group: 'ls', label: `\`pm2 ls\`, ${N} apps${q(100)}`, unit: 'ms' },
+    { key: 'start_n', group: 'start', label: `\`pm2 start ecosystem.config.js\`, ${N} apps, until all online${q(100)}`, unit: 's', target: max(1, 's') },
+    { key: 'restart_n', group: 'restart', label: `\`pm2 restart all\`, ${N} apps, until all online again${q(100)}`, unit: 's' },
+    { key: 'stop_n', group: 'stop', label: `\`pm2 stop all\`, ${N} apps, until all stopped${q(100)}`, unit: 's' },
+    { key: 'delete_n', group: 'delete', label: `\`pm2 delete all\`, ${N} apps, until list empty${q(100)}`, unit: 's' },
+    { key: 'api', group: 'api', label: 'API script: `connect` + `list` + `disconnect` (whole `node` run)', unit: 'ms', target: overFloor(10) },
+    { key: 'overhead', group: 'overhead', label: 'app overhead: RSS of idle app under manager − same app bare', unit: 'MB', target: max(0.5, 'MB') },
+    { key: 'crash_gap', group: 'crash', label: 'crash → restart gap (consecutive start timestamps)', unit: 'ms', target: overFloor(2) },
+    { key: 'crash_floor', group: 'crash', label: 'same gap with a bare `sh` loop respawning the app (floor)', unit: 'ms' },
+    { key: 'log_rate', group: 'logs', label: `log throughput, ${cfg.logLines / 1e6}M lines, one write per line, until all in the out log${cfg.quick ? ' [2M→0.5M in --quick]' : ''}`, unit: 'lines/s', higher: true, target: min(1e6, '≥ 1M lines/s') },
+    { key: 'log_rate_batch', group: 'logs', label: `log throughput, ${cfg.logLines * 4 / 1e6}M lines, 4096 lines per write`, unit: 'lines/s', higher: true },
+    { key: 'log_lost', group: 'logs', label: 'log lines lost (both runs)', unit: 'lines', target: (s) => ({ text: '0', met: s.max === 0 }) },
+    { key: 'cpu_idle', group: 'cpu', label: `daemon CPU (utime+stime), 20 idle apps for ${cfg.cpuSeconds} s${cfg.quick ? ' [60→15 s in --quick]' : ''}`, unit: 'ms CPU' },
+    { key: 'cluster_rps', group: 'cluster', label: `cluster, 4 instances: requests/s (16 keep-alive conns, ${cfg.rpsSeconds} s)`, unit: 'req/s', higher: true },
+    { key: 'cluster_fail', group: 'cluster', label: `cluster: failed requests during ${cfg.reloads} reloads under load${cfg.quick ? ' [10→3 in --quick]' : ''}`, unit: 'req', target: (s) => ({ text: '0', met: s.max === 0 }) },
+  ];
+}
+
+module.exports = { defineMetrics };

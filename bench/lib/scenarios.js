@@ -1,0 +1,284 @@
+'use strict';
+// The benchmark scenarios. Each runs one implementation in a fresh PM2_HOME and records
+// samples with rec(key, value); run.js alternates implementations and tears down after each.
+const fs = require('fs');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+const M = require('./measure');
+const I = require('./impl');
+const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
+
+const nowEpoch = () => performance.timeOrigin + performance.now();
+
+// A copy of fixture `name` with process.env values baked in, so they reach the app however
+// the manager passes (or does not pass) the CLI's environment.
+function withEnv(fx, name, env) {
+  const p = path.join(path.dirname(fx[name]), `${name}-${Object.values(env).join('-').replace(/[^\w.-]/g, '_').slice(0, 40)}.js`);
+  fs.writeFileSync(p, `Object.assign(process.env, ${JSON.stringify(env)});\n${fs.readFileSync(fx[name], 'utf8')}`);
+  return p;
+}
+
+function latency(impl, argv, cfg, extraEnv = {}) {
+  return M.timeCommand(argv, { env: I.envOf(impl, extraEnv), runs: cfg.hfRuns, warmup: cfg.hfWarmup, tmpDir: impl.home });
+}
+
+// Wait until `log` holds lines 'line 0'..'line N-1' (or stops growing for 3 s); count them.
+async function linesToLog(log, N, t0File) {
+  const expected = linesBytes(N);
+  const lastLine = Buffer.from(`line ${N - 1}\n`);
+  let size = -1; let grewAt = M.now(); let end = null;
+  const t00 = M.now();
+  for (;;) {
+    let s = 0; try { s = fs.statSync(log).size; } catch { /* not yet */ }
+    if (s !== size) { size = s; grewAt = M.now(); end = nowEpoch(); }
+    if (s >= expected) {
+      const buf = Buffer.alloc(lastLine.length);
+      const h = fs.openSync(log, 'r'); fs.readSync(h, buf, 0, buf.length, s - buf.length); fs.closeSync(h);
+      if (buf.equals(lastLine)) { end = nowEpoch(); break; }
+    }
+    if (M.now() - grewAt > 3000 || M.now() - t00 > 120000) break; // stalled: lines were lost
+    await M.sleep(2);
+  }
+  let t0 = null;
+  try { t0 = Number(fs.readFileSync(t0File, 'utf8')); } catch { throw new Error(`lines app never started (${t0File} missing)`); }
+  const seen = new Uint8Array(N); let uniq = 0;
+  let text = ''; try { text = fs.readFileSync(log, 'utf8'); } catch { /* no log at all */ }
+  for (const line of text.split('\n')) {
+    const m = /line (\d+)$/.exec(line);
+    if (m) { const i = Number(m[1]); if (i < N && !seen[i]) { seen[i] = 1; uniq++; } }
+  }
+  fs.rmSync(log, { force: true });
+  const seconds = (end - t0) / 1000;
+  return { rate: uniq / seconds, seconds, lost: N - uniq };
+}
+
+function outLogOf(impl, name) {
+  const p = I.jlist(impl).find((x) => x.name === name);
+  return (p && p.pm2_env && p.pm2_env.pm_out_log_path) || path.join(impl.home, 'logs', `${name}-out.log`);
+}
+
+async function cpuWindow(impl, pid, cfg, rec) {
+  await M.sleep(cfg.settleMs);
+  const c0 = M.cpuMs(pid); await M.sleep(cfg.cpuSeconds * 1000); const c1 = M.cpuMs(pid);
+  rec('cpu_idle', c1 - c0);
+}
+
+// ---- boot: cold ping, idle RSS, 1-app latencies, API, app overhead, crash gap, logs --------
+async function boot(base, ctx, rec) {
+  const { cfg, want } = ctx;
+  let impl = null;
+  // cold start: a fresh home each sample
+  const pings = want('ping') ? cfg.pingSamples : 1;
+  for (let k = 0; k < pings; k++) {
+    if (impl) I.teardownSync(impl);
+    impl = ctx.home(base);
+    const r = I.cliOk(impl, ['ping'], { timeout: 30000 });
+    if (want('ping')) rec('ping', r.ms);
+  }
+  const fx = writeFixtures(path.join(impl.home, 'fx'));
+  const pid = await I.waitDaemonPid(impl);
+
+  if (want('rss')) { await M.sleep(cfg.settleMs); rec('rss_idle', M.rssMB(pid)); }
+
+  if (want('baseline')) for (const t of M.timeCommand([process.execPath, '-e', '0'], { runs: cfg.hfRuns, warmup: cfg.hfWarmup, tmpDir: impl.home })) rec('node_boot', t);
+
+  if (want('overhead') || want('jlist') || want('ls') || want('api')) {
+    I.cliOk(impl, ['start', fx.idle, '--name', 'one']);
+    const bare = spawn(process.execPath, [fx.idle], { stdio: 'ignore' });
+    ctx.track(bare);
+    try {
+      const [one] = await I.waitList(impl, (l) => l.length === 1 && I.statusOf(l[0]) === 'online' && l[0].pid, { what: 'app online' });
+      if (want('overhead')) {
+        await M.sleep(Math.max(cfg.settleMs, 2000));
+        const managed = M.rssMB(one.pid); const bareRss = M.rssMB(bare.pid);
+        rec('overhead', managed - bareRss, `${managed.toFixed(1)} vs ${bareRss.toFixed(1)} MB bare`);
+      }
+    } finally { bare.kill('SIGKILL'); }
+    if (want('jlist')) for (const t of latency(impl, [impl.bin, 'jlist'], cfg)) rec('jlist_1', t);
+    if (want('ls')) for (const t of latency(impl, [impl.bin, 'ls'], cfg)) rec('ls_1', t);
+    if (want('api')) for (const t of latency(impl, [process.execPath, fx.api], cfg, { BENCH_PKG: impl.pkg })) rec('api', t);
+    I.cliOk(impl, ['delete', 'one']);
+  }
+
+  if (want('crash')) {
+    const K = cfg.crashStarts;
+    const gaps = (file) => { const t = fs.readFileSync(file, 'utf8').trim().split('\n').map(Number); return t.slice(1).map((x, i) => x - t[i]); };
+    // floor: the same app respawned by a plain shell loop
+    const floorFile = path.join(impl.home, 'stamps-bare');
+    spawnSync('sh', ['-c', `i=0; while [ $i -lt ${K} ]; do "$0" "$1"; i=$((i+1)); done`, process.execPath, withEnv(fx, 'crash', { BENCH_STAMPS: floorFile })], { stdio: 'ignore', timeout: 60000 });
+    for (const g of gaps(floorFile)) rec('crash_floor', g);
+    const file = path.join(impl.home, 'stamps');
+    fs.writeFileSync(file, '');
+    I.cliOk(impl, ['start', withEnv(fx, 'crash', { BENCH_STAMPS: file }), '--name', 'crash']);
+    const t0 = M.now();
+    while (fs.readFileSync(file, 'utf8').split('\n').length <= K && M.now() - t0 < 15000) await M.sleep(20);
+    I.cli(impl, ['delete', 'crash']);
+    const g = gaps(file);
+    if (g.length === 0) throw new Error('crash app never restarted');
+    for (const x of g.slice(0, K - 1)) rec('crash_gap', x);
+  }
+
+  if (want('logs')) {
+    for (const [key, batch, N] of [['log_rate', 1, cfg.logLines], ['log_rate_batch', 4096, cfg.logLines * 4]]) {
+      const name = `lines${batch}`;
+      const app = withEnv(fx, 'lines', { BENCH_LINES: String(N), BENCH_BATCH: String(batch), BENCH_T0: path.join(impl.home, `${name}-t0`) });
+      I.cliOk(impl, ['start', app, '--name', name]);
+      const r = await linesToLog(outLogOf(impl, name), N, path.join(impl.home, `${name}-t0`));
+      I.cliOk(impl, ['delete', name]);
+      // floor: the same app piped into `cat > file`, no manager
+      const floorLog = path.join(impl.home, `${name}-bare.log`);
+      const floorT0 = path.join(impl.home, `${name}-bare-t0`);
+      const sh = spawn('sh', ['-c', '"$0" "$1" | cat > "$2"', process.execPath, withEnv(fx, 'lines', { BENCH_LINES: String(N), BENCH_BATCH: String(batch), BENCH_T0: floorT0 }), floorLog], { stdio: 'ignore', detached: true });
+      ctx.track(sh);
+      let f;
+      try { f = await linesToLog(floorLog, N, floorT0); } finally { try { process.kill(-sh.pid, 'SIGKILL'); } catch { /* gone */ } }
+      rec(key, r.rate, `${r.seconds.toFixed(2)} s; bare pipe → cat: ${(f.rate / 1e6).toFixed(2)}M/s`);
+      rec('log_lost', r.lost);
+    }
+  }
+
+  if (want('flood')) {
+    const bytes = cfg.floodMB * 1e6; const expected = Math.ceil(bytes / 100) * 100;
+    await M.sleep(cfg.settleMs);
+    const before = M.rssMB(pid); rec('flood_before', before);
+    const t0 = M.now();
+    I.cliOk(impl, ['start', withEnv(fx, 'flood', { BENCH_BYTES: String(bytes) }), '--name', 'flood']);
+    const log = outLogOf(impl, 'flood');
+    let peak = before; let size = -1; let grewAt = M.now(); let doneAt = null;
+    for (;;) {
+      const r = M.rssMB(pid); if (r > peak) peak = r;
+      let s = 0; try { s = fs.statSync(log).size; } catch { /* not yet */ }
+      if (s !== size) { size = s; grewAt = M.now(); }
+      if (s >= expected) { doneAt = M.now(); break; }
+      if (M.now() - grewAt > 5000 || M.now() - t0 > cfg.floodTimeoutMs) break;
+      await M.sleep(100);
+    }
+    await M.sleep(cfg.settleMs);
+    const after = M.rssMB(pid); if (after > peak) peak = after;
+    rec('flood_after', after);
+    rec('flood_peak', peak);
+    if (doneAt) rec('flood_rate', expected / 1e6 / ((doneAt - t0) / 1000));
+    else ctx.note('flood_rate', `stalled at ${(size / 1e6).toFixed(0)} of ${expected / 1e6} MB`);
+    I.cli(impl, ['delete', 'flood']);
+    fs.rmSync(log, { force: true });
+  }
+}
+
+// ---- fleet: N apps from one ecosystem file; RSS, latencies, start/restart/stop/delete ------
+async function fleet(base, ctx, rec) {
+  const { cfg, want } = ctx;
+  const impl = ctx.home(base);
+  const fx = writeFixtures(path.join(impl.home, 'fx'));
+  const N = cfg.apps;
+  I.cliOk(impl, ['ping']); // daemon already up: time the apps, not the daemon's boot
+  const pid = await I.waitDaemonPid(impl);
+  const eco = writeEcosystem(path.join(impl.home, 'fx'), N, fx.idle);
+  const allOnline = (l) => l.length === N && l.every((p) => I.statusOf(p) === 'online' && p.pid);
+
+  let t0 = M.now();
+  I.cliOk(impl, ['start', eco], { timeout: 300000 });
+  let list = await I.waitList(impl, allOnline, { timeout: 120000, what: `${N} apps online` });
+  rec('start_n', (M.now() - t0) / 1000);
+
+  await M.sleep(cfg.settleMs);
+  if (want('rss')) rec('rss_n', M.rssMB(pid));
+  if (want('jlist')) for (const t of latency(impl, [impl.bin, 'jlist'], cfg)) rec('jlist_n', t);
+  if (want('ls')) for (const t of latency(impl, [impl.bin, 'ls'], cfg)) rec('ls_n', t);
+  if (want('cpu') && N === 20) await cpuWindow(impl, pid, cfg, rec);
+
+  if (want('restart')) {
+    const old = new Set(list.map((p) => p.pid));
+    t0 = M.now();
+    I.cliOk(impl, ['restart', 'all'], { timeout: 300000 });
+    list = await I.waitList(impl, (l) => allOnline(l) && l.every((p) => !old.has(p.pid)), { timeout: 120000, what: 'all restarted' });
+    rec('restart_n', (M.now() - t0) / 1000);
+  }
+  if (want('stop')) {
+    t0 = M.now();
+    I.cliOk(impl, ['stop', 'all'], { timeout: 300000 });
+    await I.waitList(impl, (l) => l.every((p) => I.statusOf(p) === 'stopped'), { timeout: 120000, what: 'all stopped' });
+    rec('stop_n', (M.now() - t0) / 1000);
+  }
+  if (want('delete')) {
+    t0 = M.now();
+    I.cliOk(impl, ['delete', 'all'], { timeout: 300000 });
+    await I.waitList(impl, (l) => l.length === 0, { timeout: 120000, what: 'empty list' });
+    rec('delete_n', (M.now() - t0) / 1000);
+  }
+}
+
+// ---- idle20: 20 idle apps, RSS and CPU (only when the fleet is not 20 already) --------------
+async function idle20(base, ctx, rec) {
+  const { cfg, want } = ctx;
+  const impl = ctx.home(base);
+  const fx = writeFixtures(path.join(impl.home, 'fx'));
+  I.cliOk(impl, ['ping']);
+  const pid = await I.waitDaemonPid(impl);
+  I.cliOk(impl, ['start', writeEcosystem(path.join(impl.home, 'fx'), 20, fx.idle)], { timeout: 120000 });
+  await I.waitList(impl, (l) => l.length === 20 && l.every((p) => I.statusOf(p) === 'online'), { what: '20 apps online' });
+  await M.sleep(cfg.settleMs);
+  if (want('rss')) rec('rss_20', M.rssMB(pid));
+  if (want('cpu')) await cpuWindow(impl, pid, cfg, rec);
+}
+
+// ---- cluster: 4 instances of an http app, throughput and reloads under load ----------------
+function runLoad(ctx, url, seconds) {
+  const cp = spawn(process.execPath, [path.join(__dirname, 'load.js'), url, '16', String(seconds), '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  ctx.track(cp);
+  let out = '';
+  cp.stdout.on('data', (d) => { out += d; });
+  const done = new Promise((resolve, reject) => cp.on('exit', () => { try { resolve(JSON.parse(out)); } catch { reject(new Error(`load generator printed: ${out}`)); } }));
+  return { cp, done };
+}
+
+async function waitHttp(url, timeout) {
+  const http = require('http');
+  const t0 = M.now();
+  for (;;) {
+    const ok = await new Promise((r) => http.get(url, (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
+    if (ok) return true;
+    if (M.now() - t0 > timeout) return false;
+    await M.sleep(50);
+  }
+}
+
+async function cluster(base, ctx, rec) {
+  const { cfg } = ctx;
+  const impl = ctx.home(base);
+  const fx = writeFixtures(path.join(impl.home, 'fx'));
+  const port = await M.freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const app = withEnv(fx, 'http', { BENCH_PORT: String(port) });
+  const r = I.cli(impl, ['start', app, '-i', '4', '--name', 'web'], { timeout: 60000 });
+  const na = (why) => { ctx.note('cluster_rps', `n/a: ${why}`); ctx.note('cluster_fail', 'n/a'); };
+  if (r.code !== 0) return na(`\`start -i 4\` exited ${r.code}`);
+  try {
+    await I.waitList(impl, (l) => l.filter((p) => I.statusOf(p) === 'online').length === 4, { timeout: 20000, what: '4 instances online' });
+  } catch (e) { return na('4 instances never online'); }
+  if (!(await waitHttp(url, 10000))) return na('app never answered');
+
+  const a = runLoad(ctx, url, cfg.rpsSeconds);
+  const res = await a.done;
+  rec('cluster_rps', res.rps, res.failed ? `${res.failed} failed` : '');
+
+  const b = runLoad(ctx, url, 600);
+  await M.sleep(500);
+  const times = [];
+  for (let k = 0; k < cfg.reloads; k++) { times.push(I.cliOk(impl, ['reload', 'web'], { timeout: 120000 }).ms); await M.sleep(200); }
+  await M.sleep(500);
+  b.cp.kill('SIGTERM');
+  const res2 = await b.done;
+  const errs = Object.entries(res2.errors).map(([k, v]) => `${v} ${k}`).join(', ');
+  rec('cluster_fail', res2.failed, `of ${(res2.ok + res2.failed).toLocaleString('en-US')}${errs ? ` (${errs})` : ''}; reload ${M.stats(times).median.toFixed(0)} ms`);
+}
+
+const FLOOD = ['flood_before', 'flood_after', 'flood_peak', 'flood_rate'];
+module.exports = {
+  // keys: the metrics a scenario records (a scenario runs if any of them is selected)
+  SCENARIOS: [
+    { name: 'boot', fn: boot, keys: () => ['node_boot', 'ping', 'rss_idle', 'overhead', 'jlist_1', 'ls_1', 'api', 'crash_gap', 'crash_floor', 'log_rate', 'log_rate_batch', 'log_lost', ...FLOOD] },
+    { name: 'fleet', fn: fleet, keys: (cfg) => ['start_n', 'rss_n', 'jlist_n', 'ls_n', 'restart_n', 'stop_n', 'delete_n', ...(cfg.apps === 20 ? ['cpu_idle'] : [])] },
+    { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle']) },
+    { name: 'cluster', fn: cluster, keys: () => ['cluster_rps', 'cluster_fail'] },
+  ],
+};

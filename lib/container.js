@@ -1,0 +1,73 @@
+'use strict';
+// Runs a node app for the daemon: `node [node_args] lib/container.js [args...]`, with the
+// app's script in env pm_exec_path. It names the process, reports the node version, turns
+// a crash into a `process:exception` message, then hands over to the app as main module.
+// Deliberately tiny: it must cost the app next to nothing.
+
+const script = process.env.pm_exec_path;
+if (!script) {
+  process.stderr.write('pm2 container: env pm_exec_path is not set\n');
+  process.exit(1);
+}
+
+process.title = process.env.PROCESS_TITLE || `node ${script}`;
+process.argv[1] = script; // argv[2..] are already the app's own arguments
+
+if (
+  process.env.disable_source_map_support !== 'true' &&
+  process.env.source_map_support !== 'false' &&
+  typeof process.setSourceMapsEnabled === 'function'
+) {
+  process.setSourceMapsEnabled(true);
+}
+
+if (process.send) process.send({ node_version: process.versions.node });
+// No 'message' listener is added here, so the IPC channel keeps the app alive only if the
+// app itself listens for messages (Node refs the channel for such listeners); an app that
+// finishes its work exits. An explicit process.channel.unref() would also stop an app that
+// waits on process.on('message') from staying alive, so it is not used.
+
+function crash(err, origin) {
+  // Like Node's default: an app that handles these events itself decides what happens.
+  if (process.listenerCount(origin) > 1) return;
+  console.error(err);
+  process.exitCode = 1;
+  const exit = () => process.exit(1);
+  if (!process.send || !process.connected) return exit();
+  try {
+    process.send({ type: 'process:exception', data: describeError(err) }, exit);
+  } catch {
+    return exit();
+  }
+  setTimeout(exit, 500); // the send callback normally comes at once; this guards a stuck channel
+}
+
+function describeError(err) {
+  if (err === null || typeof err !== 'object') {
+    const text = String(err);
+    return { message: text, stack: text, name: 'Error' };
+  }
+  const data = {};
+  for (const key of Object.getOwnPropertyNames(err)) {
+    try {
+      JSON.stringify(err[key]); // skips what the channel cannot carry (cycles, BigInt)
+      data[key] = err[key];
+    } catch {}
+  }
+  data.message = err.message;
+  data.stack = err.stack;
+  data.name = err.name;
+  return data;
+}
+
+process.on('uncaughtException', (err) => crash(err, 'uncaughtException'));
+
+// Node >= 15 crashes on an unhandled rejection; keep that unless node was told otherwise.
+const rejections = /--unhandled-rejections[= ](warn|none)\b/.test(
+  `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`
+);
+if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unhandledRejection'));
+
+// Loads the script as the main module: CommonJS with require.main === module, or ESM for
+// .mjs files and "type": "module" packages (Node's own entry-point logic decides).
+require('module').runMain(script);
