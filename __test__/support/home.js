@@ -1,0 +1,77 @@
+'use strict';
+// Shared plumbing for the end-to-end tests: a private PM2_HOME per test file,
+// waiting on conditions instead of sleeping blindly, and a cleanup that kills
+// the daemon and every process it started even when a test failed.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'bin', 'pm2');
+
+function makeHome(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-${tag}-`));
+}
+
+/** Polls `check` (sync or async) until it returns a truthy value, or fails after `timeout` ms. */
+async function waitFor(check, { timeout = 10000, interval = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last && last.message ? last.message : last})`);
+}
+
+function isAlive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Every process whose environment names this PM2_HOME (daemon and apps). */
+function processesOf(home) {
+  const pids = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (env.split('\0').includes(`PM2_HOME=${home}`)) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+/** Stops the daemon of `home` and kills anything left that belongs to it, then removes it. */
+function cleanupHome(home) {
+  try {
+    execFileSync(cli, ['kill'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore', timeout: 10000 });
+  } catch {}
+  for (const pid of processesOf(home)) {
+    try { process.kill(pid, 'SIGKILL'); } catch {}
+  }
+  fs.rmSync(home, { recursive: true, force: true });
+}
+
+function readPid(file) {
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+module.exports = { root, cli, makeHome, waitFor, isAlive, processesOf, cleanupHome, readPid };
