@@ -1,0 +1,2 @@
+echo "bash says hi $pm_id"
+sleep 60

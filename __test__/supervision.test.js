@@ -1,0 +1,129 @@
+'use strict';
+// Supervision through require('pm2') against a real daemon: restarts, the
+// unstable-restart limit, delays, the stop sequence, env, interpreters.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { makeHome, waitFor, isAlive, cleanupHome, readPid, root } = require('./support/home');
+
+const home = makeHome('supervision');
+const apps = path.join(__dirname, 'apps');
+const PM2 = require(root).custom;
+const pm2 = new PM2({ pm2_home: home });
+
+test.before(() => pm2.connect());
+test.after(async () => {
+  try { await pm2.disconnect(); } catch {}
+  cleanupHome(home);
+});
+
+async function proc(name) {
+  const list = await pm2.list();
+  return list.find((p) => p.name === name);
+}
+
+function startsOf(file) {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
+}
+
+test('an app that keeps crashing is restarted until max_restarts, then errored', async () => {
+  const starts = path.join(home, 'crash-starts');
+  const bus = await pm2.launchBus();
+  const overlimit = new Promise((resolve) => bus.on('process:event', (e) => e.event === 'restart overlimit' && resolve(e)));
+  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'crash', max_restarts: 3, env: { STARTS_FILE: starts } });
+  const ev = await overlimit;
+  assert.strictEqual(ev.process.name, 'crash');
+  const p = await waitFor(async () => { const p = await proc('crash'); return p.pm2_env.status === 'errored' && p; }, { what: 'errored' });
+  assert.strictEqual(p.pid, 0);
+  assert.strictEqual(startsOf(starts).length, 3, 'started 3 times in all');
+  assert.strictEqual(p.pm2_env.restart_time, 2);
+  bus.close();
+  await pm2.delete('crash');
+});
+
+test('restart_delay holds the app in "waiting restart" before the next start', async () => {
+  const starts = path.join(home, 'delay-starts');
+  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'delayed', restart_delay: 400, env: { STARTS_FILE: starts } });
+  await waitFor(async () => (await proc('delayed')).pm2_env.status === 'waiting restart', { what: 'waiting restart' });
+  await waitFor(() => startsOf(starts).length >= 2, { what: 'second start' });
+  const [a, b] = startsOf(starts);
+  assert.ok(b - a >= 380, `second start ${b - a} ms after the first`);
+  await pm2.delete('delayed');
+  assert.strictEqual(await proc('delayed'), undefined);
+});
+
+test('autorestart:false leaves a crashed app stopped', async () => {
+  const starts = path.join(home, 'once-starts');
+  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'once', autorestart: false, env: { STARTS_FILE: starts } });
+  await waitFor(async () => (await proc('once')).pm2_env.status === 'stopped', { what: 'stopped' });
+  assert.strictEqual(startsOf(starts).length, 1);
+  assert.strictEqual((await proc('once')).pm2_env.exit_code, 1);
+  await pm2.delete('once');
+});
+
+test('stop sends SIGINT to the tree, then SIGKILL after kill_timeout', async () => {
+  const childPidFile = path.join(home, 'grandchild.pid');
+  await pm2.start({ script: path.join(apps, 'stubborn.js'), name: 'stubborn', kill_timeout: 300, env: { CHILD_PID_FILE: childPidFile } });
+  const grandchild = await waitFor(() => readPid(childPidFile), { what: 'grandchild pid' });
+  const { pid } = await proc('stubborn');
+  const t0 = Date.now();
+  await pm2.stop('stubborn');
+  const took = Date.now() - t0;
+  assert.ok(took >= 280, `stop waited for kill_timeout (${took} ms)`);
+  assert.ok(!isAlive(pid), 'app killed');
+  await waitFor(() => !isAlive(grandchild), { what: 'grandchild killed' });
+  assert.strictEqual((await proc('stubborn')).pm2_env.status, 'stopped');
+  await pm2.delete('stubborn');
+});
+
+test('the app gets the client env, its own env and the pm2_env fields; args and title are set', async () => {
+  const out = path.join(home, 'env.json');
+  process.env.FROM_CLIENT = 'yes';
+  await pm2.start({ script: path.join(apps, 'env-dump.js'), name: 'envy', args: ['--port', '8080'], env: { OUT_FILE: out, MINE: '1' } });
+  delete process.env.FROM_CLIENT;
+  const seen = await waitFor(() => fs.existsSync(out) && JSON.parse(fs.readFileSync(out, 'utf8')), { what: 'env dump' });
+  assert.strictEqual(seen.env.FROM_CLIENT, 'yes');
+  assert.strictEqual(seen.env.MINE, '1');
+  assert.strictEqual(seen.env.name, 'envy');
+  assert.strictEqual(seen.env.pm_id, String((await proc('envy')).pm_id));
+  assert.strictEqual(seen.env.NODE_APP_INSTANCE, '0');
+  assert.strictEqual(seen.env.pm_exec_path, path.join(apps, 'env-dump.js'));
+  assert.deepStrictEqual(seen.argv, ['--port', '8080']);
+  assert.strictEqual(seen.title, `node ${path.join(apps, 'env-dump.js')}`);
+  const p = await proc('envy');
+  assert.strictEqual(p.pm2_env.MINE, '1', 'env is flattened onto pm2_env');
+  assert.strictEqual(p.pm2_env.env.MINE, '1');
+  assert.match(p.pm2_env.unique_id, /^[0-9a-f-]{36}$/);
+  await pm2.delete('envy');
+});
+
+test('python and bash scripts run under their interpreters, binaries with interpreter none', async () => {
+  await pm2.start({ script: path.join(apps, 'hello.py'), name: 'py' });
+  await pm2.start({ script: path.join(apps, 'hello.sh'), name: 'sh' });
+  await pm2.start({ script: 'sleep', args: ['30'], name: 'bin', interpreter: 'none' });
+  const log = (n) => path.join(home, 'logs', `${n}-out.log`);
+  await waitFor(() => fs.existsSync(log('py')) && /python says hi \d+/.test(fs.readFileSync(log('py'), 'utf8')), { what: 'python output' });
+  await waitFor(() => fs.existsSync(log('sh')) && /bash says hi \d+/.test(fs.readFileSync(log('sh'), 'utf8')), { what: 'bash output' });
+  const list = await pm2.list();
+  const interp = Object.fromEntries(list.map((p) => [p.name, p.pm2_env.exec_interpreter]));
+  assert.match(interp.py, /python/);
+  assert.match(interp.sh, /bash/);
+  assert.strictEqual(interp.bin, 'none');
+  for (const p of list) assert.ok(isAlive(p.pid), `${p.name} runs`);
+  await pm2.delete('all');
+  assert.deepStrictEqual(await pm2.list(), []);
+});
+
+test('pm_ids are allocated in order and start again from 0 when the table empties', async () => {
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'a' });
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'b', force: true });
+  const ids = (await pm2.list()).map((p) => p.pm_id);
+  assert.strictEqual(ids.length, 2);
+  assert.ok(ids[1] > ids[0]);
+  await pm2.delete('all');
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'c' });
+  assert.deepStrictEqual((await pm2.list()).map((p) => p.pm_id), [0]);
+  await pm2.delete('all');
+});
