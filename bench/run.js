@@ -56,6 +56,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const cfg = config(opts);
   const t0 = Date.now();
+  const loadStart = require('os').loadavg().map((x) => +x.toFixed(2));
 
   // cleanup on any exit path
   const children = new Set();
@@ -73,7 +74,7 @@ async function main() {
   const pm2Impl = { name: `pm2 ${pm2.version}`, bin: pm2.bin, pkg: pm2.pkg };
   let ours;
   if (opts.oursIsPm2) ours = { name: `ours = pm2 ${pm2.version} (--ours-is-pm2)`, bin: pm2.bin, pkg: pm2.pkg };
-  else { const d = I.describeOurs(opts.ours); ours = { name: `ours ${d.version}`, bin: d.bin, pkg: d.pkg }; }
+  else { const d = I.describeOurs(opts.ours); ours = { name: `ours ${d.version}`, bin: d.bin, pkg: d.pkg, info: d.info }; }
   I.makeTmpRoot(opts.keepTmp);
   log(`ours: ${ours.bin}\n[bench] pm2:  ${pm2Impl.bin}\n[bench] timer: ${M.timerName()}${hf ? ` (${hf})` : ''}; tmp: ${I.getTmpRoot()}`);
 
@@ -120,9 +121,11 @@ async function main() {
 
   const mach = R.machine();
   if (cfg.quick) notes.unshift('--quick: 20 apps instead of 100, 100 MB flood instead of 1 GB, 500k log lines instead of 2M, CPU window 15 s instead of 60 s, 3 reloads instead of 10, 1 round.');
+  if (ours.info) notes.push(`ours: ${ours.info}.`);
+  notes.push('Machine noise: other work on the machine shows in the `node -e 0` floor row and the load average; compare ratios, not absolute figures.');
   notes.push(`Total bench time ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
   const meta = {
-    ...mach, mode: cfg.quick ? '--quick' : 'full', rounds: cfg.rounds, hfRuns: cfg.hfRuns, hfWarmup: cfg.hfWarmup,
+    ...mach, loadStart, mode: cfg.quick ? '--quick' : 'full', rounds: cfg.rounds, hfRuns: cfg.hfRuns, hfWarmup: cfg.hfWarmup,
     timer: `${M.timerName()}${hf ? ` (${hf})` : ''}`, oursName: ours.name, pm2Name: pm2Impl.name, config: cfg, notes,
   };
   const report = R.build(metrics, results, meta);

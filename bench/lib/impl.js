@@ -40,8 +40,21 @@ function describeOurs(root) {
   let version = '?';
   try { version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version; } catch { /* none */ }
   const git = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  if (git.status === 0) version += ` @ ${git.stdout.trim()}`;
-  return { bin, pkg: root, version };
+  if (git.status === 0) {
+    version += ` @ ${git.stdout.trim()}`;
+    if (spawnSync('git', ['-C', root, 'diff', '--quiet', 'HEAD'], { stdio: 'ignore' }).status === 1) version += '+dirty';
+  }
+  // what binaries are being measured (a debug build is much slower than a release one)
+  const info = [];
+  for (const name of ['pm2-daemon', 'pm2-cli']) {
+    const p = path.join(root, 'npm', 'linux-x64-gnu', name);
+    try {
+      const st = fs.statSync(p);
+      const f = spawnSync('file', ['-b', p], { encoding: 'utf8' }).stdout || '';
+      info.push(`${name} ${(st.size / 1e6).toFixed(1)} MB, built ${st.mtime.toISOString().slice(0, 16).replace('T', ' ')}${/debug_info/.test(f) ? ', has debug info' : ''}`);
+    } catch { /* other layout */ }
+  }
+  return { bin, pkg: root, version, info: info.join('; ') };
 }
 
 // ---- homes and cleanup ---------------------------------------------------------------------

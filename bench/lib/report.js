@@ -14,6 +14,7 @@ function machine() {
     memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
     kernel: `${os.type()} ${os.release()}`,
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
   };
 }
 
@@ -39,12 +40,13 @@ function cell(slot, unit) {
 
 function ratioText(o, p, higher) {
   if (!o || !p || !o.stats || !p.stats || !p.stats.median) return { value: null, text: '—' };
+  if (o.stats.median === 0) return { value: 0, text: `0× (ours 0, ${higher ? 'worse' : 'better'})` };
   const r = o.stats.median / p.stats.median;
   if (!Number.isFinite(r)) return { value: null, text: '—' };
   const good = higher ? r > 1 : r < 1;
   const f = r >= 1 ? r : 1 / r;
   const fx = f >= 10 ? f.toFixed(0) : f.toFixed(1);
-  const text = Math.abs(r - 1) < 0.05 ? `${r.toFixed(2)}× (≈ same)` : `${r < 0.01 ? r.toExponential(1) : r.toFixed(2)}× (${fx}× ${good ? 'better' : 'worse'})`;
+  const text = Math.abs(r - 1) < 0.05 ? `${r.toFixed(2)}× (≈ same)` : `${r < 0.01 ? '<0.01' : r.toFixed(2)}× (${fx}× ${good ? 'better' : 'worse'})`;
   return { value: r, text };
 }
 
@@ -79,7 +81,7 @@ function markdown({ meta, rows }) {
   const L = [];
   L.push(`Benchmark: ${meta.oursName} vs ${meta.pm2Name} — ${meta.mode}, ${meta.date}`);
   L.push('');
-  L.push(`Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memoryGB} GB RAM, Node ${meta.node}, ${meta.kernel}. Command latency: ${meta.timer}.`);
+  L.push(`Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memoryGB} GB RAM, Node ${meta.node}, ${meta.kernel}; load average ${meta.loadStart.join(' ')} at start, ${meta.loadavg.join(' ')} at end. Command latency: ${meta.timer}.`);
   L.push(`Figures: median (min–max) of all samples; ${meta.rounds} alternating round(s) (ours, pm2, …), latencies ${meta.hfRuns} runs per round after ${meta.hfWarmup} warm-up. Ratio = ours ÷ pm2 (↑ = higher is better). Targets apply to ours.`);
   L.push('');
   L.push('| metric | ours | pm2 | ratio | target | met? |');

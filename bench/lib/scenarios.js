@@ -60,7 +60,7 @@ function outLogOf(impl, name) {
 async function cpuWindow(impl, pid, cfg, rec) {
   await M.sleep(cfg.settleMs);
   const c0 = M.cpuMs(pid); await M.sleep(cfg.cpuSeconds * 1000); const c1 = M.cpuMs(pid);
-  rec('cpu_idle', c1 - c0);
+  rec('cpu_idle', c1 - c0, `${(((c1 - c0) / (cfg.cpuSeconds * 1000)) * 100).toFixed(2)}% of a core; ${1000 / M.CLK_TCK} ms ticks`);
 }
 
 // ---- boot: cold ping, idle RSS, 1-app latencies, API, app overhead, crash gap, logs --------

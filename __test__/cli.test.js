@@ -1,0 +1,99 @@
+'use strict';
+// The native `pm2` command through bin/pm2, against a real daemon.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { makeHome, waitFor, isAlive, cleanupHome, readPid, cli } = require('./support/home');
+
+const home = makeHome('cli');
+const apps = path.join(__dirname, 'apps');
+const env = { ...process.env, PM2_HOME: home };
+
+function pm2(...args) {
+  const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd: apps, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function jlist() {
+  const r = pm2('jlist');
+  assert.strictEqual(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
+test.after(() => cleanupHome(home));
+
+test('start launches the daemon and the app; ls shows it; jlist is JSON', () => {
+  const r = pm2('start', 'echo.js', '--name', 'web', '--', '--flag');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /Spawning PM2 daemon with pm2_home=/);
+  assert.match(r.out, /│ web /);
+  const daemon = readPid(path.join(home, 'pm2.pid'));
+  assert.ok(isAlive(daemon));
+  const [p] = jlist();
+  assert.strictEqual(p.name, 'web');
+  assert.strictEqual(p.pm2_env.status, 'online');
+  assert.deepStrictEqual(p.pm2_env.args, ['--flag']);
+  assert.ok(isAlive(p.pid));
+  assert.match(pm2('ls').out, /online/);
+});
+
+test('restart, prettylist, describe, pid, id', () => {
+  assert.strictEqual(pm2('restart', 'web').code, 0);
+  const pretty = pm2('prettylist').out;
+  assert.match(pretty, /restart_time: 1/);
+  assert.match(pretty, /'online'/);
+  assert.match(pm2('describe', 'web').out, /script path\s+│ .*echo\.js/);
+  const [p] = jlist();
+  assert.strictEqual(pm2('pid', 'web').out.trim(), String(p.pid));
+  assert.strictEqual(pm2('id', 'web').out.trim(), '[ 0 ]');
+});
+
+test('logs --nostream prints the tail of the log files', async () => {
+  await waitFor(() => /tick/.test(pm2('logs', 'web', '--nostream', '--lines', '5').out), { what: 'log lines' });
+  const r = pm2('logs', 'web', '--nostream', '--raw', '--out', '--lines', '1');
+  assert.strictEqual(r.out.trim().split('\n').length, 1);
+});
+
+test('an unknown target or command exits 1 with a message', () => {
+  const r = pm2('stop', 'nope');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Process or Namespace nope not found/);
+  assert.strictEqual(pm2('frobnicate').code, 1);
+  const missing = pm2('start', 'missing.js');
+  assert.strictEqual(missing.code, 1);
+  assert.match(missing.err, /Script not found/);
+});
+
+test('an ecosystem file starts its apps; stop/delete take it too', () => {
+  const eco = path.join(home, 'ecosystem.config.js');
+  fs.writeFileSync(eco, `module.exports = { apps: [
+    { name: 'eco-a', script: ${JSON.stringify(path.join(apps, 'echo.js'))}, env: { WHO: 'a' }, env_production: { WHO: 'prod' } },
+    { name: 'eco-b', script: ${JSON.stringify(path.join(apps, 'echo.js'))} },
+  ] };`);
+  assert.strictEqual(pm2('start', eco, '--env', 'production').code, 0);
+  const list = jlist();
+  const a = list.find((p) => p.name === 'eco-a');
+  assert.strictEqual(a.pm2_env.env.WHO, 'prod');
+  assert.ok(list.find((p) => p.name === 'eco-b'));
+  assert.strictEqual(pm2('stop', eco).code, 0);
+  assert.ok(jlist().filter((p) => p.name.startsWith('eco-')).every((p) => p.pm2_env.status === 'stopped'));
+  assert.strictEqual(pm2('delete', eco).code, 0);
+  assert.deepStrictEqual(jlist().map((p) => p.name), ['web']);
+});
+
+test('save, kill and resurrect bring the app back under a new daemon', () => {
+  assert.strictEqual(pm2('save').code, 0);
+  const old = readPid(path.join(home, 'pm2.pid'));
+  const [before] = jlist();
+  assert.strictEqual(pm2('kill').code, 0);
+  assert.ok(!isAlive(old), 'old daemon gone');
+  assert.ok(!isAlive(before.pid), 'app gone');
+  assert.strictEqual(pm2('resurrect').code, 0);
+  const [after] = jlist();
+  assert.strictEqual(after.name, 'web');
+  assert.strictEqual(after.pm2_env.status, 'online');
+  assert.notStrictEqual(readPid(path.join(home, 'pm2.pid')), old);
+});
