@@ -16,7 +16,7 @@ function fail(code) { failed++; errors[code] = (errors[code] || 0) + 1; }
 
 function one(done) {
   let finished = false;
-  const end = (good, code) => { if (finished) return; finished = true; if (good) ok++; else fail(code); done(); };
+  const end = (good, code) => { if (finished) return; finished = true; if (good) ok++; else fail(code); done(good); };
   const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, agent, timeout: 5000 }, (res) => {
     res.on('data', () => {});
     res.on('end', () => end(res.statusCode === 200, `HTTP ${res.statusCode}`));
@@ -28,7 +28,9 @@ function one(done) {
 }
 
 let workers = Number(conc);
-function loop() { if (!running) { if (--workers === 0) finish(); return; } one(loop); }
+// after a failure, wait 10 ms (a client's retry pace) so a refused port does not turn into a
+// tight loop of thousands of failures per second
+function loop() { if (!running) { if (--workers === 0) finish(); return; } one((good) => (good ? loop() : setTimeout(loop, 10))); }
 function finish() {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   process.stdout.write(JSON.stringify({ ok, failed, errors, seconds, rps: ok / seconds }) + '\n');

@@ -93,10 +93,15 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
     }
     let (parent, child_end) = ipc::channel()?;
     let child_fd = child_end.as_raw_fd();
+    // In-process mode the apps die with the host script, as PM2's no-daemon mode does.
+    let die_with_parent = settings.in_process;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
                 return Err(io::Error::last_os_error());
             }
             ipc::install_child_end(child_fd)
