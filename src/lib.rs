@@ -74,6 +74,10 @@ fn container_path() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// `(event, payloadJson)` called on the JS thread for each bus event.
+type BusCallback =
+    ThreadsafeFunction<FnArgs<(String, String)>, (), FnArgs<(String, String)>, Status, false>;
+
 #[napi(object)]
 pub struct NativeConnectOptions {
     pub home: String,
@@ -284,16 +288,7 @@ impl NativeClient {
 
     /// Subscribes to `pub.sock`; `on_event(event, payloadJson)` runs for each event.
     #[napi(ts_args_type = "onEvent: (event: string, payloadJson: string) => void")]
-    pub async fn launch_bus(
-        &self,
-        on_event: ThreadsafeFunction<
-            FnArgs<(String, String)>,
-            (),
-            FnArgs<(String, String)>,
-            Status,
-            false,
-        >,
-    ) -> Result<NativeBus> {
+    pub async fn launch_bus(&self, on_event: BusCallback) -> Result<NativeBus> {
         let sock = self.client()?.paths.pub_sock.clone();
         let mut bus = pm2_client::bus::BusClient::connect(&sock)
             .await
