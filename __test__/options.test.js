@@ -1,0 +1,101 @@
+'use strict';
+// App options whose effect a user sees: wait_ready, shutdown_with_message,
+// stop_exit_codes, exp_backoff_restart_delay, exceptions, signals, env updates.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { makeHome, waitFor, cleanupHome } = require('./support/home');
+
+const home = makeHome('options');
+const apps = path.join(__dirname, 'apps');
+const pm2 = new (require('..').custom)({ pm2_home: home });
+
+test.before(() => pm2.connect());
+test.after(async () => {
+  try { await pm2.disconnect(); } catch {}
+  cleanupHome(home);
+});
+
+const status = async (name) => (await pm2.list()).find((p) => p.name === name).pm2_env.status;
+const starts = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').map(Number) : []);
+
+test('wait_ready keeps the app launching until it sends ready', async () => {
+  await pm2.start({ script: path.join(apps, 'ready.js'), name: 'ready', wait_ready: true, env: { READY_AFTER: '400', SHUTDOWN_FILE: path.join(home, 'sd') } });
+  assert.strictEqual(await status('ready'), 'launching');
+  await waitFor(async () => (await status('ready')) === 'online', { what: 'online after ready' });
+});
+
+test('shutdown_with_message stops the app with a shutdown message instead of a signal', async () => {
+  const file = path.join(home, 'sd2');
+  await pm2.start({ script: path.join(apps, 'ready.js'), name: 'polite', shutdown_with_message: true, env: { SHUTDOWN_FILE: file } });
+  await pm2.stop('polite');
+  assert.strictEqual(fs.readFileSync(file, 'utf8'), 'got shutdown');
+  assert.strictEqual(await status('polite'), 'stopped');
+});
+
+test('sendSignalToProcessName delivers the signal to the app', async () => {
+  await pm2.sendSignalToProcessName('SIGUSR2', 'ready');
+  await waitFor(() => /got SIGUSR2/.test(fs.readFileSync(path.join(home, 'logs', 'ready-out.log'), 'utf8')), { what: 'signal handled' });
+  await assert.rejects(pm2.sendSignalToProcessName('SIGUSR2', 'ghost'), /not found/);
+});
+
+test('an exit code listed in stop_exit_codes is not restarted', async () => {
+  const file = path.join(home, 'codes');
+  await pm2.start({ script: path.join(apps, 'exit-code.js'), name: 'done', stop_exit_codes: [3], env: { EXIT_CODE: '3', STARTS_FILE: file } });
+  await waitFor(async () => (await status('done')) === 'stopped', { what: 'stopped' });
+  assert.strictEqual(starts(file).length, 1);
+});
+
+test('exp_backoff_restart_delay grows the delay between restarts', async () => {
+  const file = path.join(home, 'backoff');
+  await pm2.start({ script: path.join(apps, 'exit-code.js'), name: 'backoff', exp_backoff_restart_delay: 100, env: { EXIT_CODE: '1', STARTS_FILE: file } });
+  await waitFor(() => starts(file).length >= 4, { what: '4 starts' });
+  await pm2.stop('backoff');
+  const s = starts(file);
+  const gaps = s.slice(1).map((t, i) => t - s[i]);
+  assert.ok(gaps[0] >= 90, `first delay ${gaps[0]}`);
+  assert.ok(gaps[2] > gaps[0] * 1.5, `delays grow: ${gaps.join(', ')}`);
+  const [p] = (await pm2.list()).filter((x) => x.name === 'backoff');
+  assert.ok(p.pm2_env.prev_restart_delay >= 225);
+});
+
+test('an uncaught exception is published as process:exception before the app exits', async () => {
+  const bus = await pm2.launchBus();
+  const got = new Promise((resolve) => bus.on('process:exception', resolve));
+  await pm2.start({ script: path.join(apps, 'throw.js'), name: 'thrower', autorestart: false });
+  const packet = await got;
+  bus.close();
+  assert.strictEqual(packet.process.name, 'thrower');
+  assert.match(packet.data.message, /boom from app/);
+  assert.match(fs.readFileSync(path.join(home, 'logs', 'thrower-error.log'), 'utf8'), /boom from app/);
+});
+
+test('restart with updateEnv refreshes the env from the client; without it the env is kept', async () => {
+  const out = path.join(home, 'env.json');
+  process.env.CHANGING = 'one';
+  await pm2.start({ script: path.join(apps, 'env-dump.js'), name: 'envs', env: { OUT_FILE: out } });
+  const read = () => JSON.parse(fs.readFileSync(out, 'utf8')).env.CHANGING;
+  await waitFor(() => fs.existsSync(out) && read() === 'one', { what: 'first env' });
+  process.env.CHANGING = 'two';
+  fs.rmSync(out);
+  await pm2.restart('envs');
+  await waitFor(() => fs.existsSync(out), { what: 'restarted' });
+  assert.strictEqual(read(), 'one');
+  fs.rmSync(out);
+  await pm2.restart('envs', { updateEnv: true });
+  await waitFor(() => fs.existsSync(out), { what: 'restarted with env' });
+  assert.strictEqual(read(), 'two');
+  delete process.env.CHANGING;
+});
+
+test('log_type json writes one JSON object per chunk', async () => {
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'jsonlog', log_type: 'json' });
+  const file = path.join(home, 'logs', 'jsonlog-out.log');
+  const line = await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').split('\n')[0], { what: 'json line' });
+  const entry = JSON.parse(line);
+  assert.strictEqual(entry.app_name, 'jsonlog');
+  assert.strictEqual(entry.type, 'out');
+  assert.match(entry.message, /started jsonlog/);
+});
