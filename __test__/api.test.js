@@ -63,6 +63,7 @@ test('connect(true) runs in-process; both daemon_mode flags report false', async
     api.connect(true, (err, m) => (err ? reject(err) : resolve(m)))
   );
   assert.deepEqual(meta, { new_pm2_instance: true });
+  assert.deepEqual(await api.connect(), { new_pm2_instance: false }, 'already connected');
   assert.equal(api.daemon_mode, false);
   assert.equal(api.Client.daemon_mode, false);
   assert.equal(fake.connects.length, 1);
@@ -192,6 +193,10 @@ test('stop/delete with an ecosystem act on each app by name', async () => {
       ['action', 'delete', 'b'],
     ]
   );
+  fake.reset();
+  fake.list = [proc(0, 'a')];
+  await api.delete(JSON.stringify({ apps: [{ name: 'a', script: 'a.js' }] }), 'pipe');
+  assert.deepEqual(ops()[0].slice(0, 3), ['action', 'delete', 'a']);
   fake.list = [];
   await assert.rejects(api.stop(file), /Process or Namespace a not found/);
   await api.disconnect();

@@ -88,8 +88,9 @@ class PM2 {
       noDaemonMode = undefined;
     }
     if (noDaemonMode === true && !this._native && !this._connecting) this.daemon_mode = false;
+    const already = this._native !== null;
     return settle(
-      this._connect().then(() => ({ new_pm2_instance: this._launched })),
+      this._connect().then(() => ({ new_pm2_instance: already ? false : this._launched })),
       cb
     );
   }
@@ -260,10 +261,17 @@ class PM2 {
     return settle(this._act('reload', proc, opts || {}), cb);
   }
 
-  /** delete(target, [jsonVia], cb) */
+  /** delete(target, [jsonVia], cb); jsonVia 'pipe': `target` is the JSON text of an ecosystem. */
   delete(proc, jsonVia, cb) {
-    if (typeof jsonVia === 'function') cb = jsonVia;
-    return settle(this._act('delete', proc, {}), cb);
+    if (typeof jsonVia === 'function') {
+      cb = jsonVia;
+      jsonVia = undefined;
+    }
+    const p =
+      jsonVia === 'pipe' && typeof proc === 'string'
+        ? new Promise((resolve) => resolve(JSON.parse(proc))).then((conf) => this._act('delete', conf, {}))
+        : this._act('delete', proc, {});
+    return settle(p, cb);
   }
 
   /** reset(target, cb): restart counters back to 0. */
@@ -279,7 +287,7 @@ class PM2 {
       return this._actOnConfig(action, await loadConfigFile(path.resolve(this.cwd, proc)), opts);
     }
     const client = await this._connect();
-    return parseJson(await client.action(action, proc, JSON.stringify(this._actionOpts(opts))));
+    return actionResult(await client.action(action, proc, JSON.stringify(this._actionOpts(opts))));
   }
 
   _actionOpts(opts) {
@@ -308,7 +316,7 @@ class PM2 {
       if (envName !== undefined) actOpts.envName = envName;
       if (action === 'restart' || action === 'reload') actOpts.overrides = app;
       try {
-        results.push(...parseJson(await client.action(action, name, JSON.stringify(actOpts))));
+        results.push(...actionResult(await client.action(action, name, JSON.stringify(actOpts))));
       } catch (err) {
         if (!isNotFound(err)) throw toError(err);
         if (action === 'restart' || action === 'reload') {
@@ -481,6 +489,10 @@ class PM2 {
       if (c !== undefined && (a === null || a === undefined)) bus._dispatch(b, c);
       else bus._dispatch(a, b);
     });
+    if (this._native !== client) {
+      bus.close(); // disconnected while subscribing
+      throw new Error('pm2 was disconnected while the bus was being launched');
+    }
     bus._onClose = () => this._buses.delete(bus);
     this._buses.add(bus);
     return bus;
@@ -634,6 +646,24 @@ function toError(err) {
 function parseJson(text) {
   if (text === undefined || text === null || text === '') return undefined;
   return typeof text === 'string' ? JSON.parse(text) : text;
+}
+
+// PM2's result of stop/restart/reload/delete/reset: one entry per process acted on.
+function actionResult(json) {
+  const procs = parseJson(json);
+  if (!Array.isArray(procs)) return [];
+  return procs.map((p) => {
+    const env = (p && p.pm2_env) || {};
+    const pick = (k) => (p[k] !== undefined ? p[k] : env[k]);
+    return {
+      name: pick('name'),
+      namespace: pick('namespace'),
+      pm_id: pick('pm_id'),
+      status: pick('status'),
+      restart_time: pick('restart_time'),
+      pm2_env: env,
+    };
+  });
 }
 
 function clientEnv() {

@@ -11,7 +11,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::task::Poll;
+use tokio::io::{AsyncRead, ReadBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stream {
@@ -163,20 +164,36 @@ impl LogSink {
     }
 }
 
+thread_local! {
+    /// One read buffer per runtime thread, shared by every app's pipes: data
+    /// is written out within the poll that read it, so an idle pipe holds none.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
+}
+
 /// Copies `reader` into `sink` until the pipe closes.
-pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
-    mut reader: R,
-    sink: Arc<LogSink>,
-    stream: Stream,
-) {
+pub fn pump<R: AsyncRead + Unpin + Send + 'static>(mut reader: R, sink: Arc<LogSink>, stream: Stream) {
     tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => sink.write(stream, &buf[..n]),
+        std::future::poll_fn(|cx| loop {
+            let read = READ_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                let mut rb = ReadBuf::new(&mut buf);
+                match std::pin::Pin::new(&mut reader).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(false),
+                    Poll::Ready(Ok(())) => {
+                        sink.write(stream, rb.filled());
+                        Poll::Ready(true)
+                    }
+                    Poll::Ready(Err(_)) => Poll::Ready(false),
+                    Poll::Pending => Poll::Pending,
+                }
+            });
+            match read {
+                Poll::Ready(true) => continue,
+                Poll::Ready(false) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
             }
-        }
+        })
+        .await;
     });
 }
 

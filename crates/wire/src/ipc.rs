@@ -123,9 +123,11 @@ impl IpcReader {
     }
 
     async fn read_some(&mut self) -> io::Result<usize> {
-        let mut chunk = [0u8; 64 * 1024];
         loop {
             self.stream.readable().await?;
+            // The chunk lives only inside the read, not in the future: an idle
+            // channel costs no buffer (the daemon holds one per app).
+            let mut chunk = [0u8; 16 * 1024];
             let res = self.stream.try_io(Interest::READABLE, || {
                 let mut cmsg = nix::cmsg_space!([RawFd; 4]);
                 let mut iov = [IoSliceMut::new(&mut chunk)];
