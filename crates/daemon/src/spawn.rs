@@ -47,6 +47,18 @@ fn child_environment(env: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `name` resolved against `path` (the app's PATH), or `name` unchanged.
+fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
+    if name.contains('/') {
+        return name.into();
+    }
+    let dirs = path.map(str::to_string).or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+    std::env::split_paths(&dirs)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| name.into())
+}
+
 pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawned> {
     let get = |k: &str| env.get(k).and_then(Value::as_str).unwrap_or_default();
     let script = get("pm_exec_path");
@@ -67,7 +79,10 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
     let mut cmd = if interpreter == "none" {
         Command::new(script)
     } else {
-        let mut c = Command::new(interpreter);
+        // An absolute program path gives Node room for `process.title`
+        // (it can only reuse the space of the original argv).
+        let program = find_in_path(interpreter, env.get("PATH").and_then(Value::as_str));
+        let mut c = Command::new(program);
         c.args(&interpreter_args);
         let is_node = Path::new(interpreter)
             .file_name()

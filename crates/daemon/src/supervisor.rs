@@ -985,20 +985,39 @@ impl Actor {
         }
     }
 
+    /// Sends an action trigger to the processes `target` names that
+    /// registered that action (`axm_actions`), as `pm2 trigger` expects.
     fn msg_process(&mut self, target: &Value, msg: Value) -> Result<Value, String> {
-        let by_id = target
-            .get("id")
-            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let action = match &msg {
+            Value::String(s) => s.clone(),
+            other => other.get("msg").and_then(Value::as_str).unwrap_or_default().to_string(),
+        };
+        let has_action = |p: &Proc| {
+            p.env
+                .get("axm_actions")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x.get("action_name").and_then(Value::as_str) == Some(action.as_str())))
+        };
+        let by_id = target.get("id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
         let by_name = target.get("name").and_then(Value::as_str);
+        if let Some(id) = by_id {
+            let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
+            if !has_action(p) {
+                return Err(format!("Action doesn't exist {action} for {}", p.name()));
+            }
+        }
         let mut count = 0;
         for p in self.procs.values() {
             let hit = match (by_id, by_name) {
                 (Some(id), _) => p.pm_id == id,
                 (None, Some("all")) => true,
-                (None, Some(n)) => p.name() == n || p.str("namespace") == Some(n),
+                (None, Some(n)) => {
+                    let script = std::path::Path::new(p.str("pm_exec_path").unwrap_or(""));
+                    p.name() == n || p.str("namespace") == Some(n) || script.file_name().is_some_and(|f| f == n)
+                }
                 _ => false,
             };
-            if !hit || !p.status.is_running() {
+            if !hit || !p.status.is_running() || !has_action(p) {
                 continue;
             }
             if let Some(ipc) = p.running.as_ref().and_then(|r| r.ipc.clone()) {
