@@ -25,6 +25,7 @@ pub use app::resolve_app;
 pub use ecosystem::apps_from_config;
 pub use env::{module_env, updated_env};
 pub use error::ConfigError;
+pub use logs::sanitize_name;
 pub use paths::{write_atomic, Paths};
 pub use serde_json::{Map, Value};
 pub use units::{parse_bytes, parse_duration_ms};

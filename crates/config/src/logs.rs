@@ -13,7 +13,7 @@ use crate::Options;
 const DEV_NULL: &str = "/dev/null";
 
 /// Log file names keep only `[A-Za-z0-9.-]`, so any name is safe as a file name.
-pub(crate) fn sanitize_name(name: &str) -> String {
+pub fn sanitize_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {

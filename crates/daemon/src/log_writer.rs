@@ -171,7 +171,11 @@ thread_local! {
 }
 
 /// Copies `reader` into `sink` until the pipe closes.
-pub fn pump<R: AsyncRead + Unpin + Send + 'static>(mut reader: R, sink: Arc<LogSink>, stream: Stream) {
+pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
+    mut reader: R,
+    sink: Arc<LogSink>,
+    stream: Stream,
+) {
     tokio::spawn(async move {
         std::future::poll_fn(|cx| loop {
             let read = READ_BUF.with(|buf| {

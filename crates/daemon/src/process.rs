@@ -163,19 +163,6 @@ fn default(env: &mut Map<String, Value>, key: &str, value: Value) {
     }
 }
 
-/// PM2 sanitises names used in file names to `[A-Za-z0-9.-]`.
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Gives a per-process file its `-<pm_id>`: `app-out.log` → `app-out-3.log`,
 /// replacing a suffix a dump or an earlier table already put there.
 fn with_id_suffix(path: &str, pm_id: u64, ext: &str) -> String {
@@ -286,7 +273,7 @@ pub fn new_pm2_env(
         json!(std::env::var("USER").unwrap_or_else(|_| "root".into())),
     );
 
-    let safe = file_safe(&name);
+    let safe = pm2_config::sanitize_name(&name);
     let logs = paths.logs_dir.to_string_lossy();
     default(
         &mut env,

@@ -52,7 +52,10 @@ fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
     if name.contains('/') {
         return name.into();
     }
-    let dirs = path.map(str::to_string).or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+    let dirs = path
+        .map(str::to_string)
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
     std::env::split_paths(&dirs)
         .map(|d| d.join(name))
         .find(|p| p.is_file())

@@ -990,15 +990,25 @@ impl Actor {
     fn msg_process(&mut self, target: &Value, msg: Value) -> Result<Value, String> {
         let action = match &msg {
             Value::String(s) => s.clone(),
-            other => other.get("msg").and_then(Value::as_str).unwrap_or_default().to_string(),
+            other => other
+                .get("msg")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         };
         let has_action = |p: &Proc| {
             p.env
                 .get("axm_actions")
                 .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|x| x.get("action_name").and_then(Value::as_str) == Some(action.as_str())))
+                .is_some_and(|a| {
+                    a.iter().any(|x| {
+                        x.get("action_name").and_then(Value::as_str) == Some(action.as_str())
+                    })
+                })
         };
-        let by_id = target.get("id").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+        let by_id = target
+            .get("id")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
         let by_name = target.get("name").and_then(Value::as_str);
         if let Some(id) = by_id {
             let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
@@ -1013,7 +1023,9 @@ impl Actor {
                 (None, Some("all")) => true,
                 (None, Some(n)) => {
                     let script = std::path::Path::new(p.str("pm_exec_path").unwrap_or(""));
-                    p.name() == n || p.str("namespace") == Some(n) || script.file_name().is_some_and(|f| f == n)
+                    p.name() == n
+                        || p.str("namespace") == Some(n)
+                        || script.file_name().is_some_and(|f| f == n)
                 }
                 _ => false,
             };
