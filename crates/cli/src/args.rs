@@ -1,391 +1,535 @@
-//! The command line, as PM2's users type it.
+//! The command line, as PM2's: program-wide options that may appear anywhere,
+//! then a command with its own positionals. Everything after `--` goes to the
+//! started script.
+//!
+//! [`parse`] reads it in two passes so that start-up stays in the tens of
+//! microseconds: clap's `global` options would be copied into all thirty
+//! commands on every run (about half a millisecond); instead a first pass takes
+//! the options before the command and finds the command's name, and a second
+//! pass parses only that command, with the options, the earlier ones moved after
+//! its name (options mean the same wherever they stand).
 
-use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Map, Value};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
+
+/// Reads a command line (`argv[0]` first).
+pub fn parse<I, T>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    let starts_with_dash = |a: &OsString| a.as_encoded_bytes().first() == Some(&b'-');
+    // The usual `pm2 <command> …` needs no first pass.
+    let (first_flags, name, before, rest): (Option<Flags>, String, &[OsString], Vec<OsString>) =
+        match argv.get(1) {
+            Some(a) if !starts_with_dash(a) => (
+                None,
+                a.to_string_lossy().into_owned(),
+                &[],
+                argv[2..].to_vec(),
+            ),
+            _ => {
+                let first = Flags::augment_args(
+                    clap::Command::new("pm2")
+                        .bin_name("pm2")
+                        .disable_version_flag(true)
+                        .disable_help_flag(true)
+                        .arg(
+                            clap::Arg::new("help")
+                                .short('h')
+                                .long("help")
+                                .action(clap::ArgAction::SetTrue),
+                        )
+                        .allow_external_subcommands(true),
+                );
+                let m = first.try_get_matches_from(&argv)?;
+                if m.get_flag("help") {
+                    return Err(Cli::command()
+                        .try_get_matches_from(["pm2", "--help"])
+                        .unwrap_err());
+                }
+                let flags = Flags::from_arg_matches(&m)?;
+                let Some((name, sub)) = m.subcommand() else {
+                    return Ok(Cli {
+                        flags,
+                        command: None,
+                    });
+                };
+                let rest: Vec<OsString> = sub
+                    .get_many::<OsString>("")
+                    .map(|v| v.cloned().collect())
+                    .unwrap_or_default();
+                let before = &argv[1..argv.len() - rest.len() - 1];
+                (Some(flags), name.to_string(), before, rest)
+            }
+        };
+    let Some(command) = Cli::command().find_subcommand(&name).cloned() else {
+        let mut words = vec![name];
+        words.extend(rest.iter().map(|w| w.to_string_lossy().into_owned()));
+        return Ok(Cli {
+            flags: first_flags.unwrap_or_default(),
+            command: Some(Command::Other(words)),
+        });
+    };
+    // Without any option, the command's own arguments are all there is to read.
+    let with_flags = !before.is_empty() || rest.iter().any(starts_with_dash);
+    let command = if with_flags {
+        Flags::augment_args(command)
+    } else {
+        command
+    };
+    let second = clap::Command::new("pm2")
+        .bin_name("pm2")
+        .disable_version_flag(true)
+        .subcommand(command);
+    let mut argv2 = vec![argv[0].clone(), OsString::from(name)];
+    argv2.extend(before.iter().cloned());
+    argv2.extend(rest);
+    let m = second.try_get_matches_from(argv2)?;
+    let command = Command::from_arg_matches(&m)?;
+    let flags = match m.subcommand() {
+        Some((_, sub)) if with_flags => Flags::from_arg_matches(sub)?,
+        _ => Flags::default(),
+    };
+    Ok(Cli {
+        flags,
+        command: Some(command),
+    })
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "pm2",
+    bin_name = "pm2",
+    about = "Production process manager for Node.js apps, with a built-in load balancer",
     disable_version_flag = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    override_usage = "pm2 [options] <command>"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub flags: Flags,
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Print the version.
-    #[arg(short = 'v', long = "version", global = true)]
+}
+
+// Options shared by every command (PM2 declares them program-wide). No doc
+// comment here: clap would make it the `about` of every command.
+#[derive(Args, Debug, Default, Clone)]
+pub struct Flags {
+    /// print version
+    #[arg(short = 'v', long = "version")]
     pub version: bool,
-    /// Print nothing but errors.
-    #[arg(short = 's', long, global = true)]
+    /// hide all messages
+    #[arg(short = 's', long)]
     pub silent: bool,
-    #[arg(long = "no-color", global = true)]
-    pub no_color: bool,
-    /// Smaller process list.
-    #[arg(short = 'm', long = "mini-list", global = true)]
+    /// display a compacted list without formatting
+    #[arg(short = 'm', long = "mini-list")]
     pub mini_list: bool,
+    /// skip colors
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+    /// sort process list by field (name, id, pid, memory, cpu, status, uptime, restarts), optionally :asc or :desc
+    #[arg(long, value_name = "field_name:sort")]
+    pub sort: Option<String>,
+
+    /// set a name for the process
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// set a namespace for the process
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// run the app from this directory
+    #[arg(long, value_name = "path")]
+    pub cwd: Option<String>,
+    /// specify log file for stdout
+    #[arg(short = 'o', long, value_name = "path")]
+    pub output: Option<String>,
+    /// specify log file for stderr
+    #[arg(short = 'e', long, value_name = "path")]
+    pub error: Option<String>,
+    /// specify log file which gathers both stdout and stderr
+    #[arg(short = 'l', long, value_name = "path", num_args = 0..=1, default_missing_value = "")]
+    pub log: Option<String>,
+    /// specify pid file
+    #[arg(short = 'p', long, value_name = "pid")]
+    pub pid: Option<String>,
+
+    /// set a specific interpreter to use for executing the app
+    #[arg(long)]
+    pub interpreter: Option<String>,
+    /// set arguments to pass to the interpreter
+    #[arg(
+        long = "interpreter-args",
+        visible_alias = "node-args",
+        allow_hyphen_values = true
+    )]
+    pub interpreter_args: Option<String>,
+
+    /// specify log output style (raw by default, json optional)
+    #[arg(long = "log-type")]
+    pub log_type: Option<String>,
+    /// add custom prefix timestamp to logs
+    #[arg(long = "log-date-format", value_name = "date format")]
+    pub log_date_format: Option<String>,
+    /// enable time logging
+    #[arg(long)]
+    pub time: bool,
+    /// disable all logs storage
+    #[arg(long = "disable-logs")]
+    pub disable_logs: bool,
+    /// merge logs from different instances but keep error and out separated
+    #[arg(long = "merge-logs")]
+    pub merge_logs: bool,
+    /// filter out outgoing global values that contain provided strings
+    #[arg(long = "filter-env", value_name = "envs")]
+    pub filter_env: Vec<String>,
+
+    /// specify which set of environment variables from ecosystem file must be injected
+    #[arg(long, value_name = "environment_name")]
+    pub env: Option<String>,
+    /// force an update of the environment with restart/reload
+    #[arg(short = 'a', long = "update-env")]
+    pub update_env: bool,
+    /// force actions
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// launch [number] instances (for networked app) (load balanced)
+    #[arg(short = 'i', long, value_name = "number", allow_hyphen_values = true)]
+    pub instances: Option<String>,
+    /// number of parallel actions (for restart/reload)
+    #[arg(long, value_name = "number")]
+    pub parallel: Option<String>,
+
+    /// shutdown an application with process.send('shutdown') instead of process.kill(pid, SIGINT)
+    #[arg(long = "shutdown-with-message")]
+    pub shutdown_with_message: bool,
+    /// delay before sending final SIGKILL signal to process
+    #[arg(short = 'k', long = "kill-timeout", value_name = "delay")]
+    pub kill_timeout: Option<String>,
+    /// listen timeout on application reload
+    #[arg(long = "listen-timeout", value_name = "delay")]
+    pub listen_timeout: Option<String>,
+    /// make application wait for process.send('ready')
+    #[arg(long = "wait-ready")]
+    pub wait_ready: bool,
+    /// restart the app if an amount of memory is exceeded (in bytes, or with K/M/G)
+    #[arg(long = "max-memory-restart", value_name = "memory")]
+    pub max_memory_restart: Option<String>,
+    /// specify a delay between restarts (in milliseconds)
+    #[arg(long = "restart-delay", value_name = "delay")]
+    pub restart_delay: Option<String>,
+    /// specify a delay between restarts that grows exponentially (in milliseconds)
+    #[arg(long = "exp-backoff-restart-delay", value_name = "delay")]
+    pub exp_backoff_restart_delay: Option<String>,
+    /// only restart the script N times
+    #[arg(long = "max-restarts", value_name = "count")]
+    pub max_restarts: Option<String>,
+    /// the app must stay up this long to count as started
+    #[arg(long = "min-uptime", value_name = "time")]
+    pub min_uptime: Option<String>,
+    /// exit codes that should not trigger a restart
+    #[arg(long = "stop-exit-codes", value_name = "exit_codes", num_args = 1.., allow_negative_numbers = true)]
+    pub stop_exit_codes: Vec<String>,
+    /// do not automatically restart the app
+    #[arg(long = "no-autorestart")]
+    pub no_autorestart: bool,
+    /// add an app without starting it
+    #[arg(long = "no-autostart")]
+    pub no_autostart: bool,
+    /// restart the app on a cron pattern
+    #[arg(
+        short = 'c',
+        long = "cron",
+        visible_alias = "cron-restart",
+        value_name = "cron_pattern"
+    )]
+    pub cron: Option<String>,
+
+    /// execute a program using the fork system
+    #[arg(short = 'x', long = "execute-command")]
+    pub execute_command: bool,
+    /// run the app with this user id
+    #[arg(long)]
+    pub uid: Option<String>,
+    /// run the app with this group id
+    #[arg(long)]
+    pub gid: Option<String>,
+    /// define user when generating startup script
+    #[arg(short = 'u', long, value_name = "username")]
+    pub user: Option<String>,
+
+    /// watch the application folder (or these paths) for changes
+    #[arg(long, value_name = "paths", num_args = 0..=1, default_missing_value = "")]
+    pub watch: Option<String>,
+    /// list of paths to ignore (name or regex)
+    #[arg(long = "ignore-watch", value_name = "folders|files")]
+    pub ignore_watch: Option<String>,
+    /// specify a restart delay after changing files (in milliseconds)
+    #[arg(long = "watch-delay", value_name = "delay")]
+    pub watch_delay: Option<String>,
+    /// watch only these file extensions
+    #[arg(long, value_name = "extensions")]
+    pub ext: Option<String>,
+
+    /// define home path when generating startup script
+    #[arg(long, value_name = "home path")]
+    pub hp: Option<String>,
+    /// define service name when generating startup script
+    #[arg(long = "service-name", value_name = "name")]
+    pub service_name: Option<String>,
+    /// wait for network access on startup
+    #[arg(long = "wait-ip")]
+    pub wait_ip: bool,
+
+    /// write configuration in local folder
+    #[arg(short = 'w', long)]
+    pub write: bool,
+    /// run pm2 daemon in the foreground if it doesn't exist already
+    #[arg(long = "no-daemon")]
+    pub no_daemon: bool,
+    /// with json declaration, allow to only act on one application
+    #[arg(long, value_name = "application-name")]
+    pub only: Option<String>,
+    /// start an app without vizion feature (versioning control)
+    #[arg(long = "no-vizion")]
+    pub no_vizion: bool,
+    /// only kill the main process, not detached children
+    #[arg(long = "no-treekill")]
+    pub no_treekill: bool,
+    /// start an app without pmx
+    #[arg(long = "no-pmx")]
+    pub no_pmx: bool,
+    /// start an app without pmx
+    #[arg(long = "no-automation")]
+    pub no_automation: bool,
+    /// force source map support
+    #[arg(long = "source-map-support")]
+    pub source_map_support: bool,
+    /// force source map support off
+    #[arg(long = "disable-source-map-support")]
+    pub disable_source_map_support: bool,
+    /// enable transaction tracing with km
+    #[arg(long)]
+    pub trace: bool,
+    /// disable transaction tracing with km
+    #[arg(long = "disable-trace")]
+    pub disable_trace: bool,
+    /// enable v8 data collecting
+    #[arg(long)]
+    pub v8: bool,
+    /// enable event-loop-inspector dump in pmx
+    #[arg(long = "event-loop-inspector")]
+    pub event_loop_inspector: bool,
+    /// enable all deep monitoring probes
+    #[arg(long = "deep-monitoring")]
+    pub deep_monitoring: bool,
+    /// attach logging after your start/restart/stop/reload
+    #[arg(long)]
+    pub attach: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start apps: a script, an ecosystem file, or existing names/ids (restart).
-    Start(StartArgs),
-    /// Stop processes.
-    Stop(ActionArgs),
-    /// Restart processes.
-    Restart(ActionArgs),
-    /// Reload processes (a restart in fork mode).
-    Reload(ActionArgs),
-    /// Stop and remove processes.
-    #[command(alias = "del")]
-    Delete(ActionArgs),
-    /// Start an ecosystem's apps, restarting the ones that exist.
-    #[command(name = "startOrRestart", alias = "startOrReload")]
-    StartOrRestart(StartArgs),
-    /// The process table.
-    #[command(aliases = ["ls", "l", "ps", "status"])]
-    List {
-        #[arg(long)]
-        sort: Option<String>,
+    /// start and daemonize an app (script, ecosystem file, or an existing name/id/namespace)
+    Start {
+        targets: Vec<String>,
+        /// arguments for the script
+        #[arg(last = true)]
+        args: Vec<String>,
     },
-    /// The process list as JSON.
+    /// stop a process
+    Stop {
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// restart a process
+    Restart {
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// reload processes (note that its for app using HTTP/HTTPS)
+    Reload {
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// stop and delete a process from pm2 process list
+    #[command(alias = "del")]
+    Delete {
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// start or restart the apps of an ecosystem file
+    #[command(name = "startOrRestart")]
+    StartOrRestart { file: String },
+    /// start or gracefully reload the apps of an ecosystem file
+    #[command(name = "startOrReload")]
+    StartOrReload { file: String },
+    /// start or gracefully reload the apps of an ecosystem file
+    #[command(name = "startOrGracefulReload")]
+    StartOrGracefulReload { file: String },
+    /// scale up/down a process in cluster mode depending on total_number param
+    Scale {
+        #[arg(value_name = "name")]
+        app: String,
+        #[arg(allow_hyphen_values = true)]
+        count: String,
+    },
+    /// list all processes
+    #[command(visible_aliases = ["ls", "l", "ps", "status"])]
+    List,
+    /// list all processes in JSON format
     Jlist,
-    /// The process list, inspected.
+    /// print json in a prettified JSON
     Prettylist,
-    /// Everything about a process.
-    #[command(aliases = ["desc", "info", "show"])]
+    /// describe all parameters of a process
+    #[command(visible_aliases = ["desc", "info", "show"])]
     Describe { target: String },
-    /// Print and stream logs.
-    #[command(alias = "log")]
+    /// list all environment variables of a process id
+    Env { id: String },
+    /// stream logs file. Default stream all logs
+    #[command(visible_alias = "log")]
     Logs(LogsArgs),
-    /// Empty log files.
-    Flush { target: Option<String> },
-    /// Reopen log files (after a rotation).
+    /// flush logs
+    Flush { targets: Vec<String> },
+    /// reload all logs
     #[command(name = "reloadLogs")]
     ReloadLogs,
-    /// Check the daemon answers (starts it if needed).
+    /// ping pm2 daemon - if not up it will launch it
     Ping,
-    /// Stop every process and the daemon.
+    /// kill daemon
     Kill,
-    /// Save the process list for `resurrect`.
-    #[command(alias = "save")]
-    Dump {
-        #[arg(short = 'f', long)]
-        force: bool,
-    },
-    /// Start the saved process list again.
-    Resurrect,
-    /// Pids of the processes (of one app).
-    Pid { target: Option<String> },
-    /// Ids of an app.
-    Id { name: String },
-    /// Reset restart counters.
-    Reset { target: String },
-    /// Send a signal to processes.
-    #[command(name = "sendSignal")]
-    SendSignal { signal: String, target: String },
-    /// Restart the daemon with this version, keeping the processes.
+    /// in-memory pm2 update (dump, kill, relaunch the daemon, resurrect)
     #[command(alias = "updatePM2")]
     Update,
+    /// dump all processes for resurrecting them later
+    #[command(visible_alias = "dump")]
+    Save,
+    /// resurrect previously dumped processes
+    Resurrect,
+    /// empty the dump file
+    Cleardump,
+    /// return pid of [app_name] or all
+    Pid {
+        #[arg(value_name = "name")]
+        app: Option<String>,
+    },
+    /// get process id by name
+    Id {
+        #[arg(value_name = "name")]
+        app: String,
+    },
+    /// reset counters for process
+    Reset { target: String },
+    /// send a system signal to the target process
+    #[command(name = "sendSignal")]
+    SendSignal { signal: String, target: String },
     #[command(external_subcommand)]
-    Unknown(Vec<String>),
+    Other(Vec<String>),
 }
 
-#[derive(Args, Debug, Default)]
-pub struct ActionArgs {
-    /// ids, names, namespaces, `all`, `/regex/` or an ecosystem file.
-    #[arg(required = true)]
-    pub targets: Vec<String>,
-    #[arg(short = 'a', long = "update-env")]
-    pub update_env: bool,
-    #[arg(long)]
-    pub env: Option<String>,
-    #[arg(long)]
-    pub only: Option<String>,
-    #[arg(short = 'f', long)]
-    pub force: bool,
-}
-
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct LogsArgs {
+    /// process id, name or namespace (default: all)
     pub target: Option<String>,
+    /// output the last N lines, instead of the last 15 by default
     #[arg(long, default_value_t = 15)]
     pub lines: usize,
-    #[arg(long)]
-    pub nostream: bool,
-    #[arg(long)]
-    pub raw: bool,
-    #[arg(long)]
-    pub err: bool,
-    #[arg(long)]
-    pub out: bool,
+    /// output logs in json format
     #[arg(long)]
     pub json: bool,
-    #[arg(long, num_args = 0..=1, default_missing_value = "YYYY-MM-DDTHH:mm:ss")]
+    /// output logs formatted like key=val
+    #[arg(long)]
+    pub format: bool,
+    /// raw output
+    #[arg(long)]
+    pub raw: bool,
+    /// only shows error output
+    #[arg(long)]
+    pub err: bool,
+    /// only shows standard output
+    #[arg(long)]
+    pub out: bool,
+    /// print logs and exit without streaming
+    #[arg(long)]
+    pub nostream: bool,
+    /// add timestamps (default format YYYY-MM-DD-HH:mm:ss)
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "format")]
     pub timestamp: Option<String>,
-}
-
-#[derive(Args, Debug, Default)]
-pub struct StartArgs {
-    /// A script, an ecosystem file, or existing names/ids.
-    pub targets: Vec<String>,
-    #[arg(short = 'n', long)]
-    pub name: Option<String>,
-    #[arg(long)]
-    pub namespace: Option<String>,
-    #[arg(long)]
-    pub interpreter: Option<String>,
-    #[arg(
-        long = "interpreter-args",
-        alias = "node-args",
-        allow_hyphen_values = true
-    )]
-    pub interpreter_args: Option<String>,
-    #[arg(long)]
-    pub cwd: Option<String>,
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<String>,
-    #[arg(short = 'e', long = "error")]
-    pub error: Option<String>,
-    #[arg(short = 'l', long = "log", num_args = 0..=1, default_missing_value = "")]
-    pub log: Option<String>,
-    #[arg(short = 'p', long = "pid")]
-    pub pid: Option<String>,
-    #[arg(long)]
-    pub time: bool,
-    #[arg(long = "log-date-format")]
-    pub log_date_format: Option<String>,
-    #[arg(long = "log-type")]
-    pub log_type: Option<String>,
-    #[arg(long = "merge-logs")]
-    pub merge_logs: bool,
-    #[arg(long = "disable-logs")]
-    pub disable_logs: bool,
-    #[arg(long = "max-restarts")]
-    pub max_restarts: Option<String>,
-    #[arg(long = "min-uptime")]
-    pub min_uptime: Option<String>,
-    #[arg(long = "restart-delay")]
-    pub restart_delay: Option<String>,
-    #[arg(long = "exp-backoff-restart-delay")]
-    pub exp_backoff_restart_delay: Option<String>,
-    #[arg(short = 'k', long = "kill-timeout")]
-    pub kill_timeout: Option<String>,
-    #[arg(long = "max-memory-restart")]
-    pub max_memory_restart: Option<String>,
-    #[arg(long = "stop-exit-codes", num_args = 1..)]
-    pub stop_exit_codes: Vec<i64>,
-    #[arg(long = "no-autorestart")]
-    pub no_autorestart: bool,
-    #[arg(long = "no-autostart")]
-    pub no_autostart: bool,
-    #[arg(long = "no-treekill")]
-    pub no_treekill: bool,
-    #[arg(long = "no-pmx")]
-    pub no_pmx: bool,
-    #[arg(long = "shutdown-with-message")]
-    pub shutdown_with_message: bool,
-    #[arg(long = "wait-ready")]
-    pub wait_ready: bool,
-    #[arg(long = "listen-timeout")]
-    pub listen_timeout: Option<String>,
-    #[arg(short = 'c', long = "cron", alias = "cron-restart")]
-    pub cron: Option<String>,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub watch: Option<String>,
-    #[arg(short = 'i', long)]
-    pub instances: Option<String>,
-    #[arg(short = 'x', long = "execute-command")]
-    pub execute_command: bool,
-    #[arg(long = "filter-env", num_args = 1..)]
-    pub filter_env: Vec<String>,
-    #[arg(short = 'a', long = "update-env")]
-    pub update_env: bool,
-    #[arg(long)]
-    pub env: Option<String>,
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    #[arg(long)]
-    pub only: Option<String>,
-    /// Arguments for the script, after `--`.
-    #[arg(last = true)]
-    pub script_args: Vec<String>,
-}
-
-fn number_or_string(s: &str) -> Value {
-    s.parse::<i64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| json!(s))
-}
-
-impl StartArgs {
-    /// The flags as PM2 option keys, merged over each app's options.
-    pub fn options(&self) -> Map<String, Value> {
-        let mut o = Map::new();
-        let mut put = |k: &str, v: Value| {
-            o.insert(k.to_string(), v);
-        };
-        let strings: [(&str, &Option<String>); 8] = [
-            ("name", &self.name),
-            ("namespace", &self.namespace),
-            ("interpreter", &self.interpreter),
-            ("cwd", &self.cwd),
-            ("out_file", &self.output),
-            ("error_file", &self.error),
-            ("pid_file", &self.pid),
-            ("log_date_format", &self.log_date_format),
-        ];
-        for (k, v) in strings {
-            if let Some(v) = v {
-                put(k, json!(v));
-            }
-        }
-        let numbers: [(&str, &Option<String>); 8] = [
-            ("max_restarts", &self.max_restarts),
-            ("min_uptime", &self.min_uptime),
-            ("restart_delay", &self.restart_delay),
-            ("exp_backoff_restart_delay", &self.exp_backoff_restart_delay),
-            ("kill_timeout", &self.kill_timeout),
-            ("max_memory_restart", &self.max_memory_restart),
-            ("listen_timeout", &self.listen_timeout),
-            ("instances", &self.instances),
-        ];
-        for (k, v) in numbers {
-            if let Some(v) = v {
-                put(k, number_or_string(v));
-            }
-        }
-        if let Some(a) = &self.interpreter_args {
-            put("node_args", json!(a));
-        }
-        if let Some(l) = &self.log {
-            put(
-                "log_file",
-                if l.is_empty() { json!(true) } else { json!(l) },
-            );
-        }
-        if let Some(t) = &self.log_type {
-            put("log_type", json!(t));
-        }
-        if let Some(c) = &self.cron {
-            put("cron_restart", json!(c));
-        }
-        if let Some(w) = &self.watch {
-            put("watch", if w == "true" { json!(true) } else { json!(w) });
-        }
-        let flags = [
-            ("time", self.time, json!(true)),
-            ("merge_logs", self.merge_logs, json!(true)),
-            ("disable_logs", self.disable_logs, json!(true)),
-            ("autorestart", self.no_autorestart, json!(false)),
-            ("autostart", self.no_autostart, json!(false)),
-            ("treekill", self.no_treekill, json!(false)),
-            ("pmx", self.no_pmx, json!(false)),
-            (
-                "shutdown_with_message",
-                self.shutdown_with_message,
-                json!(true),
-            ),
-            ("wait_ready", self.wait_ready, json!(true)),
-            ("force", self.force, json!(true)),
-        ];
-        for (k, set, v) in flags {
-            if set {
-                put(k, v);
-            }
-        }
-        if !self.stop_exit_codes.is_empty() {
-            put("stop_exit_codes", json!(self.stop_exit_codes));
-        }
-        if !self.filter_env.is_empty() {
-            put("filter_env", json!(self.filter_env));
-        }
-        if self.execute_command {
-            put("interpreter", json!("none"));
-        }
-        if !self.script_args.is_empty() {
-            put("args", json!(self.script_args));
-        }
-        o
-    }
-
-    pub fn only(&self) -> Vec<String> {
-        split_list(self.only.as_deref())
-    }
-}
-
-pub fn split_list(s: Option<&str>) -> Vec<String> {
-    s.map(|s| {
-        s.split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
-    })
-    .unwrap_or_default()
+    /// highlight the given value
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "value")]
+    pub highlight: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn start(args: &[&str]) -> StartArgs {
-        let mut argv = vec!["pm2", "start"];
-        argv.extend_from_slice(args);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Some(Command::Start(s)) => s,
-            other => panic!("not a start: {other:?}"),
-        }
+    fn parse(args: &[&str]) -> Cli {
+        super::parse(std::iter::once("pm2").chain(args.iter().copied())).unwrap()
     }
 
     #[test]
-    fn maps_start_flags_to_pm2_option_keys() {
-        let s = start(&[
-            "app.js",
-            "--name",
-            "api",
-            "-o",
-            "/tmp/o.log",
-            "--max-restarts",
-            "3",
-            "--no-autorestart",
-            "--time",
-            "-k",
-            "3000",
-            "--",
-            "--port",
-            "80",
+    fn flags_go_anywhere_and_dashdash_feeds_the_script() {
+        let cli = parse(&[
+            "start", "app.js", "--name", "api", "-i", "max", "--", "--port", "3000",
         ]);
-        assert_eq!(s.targets, vec!["app.js"]);
-        let o = s.options();
-        assert_eq!(o["name"], "api");
-        assert_eq!(o["out_file"], "/tmp/o.log");
-        assert_eq!(o["max_restarts"], 3);
-        assert_eq!(o["autorestart"], false);
-        assert_eq!(o["time"], true);
-        assert_eq!(o["kill_timeout"], 3000);
-        assert_eq!(o["args"], json!(["--port", "80"]));
-        assert!(!o.contains_key("watch"));
+        let Some(Command::Start { targets, args }) = cli.command else {
+            panic!()
+        };
+        assert_eq!(targets, ["app.js"]);
+        assert_eq!(args, ["--port", "3000"]);
+        assert_eq!(cli.flags.name.as_deref(), Some("api"));
+        assert_eq!(cli.flags.instances.as_deref(), Some("max"));
+
+        let cli = parse(&["-s", "--name", "api", "stop", "all", "--no-color"]);
+        assert!(cli.flags.silent && cli.flags.no_color);
+        assert_eq!(cli.flags.name.as_deref(), Some("api"));
+        assert!(matches!(cli.command, Some(Command::Stop { targets }) if targets == ["all"]));
+        assert!(parse(&["-v"]).flags.version);
+        assert!(parse(&["-s"]).command.is_none());
     }
 
     #[test]
-    fn accepts_pm2_aliases_and_unknown_commands() {
+    fn aliases_and_optional_values() {
+        assert!(matches!(parse(&["ls"]).command, Some(Command::List)));
+        assert!(matches!(parse(&["status"]).command, Some(Command::List)));
         assert!(matches!(
-            Cli::try_parse_from(["pm2", "ls"]).unwrap().command,
-            Some(Command::List { .. })
+            parse(&["del", "x"]).command,
+            Some(Command::Delete { .. })
         ));
-        assert!(matches!(
-            Cli::try_parse_from(["pm2", "del", "0"]).unwrap().command,
-            Some(Command::Delete(_))
-        ));
-        assert!(matches!(
-            Cli::try_parse_from(["pm2", "save"]).unwrap().command,
-            Some(Command::Dump { .. })
-        ));
-        assert!(matches!(
-            Cli::try_parse_from(["pm2", "frobnicate"]).unwrap().command,
-            Some(Command::Unknown(_))
-        ));
-        assert!(Cli::try_parse_from(["pm2", "-v"]).unwrap().version);
-        let s = start(&["app.js", "-l"]);
-        assert_eq!(s.options()["log_file"], true);
+        assert!(matches!(parse(&["log"]).command, Some(Command::Logs(_))));
+        assert!(matches!(parse(&["dump"]).command, Some(Command::Save)));
+        let cli = parse(&["start", "a.js", "-l"]);
+        assert_eq!(cli.flags.log.as_deref(), Some(""));
+        let cli = parse(&["start", "a.js", "-i", "-1"]);
+        assert_eq!(cli.flags.instances.as_deref(), Some("-1"));
+        let Some(Command::Logs(l)) = parse(&["logs", "api", "--lines", "3", "--nostream"]).command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (l.target.as_deref(), l.lines, l.nostream),
+            (Some("api"), 3, true)
+        );
+    }
+
+    #[test]
+    fn every_command_takes_the_options_without_clashes() {
+        for sub in Cli::command().get_subcommands() {
+            Flags::augment_args(sub.clone()).debug_assert();
+        }
+        let cli = parse(&["id", "web", "-s"]);
+        assert!(matches!(cli.command, Some(Command::Id { app }) if app == "web"));
+        assert!(cli.flags.silent);
+    }
+
+    #[test]
+    fn unknown_commands_are_kept_for_the_error_message() {
+        assert!(
+            matches!(parse(&["foo", "bar"]).command, Some(Command::Other(v)) if v == ["foo", "bar"])
+        );
     }
 }

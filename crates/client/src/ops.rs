@@ -155,11 +155,11 @@ impl Client {
     }
 
     pub async fn ping(&self) -> Result<Value> {
-        self.call_one("ping", vec![]).await
+        self.call_one("ping", vec![json!({})]).await
     }
 
     pub async fn version(&self) -> Result<String> {
-        Ok(match self.call_one("getVersion", vec![]).await? {
+        Ok(match self.call_one("getVersion", vec![json!({})]).await? {
             Value::String(s) => s,
             other => other.to_string(),
         })
@@ -254,7 +254,9 @@ impl Client {
         self.act_on_ids(action, &ids, &list, opts).await
     }
 
-    async fn act_on_ids(
+    /// Applies `action` to `ids`, resolved beforehand from `list` (which also
+    /// supplies each process's stored env for restarts).
+    pub async fn act_on_ids(
         &self,
         action: Action,
         ids: &[u64],
@@ -339,7 +341,7 @@ impl Client {
     }
 
     pub async fn reload_logs(&self) -> Result<()> {
-        self.call("reloadLogs", vec![]).await.map(drop)
+        self.call("reloadLogs", vec![json!({})]).await.map(drop)
     }
 
     /// Saves the process list (modules excluded) to `dump.pm2`, keeping the
@@ -378,7 +380,7 @@ impl Client {
 
     /// Stops every process, modules included, then the daemon itself.
     pub async fn kill_daemon(&self) -> Result<()> {
-        self.rpc.notify("notifyKillPM2", vec![]).await?;
+        self.rpc.notify("notifyKillPM2", vec![json!({})]).await?;
         let list = self.list().await?;
         let deletes = list
             .iter()

@@ -1,0 +1,215 @@
+//! `stop`, `restart`, `reload`, `delete` over ids, names, namespaces, `all`,
+//! `/regex/` or ecosystem files; `reset`, `scale`, `sendSignal`.
+
+use super::start::action_method;
+use super::{connect, ids_text, name_of, show_table, Ctx, Failure, Outcome};
+use crate::{app_options, ecosystem, output};
+use pm2_client::{target, Action, ActionOptions, Client};
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn action_options(ctx: &Ctx, update_env: bool) -> ActionOptions {
+    let mut overrides = app_options::from_flags(&ctx.flags);
+    overrides.remove("name");
+    ActionOptions {
+        update_env,
+        client_env: ctx.env.clone(),
+        env_name: ctx.flags.env.clone(),
+        cwd: ctx.cwd.clone(),
+        overrides,
+    }
+}
+
+pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
+    // Config files are read before connecting: a bad file changes nothing.
+    let mut configs = Vec::new();
+    for t in targets.iter().filter(|t| ecosystem::is_config_file(t)) {
+        let path = ctx.cwd.join(t);
+        let apps = ecosystem::apps(&ecosystem::load(&path)?)?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ctx.cwd.clone());
+        configs.push((t.clone(), apps, base));
+    }
+    let client = connect(ctx, true).await?;
+    let refreshing = matches!(action, Action::Restart | Action::Reload);
+    if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
+        output::line("Use --update-env to update environment variables");
+    }
+    for t in targets {
+        if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {
+            act_on_config(&client, ctx, action, apps, base).await?;
+        } else {
+            act_on_target(&client, ctx, action, t).await?;
+        }
+    }
+    show_table(&client, ctx).await
+}
+
+async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> Outcome {
+    let list = client.list().await?;
+    let ids = target::resolve(&list, t)?;
+    ctx.info(&format!(
+        "Applying action {} on app [{t}](ids: {})",
+        action_method(action),
+        ids_text(t, &ids)
+    ));
+    let opts = action_options(ctx, ctx.flags.update_env);
+    client.act_on_ids(action, &ids, &list, &opts).await?;
+    for id in ids {
+        ctx.info(&format!("[{}]({id}) ✓", name_of(&list, id)));
+    }
+    Ok(())
+}
+
+/// Each app of an ecosystem file, by name; restarts and reloads take the
+/// file's options and always refresh the env.
+async fn act_on_config(
+    client: &Client,
+    ctx: &Ctx,
+    action: Action,
+    apps: &[pm2_config::Options],
+    base: &Path,
+) -> Outcome {
+    let only = app_options::only(&ctx.flags);
+    let list = client.list().await?;
+    let mut acted = false;
+    for app in apps {
+        let Some(name) = ecosystem::app_name(app) else {
+            continue;
+        };
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        let ids: Vec<u64> = list
+            .iter()
+            .filter(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .filter_map(target::pm_id)
+            .collect();
+        if ids.is_empty() {
+            output::warn(&format!("App {name} not running"));
+            continue;
+        }
+        ctx.info(&format!(
+            "Applying action {} on app [{name}](ids: {})",
+            action_method(action),
+            ids_text(&name, &ids)
+        ));
+        let opts = ActionOptions {
+            update_env: true,
+            client_env: ctx.env.clone(),
+            env_name: ctx.flags.env.clone(),
+            cwd: base.to_path_buf(),
+            overrides: app.clone(),
+        };
+        client.act_on_ids(action, &ids, &list, &opts).await?;
+        for id in ids {
+            ctx.info(&format!("[{name}]({id}) ✓"));
+        }
+        acted = true;
+    }
+    if acted {
+        Ok(())
+    } else {
+        Err(Failure::Warn("No process found".into()))
+    }
+}
+
+pub async fn reset(ctx: &Ctx, t: &str) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let list = client.list().await?;
+    let ids = match target::resolve(&list, t) {
+        Ok(ids) => ids,
+        Err(pm2_client::Error::NotFound(_)) => {
+            return Err(Failure::Plain("Unknown process name".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    client
+        .act_on_ids(Action::Reset, &ids, &list, &ActionOptions::default())
+        .await?;
+    for id in ids {
+        ctx.info(&format!("Resetting meta for process id {id}"));
+    }
+    show_table(&client, ctx).await
+}
+
+/// The instance count `pm2 scale app <n|+n|-n>` asks for.
+pub fn scale_target(current: usize, count: &str) -> Result<usize, String> {
+    let bad = || format!("Invalid number of instances: {count}");
+    if let Some(n) = count.strip_prefix('+') {
+        Ok(current + n.parse::<usize>().map_err(|_| bad())?)
+    } else if let Some(n) = count.strip_prefix('-') {
+        Ok(current.saturating_sub(n.parse::<usize>().map_err(|_| bad())?))
+    } else {
+        count.parse().map_err(|_| bad())
+    }
+}
+
+pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let list = client.list().await?;
+    let ids: Vec<u64> = list
+        .iter()
+        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .filter_map(target::pm_id)
+        .collect();
+    if ids.is_empty() {
+        return Err(Failure::Error(format!("Application {name} not found")));
+    }
+    let wanted = scale_target(ids.len(), count)?;
+    if wanted > ids.len() {
+        ctx.info("Scaling up application");
+        for _ in ids.len()..wanted {
+            client
+                .call("duplicateProcessId", vec![json!(ids[0])])
+                .await?;
+        }
+    } else if wanted < ids.len() {
+        ctx.info("Scaling down application");
+        for &id in &ids[..ids.len() - wanted] {
+            ctx.info(&format!(
+                "Applying action deleteProcessId on app [{id}](ids: {})",
+                ids_text(name, &[id])
+            ));
+            client
+                .act_on_ids(Action::Delete, &[id], &list, &ActionOptions::default())
+                .await?;
+            ctx.info(&format!("[{name}]({id}) ✓"));
+        }
+    } else {
+        ctx.info(&format!(
+            "Application {name} already has {wanted} instance(s)"
+        ));
+    }
+    show_table(&client, ctx).await
+}
+
+pub async fn send_signal(ctx: &Ctx, signal: &str, t: &str) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let kind = if t.parse::<u64>().is_ok() {
+        "id"
+    } else {
+        "name"
+    };
+    ctx.info(&format!("Sending signal to process {kind} {t}"));
+    client.send_signal(signal, t).await?;
+    output::line(&format!(
+        "successfully sent signal {signal} to process {kind} {t}"
+    ));
+    show_table(&client, ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_counts() {
+        assert_eq!(scale_target(2, "4"), Ok(4));
+        assert_eq!(scale_target(2, "+3"), Ok(5));
+        assert_eq!(scale_target(2, "-1"), Ok(1));
+        assert!(scale_target(2, "x").is_err());
+    }
+}

@@ -1,0 +1,376 @@
+//! `pm2 logs`: the last lines of each selected process's log files, then the
+//! new lines as the daemon publishes them on its bus (`log:out`, `log:err`,
+//! and `log:PM2` for the daemon's own log).
+
+use super::{connect, Ctx, Outcome};
+use crate::args::LogsArgs;
+use crate::output::{self, blue, bold, gray, green, red};
+use crate::{js_text, listing};
+use pm2_client::{bus::BusClient, target};
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+const DEFAULT_TIMESTAMP: &str = "YYYY-MM-DD-HH:mm:ss";
+const PREFIX_WIDTH: usize = 10;
+
+/// The last `n` lines of a file, reading backwards from its end.
+pub fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(mut f) = File::open(path) else {
+        return Vec::new();
+    };
+    let Ok(len) = f.seek(SeekFrom::End(0)) else {
+        return Vec::new();
+    };
+    if n == 0 || len == 0 {
+        return Vec::new();
+    }
+    const CHUNK: u64 = 64 * 1024;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pos = len;
+    loop {
+        let start = pos.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; (pos - start) as usize];
+        if f.seek(SeekFrom::Start(start)).is_err() || f.read_exact(&mut chunk).is_err() {
+            break;
+        }
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        pos = start;
+        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if pos == 0 || body.iter().filter(|&&b| b == b'\n').count() >= n {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    // A partial first line (we started mid-file) is dropped by taking only the last n.
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `0|api       | `: the id and name, cut or padded to PM2's width.
+pub fn prefix(id: &str, name: &str) -> String {
+    let label: String = if id == "PM2" {
+        id.to_string()
+    } else {
+        format!("{id}|{name}")
+    };
+    let label: String = label.chars().take(PREFIX_WIDTH).collect();
+    format!("{label:<PREFIX_WIDTH$} | ")
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stream {
+    Out,
+    Err,
+    Daemon,
+}
+
+impl Stream {
+    fn paint(self, s: &str) -> String {
+        match self {
+            Stream::Out => green(s),
+            Stream::Err => red(s),
+            Stream::Daemon => blue(s),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Out => "out",
+            Stream::Err => "err",
+            Stream::Daemon => "PM2",
+        }
+    }
+}
+
+struct Printer<'a> {
+    args: &'a LogsArgs,
+}
+
+impl Printer<'_> {
+    fn line(&self, stream: Stream, id: &str, name: &str, at: Option<u64>, text: &str) -> String {
+        let a = self.args;
+        if a.json {
+            let mut o = json!({
+                "message": text,
+                "timestamp": at.map(listing::iso_date),
+                "type": stream.name(),
+                "process_id": id.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(id)),
+                "app_name": name,
+            });
+            if at.is_none() {
+                o.as_object_mut().map(|m| m.remove("timestamp"));
+            }
+            return js_text::json(&o);
+        }
+        if a.format {
+            let ts = at
+                .map(|ms| format_date(ms, DEFAULT_TIMESTAMP))
+                .unwrap_or_default();
+            return format!(
+                "timestamp={ts} app={name} id={id} type={} message={text}",
+                stream.name()
+            );
+        }
+        let highlighted;
+        let text = match a.highlight.as_deref() {
+            Some(h) if !h.is_empty() && text.contains(h) => {
+                highlighted = text.replace(h, &output::inverse(&bold(h)));
+                highlighted.as_str()
+            }
+            _ => text,
+        };
+        let stamp = match (&a.timestamp, at) {
+            (Some(fmt), Some(ms)) => {
+                let fmt = if fmt.is_empty() {
+                    DEFAULT_TIMESTAMP
+                } else {
+                    fmt
+                };
+                format!("{} ", output::gray(&format_date(ms, fmt)))
+            }
+            _ => String::new(),
+        };
+        if a.raw {
+            format!("{stamp}{text}")
+        } else {
+            format!("{stamp}{}{text}", stream.paint(&prefix(id, name)))
+        }
+    }
+}
+
+pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let list = client.list().await?;
+    let all = args.target.as_deref().is_none_or(|t| t == "all");
+    let ids: Vec<u64> = match &args.target {
+        Some(t) if !all => target::resolve(&list, t).unwrap_or_default(),
+        _ => list.iter().filter_map(target::pm_id).collect(),
+    };
+    let streams: Vec<Stream> = match (args.out, args.err) {
+        (true, false) => vec![Stream::Out],
+        (false, true) => vec![Stream::Err],
+        _ => vec![Stream::Out, Stream::Err],
+    };
+    let printer = Printer { args };
+    let decorate = !args.raw && !args.json && !args.format;
+
+    if !args.json && !args.format && args.lines > 0 {
+        let mut out = String::new();
+        if decorate {
+            let what = if all {
+                "[all] processes".to_string()
+            } else {
+                format!("[{}] process", args.target.as_deref().unwrap_or(""))
+            };
+            out.push_str(&bold(&gray(&format!(
+                "[TAILING] Tailing last {} lines for {what} (change the value with --lines option)",
+                args.lines
+            ))));
+            out.push('\n');
+        }
+        if all && streams.len() == 2 {
+            out.push_str(&tail_file(
+                &printer,
+                &client.paths.log_file,
+                Stream::Daemon,
+                "PM2",
+                "PM2",
+                decorate,
+            ));
+        }
+        for p in list
+            .iter()
+            .filter(|p| target::pm_id(p).is_some_and(|id| ids.contains(&id)))
+        {
+            let id = listing::text(&p["pm_id"]);
+            let name = p["name"].as_str().unwrap_or("");
+            for &stream in &streams {
+                let key = if stream == Stream::Out {
+                    "pm_out_log_path"
+                } else {
+                    "pm_err_log_path"
+                };
+                if let Some(path) = p["pm2_env"][key].as_str() {
+                    out.push_str(&tail_file(
+                        &printer,
+                        Path::new(path),
+                        stream,
+                        &id,
+                        name,
+                        decorate,
+                    ));
+                }
+            }
+        }
+        output::raw(&out);
+    }
+    if args.nostream {
+        return Ok(());
+    }
+
+    let Ok(mut bus) = BusClient::connect(&client.paths.pub_sock).await else {
+        return Err("Cannot connect to the PM2 bus".to_string().into());
+    };
+    let wanted = |p: &Value| -> bool {
+        if all {
+            return true;
+        }
+        let t = args.target.as_deref().unwrap_or("");
+        target::pm_id(p).is_some_and(|id| ids.contains(&id))
+            || p.get("name").and_then(Value::as_str) == Some(t)
+            || p.get("namespace").and_then(Value::as_str) == Some(t)
+    };
+    while let Some((event, packet)) = bus.next().await {
+        let stream = match event.as_str() {
+            "log:out" => Stream::Out,
+            "log:err" => Stream::Err,
+            "log:PM2" if all && streams.len() == 2 => Stream::Daemon,
+            _ => continue,
+        };
+        if !streams.contains(&stream) && stream != Stream::Daemon {
+            continue;
+        }
+        let proc_ = &packet["process"];
+        if stream != Stream::Daemon && !wanted(proc_) {
+            continue;
+        }
+        let id = listing::text(&proc_["pm_id"]);
+        let name = proc_["name"].as_str().unwrap_or("");
+        let at = packet["at"].as_u64();
+        let data = packet["data"].as_str().unwrap_or("");
+        let mut out = String::new();
+        for line in data.strip_suffix('\n').unwrap_or(data).split('\n') {
+            out.push_str(&printer.line(
+                stream,
+                &id,
+                name,
+                at,
+                line.strip_suffix('\r').unwrap_or(line),
+            ));
+            out.push('\n');
+        }
+        output::raw(&out);
+    }
+    Ok(())
+}
+
+fn tail_file(
+    printer: &Printer,
+    path: &Path,
+    stream: Stream,
+    id: &str,
+    name: &str,
+    decorate: bool,
+) -> String {
+    let lines = printer.args.lines;
+    let mut out = String::new();
+    if decorate {
+        out.push_str(&gray(&format!("{} last {lines} lines:", path.display())));
+        out.push('\n');
+    }
+    for line in tail(path, lines) {
+        out.push_str(&printer.line(stream, id, name, None, &line));
+        out.push('\n');
+    }
+    if decorate {
+        out.push('\n');
+    }
+    out
+}
+
+/// A local time in a day.js-style format (`YYYY-MM-DD HH:mm:ss.SSS Z`, text in `[brackets]`).
+pub fn format_date(ms: u64, fmt: &str) -> String {
+    let secs = (ms / 1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&secs, &mut tm) };
+    let offset_min = tm.tm_gmtoff / 60;
+    let tz = |colon: bool| {
+        let sign = if offset_min < 0 { '-' } else { '+' };
+        let (h, m) = (offset_min.abs() / 60, offset_min.abs() % 60);
+        if colon {
+            format!("{sign}{h:02}:{m:02}")
+        } else {
+            format!("{sign}{h:02}{m:02}")
+        }
+    };
+    let tokens: [(&str, String); 15] = [
+        ("YYYY", format!("{:04}", tm.tm_year + 1900)),
+        ("SSS", format!("{:03}", ms % 1000)),
+        ("YY", format!("{:02}", (tm.tm_year + 1900) % 100)),
+        ("MM", format!("{:02}", tm.tm_mon + 1)),
+        ("DD", format!("{:02}", tm.tm_mday)),
+        ("HH", format!("{:02}", tm.tm_hour)),
+        ("mm", format!("{:02}", tm.tm_min)),
+        ("ss", format!("{:02}", tm.tm_sec)),
+        ("ZZ", tz(false)),
+        ("M", (tm.tm_mon + 1).to_string()),
+        ("D", tm.tm_mday.to_string()),
+        ("H", tm.tm_hour.to_string()),
+        ("m", tm.tm_min.to_string()),
+        ("s", tm.tm_sec.to_string()),
+        ("Z", tz(true)),
+    ];
+    let mut out = String::new();
+    let mut rest = fmt;
+    'scan: while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            if let Some(end) = inner.find(']') {
+                out.push_str(&inner[..end]);
+                rest = &inner[end + 1..];
+                continue;
+            }
+        }
+        for (tok, val) in &tokens {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(val);
+                rest = r;
+                continue 'scan;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_cut_and_padded_like_pm2() {
+        assert_eq!(prefix("0", "x"), "0|x        | ");
+        assert_eq!(prefix("0", "a-much-longer-name"), "0|a-much-l | ");
+        assert_eq!(prefix("PM2", "PM2"), "PM2        | ");
+    }
+
+    #[test]
+    fn tails_the_last_lines() {
+        let dir = std::env::temp_dir().join(format!("pm2-cli-tail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("a.log");
+        let body: String = (0..100_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&f, body).unwrap();
+        assert_eq!(tail(&f, 2), ["line 99998", "line 99999"]);
+        assert_eq!(tail(&f, 0), Vec::<String>::new());
+        std::fs::write(&f, "a\nb").unwrap();
+        assert_eq!(tail(&f, 5), ["a", "b"]);
+        assert!(tail(&dir.join("missing.log"), 5).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn formats_dates() {
+        let s = format_date(1_795_256_708_279, "YYYY-MM-DD[T]HH:mm:ss.SSS");
+        assert_eq!(s.len(), "2026-11-21T10:25:08.279".len());
+        assert!(s.starts_with("2026-11-2") && s.ends_with(".279"), "{s}");
+    }
+}

@@ -1,0 +1,210 @@
+//! The commands, grouped by area, and what they share: the caller's context,
+//! connecting to (or starting) the daemon, failures and the table shown after
+//! most actions.
+
+pub mod actions;
+pub mod daemon;
+pub mod info;
+pub mod logs;
+pub mod start;
+
+use crate::args::{Command, Flags};
+use crate::js_text;
+use crate::listing;
+use crate::output::{self, Channel};
+use pm2_client::{launcher, Client, ConnectOptions, Paths};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What every command knows about its caller.
+pub struct Ctx {
+    pub flags: Flags,
+    /// The caller's environment: the base of new apps' env and of a new daemon's.
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    /// Where `[PM2]` status lines go (stderr for commands whose stdout is data).
+    pub channel: Channel,
+}
+
+impl Ctx {
+    pub fn new(flags: Flags) -> Ctx {
+        Ctx {
+            flags,
+            env: std::env::vars().collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            channel: Channel::Stdout,
+        }
+    }
+
+    pub fn info(&self, msg: &str) {
+        output::info_to(self.channel, msg);
+    }
+}
+
+/// How a command fails: each prints its message to stderr and exits 1.
+#[derive(Debug)]
+pub enum Failure {
+    /// `[PM2][ERROR] …`
+    Error(String),
+    /// `[PM2][WARN] …`
+    Warn(String),
+    /// The message as is.
+    Plain(String),
+}
+
+impl Failure {
+    pub fn report(&self) {
+        match self {
+            Failure::Error(m) => output::error(m),
+            Failure::Warn(m) => output::warn_err(m),
+            Failure::Plain(m) => output::err_line(m),
+        }
+    }
+}
+
+impl From<pm2_client::Error> for Failure {
+    fn from(e: pm2_client::Error) -> Failure {
+        match e {
+            pm2_client::Error::NothingToDo => Failure::Warn("No process found".into()),
+            other => Failure::Error(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Failure {
+        Failure::Error(m)
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// Connects to the daemon of `PM2_HOME`, starting one when `launch` and none runs.
+pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
+    let paths = Paths::from_env();
+    let home = paths.home.clone();
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pm2-cli"));
+    let opts = ConnectOptions {
+        launch,
+        daemon_bin: launcher::daemon_binary(&exe),
+        env: ctx.env.clone(),
+    };
+    let client = Client::connect(paths, &opts).await?;
+    if client.launched_daemon() {
+        ctx.info(&format!(
+            "Spawning PM2 daemon with pm2_home={}",
+            home.display()
+        ));
+        ctx.info("PM2 Successfully daemonized");
+    } else if let Ok(version) = client.version().await {
+        if version != pm2_client::VERSION {
+            output::err_line(&format!(
+                ">>>> In-memory PM2 is out-of-date, do:\n>>>> $ pm2 update\nIn memory PM2 version: {version}\nLocal PM2 version: {}",
+                pm2_client::VERSION
+            ));
+        }
+    }
+    Ok(client)
+}
+
+/// The process table PM2 prints after an action (not with `-s`).
+pub async fn show_table(client: &Client, ctx: &Ctx) -> Outcome {
+    if output::silent() {
+        return Ok(());
+    }
+    let list = client.list().await?;
+    print_list(list, ctx);
+    Ok(())
+}
+
+pub fn print_list(mut list: Vec<Value>, ctx: &Ctx) {
+    let now = listing::now_ms();
+    if ctx.flags.mini_list {
+        output::raw(&listing::mini_list(&list, now));
+        return;
+    }
+    listing::sort(&mut list, ctx.flags.sort.as_deref());
+    output::raw(&listing::process_tables(
+        &list,
+        now,
+        output::terminal_columns(),
+    ));
+}
+
+/// `[ 0, 2 ]`, or `[ '2' ]` when the user typed the id (PM2 echoes it as text).
+pub fn ids_text(target: &str, ids: &[u64]) -> String {
+    if target.parse::<u64>().is_ok() {
+        js_text::inspect(&Value::Array(vec![Value::from(target)]))
+    } else {
+        js_text::inspect(&Value::from(ids.to_vec()))
+    }
+}
+
+pub fn name_of(list: &[Value], id: u64) -> String {
+    list.iter()
+        .find(|p| pm2_client::target::pm_id(p) == Some(id))
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Runs one command.
+pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
+    use Command as C;
+    if matches!(
+        command,
+        C::Jlist | C::Prettylist | C::Pid { .. } | C::Id { .. } | C::Env { .. }
+    ) {
+        ctx.channel = Channel::Stderr;
+    }
+    match command {
+        C::Start { targets, args } => start::start(ctx, &targets, &args).await,
+        C::StartOrRestart { file } => {
+            start::start_or(ctx, &file, pm2_client::Action::Restart).await
+        }
+        C::StartOrReload { file } | C::StartOrGracefulReload { file } => {
+            start::start_or(ctx, &file, pm2_client::Action::Reload).await
+        }
+        C::Stop { targets } => actions::act(ctx, pm2_client::Action::Stop, &targets).await,
+        C::Restart { targets } => actions::act(ctx, pm2_client::Action::Restart, &targets).await,
+        C::Reload { targets } => actions::act(ctx, pm2_client::Action::Reload, &targets).await,
+        C::Delete { targets } => actions::act(ctx, pm2_client::Action::Delete, &targets).await,
+        C::Reset { target } => actions::reset(ctx, &target).await,
+        C::Scale { app, count } => actions::scale(ctx, &app, &count).await,
+        C::SendSignal { signal, target } => actions::send_signal(ctx, &signal, &target).await,
+        C::List => info::list(ctx).await,
+        C::Jlist => info::jlist(ctx).await,
+        C::Prettylist => info::prettylist(ctx).await,
+        C::Describe { target } => info::describe(ctx, &target).await,
+        C::Env { id } => info::env(ctx, &id).await,
+        C::Pid { app } => info::pid(ctx, app.as_deref()).await,
+        C::Id { app } => info::id(ctx, &app).await,
+        C::Logs(args) => logs::logs(ctx, &args).await,
+        C::Flush { targets } => daemon::flush(ctx, &targets).await,
+        C::ReloadLogs => daemon::reload_logs(ctx).await,
+        C::Ping => daemon::ping(ctx).await,
+        C::Kill => daemon::kill(ctx).await,
+        C::Update => daemon::update(ctx).await,
+        C::Save => daemon::save(ctx).await,
+        C::Resurrect => daemon::resurrect(ctx).await,
+        C::Cleardump => daemon::cleardump(ctx).await,
+        C::Other(_words) => Err(Failure::Plain(format!(
+            "{}Command not found\n\n{}",
+            output::red("[PM2][ERROR] "),
+            crate::USAGE
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_like_pm2s_messages() {
+        assert_eq!(ids_text("web", &[0, 2]), "[ 0, 2 ]");
+        assert_eq!(ids_text("2", &[2]), "[ '2' ]");
+    }
+}

@@ -1,0 +1,357 @@
+//! `pm2 start` (scripts, ecosystem files, existing names/ids/namespaces) and
+//! `startOrRestart` / `startOrReload`.
+
+use super::{connect, ids_text, show_table, Ctx, Failure, Outcome};
+use crate::{app_options, ecosystem, output};
+use pm2_client::{target, Action, ActionOptions, Client, StartOptions};
+use pm2_config::Options;
+use serde_json::Value;
+use std::path::{Component, Path, PathBuf};
+
+const DEFAULT_ECOSYSTEM: &str = "ecosystem.config.js";
+
+/// A `start` target, read before anything is started: config errors start nothing.
+enum Target {
+    /// The apps of an ecosystem file (or of stdin), with the folder they resolve against.
+    Config { apps: Vec<Options>, base: PathBuf },
+    /// A script, a command, or an existing name/id/namespace.
+    Script(String),
+}
+
+fn read_targets(ctx: &Ctx, targets: &[String]) -> Result<Vec<Target>, Failure> {
+    let targets = if targets.is_empty() {
+        vec![DEFAULT_ECOSYSTEM.to_string()]
+    } else {
+        targets.to_vec()
+    };
+    targets
+        .iter()
+        .map(|t| {
+            if t == "-" {
+                let config = ecosystem::load_stdin()?;
+                Ok(Target::Config {
+                    apps: ecosystem::apps(&config)?,
+                    base: ctx.cwd.clone(),
+                })
+            } else if ecosystem::is_config_file(t) {
+                let path = ctx.cwd.join(t);
+                if !path.is_file() {
+                    return Err(Failure::Error(format!("File {t} not found")));
+                }
+                let config = ecosystem::load(&path)?;
+                let base = path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| ctx.cwd.clone());
+                Ok(Target::Config {
+                    apps: ecosystem::apps(&config)?,
+                    base,
+                })
+            } else {
+                Ok(Target::Script(t.clone()))
+            }
+        })
+        .collect()
+}
+
+pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
+    let targets = read_targets(ctx, targets)?;
+    let client = connect(ctx, true).await?;
+    for t in targets {
+        match t {
+            Target::Config { apps, base } => {
+                start_apps(&client, ctx, apps, &base, Action::Restart).await?
+            }
+            Target::Script(script) => start_script(&client, ctx, &script, args).await?,
+        }
+    }
+    show_table(&client, ctx).await
+}
+
+/// `startOrRestart` / `startOrReload <ecosystem>`.
+pub async fn start_or(ctx: &Ctx, file: &str, action: Action) -> Outcome {
+    let targets = read_targets(ctx, &[file.to_string()])?;
+    let client = connect(ctx, true).await?;
+    for t in targets {
+        match t {
+            Target::Config { apps, base } => start_apps(&client, ctx, apps, &base, action).await?,
+            Target::Script(_) => {
+                return Err(Failure::Error(format!("{file} is not an ecosystem file")))
+            }
+        }
+    }
+    show_table(&client, ctx).await
+}
+
+/// The CLI options PM2 applies over each app of an ecosystem file.
+fn apply_cli_overrides(app: &mut Options, ctx: &Ctx) {
+    let f = &ctx.flags;
+    let given = app_options::from_flags(f);
+    for key in ["watch", "ignore_watch"] {
+        if let Some(v) = given.get(key) {
+            if app.get(key).is_none_or(|a| a.as_bool() == Some(false)) {
+                app.insert(key.into(), v.clone());
+            }
+        }
+    }
+    for key in ["instances", "uid", "gid"] {
+        if let Some(v) = given.get(key) {
+            app.insert(key.into(), v.clone());
+        }
+    }
+}
+
+/// Starts the apps of a config: new names are started, existing ones get `action`
+/// with the file's options (their env is always refreshed).
+async fn start_apps(
+    client: &Client,
+    ctx: &Ctx,
+    apps: Vec<Options>,
+    base: &Path,
+    action: Action,
+) -> Outcome {
+    let only = app_options::only(&ctx.flags);
+    let mut apps: Vec<(String, Options)> = apps
+        .into_iter()
+        .filter_map(|app| Some((ecosystem::app_name(&app)?, app)))
+        .filter(|(name, _)| only.is_empty() || only.contains(name))
+        .collect();
+    if let Some(env) = &ctx.flags.env {
+        // `append_env_to_name` apps are known by their suffixed name.
+        for (name, app) in &mut apps {
+            if app
+                .get("append_env_to_name")
+                .is_some_and(|v| v.as_bool() == Some(true))
+            {
+                *name = format!("{name}-{env}");
+            }
+        }
+    }
+    for (_, app) in &mut apps {
+        apply_cli_overrides(app, ctx);
+    }
+    let list = client.list().await?;
+    let running = |name: &str| -> Vec<u64> {
+        list.iter()
+            .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+            .filter_map(target::pm_id)
+            .collect()
+    };
+    let (existing, new): (Vec<_>, Vec<_>) = apps
+        .into_iter()
+        .partition(|(name, _)| !running(name).is_empty());
+
+    if !new.is_empty() {
+        let names: Vec<&str> = new.iter().map(|(n, _)| n.as_str()).collect();
+        output::warn(&format!(
+            "Applications {} not running, starting...",
+            names.join(", ")
+        ));
+        let opts = StartOptions {
+            cwd: base.to_path_buf(),
+            client_env: ctx.env.clone(),
+            env_name: ctx.flags.env.clone(),
+            force: true,
+            restart_existing: true,
+            only: Vec::new(),
+        };
+        let order: Vec<String> = new.iter().map(|(n, _)| n.clone()).collect();
+        let procs = client
+            .start(new.into_iter().map(|(_, a)| a).collect(), &opts)
+            .await?;
+        for name in order {
+            let n = procs
+                .iter()
+                .filter(|p| proc_name(p) == Some(name.as_str()))
+                .count()
+                .max(1);
+            ctx.info(&format!("App [{name}] launched ({n} instances)"));
+        }
+    }
+
+    let method = action_method(action);
+    let mut done = Vec::new();
+    for (name, app) in existing {
+        let ids = running(&name);
+        ctx.info(&format!(
+            "Applying action {method} on app [{name}](ids: {})",
+            ids_text(&name, &ids)
+        ));
+        let opts = ActionOptions {
+            update_env: true,
+            client_env: ctx.env.clone(),
+            env_name: ctx.flags.env.clone(),
+            cwd: base.to_path_buf(),
+            overrides: app,
+        };
+        client.act(action, &name, &opts).await?;
+        done.extend(ids.into_iter().map(|id| (name.clone(), id)));
+    }
+    for (name, id) in done {
+        ctx.info(&format!("[{name}]({id}) ✓"));
+    }
+    Ok(())
+}
+
+fn proc_name(p: &Value) -> Option<&str> {
+    p.get("name")
+        .or_else(|| p.get("pm2_env").and_then(|e| e.get("name")))
+        .and_then(Value::as_str)
+}
+
+pub fn action_method(action: Action) -> &'static str {
+    match action {
+        Action::Stop => "stopProcessId",
+        Action::Restart => "restartProcessId",
+        Action::Reload => "reloadProcessId",
+        Action::Delete => "deleteProcessId",
+        Action::Reset => "resetMetaProcessId",
+    }
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system (Node's `path.resolve`).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether PM2 would take `target` for the name of an app rather than a path.
+fn looks_like_name(target: &str) -> bool {
+    !target.contains('/') && Path::new(target).extension().is_none()
+}
+
+async fn restart_existing(
+    client: &Client,
+    ctx: &Ctx,
+    label: &str,
+    ids: &[u64],
+    list: &[Value],
+) -> Outcome {
+    ctx.info(&format!(
+        "Applying action restartProcessId on app [{label}](ids: {})",
+        ids_text(label, ids)
+    ));
+    let mut overrides = app_options::from_flags(&ctx.flags);
+    overrides.remove("name");
+    let opts = ActionOptions {
+        update_env: ctx.flags.update_env,
+        client_env: ctx.env.clone(),
+        env_name: ctx.flags.env.clone(),
+        cwd: ctx.cwd.clone(),
+        overrides,
+    };
+    client.act_on_ids(Action::Restart, ids, list, &opts).await?;
+    for &id in ids {
+        ctx.info(&format!("[{}]({id}) ✓", super::name_of(list, id)));
+    }
+    ctx.info("Process successfully started");
+    Ok(())
+}
+
+async fn start_script(client: &Client, ctx: &Ctx, script: &str, args: &[String]) -> Outcome {
+    let list = client.list().await?;
+    // An id, or the name/namespace of running apps: restart them.
+    if script.parse::<u64>().is_ok() {
+        let ids = target::resolve(&list, script)?;
+        return restart_existing(client, ctx, script, &ids, &list).await;
+    }
+    if looks_like_name(script) && script != "all" {
+        if let Ok(ids) = target::resolve(&list, script) {
+            return restart_existing(client, ctx, script, &ids, &list).await;
+        }
+    }
+    let app = app_options::script_app(script, &ctx.flags, args);
+    // The same script under the same name: restart it when stopped, refuse it
+    // when running (unless -f); the same script under another name is a new app.
+    let full_path = normalize(&ctx.cwd.join(script));
+    let name = ecosystem::app_name(&app).unwrap_or_default();
+    let same: Vec<&Value> = list
+        .iter()
+        .filter(|p| {
+            let env = &p["pm2_env"];
+            env["pm_exec_path"].as_str().map(Path::new) == Some(full_path.as_path())
+                && env["name"].as_str() == Some(name.as_str())
+        })
+        .collect();
+    if let Some(p) = same.first() {
+        let status = p["pm2_env"]["status"].as_str().unwrap_or("");
+        if matches!(status, "stopped" | "stopping" | "errored") {
+            let ids: Vec<u64> = same.iter().filter_map(|p| target::pm_id(p)).collect();
+            return restart_existing(client, ctx, &name, &ids, &list).await;
+        }
+        if !ctx.flags.force {
+            return Err(pm2_client::Error::AlreadyLaunched.into());
+        }
+    }
+    let opts = StartOptions {
+        cwd: ctx.cwd.clone(),
+        client_env: ctx.env.clone(),
+        env_name: ctx.flags.env.clone(),
+        force: true,
+        restart_existing: false,
+        only: Vec::new(),
+    };
+    let procs = client.start(vec![app], &opts).await?;
+    if let Some(p) = procs.first() {
+        let env = p.get("pm2_env").unwrap_or(p);
+        let path = env["pm_exec_path"].as_str().unwrap_or(script);
+        let mode = env["exec_mode"].as_str().unwrap_or("fork_mode");
+        let n = procs.len();
+        ctx.info(&format!(
+            "Starting {path} in {mode} ({n} instance{})",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    ctx.info("Done.");
+    Ok(())
+}
+
+/// The options of an ecosystem app as `start` would send them (used by tests).
+#[cfg(test)]
+fn with_overrides(mut app: Options, ctx: &Ctx) -> Options {
+    apply_cli_overrides(&mut app, ctx);
+    app
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Flags;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_paths() {
+        assert!(looks_like_name("api"));
+        assert!(!looks_like_name("api.js"));
+        assert!(!looks_like_name("./api"));
+        assert_eq!(
+            normalize(Path::new("/a/./b/../c.js")),
+            PathBuf::from("/a/c.js")
+        );
+    }
+
+    #[test]
+    fn ecosystem_apps_take_only_some_cli_options() {
+        let flags = Flags {
+            instances: Some("4".into()),
+            watch: Some(String::new()),
+            name: Some("ignored".into()),
+            ..Flags::default()
+        };
+        let ctx = Ctx::new(flags);
+        let app = json!({"name": "a", "script": "a.js", "instances": 1});
+        let app = with_overrides(app.as_object().unwrap().clone(), &ctx);
+        assert_eq!(app["instances"], 4);
+        assert_eq!(app["watch"], true);
+        assert_eq!(app["name"], "a");
+    }
+}

@@ -1,0 +1,699 @@
+//! What `pm2 ls`, `pm2 ls -m` and `pm2 describe` print, from the daemon's process
+//! list. Pure functions of the list, the clock and the terminal width.
+
+use crate::js_text;
+use crate::output::{self, bold, cyan, gray, green, red};
+use crate::table::{self, Cell, Column};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `51.6mb`, `0b`, `800.0kb`: PM2's memory sizes.
+pub fn bytes_to_size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < K {
+        format!("{bytes}b")
+    } else if b < K * K {
+        format!("{:.1}kb", b / K)
+    } else if b < K * K * K {
+        format!("{:.1}mb", b / (K * K))
+    } else if b < K * K * K * K {
+        format!("{:.1}gb", b / (K * K * K))
+    } else {
+        format!("{:.1}tb", b / (K * K * K * K))
+    }
+}
+
+/// How long ago `since_ms` was: `5s`, `90s`, `2m`, `3h`, `4D`, `2M`, `2Y`
+/// (a unit is used from two of it on, as PM2 does).
+pub fn time_since(since_ms: u64, now_ms: u64) -> String {
+    let seconds = now_ms.saturating_sub(since_ms) / 1000;
+    for (unit_secs, suffix) in [
+        (31_536_000, "Y"),
+        (2_592_000, "M"),
+        (86_400, "D"),
+        (3_600, "h"),
+        (60, "m"),
+    ] {
+        let n = seconds / unit_secs;
+        if n > 1 {
+            return format!("{n}{suffix}");
+        }
+    }
+    format!("{seconds}s")
+}
+
+/// A UTC timestamp in ms as `Date.prototype.toISOString()` writes it.
+pub fn iso_date(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// A value as a table shows it: strings bare, numbers the JavaScript way, `N/A` for nothing.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "N/A".into(),
+        Value::Number(n) => js_text::number(n),
+        other => js_text::json(other),
+    }
+}
+
+fn env<'a>(p: &'a Value, key: &str) -> &'a Value {
+    p.get("pm2_env")
+        .and_then(|e| e.get(key))
+        .unwrap_or(&Value::Null)
+}
+
+fn status(p: &Value) -> &str {
+    env(p, "status").as_str().unwrap_or("")
+}
+
+pub fn is_module(p: &Value) -> bool {
+    env(p, "pmx_module").as_bool().unwrap_or(false)
+}
+
+fn is_watching(p: &Value) -> bool {
+    match env(p, "watch") {
+        Value::Bool(b) => *b,
+        Value::Null => false,
+        Value::String(s) => !s.is_empty() && s != "false",
+        _ => true,
+    }
+}
+
+fn paint_status(s: &str) -> String {
+    match s {
+        "online" => green(&bold(s)),
+        "stopped" | "stopping" | "errored" => red(&bold(s)),
+        "launching" => output::blue(&bold(s)),
+        "waiting restart" => output::yellow(&bold(s)),
+        _ => cyan(&bold(s)),
+    }
+}
+
+fn paint_id(s: &str) -> String {
+    bold(&cyan(s))
+}
+
+fn paint_fork(s: &str) -> String {
+    output::inverse(&bold(s))
+}
+
+fn paint_cluster(s: &str) -> String {
+    output::blue(&bold(s))
+}
+
+fn paint_enabled(s: &str) -> String {
+    green(&bold(s))
+}
+
+fn mode_cell(p: &Value) -> Cell {
+    let mode = env(p, "exec_mode").as_str().unwrap_or("fork_mode");
+    let short = mode.strip_suffix("_mode").unwrap_or(mode).to_string();
+    if short == "cluster" {
+        Cell::painted(short, paint_cluster)
+    } else {
+        Cell::painted(short, paint_fork)
+    }
+}
+
+fn uptime(p: &Value, now: u64) -> String {
+    match env(p, "pm_uptime").as_u64() {
+        Some(since) if status(p) == "online" => time_since(since, now),
+        _ => "0".into(),
+    }
+}
+
+fn cpu(p: &Value) -> String {
+    let cpu = p
+        .get("monit")
+        .and_then(|m| m.get("cpu"))
+        .unwrap_or(&Value::Null);
+    match cpu {
+        Value::Number(n) => format!("{}%", js_text::number(n)),
+        _ => "0%".into(),
+    }
+}
+
+fn memory(p: &Value) -> String {
+    bytes_to_size(
+        p.get("monit")
+            .and_then(|m| m.get("memory"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    )
+}
+
+fn id_cell(p: &Value) -> Cell {
+    Cell::painted(text(p.get("pm_id").unwrap_or(&Value::Null)), paint_id)
+}
+
+fn name(p: &Value) -> String {
+    text(p.get("name").unwrap_or(&Value::Null))
+}
+
+fn user(p: &Value) -> String {
+    text(env(p, "username"))
+}
+
+/// Orders the list for display: `--sort field[:asc|desc]`, by name by default.
+pub fn sort(list: &mut [Value], spec: Option<&str>) {
+    let spec = spec.unwrap_or("name");
+    let (field, desc) = match spec.split_once(':') {
+        Some((f, dir)) => (f, dir.eq_ignore_ascii_case("desc")),
+        None => (spec, false),
+    };
+    let num = |p: &Value| -> f64 {
+        let v = match field {
+            "id" | "pm_id" => p.get("pm_id"),
+            "pid" => p.get("pid"),
+            "memory" | "mem" => p.get("monit").and_then(|m| m.get("memory")),
+            "cpu" => p.get("monit").and_then(|m| m.get("cpu")),
+            "uptime" => p.get("pm2_env").and_then(|e| e.get("pm_uptime")),
+            "restarts" | "restart" | "restart_time" => {
+                p.get("pm2_env").and_then(|e| e.get("restart_time"))
+            }
+            _ => None,
+        };
+        v.and_then(Value::as_f64).unwrap_or(0.0)
+    };
+    match field {
+        "name" => list.sort_by_key(name),
+        "status" => list.sort_by(|a, b| status(a).cmp(status(b))),
+        _ => list.sort_by(|a, b| num(a).total_cmp(&num(b))),
+    }
+    if desc {
+        list.reverse();
+    }
+}
+
+/// `pm2 ls`: the apps' table, then the modules' ("Module") table when there are any.
+/// `columns` is the terminal width (`None` when not a terminal: the full table).
+pub fn process_tables(list: &[Value], now: u64, columns: Option<usize>) -> String {
+    let (modules, apps): (Vec<&Value>, Vec<&Value>) = list.iter().partition(|p| is_module(p));
+    let longest_name = list
+        .iter()
+        .map(|p| table::text_width(&name(p)))
+        .max()
+        .unwrap_or(0);
+    let mut out = apps_table(&apps, now, columns, longest_name);
+    if !modules.is_empty() {
+        out.push_str(&bold("Module"));
+        out.push('\n');
+        out.push_str(&modules_table(&modules, columns));
+    }
+    out
+}
+
+fn apps_table(apps: &[&Value], now: u64, columns: Option<usize>, longest_name: usize) -> String {
+    let name_width = (longest_name + 5).max(6);
+    let full = [
+        Column::auto("id"),
+        Column::fixed("name", name_width),
+        Column::fixed("namespace", 13),
+        Column::fixed("version", 9),
+        Column::fixed("mode", 9),
+        Column::fixed("pid", 10),
+        Column::fixed("uptime", 8),
+        Column::fixed("↺", 6),
+        Column::fixed("status", 11),
+        Column::fixed("cpu", 10),
+        Column::fixed("mem", 10),
+        Column::fixed("user", 10),
+        Column::fixed("watching", 10),
+    ];
+    let rows: Vec<Vec<Cell>> = apps
+        .iter()
+        .map(|p| {
+            vec![
+                id_cell(p),
+                Cell::new(name(p)),
+                Cell::new(text(env(p, "namespace"))),
+                Cell::new(text(env(p, "version"))),
+                mode_cell(p),
+                Cell::new(text(p.get("pid").unwrap_or(&Value::Null))),
+                Cell::new(uptime(p, now)),
+                Cell::new(text(env(p, "restart_time"))),
+                Cell::painted(status(p), paint_status),
+                Cell::new(cpu(p)),
+                Cell::new(memory(p)),
+                Cell::painted(user(p), bold),
+                if is_watching(p) {
+                    Cell::painted("enabled", paint_enabled)
+                } else {
+                    Cell::painted("disabled", gray)
+                },
+            ]
+        })
+        .collect();
+    let widths = table::widths(&full, &rows);
+    let fits = |w: &[usize]| columns.is_none_or(|c| table::total_width(w) <= c);
+    if fits(&widths) {
+        return table::render_with_widths(&full, &widths, &rows);
+    }
+    // Narrower terminals: fewer columns, as PM2 does.
+    let condensed = [
+        Column::auto("id"),
+        Column::fixed("name", name_width.min(20)),
+        Column::fixed("mode", 10),
+        Column::fixed("↺", 6),
+        Column::fixed("status", 11),
+        Column::fixed("cpu", 10),
+        Column::fixed("memory", 10),
+    ];
+    let pick = |idx: &[usize], rows: Vec<Vec<Cell>>| -> Vec<Vec<Cell>> {
+        rows.into_iter()
+            .map(|r| {
+                let mut r: Vec<Option<Cell>> = r.into_iter().map(Some).collect();
+                idx.iter().filter_map(|&i| r[i].take()).collect()
+            })
+            .collect()
+    };
+    let condensed_rows = pick(&[0, 1, 4, 7, 8, 9, 10], rows);
+    let widths = table::widths(&condensed, &condensed_rows);
+    if fits(&widths) {
+        return table::render_with_widths(&condensed, &widths, &condensed_rows);
+    }
+    let minimal = [
+        Column::auto("id"),
+        Column::fixed("name", name_width.min(16)),
+        Column::fixed("status", 11),
+        Column::fixed("cpu", 8),
+        Column::fixed("mem", 10),
+    ];
+    let minimal_rows = pick(&[0, 1, 4, 5, 6], condensed_rows);
+    table::render(&minimal, &minimal_rows)
+}
+
+fn modules_table(modules: &[&Value], columns: Option<usize>) -> String {
+    let full = [
+        Column::auto("id"),
+        Column::fixed("module", 30),
+        Column::fixed("version", 15),
+        Column::fixed("pid", 10),
+        Column::fixed("status", 10),
+        Column::fixed("↺", 6),
+        Column::fixed("cpu", 10),
+        Column::fixed("mem", 10),
+        Column::fixed("user", 10),
+    ];
+    let rows: Vec<Vec<Cell>> = modules
+        .iter()
+        .map(|p| {
+            vec![
+                id_cell(p),
+                Cell::new(name(p)),
+                Cell::new(text(env(p, "version"))),
+                Cell::new(text(p.get("pid").unwrap_or(&Value::Null))),
+                Cell::painted(status(p), paint_status),
+                Cell::new(text(env(p, "restart_time"))),
+                Cell::new(cpu(p)),
+                Cell::new(memory(p)),
+                Cell::painted(user(p), bold),
+            ]
+        })
+        .collect();
+    let widths = table::widths(&full, &rows);
+    if columns.is_none_or(|c| table::total_width(&widths) <= c) {
+        return table::render_with_widths(&full, &widths, &rows);
+    }
+    let narrow = [
+        Column::auto("id"),
+        Column::fixed("module", 20),
+        Column::fixed("status", 10),
+        Column::fixed("cpu", 10),
+        Column::fixed("mem", 10),
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let mut r: Vec<Option<Cell>> = r.into_iter().map(Some).collect();
+            [0, 1, 4, 6, 7]
+                .iter()
+                .filter_map(|&i| r[i].take())
+                .collect()
+        })
+        .collect::<Vec<_>>();
+    table::render(&narrow, &rows)
+}
+
+/// `pm2 ls -m`: one plain block per process, in id order.
+pub fn mini_list(list: &[Value], now: u64) -> String {
+    let mut out = String::new();
+    for p in list {
+        let mode = env(p, "exec_mode").as_str().unwrap_or("fork_mode");
+        out.push_str(&format!("+--- {}\n", name(p)));
+        out.push_str(&format!("namespace : {}\n", text(env(p, "namespace"))));
+        out.push_str(&format!("version : {}\n", text(env(p, "version"))));
+        out.push_str(&format!(
+            "pid : {}\n",
+            text(p.get("pid").unwrap_or(&Value::Null))
+        ));
+        out.push_str(&format!(
+            "pm2 id : {}\n",
+            text(p.get("pm_id").unwrap_or(&Value::Null))
+        ));
+        out.push_str(&format!("status : {}\n", status(p)));
+        out.push_str(&format!(
+            "mode : {}\n",
+            mode.strip_suffix("_mode").unwrap_or(mode)
+        ));
+        out.push_str(&format!("restarted : {}\n", text(env(p, "restart_time"))));
+        out.push_str(&format!("uptime : {}\n", uptime(p, now)));
+        out.push_str(&format!("memory usage : {} \n", memory(p)));
+        out.push_str(&format!(
+            "error log : {}\n",
+            text(env(p, "pm_err_log_path"))
+        ));
+        out.push_str(&format!(
+            "watching : {}\n",
+            if is_watching(p) { "yes" } else { "no" }
+        ));
+        out.push_str(&format!("PID file : {}\n\n", text(env(p, "pm_pid_path"))));
+    }
+    out
+}
+
+fn words(v: &Value) -> String {
+    match v {
+        Value::Array(items) if !items.is_empty() => {
+            items.iter().map(text).collect::<Vec<_>>().join(" ")
+        }
+        Value::String(s) if !s.is_empty() => s.clone(),
+        _ => "N/A".into(),
+    }
+}
+
+fn title(s: &str) -> String {
+    bold(&output::inverse(s))
+}
+
+/// `pm2 describe`: the key/value table of one process, its actions, metrics,
+/// and the env variables that differ from the caller's.
+pub fn describe(p: &Value, now: u64, local_env: &BTreeMap<String, String>) -> String {
+    let id = text(p.get("pm_id").unwrap_or(&Value::Null));
+    let name = name(p);
+    let st = status(p).to_string();
+    let mut rows: Vec<(&str, Cell)> = vec![
+        ("status", Cell::painted(st.clone(), paint_status)),
+        ("name", Cell::new(name.clone())),
+        ("namespace", Cell::new(text(env(p, "namespace")))),
+        ("version", Cell::new(text(env(p, "version")))),
+        ("restarts", Cell::new(text(env(p, "restart_time")))),
+        ("uptime", Cell::new(uptime(p, now))),
+        ("script path", Cell::new(text(env(p, "pm_exec_path")))),
+        ("script args", Cell::new(words(env(p, "args")))),
+        ("error log path", Cell::new(text(env(p, "pm_err_log_path")))),
+        ("out log path", Cell::new(text(env(p, "pm_out_log_path")))),
+    ];
+    if let Some(path) = env(p, "pm_log_path").as_str() {
+        rows.push(("entire log path", Cell::new(path)));
+    }
+    rows.extend([
+        ("pid path", Cell::new(text(env(p, "pm_pid_path")))),
+        ("interpreter", Cell::new(text(env(p, "exec_interpreter")))),
+        ("interpreter args", Cell::new(words(env(p, "node_args")))),
+        ("script id", Cell::new(id.clone())),
+        ("exec cwd", Cell::new(text(env(p, "pm_cwd")))),
+        ("exec mode", Cell::new(text(env(p, "exec_mode")))),
+        ("node.js version", Cell::new(text(env(p, "node_version")))),
+        (
+            "node env",
+            Cell::new(text(env(p, "env").get("NODE_ENV").unwrap_or(&Value::Null))),
+        ),
+        (
+            "watch & reload",
+            if is_watching(p) {
+                Cell::painted("✔", green)
+            } else {
+                Cell::painted("✘", red)
+            },
+        ),
+        (
+            "unstable restarts",
+            Cell::new(text(env(p, "unstable_restarts"))),
+        ),
+        (
+            "created at",
+            Cell::new(
+                env(p, "created_at")
+                    .as_u64()
+                    .map(iso_date)
+                    .unwrap_or_else(|| "N/A".into()),
+            ),
+        ),
+    ]);
+    if let Some(cron) = env(p, "cron_restart").as_str() {
+        rows.push(("cron restart", Cell::new(cron)));
+    }
+    let rows: Vec<Vec<Cell>> = rows
+        .into_iter()
+        .map(|(k, v)| vec![Cell::new(k), v])
+        .collect();
+    let mut out = format!(
+        "{}\n",
+        title(&format!(" Describing process with id {id} - name {name} "))
+    );
+    out.push_str(&table::render_headless(&rows));
+
+    if let Some(actions) = env(p, "axm_actions").as_array().filter(|a| !a.is_empty()) {
+        out.push_str(&format!("{}\n", title(" Actions available ")));
+        let rows: Vec<Vec<Cell>> = actions
+            .iter()
+            .map(|a| {
+                vec![Cell::new(text(
+                    a.get("action_name").unwrap_or(&Value::Null),
+                ))]
+            })
+            .collect();
+        out.push_str(&table::render_headless(&rows));
+        out.push_str(&output::italic(&format!(
+            " Trigger via: pm2 trigger {name} <action_name>"
+        )));
+        out.push_str("\n\n");
+    }
+
+    if let Some(metrics) = env(p, "axm_monitor").as_object().filter(|m| !m.is_empty()) {
+        out.push_str(&format!("{}\n", title(" Code metrics value ")));
+        let rows: Vec<Vec<Cell>> = metrics
+            .iter()
+            .map(|(k, m)| {
+                let value = match m.get("value") {
+                    Some(v) => text(v),
+                    None => text(m),
+                };
+                let value = match m.get("unit").and_then(Value::as_str) {
+                    Some(unit) if !unit.is_empty() => format!("{value} {unit}"),
+                    _ => value,
+                };
+                vec![Cell::new(k.clone()), Cell::new(value)]
+            })
+            .collect();
+        out.push_str(&table::render_headless(&rows));
+    }
+
+    out.push_str(&format!(
+        "{}\n",
+        title(" Divergent env variables from local env ")
+    ));
+    let divergent: Vec<Vec<Cell>> = env(p, "env")
+        .as_object()
+        .map(|e| {
+            e.iter()
+                .filter_map(|(k, v)| {
+                    let v = v.as_str()?;
+                    let local = local_env.get(k)?;
+                    (local != v)
+                        .then(|| vec![Cell::new(k.clone()), Cell::new(table::truncate(v, 60))])
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !divergent.is_empty() {
+        out.push_str(&table::render_headless(&divergent));
+    }
+    out.push_str("\n\n");
+    out.push_str(" Add your own code metrics: http://bit.ly/code-metrics\n");
+    out.push_str(&format!(
+        " Use `pm2 logs {name} [--lines 1000]` to display logs\n"
+    ));
+    out.push_str(&format!(
+        " Use `pm2 env {id}` to display environment variables\n"
+    ));
+    out.push_str(&format!(
+        " Use `pm2 monit` to monitor CPU and Memory usage {name}\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn proc_(id: u64, name: &str, status: &str, extra: Value) -> Value {
+        let mut env = json!({
+            "status": status, "namespace": "default", "version": "N/A", "exec_mode": "fork_mode",
+            "pm_uptime": 1_000_000u64, "restart_time": 0, "username": "root", "watch": false,
+            "unstable_restarts": 0, "created_at": 1_000_000u64, "pm_exec_path": "/tmp/x.js",
+            "pm_cwd": "/tmp", "exec_interpreter": "node", "node_args": [],
+            "pm_out_log_path": "/h/logs/x-out.log", "pm_err_log_path": "/h/logs/x-error.log",
+            "pm_pid_path": "/h/pids/x-0.pid", "env": {"A": "1"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            env[k] = v.clone();
+        }
+        let online = status == "online";
+        json!({"pid": if online { 5549 } else { 0 }, "name": name, "pm_id": id, "pm2_env": env,
+               "monit": {"memory": if online { 21_181_235 } else { 0 }, "cpu": 0}})
+    }
+
+    #[test]
+    fn units_read_like_pm2() {
+        assert_eq!(bytes_to_size(0), "0b");
+        assert_eq!(bytes_to_size(21_181_235), "20.2mb");
+        assert_eq!(bytes_to_size(2048), "2.0kb");
+        assert_eq!(time_since(0, 5_000), "5s");
+        assert_eq!(time_since(0, 90_000), "90s");
+        assert_eq!(time_since(0, 600_000), "10m");
+        assert_eq!(time_since(0, 3 * 86_400_000), "3D");
+        assert_eq!(iso_date(1_795_256_708_279), "2026-11-21T10:25:08.279Z");
+        assert_eq!(iso_date(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn full_table_matches_pm2s_layout() {
+        let list = vec![proc_(0, "x", "online", json!({}))];
+        let t = process_tables(&list, 1_002_000, None);
+        let expected = "\
+┌────┬──────┬─────────────┬─────────┬─────────┬──────────┬────────┬──────┬───────────┬──────────┬──────────┬──────────┬──────────┐
+│ id │ name │ namespace   │ version │ mode    │ pid      │ uptime │ ↺    │ status    │ cpu      │ mem      │ user     │ watching │
+├────┼──────┼─────────────┼─────────┼─────────┼──────────┼────────┼──────┼───────────┼──────────┼──────────┼──────────┼──────────┤
+│ 0  │ x    │ default     │ N/A     │ fork    │ 5549     │ 2s     │ 0    │ online    │ 0%       │ 20.2mb   │ root     │ disabled │
+└────┴──────┴─────────────┴─────────┴─────────┴──────────┴────────┴──────┴───────────┴──────────┴──────────┴──────────┴──────────┘
+";
+        assert_eq!(t, expected);
+    }
+
+    #[test]
+    fn narrow_terminals_get_fewer_columns() {
+        let list = vec![proc_(
+            1,
+            "a-very-long-process-name-here",
+            "online",
+            json!({"exec_mode": "cluster_mode"}),
+        )];
+        let t = process_tables(&list, 1_002_000, Some(100));
+        assert!(
+            t.contains(
+                "│ id │ name               │ mode     │ ↺    │ status    │ cpu      │ memory   │"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("│ 1  │ a-very-long-proce… │ cluster  │"), "{t}");
+        let t = process_tables(&list, 1_002_000, Some(60));
+        assert!(
+            t.contains("│ id │ name           │ status    │ cpu    │ mem      │"),
+            "{t}"
+        );
+        let t = process_tables(&list, 1_002_000, Some(158));
+        assert!(t.contains("namespace"), "{t}");
+    }
+
+    #[test]
+    fn modules_get_their_own_table_and_widen_the_name_column() {
+        let list = vec![
+            proc_(0, "x", "stopped", json!({})),
+            proc_(
+                1,
+                "pm2-logrotate",
+                "online",
+                json!({"pmx_module": true, "version": "3.0.0"}),
+            ),
+        ];
+        let t = process_tables(&list, 1_002_000, None);
+        assert!(t.contains("│ id │ name             │"), "{t}");
+        assert!(t.contains("│ 0  │ x                │ default     │ N/A     │ fork    │ 0        │ 0      │ 0    │ stopped   │ 0%       │ 0b       │"), "{t}");
+        assert!(
+            t.contains("Module\n┌────┬──────────────────────────────┬───────────────┬"),
+            "{t}"
+        );
+        assert!(t.contains("│ 1  │ pm2-logrotate                │ 3.0.0         │ 5549     │ online   │ 0    │"), "{t}");
+    }
+
+    #[test]
+    fn sorts_by_name_unless_told() {
+        let mut list = vec![
+            proc_(0, "x", "online", json!({})),
+            proc_(1, "a", "online", json!({})),
+            proc_(2, "c", "online", json!({})),
+        ];
+        sort(&mut list, None);
+        let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a", "c", "x"]);
+        sort(&mut list, Some("id:desc"));
+        let ids: Vec<u64> = list.iter().map(|p| p["pm_id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, [2, 1, 0]);
+    }
+
+    #[test]
+    fn mini_list_is_plain_blocks() {
+        let t = mini_list(&[proc_(0, "x", "online", json!({}))], 1_005_000);
+        assert!(t.starts_with("+--- x\nnamespace : default\nversion : N/A\npid : 5549\npm2 id : 0\nstatus : online\nmode : fork\nrestarted : 0\nuptime : 5s\nmemory usage : 20.2mb \n"), "{t}");
+    }
+
+    #[test]
+    fn describe_lists_paths_and_divergent_env() {
+        let p = proc_(
+            0,
+            "x",
+            "online",
+            json!({"axm_actions": [{"action_name": "km:heapdump"}],
+            "axm_monitor": {"Heap Size": {"value": "7.23", "unit": "MiB"}, "Active handles": {"value": 3}}}),
+        );
+        let local: BTreeMap<String, String> = [("A".to_string(), "2".to_string())].into();
+        let t = describe(&p, 1_002_000, &local);
+        assert!(
+            t.starts_with(" Describing process with id 0 - name x \n┌───────────────────┬"),
+            "{t}"
+        );
+        assert!(
+            t.contains("│ script path       │ /tmp/x.js                │"),
+            "{t}"
+        );
+        assert!(
+            t.contains("│ created at        │ 1970-01-01T00:16:40.000Z │"),
+            "{t}"
+        );
+        assert!(t.contains("│ km:heapdump │"), "{t}");
+        assert!(t.contains("│ Heap Size      │ 7.23 MiB │"), "{t}");
+        assert!(t.contains("│ A │ 1 │"), "{t}");
+        assert!(t.contains("Use `pm2 logs x [--lines 1000]` to display logs"));
+    }
+}
