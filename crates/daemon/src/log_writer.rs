@@ -201,75 +201,9 @@ pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
     });
 }
 
-/// Translates a day.js format (`YYYY-MM-DD HH:mm:ss Z`) into a chrono one.
-/// Text in `[brackets]` is literal, as in day.js.
-pub fn dayjs_to_chrono(fmt: &str) -> String {
-    const TOKENS: &[(&str, &str)] = &[
-        ("YYYY", "%Y"),
-        ("YY", "%y"),
-        ("MMMM", "%B"),
-        ("MMM", "%b"),
-        ("MM", "%m"),
-        ("M", "%-m"),
-        ("DD", "%d"),
-        ("D", "%-d"),
-        ("dddd", "%A"),
-        ("ddd", "%a"),
-        ("HH", "%H"),
-        ("H", "%-H"),
-        ("hh", "%I"),
-        ("h", "%-I"),
-        ("mm", "%M"),
-        ("m", "%-M"),
-        ("ss", "%S"),
-        ("s", "%-S"),
-        ("SSS", "%3f"),
-        ("ZZ", "%z"),
-        ("Z", "%:z"),
-        ("A", "%p"),
-        ("a", "%P"),
-    ];
-    let mut out = String::new();
-    let mut rest = fmt;
-    'outer: while !rest.is_empty() {
-        if let Some(stripped) = rest.strip_prefix('[') {
-            if let Some(end) = stripped.find(']') {
-                out.push_str(&stripped[..end].replace('%', "%%"));
-                rest = &stripped[end + 1..];
-                continue;
-            }
-        }
-        for (token, spec) in TOKENS {
-            if let Some(r) = rest.strip_prefix(token) {
-                out.push_str(spec);
-                rest = r;
-                continue 'outer;
-            }
-        }
-        let c = rest.chars().next().expect("non-empty");
-        if c == '%' {
-            out.push_str("%%");
-        } else {
-            out.push(c);
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn translates_dayjs_formats() {
-        assert_eq!(dayjs_to_chrono("YYYY-MM-DDTHH:mm:ss"), "%Y-%m-%dT%H:%M:%S");
-        assert_eq!(
-            dayjs_to_chrono("YYYY-MM-DD HH:mm:ss.SSS Z"),
-            "%Y-%m-%d %H:%M:%S.%3f %:z"
-        );
-        assert_eq!(dayjs_to_chrono("[at] HH:mm"), "at %H:%M");
-    }
 
     fn temp_dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("pm2-logw-{tag}-{}", std::process::id()));
@@ -318,7 +252,7 @@ mod tests {
         let d = temp_dir("date");
         let cfg = LogConfig {
             out: Some(d.join("o.log")),
-            date_format: Some(dayjs_to_chrono("[T]")),
+            date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
             ..LogConfig::default()
         };
         let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());

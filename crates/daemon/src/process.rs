@@ -1,8 +1,9 @@
 //! One supervised process: its `pm2_env` (the description PM2 clients read)
 //! and the handles of its running child.
 
-use crate::log_writer::{dayjs_to_chrono, LogConfig, LogSink};
+use crate::log_writer::{LogConfig, LogSink};
 use crate::proc_info::CpuSample;
+use pm2_config::date_format::dayjs_to_chrono;
 use pm2_config::Paths;
 use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Map, Value};

@@ -284,61 +284,9 @@ fn tail_file(
     out
 }
 
-/// A local time in a day.js-style format (`YYYY-MM-DD HH:mm:ss.SSS Z`, text in `[brackets]`).
+/// `ms` as local time in a day.js format.
 pub fn format_date(ms: u64, fmt: &str) -> String {
-    let secs = (ms / 1000) as libc::time_t;
-    // SAFETY: localtime_r writes only into the tm we own.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&secs, &mut tm) };
-    let offset_min = tm.tm_gmtoff / 60;
-    let tz = |colon: bool| {
-        let sign = if offset_min < 0 { '-' } else { '+' };
-        let (h, m) = (offset_min.abs() / 60, offset_min.abs() % 60);
-        if colon {
-            format!("{sign}{h:02}:{m:02}")
-        } else {
-            format!("{sign}{h:02}{m:02}")
-        }
-    };
-    let tokens: [(&str, String); 15] = [
-        ("YYYY", format!("{:04}", tm.tm_year + 1900)),
-        ("SSS", format!("{:03}", ms % 1000)),
-        ("YY", format!("{:02}", (tm.tm_year + 1900) % 100)),
-        ("MM", format!("{:02}", tm.tm_mon + 1)),
-        ("DD", format!("{:02}", tm.tm_mday)),
-        ("HH", format!("{:02}", tm.tm_hour)),
-        ("mm", format!("{:02}", tm.tm_min)),
-        ("ss", format!("{:02}", tm.tm_sec)),
-        ("ZZ", tz(false)),
-        ("M", (tm.tm_mon + 1).to_string()),
-        ("D", tm.tm_mday.to_string()),
-        ("H", tm.tm_hour.to_string()),
-        ("m", tm.tm_min.to_string()),
-        ("s", tm.tm_sec.to_string()),
-        ("Z", tz(true)),
-    ];
-    let mut out = String::new();
-    let mut rest = fmt;
-    'scan: while !rest.is_empty() {
-        if let Some(inner) = rest.strip_prefix('[') {
-            if let Some(end) = inner.find(']') {
-                out.push_str(&inner[..end]);
-                rest = &inner[end + 1..];
-                continue;
-            }
-        }
-        for (tok, val) in &tokens {
-            if let Some(r) = rest.strip_prefix(tok) {
-                out.push_str(val);
-                rest = r;
-                continue 'scan;
-            }
-        }
-        let c = rest.chars().next().unwrap_or_default();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
+    pm2_config::date_format::format_ms(ms, fmt)
 }
 
 #[cfg(test)]
