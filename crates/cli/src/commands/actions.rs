@@ -1,7 +1,7 @@
 //! `stop`, `restart`, `reload`, `delete` over ids, names, namespaces, `all`,
 //! `/regex/` or ecosystem files; `reset`, `scale`, `sendSignal`.
 
-use super::start::action_method;
+use super::start::{action_method, ecosystem_action_options};
 use super::{connect, ids_text, name_of, show_table, Ctx, Failure, Outcome};
 use crate::{app_options, ecosystem, output};
 use pm2_client::{target, Action, ActionOptions, Client};
@@ -96,13 +96,7 @@ async fn act_on_config(
             action_method(action),
             ids_text(&name, &ids)
         ));
-        let opts = ActionOptions {
-            update_env: true,
-            client_env: ctx.env.clone(),
-            env_name: ctx.flags.env.clone(),
-            cwd: base.to_path_buf(),
-            overrides: app.clone(),
-        };
+        let opts = ecosystem_action_options(ctx, base, app.clone());
         client.act_on_ids(action, &ids, &list, &opts).await?;
         for id in ids {
             ctx.info(&format!("[{name}]({id}) ✓"));

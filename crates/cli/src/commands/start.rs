@@ -177,13 +177,7 @@ async fn start_apps(
             "Applying action {method} on app [{name}](ids: {})",
             ids_text(&name, &ids)
         ));
-        let opts = ActionOptions {
-            update_env: true,
-            client_env: ctx.env.clone(),
-            env_name: ctx.flags.env.clone(),
-            cwd: base.to_path_buf(),
-            overrides: app,
-        };
+        let opts = ecosystem_action_options(ctx, base, app);
         client.act(action, &name, &opts).await?;
         done.extend(ids.into_iter().map(|id| (name.clone(), id)));
     }
@@ -197,6 +191,18 @@ fn proc_name(p: &Value) -> Option<&str> {
     p.get("name")
         .or_else(|| p.get("pm2_env").and_then(|e| e.get("name")))
         .and_then(Value::as_str)
+}
+
+/// An action on an app of an ecosystem file: its entry's options and env
+/// always apply (as in PM2), relative to the file's folder.
+pub fn ecosystem_action_options(ctx: &Ctx, base: &Path, app: Options) -> ActionOptions {
+    ActionOptions {
+        update_env: true,
+        client_env: ctx.env.clone(),
+        env_name: ctx.flags.env.clone(),
+        cwd: base.to_path_buf(),
+        overrides: app,
+    }
 }
 
 pub fn action_method(action: Action) -> &'static str {
