@@ -49,14 +49,25 @@ test('an exit code listed in stop_exit_codes is not restarted', async () => {
 });
 
 test('exp_backoff_restart_delay grows the delay between restarts', async () => {
+  // The daemon stamps each bus event, so exit→start gaps measure the delay
+  // itself, without Node's boot time (which varies under load).
+  const bus = await pm2.launchBus();
+  const events = [];
+  bus.on('process:event', (e) => { if (e.process.name === 'backoff') events.push(e); });
   const file = path.join(home, 'backoff');
   await pm2.start({ script: path.join(apps, 'exit-code.js'), name: 'backoff', exp_backoff_restart_delay: 100, env: { EXIT_CODE: '1', STARTS_FILE: file } });
-  await waitFor(() => starts(file).length >= 4, { what: '4 starts' });
+  await waitFor(() => starts(file).length >= 4 && events.filter((e) => e.event === 'start').length >= 4, { what: '4 starts' });
   await pm2.stop('backoff');
-  const s = starts(file);
-  const gaps = s.slice(1).map((t, i) => t - s[i]);
-  assert.ok(gaps[0] >= 90, `first delay ${gaps[0]}`);
-  assert.ok(gaps[2] > gaps[0] * 1.5, `delays grow: ${gaps.join(', ')}`);
+  bus.close();
+  const gaps = [];
+  events.forEach((e, i) => {
+    if (e.event !== 'exit') return;
+    const next = events.slice(i + 1).find((n) => n.event === 'start');
+    if (next) gaps.push(next.at - e.at);
+  });
+  assert.ok(gaps.length >= 3, `restarts seen: ${gaps.length}`);
+  assert.ok(gaps[0] >= 95, `first delay ${gaps[0]}`);
+  assert.ok(gaps[1] >= gaps[0] * 1.3 && gaps[2] >= gaps[1] * 1.3, `delays grow: ${gaps.join(', ')}`);
   const [p] = (await pm2.list()).filter((x) => x.name === 'backoff');
   assert.ok(p.pm2_env.prev_restart_delay >= 225);
 });
