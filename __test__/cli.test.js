@@ -1,5 +1,5 @@
 'use strict';
-// The native `pm2` command through bin/pm2, against a real daemon.
+// The native `pm2` command (package.json bin), against a real daemon.
 
 const test = require('node:test');
 const assert = require('node:assert');

@@ -9,7 +9,8 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'bin', 'pm2');
+// The native CLI itself: package.json's bin points npm at it.
+const cli = path.join(root, require('../../package.json').bin.pm2);
 
 function makeHome(tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-${tag}-`));

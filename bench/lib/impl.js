@@ -35,7 +35,7 @@ function installPm2(log) {
 
 function describeOurs(root) {
   root = path.resolve(root);
-  const bin = path.join(root, 'bin', 'pm2');
+  const bin = path.join(root, JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).bin.pm2);
   if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist (ours not built yet? use --ours-is-pm2 to test the harness)`);
   let version = '?';
   try { version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version; } catch { /* none */ }

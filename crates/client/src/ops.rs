@@ -204,7 +204,8 @@ impl Client {
             .map(|raw| pm2_config::resolve_app(&raw, &ctx).map(|r| (raw, r)))
             .collect::<Result<_, _>>()?;
         let list = self.list().await?;
-        let mut out = Vec::new();
+        // Decide every app's step first, so a refusal starts nothing.
+        let mut steps = Vec::new();
         for (raw, app) in resolved {
             let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
             let same_name: Vec<u64> = list
@@ -213,17 +214,7 @@ impl Client {
                 .filter_map(target::pm_id)
                 .collect();
             if opts.restart_existing && !same_name.is_empty() {
-                let act = ActionOptions {
-                    update_env: true,
-                    client_env: opts.client_env.clone(),
-                    env_name: opts.env_name.clone(),
-                    cwd: opts.cwd.clone(),
-                    overrides: raw,
-                };
-                out.extend(
-                    self.act_on_ids(Action::Restart, &same_name, &list, &act)
-                        .await?,
-                );
+                steps.push(StartStep::Restart(same_name, raw));
                 continue;
             }
             let exec_path = app.get("pm_exec_path");
@@ -234,10 +225,35 @@ impl Client {
             if already && !opts.force && !opts.restart_existing {
                 return Err(Error::AlreadyLaunched);
             }
-            match self.call_one("prepare", vec![Value::Object(app)]).await? {
-                Value::Array(procs) => out.extend(procs),
-                other => out.push(other),
+            steps.push(StartStep::Prepare(app));
+        }
+        // Pipelined on one connection: the daemon takes the requests in order
+        // (so ids follow the file), without a round trip per app, which costs
+        // dearly while the apps started just before compete for the CPU.
+        let list = &list;
+        let calls = steps.into_iter().map(|step| async move {
+            match step {
+                StartStep::Restart(ids, raw) => {
+                    let act = ActionOptions {
+                        update_env: true,
+                        client_env: opts.client_env.clone(),
+                        env_name: opts.env_name.clone(),
+                        cwd: opts.cwd.clone(),
+                        overrides: raw,
+                    };
+                    self.act_on_ids(Action::Restart, &ids, list, &act).await
+                }
+                StartStep::Prepare(app) => {
+                    match self.call_one("prepare", vec![Value::Object(app)]).await? {
+                        Value::Array(procs) => Ok(procs),
+                        other => Ok(vec![other]),
+                    }
+                }
             }
+        });
+        let mut out = Vec::new();
+        for result in join_all(calls).await {
+            out.extend(result?);
         }
         Ok(out)
     }
@@ -405,4 +421,12 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// What `start` does for one app of the list.
+enum StartStep {
+    /// Restart the running processes of that name with the app's options.
+    Restart(Vec<u64>, Options),
+    /// Launch the resolved app.
+    Prepare(Options),
 }

@@ -22,28 +22,43 @@ fn clock_ticks() -> u64 {
     }
 }
 
+/// What one read of `/proc/<pid>/stat` tells about a process.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub ppid: u32,
+    /// User + system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set size in bytes.
+    pub rss: u64,
+}
+
+/// Reads `/proc/<pid>/stat` with a single read into a stack buffer: `list`
+/// does this for every process, so it avoids the size probe and the growing
+/// reads of `read_to_string` (/proc files report a size of 0).
+pub fn stat(pid: u32) -> Option<Stat> {
+    use std::io::Read;
+    let mut buf = [0u8; 2048];
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let len = file.read(&mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..len]).ok()?;
+    // The command name (2nd field) may hold spaces and parentheses: skip past its last `)`.
+    let mut fields = text[text.rfind(')')? + 2..].split_ascii_whitespace();
+    let mut nth = |n: usize| fields.nth(n)?.parse::<u64>().ok();
+    // Fields after the name, counted from 0: state, ppid, …, utime (11), stime (12), …, rss (21).
+    let ppid = nth(1)?;
+    let utime = nth(9)?;
+    let stime = nth(0)?;
+    let rss_pages = nth(8)?;
+    Some(Stat {
+        ppid: ppid as u32,
+        cpu_ticks: utime + stime,
+        rss: rss_pages * page_size(),
+    })
+}
+
 /// Resident set size in bytes.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * page_size())
-}
-
-/// Fields of `/proc/<pid>/stat` after the command name.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    Some(after.split_whitespace().map(str::to_string).collect())
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
-/// User + system CPU time, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let f = stat_fields(pid)?;
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    stat(pid).map(|s| s.rss)
 }
 
 /// A CPU sample, kept between two `list` calls to turn ticks into a percentage.
@@ -55,14 +70,7 @@ pub struct CpuSample {
 
 /// CPU use since the previous sample (or since `started` for the first), in
 /// percent of one core, rounded to one decimal as PM2 shows it.
-pub fn cpu_percent(
-    pid: u32,
-    prev: Option<CpuSample>,
-    started: Instant,
-) -> (f64, Option<CpuSample>) {
-    let Some(ticks) = cpu_ticks(pid) else {
-        return (0.0, None);
-    };
+pub fn cpu_percent(ticks: u64, prev: Option<CpuSample>, started: Instant) -> (f64, CpuSample) {
     let now = Instant::now();
     let (base_ticks, base_at) = prev.map(|s| (s.ticks, s.at)).unwrap_or((0, started));
     let elapsed = now.duration_since(base_at).as_secs_f64();
@@ -72,10 +80,7 @@ pub fn cpu_percent(
     } else {
         0.0
     };
-    (
-        (pct * 10.0).round() / 10.0,
-        Some(CpuSample { ticks, at: now }),
-    )
+    ((pct * 10.0).round() / 10.0, CpuSample { ticks, at: now })
 }
 
 /// `pid` and all its descendants, deepest first, from one scan of `/proc`.
@@ -88,8 +93,8 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
                 .to_str()
                 .and_then(|s| s.parse::<u32>().ok())
             {
-                if let Some(pp) = parent_of(p) {
-                    parents.push((p, pp));
+                if let Some(st) = stat(p) {
+                    parents.push((p, st.ppid));
                 }
             }
         }
@@ -135,9 +140,20 @@ mod tests {
     #[test]
     fn reads_own_memory_and_cpu() {
         let me = std::process::id();
-        assert!(rss_bytes(me).unwrap() > 100_000);
-        let (_, sample) = cpu_percent(me, None, Instant::now());
-        assert!(sample.is_some());
+        let st = stat(me).unwrap();
+        assert!(st.rss > 100_000);
+        assert_eq!(st.ppid, std::os::unix::process::parent_id());
+        // Burn some CPU so the tick count moves.
+        let t0 = Instant::now();
+        while t0.elapsed().as_millis() < 50 {
+            std::hint::black_box(t0.elapsed());
+        }
+        let (pct, sample) = cpu_percent(stat(me).unwrap().cpu_ticks, None, t0);
+        assert!(
+            sample.ticks >= 1 && pct > 0.0,
+            "{pct}% from {} ticks",
+            sample.ticks
+        );
         assert!(process_tree(me).contains(&me));
     }
 

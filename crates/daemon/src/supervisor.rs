@@ -448,12 +448,15 @@ impl Actor {
             .values_mut()
             .map(|p| {
                 let (mem, cpu) = match (&p.running, p.status) {
-                    (Some(r), Status::Online) => {
-                        let mem = proc_info::rss_bytes(r.pid).unwrap_or(0);
-                        let (cpu, sample) = proc_info::cpu_percent(r.pid, p.cpu, r.started);
-                        p.cpu = sample;
-                        (mem, cpu)
-                    }
+                    (Some(r), Status::Online) => match proc_info::stat(r.pid) {
+                        Some(st) => {
+                            let (cpu, sample) =
+                                proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
+                            p.cpu = Some(sample);
+                            (st.rss, cpu)
+                        }
+                        None => (0, 0.0),
+                    },
                     _ => (0, 0.0),
                 };
                 p.describe(mem, cpu)
