@@ -72,12 +72,15 @@ test('an ecosystem file starts its apps; stop/delete take it too', () => {
   fs.writeFileSync(eco, `module.exports = { apps: [
     { name: 'eco-a', script: ${JSON.stringify(path.join(apps, 'echo.js'))}, env: { WHO: 'a' }, env_production: { WHO: 'prod' } },
     { name: 'eco-b', script: ${JSON.stringify(path.join(apps, 'echo.js'))} },
+    ...['c', 'd', 'e', 'f'].map((x) => ({ name: 'eco-' + x, script: ${JSON.stringify(path.join(apps, 'echo.js'))} })),
   ] };`);
   assert.strictEqual(pm2('start', eco, '--env', 'production').code, 0);
   const list = jlist();
   const a = list.find((p) => p.name === 'eco-a');
   assert.strictEqual(a.pm2_env.env.WHO, 'prod');
-  assert.ok(list.find((p) => p.name === 'eco-b'));
+  // Started in one pipelined batch, the apps still get their ids in file order.
+  const ordered = list.filter((p) => p.name.startsWith('eco-')).sort((x, y) => x.pm_id - y.pm_id);
+  assert.deepStrictEqual(ordered.map((p) => p.name), ['eco-a', 'eco-b', 'eco-c', 'eco-d', 'eco-e', 'eco-f']);
   assert.strictEqual(pm2('stop', eco).code, 0);
   assert.ok(jlist().filter((p) => p.name.startsWith('eco-')).every((p) => p.pm2_env.status === 'stopped'));
   assert.strictEqual(pm2('delete', eco).code, 0);

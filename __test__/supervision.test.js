@@ -127,3 +127,15 @@ test('pm_ids are allocated in order and start again from 0 when the table emptie
   assert.deepStrictEqual((await pm2.list()).map((p) => p.pm_id), [0]);
   await pm2.delete('all');
 });
+
+test('a file that cannot be executed ends errored, not restarted, with the reason in its error log', async () => {
+  const file = path.join(home, 'not-a-program.txt');
+  fs.writeFileSync(file, 'plain text\n', { mode: 0o644 });
+  await pm2.start({ script: file, name: 'noexec', interpreter: 'none' });
+  await waitFor(async () => (await proc('noexec')).pm2_env.status === 'errored', { what: 'errored' });
+  const p = await proc('noexec');
+  assert.strictEqual(p.pm2_env.restart_time, 0);
+  const errLog = fs.readFileSync(path.join(home, 'logs', 'noexec-error.log'), 'utf8');
+  assert.match(errLog, /failed to launch .*not-a-program\.txt: Permission denied/);
+  await pm2.delete('noexec');
+});

@@ -5,8 +5,10 @@
 //! addon (the same supervisor, in the user's process).
 
 pub mod bus;
+mod child;
 mod daemon_log;
 mod handlers;
+pub mod heap;
 mod log_writer;
 mod proc_info;
 mod process;

@@ -20,6 +20,7 @@ fn report_ready(line: &str) {
 }
 
 fn main() {
+    pm2_daemon::heap::tune_for_daemon();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -44,7 +44,7 @@ pub struct Running {
     pub pid: u32,
     pub ipc: Option<IpcWriter>,
     /// Shared so `sendLineToStdin` calls can write without taking it away.
-    pub stdin: Option<Arc<tokio::sync::Mutex<tokio::process::ChildStdin>>>,
+    pub stdin: Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>>,
     pub started: Instant,
 }
 

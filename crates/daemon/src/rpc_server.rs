@@ -100,4 +100,5 @@ async fn call(
         Err(msg) => reply_err(&msg, id),
     };
     let _ = tx.send(frame).await;
+    crate::heap::release_soon();
 }

@@ -1,14 +1,13 @@
 //! Turning a pm2_env into a running child: command line, environment,
 //! descriptors (stdio pipes and the Node IPC channel on fd 3), own session.
 
+use crate::child::{self, Child};
 use crate::settings::Settings;
 use pm2_wire::ipc::{self, IpcReader, IpcWriter, CHILD_CHANNEL_FD};
 use serde_json::{Map, Value};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::Stdio;
-use tokio::process::{Child, Command};
 
 pub struct Spawned {
     pub child: Child,
@@ -76,63 +75,47 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
             format!("cwd {cwd} does not exist"),
         ));
     }
-    let args = strings(env.get("args"));
-    let interpreter_args = strings(env.get("node_args"));
-
-    let mut cmd = if interpreter == "none" {
-        Command::new(script)
+    let app_path = env.get("PATH").and_then(Value::as_str);
+    let (program, mut argv, label) = if interpreter == "none" {
+        (
+            find_in_path(script, app_path),
+            vec![script.to_string()],
+            script,
+        )
     } else {
-        // An absolute program path gives Node room for `process.title`
-        // (it can only reuse the space of the original argv).
-        let program = find_in_path(interpreter, env.get("PATH").and_then(Value::as_str));
-        let mut c = Command::new(program);
-        c.args(&interpreter_args);
+        // An absolute program path (also as argv[0]) gives Node room for
+        // `process.title`: it can only reuse the space of the original argv.
+        let program = find_in_path(interpreter, app_path);
+        let mut argv = vec![program.to_string_lossy().into_owned()];
+        argv.extend(strings(env.get("node_args")));
         let is_node = Path::new(interpreter)
             .file_name()
             .is_some_and(|n| n == "node");
         if is_node && settings.container.is_file() {
-            c.arg(&settings.container);
+            argv.push(settings.container.to_string_lossy().into_owned());
         } else {
-            c.arg(script);
+            argv.push(script.to_string());
         }
-        c
+        (program, argv, interpreter)
     };
-    cmd.args(&args)
-        .env_clear()
-        .envs(child_environment(env))
-        .env("NODE_CHANNEL_FD", CHILD_CHANNEL_FD.to_string())
-        .env("NODE_CHANNEL_SERIALIZATION_MODE", "json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(false);
-    if !cwd.is_empty() {
-        cmd.current_dir(cwd);
-    }
+    argv.extend(strings(env.get("args")));
+    let mut child_env = child_environment(env);
+    child_env.retain(|(k, _)| k != "NODE_CHANNEL_FD" && k != "NODE_CHANNEL_SERIALIZATION_MODE");
+    child_env.push(("NODE_CHANNEL_FD".into(), CHILD_CHANNEL_FD.to_string()));
+    child_env.push(("NODE_CHANNEL_SERIALIZATION_MODE".into(), "json".into()));
+
     let (parent, child_end) = ipc::channel()?;
-    let child_fd = child_end.as_raw_fd();
-    // In-process mode the apps die with the host script, as PM2's no-daemon mode does.
-    let die_with_parent = settings.in_process;
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            ipc::install_child_end(child_fd)
-        });
-    }
-    let child = cmd.spawn().map_err(|e| {
-        let what = if interpreter == "none" {
-            script
-        } else {
-            interpreter
-        };
-        io::Error::new(e.kind(), format!("failed to launch {what}: {e}"))
-    })?;
+    let child = child::spawn(&child::Command {
+        program: &program,
+        argv: &argv,
+        env: &child_env,
+        cwd: (!cwd.is_empty()).then(|| Path::new(cwd)),
+        channel_fd: child_end.as_raw_fd(),
+        // In-process mode the apps die with the host script, as PM2's no-daemon mode does.
+        die_with_parent: settings.in_process,
+        label: label.to_string(),
+    })
+    .map_err(|e| io::Error::new(e.kind(), format!("failed to launch {label}: {e}")))?;
     drop(child_end);
     Ok(Spawned {
         child,

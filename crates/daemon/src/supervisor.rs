@@ -99,6 +99,8 @@ pub enum Msg {
         generation: u64,
         code: Option<i32>,
         signal: Option<i32>,
+        /// The program never ran (exec failed): no restart.
+        launch_error: Option<String>,
     },
     Message {
         id: u64,
@@ -382,7 +384,8 @@ impl Actor {
                 generation,
                 code,
                 signal,
-            } => self.on_exit(id, generation, code, signal),
+                launch_error,
+            } => self.on_exit(id, generation, code, signal, launch_error),
             Msg::Message {
                 id,
                 generation,
@@ -573,14 +576,10 @@ impl Actor {
                 return Err(msg);
             }
         };
-        let mut child = spawned.child;
-        let pid = child.id().unwrap_or(0);
-        if let Some(out) = child.stdout.take() {
-            pump(out, sink.clone(), Stream::Out);
-        }
-        if let Some(err) = child.stderr.take() {
-            pump(err, sink, Stream::Err);
-        }
+        let child = spawned.child;
+        let pid = child.pid;
+        pump(child.stdout, sink.clone(), Stream::Out);
+        pump(child.stderr, sink, Stream::Err);
         let (mut reader, writer) = spawned.ipc;
         let msg_tx = tx.clone();
         tokio::spawn(async move {
@@ -598,22 +597,17 @@ impl Actor {
                 }
             }
         });
-        let stdin = child.stdin.take();
+        let stdin = child.stdin;
+        let exit = child.exit;
         tokio::spawn(async move {
-            let status = child.wait().await;
-            let (code, signal) = match status {
-                Ok(s) => {
-                    use std::os::unix::process::ExitStatusExt;
-                    (s.code(), s.signal())
-                }
-                Err(_) => (None, None),
-            };
+            let exit = exit.wait().await;
             let _ = tx
                 .send(Msg::Exited {
                     id,
                     generation,
-                    code,
-                    signal,
+                    code: exit.code,
+                    signal: exit.signal,
+                    launch_error: exit.launch_error,
                 })
                 .await;
         });
@@ -623,7 +617,7 @@ impl Actor {
         p.running = Some(Running {
             pid,
             ipc: Some(writer),
-            stdin: stdin.map(|s| std::sync::Arc::new(tokio::sync::Mutex::new(s))),
+            stdin: Some(std::sync::Arc::new(tokio::sync::Mutex::new(stdin))),
             started: Instant::now(),
         });
         let wait_ready = p.flag("wait_ready", false);
@@ -750,14 +744,34 @@ impl Actor {
         Ok(was_running)
     }
 
-    fn on_exit(&mut self, id: u64, generation: u64, code: Option<i32>, signal: Option<i32>) {
+    fn on_exit(
+        &mut self,
+        id: u64,
+        generation: u64,
+        code: Option<i32>,
+        signal: Option<i32>,
+        launch_error: Option<String>,
+    ) {
         let restarts_blocked = self.restarts_blocked;
+        if self
+            .procs
+            .get(&id)
+            .is_none_or(|p| p.generation != generation)
+        {
+            return;
+        }
+        if let Some(e) = launch_error {
+            // As a spawn error is: said in the app's error log and pm2.log, app errored.
+            let msg = format!("Error: {e} (app {} id {id})", self.procs[&id].name());
+            if let Some(sink) = &self.procs[&id].log {
+                sink.write(Stream::Err, format!("{msg}\n").as_bytes());
+            }
+            self.log.info(&msg);
+            self.transition(id, Status::Errored, None);
+        }
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
-        if p.generation != generation {
-            return;
-        }
         p.running = None;
         if let Some(pid_path) = p.str("pm_pid_path") {
             let _ = std::fs::remove_file(pid_path);

@@ -38,15 +38,18 @@ impl Arg {
         }
     }
 
-    fn encoded(&self) -> Vec<u8> {
+    /// Appends the argument's bytes (type prefix included) to `out`.
+    fn encode_into(&self, out: &mut Vec<u8>) {
         match self {
-            Arg::Str(s) => [b"s:".as_slice(), s.as_bytes()].concat(),
-            Arg::Json(v) => {
-                let mut out = b"j:".to_vec();
-                serde_json::to_writer(&mut out, v).expect("serializing a Value cannot fail");
-                out
+            Arg::Str(s) => {
+                out.extend_from_slice(b"s:");
+                out.extend_from_slice(s.as_bytes());
             }
-            Arg::Buf(b) => b.clone(),
+            Arg::Json(v) => {
+                out.extend_from_slice(b"j:");
+                serde_json::to_writer(&mut *out, v).expect("serializing a Value cannot fail");
+            }
+            Arg::Buf(b) => out.extend_from_slice(b),
         }
     }
 
@@ -83,9 +86,13 @@ pub fn encode(args: &[Arg]) -> Vec<u8> {
     );
     let mut out = vec![(VERSION << 4) | args.len() as u8];
     for arg in args {
-        let bytes = arg.encoded();
-        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        out.extend_from_slice(&bytes);
+        // Written in place (a list reply can be megabytes): length slot first,
+        // filled in once the argument is out.
+        let slot = out.len();
+        out.extend_from_slice(&[0; 4]);
+        arg.encode_into(&mut out);
+        let len = (out.len() - slot - 4) as u32;
+        out[slot..slot + 4].copy_from_slice(&len.to_be_bytes());
     }
     out
 }

@@ -61,7 +61,10 @@ pub fn call_frame(method: &str, args: &[Value], id: &str) -> Vec<u8> {
 }
 
 pub fn reply_ok(args: Vec<Value>, id: Arg) -> Vec<u8> {
-    crate::amp::encode(&[Arg::Json(json!({ "args": args })), id])
+    // Moved into the body, not copied as `json!` would (list replies are big).
+    let mut body = serde_json::Map::new();
+    body.insert("args".into(), Value::Array(args));
+    crate::amp::encode(&[Arg::Json(Value::Object(body)), id])
 }
 
 pub fn reply_err(message: &str, id: Arg) -> Vec<u8> {

@@ -1,0 +1,354 @@
+//! A child process forked and exec'd by hand, so that the daemon never waits
+//! for the child to be scheduled.
+//!
+//! `std::process::Command::spawn` blocks until the child has called exec (to
+//! report an exec failure as an error). When dozens of apps boot at once on
+//! two cores, the new child waits its turn behind them, and the supervisor
+//! stalls for milliseconds per app. Here the parent forks and goes on; an exec
+//! failure travels through a close-on-exec pipe and is read once the child has
+//! exited. The exit itself is awaited on a pidfd (SIGCHLD where the kernel has
+//! none).
+
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::ffi::CString;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use tokio::io::unix::AsyncFd;
+use tokio::net::unix::pipe;
+
+/// What to run and how.
+pub struct Command<'a> {
+    /// The file to exec (already resolved against PATH).
+    pub program: &'a Path,
+    /// The full argv, `argv[0]` included.
+    pub argv: &'a [String],
+    /// The whole environment of the child.
+    pub env: &'a [(String, String)],
+    pub cwd: Option<&'a Path>,
+    /// The child's end of the Node IPC channel, installed on fd 3.
+    pub channel_fd: RawFd,
+    /// Ask the kernel to SIGTERM the child when the daemon's thread dies.
+    pub die_with_parent: bool,
+    /// How an exec failure names the program ("failed to launch <label>").
+    pub label: String,
+}
+
+pub struct Child {
+    pub pid: u32,
+    pub stdin: pipe::Sender,
+    pub stdout: pipe::Receiver,
+    pub stderr: pipe::Receiver,
+    pub exit: ExitWatch,
+}
+
+/// How the child ended.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Set when the child never got to run the program.
+    pub launch_error: Option<String>,
+}
+
+fn cstring(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in argument"))
+}
+
+fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}
+
+/// Everything the child needs, allocated before fork: after fork only
+/// async-signal-safe calls are allowed, so no allocation.
+struct Prepared {
+    program: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    cwd: Option<CString>,
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// Starts `cmd` without waiting for it to exec. Must run inside the tokio runtime.
+pub fn spawn(cmd: &Command) -> io::Result<Child> {
+    let prepared = Prepared {
+        program: cstring(cmd.program.as_os_str().as_bytes())?,
+        argv: cmd
+            .argv
+            .iter()
+            .map(|a| cstring(a.as_bytes()))
+            .collect::<io::Result<_>>()?,
+        env: cmd
+            .env
+            .iter()
+            .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
+            .collect::<io::Result<_>>()?,
+        cwd: cmd
+            .cwd
+            .map(|c| cstring(c.as_os_str().as_bytes()))
+            .transpose()?,
+    };
+    let argv = null_terminated(&prepared.argv);
+    let envp = null_terminated(&prepared.env);
+    let (stdin_r, stdin_w) = pipe_pair()?;
+    let (stdout_r, stdout_w) = pipe_pair()?;
+    let (stderr_r, stderr_w) = pipe_pair()?;
+    let (report_r, report_w) = pipe_pair()?;
+    let fds = ChildFds {
+        stdio: [
+            stdin_r.as_raw_fd(),
+            stdout_w.as_raw_fd(),
+            stderr_w.as_raw_fd(),
+        ],
+        channel: cmd.channel_fd,
+        report: report_w.as_raw_fd(),
+    };
+
+    // SAFETY: the child branch only makes async-signal-safe calls on memory
+    // prepared above, then execs or exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: we are the freshly forked child.
+        unsafe { exec_child(&prepared, &argv, &envp, &fds, cmd.die_with_parent) }
+    }
+    drop((stdin_r, stdout_w, stderr_w, report_w));
+    let pid_u32 = pid as u32;
+    let exit = ExitWatch {
+        pid: Pid::from_raw(pid),
+        pidfd: pidfd_open(pid),
+        report: report_r,
+        label: cmd.label.clone(),
+    };
+    Ok(Child {
+        pid: pid_u32,
+        stdin: pipe::Sender::from_owned_fd(stdin_w)?,
+        stdout: pipe::Receiver::from_owned_fd(stdout_r)?,
+        stderr: pipe::Receiver::from_owned_fd(stderr_r)?,
+        exit,
+    })
+}
+
+struct ChildFds {
+    /// The child's ends of stdin, stdout, stderr.
+    stdio: [RawFd; 3],
+    /// The child's end of the IPC channel.
+    channel: RawFd,
+    /// Where an exec failure's errno goes.
+    report: RawFd,
+}
+
+/// The child between fork and exec.
+///
+/// # Safety
+/// Only in the child right after fork; async-signal-safe calls only.
+unsafe fn exec_child(
+    p: &Prepared,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    fds: &ChildFds,
+    die_with_parent: bool,
+) -> ! {
+    // SAFETY: all of these are async-signal-safe and act on this process only.
+    unsafe {
+        let fail = || -> ! {
+            let errno = *libc::__errno_location();
+            let bytes = errno.to_ne_bytes();
+            libc::write(fds.report, bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(127)
+        };
+        // Start from a clean signal state, as exec'd programs expect.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Its own session: signals aimed at the daemon's group spare the apps.
+        if libc::setsid() < 0 {
+            fail();
+        }
+        if die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
+            fail();
+        }
+        // Sources are never 0..2 (those are open in the daemon), so the
+        // stdio copies cannot clobber each other; fd 3 comes last.
+        for (target, &source) in fds.stdio.iter().enumerate() {
+            if libc::dup2(source, target as RawFd) < 0 {
+                fail();
+            }
+        }
+        if pm2_wire::ipc::install_child_end(fds.channel).is_err() {
+            fail();
+        }
+        if let Some(cwd) = &p.cwd {
+            if libc::chdir(cwd.as_ptr()) < 0 {
+                fail();
+            }
+        }
+        libc::execve(p.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        fail()
+    }
+}
+
+fn pidfd_open(pid: libc::pid_t) -> Option<AsyncFd<OwnedFd>> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just gave us this descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    // SAFETY: the OwnedFd moves into the AsyncFd and stays open, unchanged,
+    // until the AsyncFd is dropped.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
+}
+
+/// Awaits the child's exit and reaps it.
+pub struct ExitWatch {
+    pid: Pid,
+    pidfd: Option<AsyncFd<OwnedFd>>,
+    report: OwnedFd,
+    label: String,
+}
+
+impl ExitWatch {
+    pub async fn wait(self) -> Exit {
+        let status = match &self.pidfd {
+            Some(fd) => loop {
+                match reap(self.pid) {
+                    Some(status) => break status,
+                    None => match fd.readable().await {
+                        Ok(mut guard) => guard.clear_ready(),
+                        Err(_) => break wait_on_sigchld(self.pid).await,
+                    },
+                }
+            },
+            None => wait_on_sigchld(self.pid).await,
+        };
+        let (code, signal) = match status {
+            WaitStatus::Exited(_, code) => (Some(code), None),
+            WaitStatus::Signaled(_, signal, _) => (None, Some(signal as i32)),
+            _ => (None, None),
+        };
+        Exit {
+            code,
+            signal,
+            launch_error: self.launch_error(),
+        }
+    }
+
+    /// The exec failure the child reported, if it did (the pipe is closed by
+    /// now: by exec on success, by exit otherwise).
+    fn launch_error(&self) -> Option<String> {
+        let mut bytes = [0u8; 4];
+        let mut file = std::fs::File::from(self.report.try_clone().ok()?);
+        file.read_exact(&mut bytes).ok()?;
+        let err = io::Error::from_raw_os_error(i32::from_ne_bytes(bytes));
+        Some(format!("failed to launch {}: {err}", self.label))
+    }
+}
+
+/// The child's status once it has ended (and is reaped), `None` while it runs.
+fn reap(pid: Pid) -> Option<WaitStatus> {
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) => None,
+        Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Some(status),
+        Ok(_) => None,
+        // Reaped elsewhere or never ours: nothing more will come.
+        Err(_) => Some(WaitStatus::Exited(pid, -1)),
+    }
+}
+
+/// For kernels without pidfd: check again at every SIGCHLD.
+async fn wait_on_sigchld(pid: Pid) -> WaitStatus {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigchld = signal(SignalKind::child()).ok();
+    loop {
+        if let Some(status) = reap(pid) {
+            return status;
+        }
+        match sigchld.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(program: &str, argv: &[&str]) -> io::Result<Child> {
+        let (_keep, passed) = std::os::unix::net::UnixStream::pair().unwrap();
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
+        spawn(&Command {
+            program: Path::new(program),
+            argv: &argv,
+            env: &env,
+            cwd: Some(Path::new("/tmp")),
+            channel_fd: passed.as_raw_fd(),
+            die_with_parent: false,
+            label: program.to_string(),
+        })
+    }
+
+    #[tokio::test]
+    async fn runs_the_program_with_its_stdio_cwd_and_fd() {
+        use tokio::io::AsyncReadExt;
+        let child = run(
+            "/bin/sh",
+            &[
+                "sh",
+                "-c",
+                "pwd; echo oops >&2; readlink /proc/$$/fd/3 >&2; exit 7",
+            ],
+        )
+        .unwrap();
+        let (mut out, mut err) = (String::new(), String::new());
+        let mut stdout = child.stdout;
+        let mut stderr = child.stderr;
+        stdout.read_to_string(&mut out).await.unwrap();
+        stderr.read_to_string(&mut err).await.unwrap();
+        let exit = child.exit.wait().await;
+        assert_eq!(out, "/tmp\n");
+        assert!(err.starts_with("oops\n"), "{err}");
+        assert!(err.contains("socket:"), "fd 3 is the passed socket: {err}");
+        assert_eq!(
+            (exit.code, exit.signal, exit.launch_error),
+            (Some(7), None, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn reports_a_signal_death() {
+        let child = run("/bin/sh", &["sh", "-c", "kill -9 $$"]).unwrap();
+        let exit = child.exit.wait().await;
+        assert_eq!((exit.code, exit.signal), (None, Some(libc::SIGKILL)));
+    }
+
+    #[tokio::test]
+    async fn an_exec_failure_comes_back_as_a_launch_error() {
+        let child = run("/no/such/program", &["x"]).unwrap();
+        let exit = child.exit.wait().await;
+        assert_eq!(exit.code, Some(127));
+        let msg = exit.launch_error.expect("launch error");
+        assert!(
+            msg.starts_with("failed to launch /no/such/program: No such file"),
+            "{msg}"
+        );
+    }
+}
