@@ -88,19 +88,30 @@ fn write_json(out: &mut String, value: &Value) {
 
 fn json_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Copy runs of plain text at once; only ASCII bytes ever need escaping,
+    // so every cut falls on a char boundary.
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain_from..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        plain_from = i + 1;
     }
+    out.push_str(&s[plain_from..]);
     out.push('"');
 }
 
@@ -411,6 +422,7 @@ mod tests {
     fn json_is_compact_and_keeps_key_order() {
         let v = json!({"z": 1, "a": [true, null, "x\"\n\u{1}"], "f": 1.5});
         assert_eq!(json(&v), r#"{"z":1,"a":[true,null,"x\"\n\u0001"],"f":1.5}"#);
+        assert_eq!(json(&json!("é\u{1f}ü→\\")), r#""é\u001fü→\\""#);
     }
 
     // Expected texts below are what Node 20's util.inspect prints for the same values.

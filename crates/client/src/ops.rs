@@ -134,6 +134,13 @@ impl Client {
             .unwrap_or(Value::Null))
     }
 
+    /// The process list as the daemon's JSON text, unparsed (`pm2 jlist`).
+    pub async fn list_json(&self) -> Result<String> {
+        let body = self.rpc.call_raw("getMonitorData", vec![json!({})]).await?;
+        let args = pm2_wire::rpc::reply_args_raw(&body).map_err(Error::Remote)?;
+        Ok(args.first().map_or("[]", |a| a.get()).to_string())
+    }
+
     pub async fn list(&self) -> Result<Vec<Value>> {
         match self.call_one("getMonitorData", vec![json!({})]).await? {
             Value::Array(list) => Ok(list),

@@ -13,7 +13,8 @@ use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
 
-type Pending = Arc<Mutex<Option<HashMap<String, oneshot::Sender<Result<Vec<Value>, String>>>>>>;
+/// Waiters by call id; each gets its reply's body unparsed.
+type Pending = Arc<Mutex<Option<HashMap<String, oneshot::Sender<Vec<u8>>>>>>;
 
 pub struct RpcClient {
     writer: tokio::sync::Mutex<OwnedWriteHalf>,
@@ -40,9 +41,9 @@ impl RpcClient {
                 };
                 decoder.push(&buf[..n]);
                 loop {
-                    match decoder.next_frame() {
+                    match decoder.next_raw_frame() {
                         Ok(Some(frame)) => {
-                            if let Some((id, reply)) = rpc::parse_reply(frame) {
+                            if let Some((id, reply)) = rpc::split_reply(frame) {
                                 let waiter = reader_pending
                                     .lock()
                                     .expect("pending lock")
@@ -73,12 +74,15 @@ impl RpcClient {
 
     /// Calls `method` and returns the reply's arguments (after the error slot).
     pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Vec<Value>> {
+        let body = self.call_raw(method, args).await?;
+        rpc::parse_reply_body(&body).map_err(Error::Remote)
+    }
+
+    /// Calls `method` and returns the reply's body unparsed, for
+    /// [`rpc::reply_args_raw`].
+    pub async fn call_raw(&self, method: &str, args: Vec<Value>) -> Result<Vec<u8>> {
         let rx = self.send(method, args).await?;
-        match rx.await {
-            Ok(Ok(args)) => Ok(args),
-            Ok(Err(msg)) => Err(Error::Remote(msg)),
-            Err(_) => Err(Error::Disconnected),
-        }
+        rx.await.map_err(|_| Error::Disconnected)
     }
 
     /// Sends a call whose reply nobody waits for (`notifyKillPM2` never replies).
@@ -86,11 +90,7 @@ impl RpcClient {
         self.send(method, args).await.map(drop)
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        args: Vec<Value>,
-    ) -> Result<oneshot::Receiver<Result<Vec<Value>, String>>> {
+    async fn send(&self, method: &str, args: Vec<Value>) -> Result<oneshot::Receiver<Vec<u8>>> {
         let id = format!(
             "{}:{}",
             std::process::id(),

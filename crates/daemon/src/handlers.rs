@@ -78,14 +78,23 @@ fn restart_update(opts: Map<String, Value>) -> Map<String, Value> {
     opts.into_iter().filter(|(k, _)| k != "id").collect()
 }
 
-pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Value>, String> {
+/// A reply's arguments (after the error slot).
+pub enum Reply {
+    Values(Vec<Value>),
+    /// One argument, already serialized: the process list, which can be
+    /// megabytes and is written straight from the process table.
+    Json(String),
+}
+
+pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply, String> {
     let sup = &d.supervisor;
     let first = args.first();
-    let one = |v: Value| Ok(vec![v]);
+    let one = |v: Value| Ok(Reply::Values(vec![v]));
+    let none = || Ok(Reply::Values(vec![]));
     match method {
         "ping" => one(json!({"msg": "pong"})),
         "getVersion" => one(json!(crate::VERSION)),
-        "getMonitorData" => one(Value::Array(sup.list().await?)),
+        "getMonitorData" => Ok(Reply::Json(sup.list_json().await?)),
         "getSystemData" => one(crate::system_data()),
         "getReport" => one(json!({
             "pm2_version": crate::VERSION,
@@ -143,9 +152,9 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Va
                     .unwrap_or(false);
                 sup.notify(id, event, manually);
             }
-            Ok(vec![])
+            none()
         }
-        "monitor" | "unmonitor" => Ok(vec![]),
+        "monitor" | "unmonitor" => none(),
         "msgProcess" => {
             let cmd = object_arg(first, method)?;
             let msg = match (cmd.get("opts"), cmd.get("uuid")) {
@@ -186,7 +195,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Vec<Va
         }
         "notifyKillPM2" => {
             sup.block_restarts();
-            Ok(vec![])
+            none()
         }
         "profileCPU" | "profileMEM" => Err(format!(
             "{method} is not available: the daemon is not a Node process"

@@ -121,6 +121,17 @@ impl Proc {
         Value::Object(v)
     }
 
+    /// The list entry as a borrowed view, serialized without copying the env.
+    pub fn described(&self, memory: u64, cpu: f64) -> Described<'_> {
+        Described {
+            pid: self.pid(),
+            name: self.name(),
+            pm2_env: &self.env,
+            pm_id: self.pm_id,
+            monit: Monit { memory, cpu },
+        }
+    }
+
     /// A list entry: `{pid, name, pm2_env, pm_id, monit}`.
     pub fn describe(&self, memory: u64, cpu: f64) -> Value {
         json!({
@@ -154,6 +165,33 @@ impl Proc {
             date_format,
             json: self.str("log_type") == Some("json"),
         }
+    }
+}
+
+/// A list entry, `{pid, name, pm2_env, pm_id, monit}` in that order.
+#[derive(serde::Serialize)]
+pub struct Described<'a> {
+    pid: u32,
+    name: &'a str,
+    pm2_env: &'a Map<String, Value>,
+    pm_id: u64,
+    monit: Monit,
+}
+
+#[derive(serde::Serialize)]
+struct Monit {
+    memory: u64,
+    #[serde(serialize_with = "js_number")]
+    cpu: f64,
+}
+
+/// A float as `JSON.stringify` writes it: whole values without `.0`, so
+/// clients can print the daemon's JSON as it is (`pm2 jlist`).
+fn js_number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
     }
 }
 

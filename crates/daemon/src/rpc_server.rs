@@ -9,7 +9,7 @@
 use crate::handlers;
 use crate::{Daemon, ExitReason};
 use pm2_wire::amp::{encode, Arg, Decoder};
-use pm2_wire::rpc::{parse_request, reply_err, reply_ok, Request};
+use pm2_wire::rpc::{parse_request, reply_err, reply_ok, reply_ok_json, Request};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -96,7 +96,8 @@ async fn call(
         return;
     }
     let frame = match handlers::dispatch(&daemon, &method, &args).await {
-        Ok(values) => reply_ok(values, id),
+        Ok(handlers::Reply::Values(values)) => reply_ok(values, id),
+        Ok(handlers::Reply::Json(arg)) => reply_ok_json(&arg, id),
         Err(msg) => reply_err(&msg, id),
     };
     let _ = tx.send(frame).await;

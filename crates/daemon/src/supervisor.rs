@@ -38,6 +38,9 @@ pub enum Msg {
     List {
         reply: Reply<Vec<Value>>,
     },
+    ListJson {
+        reply: Reply<String>,
+    },
     Get {
         id: u64,
         reply: Reply<Value>,
@@ -179,6 +182,12 @@ impl Supervisor {
         self.ask(|reply| Msg::List { reply }).await
     }
 
+    /// The list as JSON text, serialized straight from the table: what
+    /// `getMonitorData` replies, without a copy of every env.
+    pub async fn list_json(&self) -> Result<String, String> {
+        self.ask(|reply| Msg::ListJson { reply }).await
+    }
+
     pub async fn get(&self, id: u64) -> Result<Value, String> {
         self.ask(|reply| Msg::Get { id, reply }).await
     }
@@ -309,6 +318,9 @@ impl Actor {
             }
             Msg::List { reply } => {
                 let _ = reply.send(Ok(self.list()));
+            }
+            Msg::ListJson { reply } => {
+                let _ = reply.send(Ok(self.list_json()));
             }
             Msg::Get { id, reply } => {
                 let r = self
@@ -447,24 +459,42 @@ impl Actor {
     }
 
     fn list(&mut self) -> Vec<Value> {
-        self.procs
-            .values_mut()
-            .map(|p| {
-                let (mem, cpu) = match (&p.running, p.status) {
-                    (Some(r), Status::Online) => match proc_info::stat(r.pid) {
-                        Some(st) => {
-                            let (cpu, sample) =
-                                proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
-                            p.cpu = Some(sample);
-                            (st.rss, cpu)
-                        }
-                        None => (0, 0.0),
-                    },
-                    _ => (0, 0.0),
-                };
-                p.describe(mem, cpu)
+        let ids: Vec<u64> = self.procs.keys().copied().collect();
+        ids.into_iter()
+            .map(|id| {
+                let (mem, cpu) = self.monit(id);
+                self.procs[&id].describe(mem, cpu)
             })
             .collect()
+    }
+
+    fn list_json(&mut self) -> String {
+        let ids: Vec<u64> = self.procs.keys().copied().collect();
+        let monit: Vec<(u64, f64)> = ids.iter().map(|&id| self.monit(id)).collect();
+        let entries: Vec<_> = ids
+            .iter()
+            .zip(monit)
+            .map(|(id, (mem, cpu))| self.procs[id].described(mem, cpu))
+            .collect();
+        serde_json::to_string(&entries).expect("serializing the list cannot fail")
+    }
+
+    /// Memory and CPU of a running process, read now; zeros otherwise.
+    fn monit(&mut self, id: u64) -> (u64, f64) {
+        let Some(p) = self.procs.get_mut(&id) else {
+            return (0, 0.0);
+        };
+        match (&p.running, p.status) {
+            (Some(r), Status::Online) => match proc_info::stat(r.pid) {
+                Some(st) => {
+                    let (cpu, sample) = proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
+                    p.cpu = Some(sample);
+                    (st.rss, cpu)
+                }
+                None => (0, 0.0),
+            },
+            _ => (0, 0.0),
+        }
     }
 
     fn prepare(&mut self, app: Map<String, Value>) -> Result<Vec<Value>, String> {

@@ -53,7 +53,7 @@ impl Arg {
         }
     }
 
-    fn decode(bytes: &[u8]) -> Result<Arg, FrameError> {
+    pub fn decode(bytes: &[u8]) -> Result<Arg, FrameError> {
         match bytes {
             [b's', b':', rest @ ..] => String::from_utf8(rest.to_vec())
                 .map(Arg::Str)
@@ -115,6 +115,19 @@ impl Decoder {
     /// The next complete frame, `Ok(None)` if more bytes are needed, or an error
     /// when the stream cannot be a valid AMP stream (the caller should drop it).
     pub fn next_frame(&mut self) -> Result<Option<Vec<Arg>>, FrameError> {
+        match self.next_raw_frame()? {
+            Some(raw) => raw
+                .iter()
+                .map(|a| Arg::decode(a))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Decoder::next_frame`], with each argument left as its bytes
+    /// (type prefix included), for callers that parse lazily.
+    pub fn next_raw_frame(&mut self) -> Result<Option<Vec<Vec<u8>>>, FrameError> {
         let Some(&header) = self.buf.first() else {
             return Ok(None);
         };
@@ -142,10 +155,10 @@ impl Decoder {
         }
         let args = spans
             .into_iter()
-            .map(|span| Arg::decode(&self.buf[span]))
-            .collect::<Result<Vec<_>, _>>();
+            .map(|span| self.buf[span].to_vec())
+            .collect();
         self.buf.drain(..off);
-        args.map(Some)
+        Ok(Some(args))
     }
 }
 

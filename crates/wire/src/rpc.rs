@@ -4,6 +4,7 @@
 //! Reply: `[j:{"args":[…]}, s:<id>]` or `[j:{"error":msg,"stack":…}, s:<id>]`.
 
 use crate::amp::Arg;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +68,15 @@ pub fn reply_ok(args: Vec<Value>, id: Arg) -> Vec<u8> {
     crate::amp::encode(&[Arg::Json(Value::Object(body)), id])
 }
 
+/// A success reply whose single argument is already JSON text.
+pub fn reply_ok_json(arg_json: &str, id: Arg) -> Vec<u8> {
+    let mut body = Vec::with_capacity(arg_json.len() + 12);
+    body.extend_from_slice(b"j:{\"args\":[");
+    body.extend_from_slice(arg_json.as_bytes());
+    body.extend_from_slice(b"]}");
+    crate::amp::encode(&[Arg::Buf(body), id])
+}
+
 pub fn reply_err(message: &str, id: Arg) -> Vec<u8> {
     crate::amp::encode(&[
         Arg::Json(json!({ "error": message, "stack": format!("Error: {message}") })),
@@ -79,23 +89,69 @@ pub fn parse_reply(frame: Vec<Arg>) -> Option<(String, Result<Vec<Value>, String
     let mut it = frame.into_iter();
     let body = it.next()?.into_json();
     let id = it.next()?.as_str()?.to_string();
-    if let Some(err) = body.get("error").filter(|e| !e.is_null()) {
-        let msg = match err {
-            Value::String(s) => s.clone(),
-            Value::Object(o) => o
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| err.to_string()),
-            other => other.to_string(),
-        };
-        return Some((id, Err(msg)));
+    Some((id, reply_from_body(body)))
+}
+
+/// A reply frame's id and its body left unparsed (`j:` prefix included).
+pub fn split_reply(frame: Vec<Vec<u8>>) -> Option<(String, Vec<u8>)> {
+    let mut it = frame.into_iter();
+    let body = it.next()?;
+    let id = Arg::decode(&it.next()?).ok()?.as_str()?.to_string();
+    Some((id, body))
+}
+
+/// The arguments of an unparsed reply body, or the error it carries.
+pub fn parse_reply_body(body: &[u8]) -> Result<Vec<Value>, String> {
+    match Arg::decode(body) {
+        Ok(arg) => reply_from_body(arg.into_json()),
+        Err(e) => Err(e.to_string()),
     }
-    let args = match body.get("args") {
-        Some(Value::Array(a)) => a.clone(),
-        _ => Vec::new(),
-    };
-    Some((id, Ok(args)))
+}
+
+/// The arguments of an unparsed reply body as raw JSON text: checked, but no
+/// values built (a process list can be megabytes that only get printed).
+pub fn reply_args_raw(body: &[u8]) -> Result<Vec<&RawValue>, String> {
+    #[derive(serde::Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow, default)]
+        error: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        args: Vec<&'a RawValue>,
+    }
+    let json = body.strip_prefix(b"j:").ok_or("reply body is not JSON")?;
+    let parsed: Body = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    match parsed.error.filter(|e| e.get() != "null") {
+        Some(err) => Err(error_message(
+            &serde_json::from_str(err.get()).unwrap_or(Value::Null),
+        )),
+        None => Ok(parsed.args),
+    }
+}
+
+fn reply_from_body(body: Value) -> Result<Vec<Value>, String> {
+    if let Some(err) = body.get("error").filter(|e| !e.is_null()) {
+        return Err(error_message(err));
+    }
+    match body {
+        Value::Object(mut o) => match o.remove("args") {
+            Some(Value::Array(a)) => Ok(a),
+            _ => Ok(Vec::new()),
+        },
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// What a reply's `error` says: a string, or an Error-like object's message.
+fn error_message(err: &Value) -> String {
+    match err {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| err.to_string()),
+        other => other.to_string(),
+    }
 }
 
 /// A bus message: `[s:<event>, j:<payload>]`.
@@ -125,6 +181,42 @@ mod tests {
             }
         );
         assert_eq!(id, Some(Arg::Str("42:7".into())));
+    }
+
+    #[test]
+    fn a_pre_serialized_reply_reads_like_any_other() {
+        let list = json!([{"pid": 7, "name": "a\"b"}]);
+        let raw = reply_ok_json(&list.to_string(), Arg::Str("9:1".into()));
+        let built = reply_ok(vec![list.clone()], Arg::Str("9:1".into()));
+        assert_eq!(raw, built);
+        let (id, args) = parse_reply(frame(&raw)).unwrap();
+        assert_eq!((id.as_str(), args), ("9:1", Ok(vec![list.clone()])));
+    }
+
+    #[test]
+    fn a_reply_body_can_be_read_raw_or_parsed() {
+        let mut d = Decoder::new();
+        d.push(&reply_ok(
+            vec![json!([{"a": 1.5}]), json!("x")],
+            Arg::Str("3:4".into()),
+        ));
+        let (id, body) = split_reply(d.next_raw_frame().unwrap().unwrap()).unwrap();
+        assert_eq!(id, "3:4");
+        let raw: Vec<&str> = reply_args_raw(&body)
+            .unwrap()
+            .iter()
+            .map(|r| r.get())
+            .collect();
+        assert_eq!(raw, [r#"[{"a":1.5}]"#, r#""x""#]);
+        assert_eq!(
+            parse_reply_body(&body),
+            Ok(vec![json!([{"a": 1.5}]), json!("x")])
+        );
+
+        d.push(&reply_err("boom", Arg::Str("3:5".into())));
+        let (_, body) = split_reply(d.next_raw_frame().unwrap().unwrap()).unwrap();
+        assert_eq!(reply_args_raw(&body).unwrap_err(), "boom");
+        assert_eq!(parse_reply_body(&body), Err("boom".to_string()));
     }
 
     #[test]

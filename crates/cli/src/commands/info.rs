@@ -11,10 +11,13 @@ pub async fn list(ctx: &Ctx) -> Outcome {
     Ok(())
 }
 
+/// Prints the daemon's list as it sent it: its JSON is `JSON.stringify`'s
+/// (numbers included), so there is nothing to re-encode.
 pub async fn jlist(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
-    let list = Value::Array(client.list().await?);
-    output::raw(&format!("{}\n", js_text::json(&list)));
+    let mut text = client.list_json().await?;
+    text.push('\n');
+    output::raw(&text);
     Ok(())
 }
 
