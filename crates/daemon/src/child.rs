@@ -114,15 +114,26 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
         report: report_w.as_raw_fd(),
     };
 
-    // SAFETY: the child branch only makes async-signal-safe calls on memory
-    // prepared above, then execs or exits.
-    let pid = unsafe { libc::fork() };
+    // Signals stay blocked across the fork: until the child has reset its
+    // handlers, a signal aimed at it (a stop right after the start) must not
+    // run the daemon's handlers there. It stays pending and gets its default
+    // action once the child unblocks.
+    // SAFETY: plain signal-mask calls on this thread; the child branch only
+    // makes async-signal-safe calls on memory prepared above, then execs or exits.
+    let pid = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut previous);
+        let pid = libc::fork();
+        if pid == 0 {
+            exec_child(&prepared, &argv, &envp, &fds, cmd.die_with_parent)
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
+        pid
+    };
     if pid < 0 {
         return Err(io::Error::last_os_error());
-    }
-    if pid == 0 {
-        // SAFETY: we are the freshly forked child.
-        unsafe { exec_child(&prepared, &argv, &envp, &fds, cmd.die_with_parent) }
     }
     drop((stdin_r, stdout_w, stderr_w, report_w));
     let pid_u32 = pid as u32;
@@ -169,11 +180,16 @@ unsafe fn exec_child(
             libc::write(fds.report, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127)
         };
-        // Start from a clean signal state, as exec'd programs expect.
+        // Start from a clean signal state, as exec'd programs expect: default
+        // dispositions first (signals are still blocked), then an empty mask.
+        for signal in 1..libc::SIGRTMAX() {
+            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         // Its own session: signals aimed at the daemon's group spare the apps.
         if libc::setsid() < 0 {
             fail();
@@ -338,6 +354,21 @@ mod tests {
         let child = run("/bin/sh", &["sh", "-c", "kill -9 $$"]).unwrap();
         let exit = child.exit.wait().await;
         assert_eq!((exit.code, exit.signal), (None, Some(libc::SIGKILL)));
+    }
+
+    #[tokio::test]
+    async fn a_signal_sent_before_exec_gets_its_default_action() {
+        // Like the daemon, this process handles SIGINT; the child must not.
+        let _handler = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        let child = run("/bin/sleep", &["sleep", "30"]).unwrap();
+        // Sent at once: the child may not have exec'd yet.
+        nix::sys::signal::kill(
+            Pid::from_raw(child.pid as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let exit = child.exit.wait().await;
+        assert_eq!((exit.code, exit.signal), (None, Some(libc::SIGINT)));
     }
 
     #[tokio::test]

@@ -598,13 +598,7 @@ impl Actor {
         p.log = Some(sink.clone());
         let spawned = match spawn::spawn(&p.env, &self.settings) {
             Ok(s) => s,
-            Err(e) => {
-                let msg = format!("Error: {e} (app {} id {id})", p.name());
-                sink.write(Stream::Err, format!("{msg}\n").as_bytes());
-                self.log.info(&msg);
-                self.transition(id, Status::Errored, None);
-                return Err(msg);
-            }
+            Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
         let child = spawned.child;
         let pid = child.pid;
@@ -662,6 +656,21 @@ impl Actor {
             self.transition(id, Status::Online, Some("online"));
         }
         Ok(())
+    }
+
+    /// An app whose program could not be started (before the fork or at
+    /// exec): the reason goes to its error log and pm2.log, and it ends errored.
+    fn launch_failed(&mut self, id: u64, error: &str) -> String {
+        let msg = match self.procs.get(&id) {
+            Some(p) => format!("Error: {error} (app {} id {id})", p.name()),
+            None => return error.to_string(),
+        };
+        if let Some(sink) = &self.procs[&id].log {
+            sink.write(Stream::Err, format!("{msg}\n").as_bytes());
+        }
+        self.log.info(&msg);
+        self.transition(id, Status::Errored, None);
+        msg
     }
 
     fn stop(&mut self, id: u64, reply: Reply<()>) {
@@ -791,13 +800,7 @@ impl Actor {
             return;
         }
         if let Some(e) = launch_error {
-            // As a spawn error is: said in the app's error log and pm2.log, app errored.
-            let msg = format!("Error: {e} (app {} id {id})", self.procs[&id].name());
-            if let Some(sink) = &self.procs[&id].log {
-                sink.write(Stream::Err, format!("{msg}\n").as_bytes());
-            }
-            self.log.info(&msg);
-            self.transition(id, Status::Errored, None);
+            self.launch_failed(id, &e);
         }
         let Some(p) = self.procs.get_mut(&id) else {
             return;
