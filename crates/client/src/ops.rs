@@ -412,9 +412,26 @@ impl Client {
         for r in join_all(deletes).await {
             r?;
         }
+        let daemon_pid = std::fs::read_to_string(&self.paths.pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            // A daemon inside this very process (`connect(true)`) ends with it.
+            .filter(|&pid| pid as u32 != std::process::id());
         // No pid: this client waits for the socket to close instead of a SIGQUIT.
         let _ = self.rpc.notify("killMe", vec![json!({})]).await;
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.rpc.closed()).await;
+        let gone = async {
+            self.rpc.closed().await;
+            // The socket closes a moment before the process ends; callers
+            // (`pm2 kill && …`) expect the daemon to be gone.
+            while let Some(pid) = daemon_pid {
+                let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+                if !alive {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(3), gone).await;
         Ok(())
     }
 
