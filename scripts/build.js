@@ -52,3 +52,15 @@ run('cargo', ['build', ...profileArgs, '-p', 'pm2-daemon', '-p', 'pm2-cli']);
 copyExecutable('pm2-daemon');
 copyExecutable('pm2-cli');
 console.log(`pm2: built into ${path.relative(root, outDir)}/`);
+
+// In a checkout, link the package's own bin so `npx pm2 …` runs this build:
+// npm links the bins of dependencies into node_modules/.bin, never the root
+// package's. Installed as a dependency (inside node_modules), npm links it.
+if (path.basename(path.dirname(path.resolve(root))) !== 'node_modules') {
+  const binDir = path.join(root, 'node_modules', '.bin');
+  const link = path.join(binDir, 'pm2');
+  const target = path.relative(binDir, path.join(root, require('../package.json').bin.pm2));
+  fs.mkdirSync(binDir, { recursive: true });
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(target, link);
+}
