@@ -132,15 +132,9 @@ impl Proc {
         }
     }
 
-    /// A list entry: `{pid, name, pm2_env, pm_id, monit}`.
+    /// A list entry as a value: `{pid, name, pm2_env, pm_id, monit}`.
     pub fn describe(&self, memory: u64, cpu: f64) -> Value {
-        json!({
-            "pid": self.pid(),
-            "name": self.name(),
-            "pm2_env": Value::Object(self.env.clone()),
-            "pm_id": self.pm_id,
-            "monit": {"memory": memory, "cpu": cpu},
-        })
+        serde_json::to_value(self.described(memory, cpu)).expect("a list entry is valid JSON")
     }
 
     /// Copies `env` onto the top level, as PM2 does at every launch.

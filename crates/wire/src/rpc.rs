@@ -84,14 +84,6 @@ pub fn reply_err(message: &str, id: Arg) -> Vec<u8> {
     ])
 }
 
-/// A reply as seen by a client: `Ok(args)` or `Err(error message)`.
-pub fn parse_reply(frame: Vec<Arg>) -> Option<(String, Result<Vec<Value>, String>)> {
-    let mut it = frame.into_iter();
-    let body = it.next()?.into_json();
-    let id = it.next()?.as_str()?.to_string();
-    Some((id, reply_from_body(body)))
-}
-
 /// A reply frame's id and its body left unparsed (`j:` prefix included).
 pub fn split_reply(frame: Vec<Vec<u8>>) -> Option<(String, Vec<u8>)> {
     let mut it = frame.into_iter();
@@ -100,7 +92,7 @@ pub fn split_reply(frame: Vec<Vec<u8>>) -> Option<(String, Vec<u8>)> {
     Some((id, body))
 }
 
-/// The arguments of an unparsed reply body, or the error it carries.
+/// A reply as seen by a client: `Ok(args)` or `Err(error message)`.
 pub fn parse_reply_body(body: &[u8]) -> Result<Vec<Value>, String> {
     match Arg::decode(body) {
         Ok(arg) => reply_from_body(arg.into_json()),
@@ -170,6 +162,14 @@ mod tests {
         d.next_frame().unwrap().unwrap()
     }
 
+    /// A reply frame read as the client reads it.
+    fn parse_reply(bytes: &[u8]) -> Option<(String, Result<Vec<Value>, String>)> {
+        let mut d = Decoder::new();
+        d.push(bytes);
+        let (id, body) = split_reply(d.next_raw_frame().unwrap()?)?;
+        Some((id, parse_reply_body(&body)))
+    }
+
     #[test]
     fn parses_a_call_and_keeps_its_id() {
         let (req, id) = parse_request(frame(&call_frame("ping", &[json!({})], "42:7")));
@@ -189,7 +189,7 @@ mod tests {
         let raw = reply_ok_json(&list.to_string(), Arg::Str("9:1".into()));
         let built = reply_ok(vec![list.clone()], Arg::Str("9:1".into()));
         assert_eq!(raw, built);
-        let (id, args) = parse_reply(frame(&raw)).unwrap();
+        let (id, args) = parse_reply(&raw).unwrap();
         assert_eq!((id.as_str(), args), ("9:1", Ok(vec![list.clone()])));
     }
 
@@ -251,12 +251,12 @@ mod tests {
             Arg::Str("9:1".into()),
         );
         assert_eq!(
-            parse_reply(frame(&ok)),
+            parse_reply(&ok),
             Some(("9:1".into(), Ok(vec![Value::Null, json!({"msg": "pong"})])))
         );
         let err = reply_err("method \"x\" does not exist", Arg::Str("9:2".into()));
         assert_eq!(
-            parse_reply(frame(&err)),
+            parse_reply(&err),
             Some(("9:2".into(), Err("method \"x\" does not exist".into())))
         );
     }
