@@ -1,0 +1,100 @@
+'use strict';
+// Plumbing shared by the fault-injection tests: the end-to-end helpers, raw
+// frames on rpc.sock, and the switches between the fast subset and the whole
+// suite.
+
+const net = require('net');
+const path = require('path');
+const fs = require('fs');
+const home = require('../__test__/support/home');
+
+/** True when the whole suite runs (`npm run faults`), false for `npm test`'s subset. */
+const full = process.env.PM2_FAULTS_FULL === '1';
+/** True inside the PID namespace scripts/faults.js makes. */
+const inPidNamespace = process.env.PM2_FAULTS_PID_NS === '1';
+
+/** Test options for a slow probe: it runs only in the whole suite. */
+const slow = full ? {} : { skip: 'slow probe: runs with `npm run faults`' };
+/** Test options for a probe that may signal other processes if the fault is back. */
+const needsPidNamespace = inPidNamespace ? {} : { skip: 'needs the PID namespace of scripts/faults.js' };
+
+/** One AMP frame of axon args (strings as s:, objects as j:, Buffers as they are). */
+function frame(args) {
+  const parts = args.map((a) =>
+    Buffer.isBuffer(a) ? a : Buffer.from(typeof a === 'string' ? `s:${a}` : `j:${JSON.stringify(a)}`));
+  const out = [Buffer.from([0x10 | parts.length])];
+  for (const p of parts) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(p.length);
+    out.push(len, p);
+  }
+  return Buffer.concat(out);
+}
+
+/** An axon-rpc call frame. */
+function call(method, args, id = `${process.pid}:${Math.random().toString(36).slice(2)}`) {
+  return frame([{ type: 'call', method, args }, id]);
+}
+
+/**
+ * Sends one call on a fresh connection to `rpc.sock` and resolves with the
+ * decoded reply body (`{args}` or `{error}`), or rejects after `ms`.
+ */
+function rpc(pm2Home, method, args = [], ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(path.join(pm2Home, 'rpc.sock'));
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`${method}: no reply within ${ms} ms`)); }, ms);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const frames = decode(buf);
+      if (frames.done.length) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(frames.done[0][0]);
+      }
+    });
+    s.on('close', () => { clearTimeout(timer); reject(new Error(`${method}: connection closed without a reply`)); });
+    s.write(call(method, args));
+  });
+}
+
+/** Splits `buf` into whole AMP frames (args decoded) and the rest. */
+function decode(buf) {
+  const done = [];
+  let off = 0;
+  for (;;) {
+    if (buf.length < off + 1) break;
+    const argc = buf[off] & 0x0f;
+    let p = off + 1;
+    const args = [];
+    let whole = true;
+    for (let i = 0; i < argc; i++) {
+      if (buf.length < p + 4) { whole = false; break; }
+      const len = buf.readUInt32BE(p);
+      if (buf.length < p + 4 + len) { whole = false; break; }
+      const raw = buf.subarray(p + 4, p + 4 + len);
+      const text = raw.toString();
+      args.push(text.startsWith('j:') ? JSON.parse(text.slice(2)) : text.startsWith('s:') ? text.slice(2) : raw);
+      p += 4 + len;
+    }
+    if (!whole) break;
+    done.push(args);
+    off = p;
+  }
+  return { done, rest: buf.subarray(off) };
+}
+
+/** VmRSS of `pid` in bytes. */
+function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Number of open descriptors of `pid`. */
+function fdCount(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+module.exports = { ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, rssBytes, fdCount };
