@@ -86,6 +86,44 @@ function decode(buf) {
   return { done, rest: buf.subarray(off) };
 }
 
+/** Runs the `pm2` CLI against `pm2Home`; returns `{code, out, err}`. */
+function pm2(pm2Home, args, opts = {}) {
+  const { spawnSync } = require('child_process');
+  const r = spawnSync(home.cli, args, {
+    env: { ...process.env, PM2_HOME: pm2Home, ...(opts.env || {}) },
+    encoding: 'utf8',
+    cwd: opts.cwd || __dirname,
+    timeout: opts.timeout || 20000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A fresh PM2_HOME with a running daemon; removed (and everything in it killed) after the test. */
+function daemonHome(t, tag) {
+  const h = home.makeHome(tag);
+  t.after(() => home.cleanupHome(h));
+  const r = pm2(h, ['ping']);
+  if (r.code !== 0) throw new Error(`daemon did not start: ${r.err}`);
+  return h;
+}
+
+/** The daemon's pid from pm2.pid. */
+function daemonPid(pm2Home) {
+  return home.readPid(path.join(pm2Home, 'pm2.pid'));
+}
+
+/** The process list through a raw call. */
+async function list(pm2Home) {
+  return (await rpc(pm2Home, 'getMonitorData', [{}])).args[0];
+}
+
+/** Writes `body` as an app script in `dir` and returns its path. */
+function writeApp(dir, name, body) {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body);
+  return file;
+}
+
 /** VmRSS of `pid` in bytes. */
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -97,4 +135,7 @@ function fdCount(pid) {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
-module.exports = { ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, rssBytes, fdCount };
+module.exports = {
+  ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, rssBytes, fdCount,
+  pm2, daemonHome, daemonPid, list, writeApp,
+};

@@ -443,8 +443,14 @@ class PM2 {
     );
   }
 
+  /** resurrect(cb): starts the saved apps not running; one that fails is reported and the rest start. */
   resurrect(cb) {
-    return settle(this._run((c) => c.resurrect()).then(parseJson), cb);
+    const run = this._run((c) => c.resurrect()).then((text) => {
+      const { started, failed } = parseJson(text);
+      for (const f of failed) console.error(`[PM2][ERROR] App ${f.name} could not be restored: ${f.error}`);
+      return started;
+    });
+    return settle(run, cb);
   }
 
   // ---- logs --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 //
 //   node scripts/faults.js          the whole suite (`npm run faults`)
 //   node scripts/faults.js --fast   the fast subset that `npm test` runs
+//   node scripts/faults.js faults/x.test.js   one file of it
 //
 // The suite runs inside a fresh PID namespace (`unshare --pid --fork
 // --mount-proc`): some probes send requests that, in a faulty daemon, would
@@ -18,9 +19,12 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const fast = process.argv.includes('--fast');
 const extra = process.argv.slice(2).filter((a) => a !== '--fast');
+// Test files named on the command line run alone; otherwise the whole folder.
+const files = extra.filter((a) => a.endsWith('.js'));
+const options = extra.filter((a) => !a.endsWith('.js'));
 
 const env = { ...process.env, PM2_FAULTS_FULL: fast ? '' : '1' };
-const nodeArgs = ['--test', '--test-concurrency=1', ...extra, 'faults/'];
+const nodeArgs = ['--test', '--test-concurrency=1', ...options, ...(files.length ? files : ['faults/'])];
 
 function run(cmd, args, runEnv) {
   console.log(`$ ${cmd} ${args.join(' ')}`);

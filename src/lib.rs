@@ -113,7 +113,7 @@ async fn start_in_process(paths: &Paths) -> Result<()> {
             Ok(())
         }
         // A daemon already serves this home: use it, as PM2 would.
-        Err(pm2_daemon::StartError::AlreadyRunning) => Ok(()),
+        Err(pm2_daemon::StartError::AlreadyRunning(_)) => Ok(()),
         Err(e) => Err(err(e)),
     }
 }

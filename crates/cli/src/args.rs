@@ -399,6 +399,8 @@ pub enum Command {
     ReloadLogs,
     /// ping pm2 daemon - if not up it will launch it
     Ping,
+    /// give a full pm2 report for https://github.com/Unitech/pm2/issues
+    Report,
     /// kill daemon
     Kill,
     /// in-memory pm2 update (dump, kill, relaunch the daemon, resurrect)

@@ -8,7 +8,6 @@
 use crate::error::{Error, Result};
 use pm2_config::Paths;
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -43,16 +42,19 @@ pub async fn launch_daemon(
     daemon_bin: &Path,
     env: &BTreeMap<String, String>,
 ) -> Result<()> {
+    // A daemon that is alive but not answering (yet) must not get a twin
+    // with an empty list for the same PM2_HOME.
+    if let Some(pid) = paths.live_daemon_pid() {
+        return wait_for_socket(paths, Some(pid)).await;
+    }
     if !daemon_bin.exists() {
         return Err(Error::Daemon(format!(
             "PM2 daemon binary not found at {}",
             daemon_bin.display()
         )));
     }
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&paths.log_file)?;
+    let log =
+        pm2_config::safe_fs::open_append(&paths.log_file, pm2_config::safe_fs::LOG_FILE_MODE)?;
     let (ready_read, ready_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
     let mut cmd = Command::new(daemon_bin);
@@ -92,14 +94,13 @@ pub async fn launch_daemon(
     match line {
         Ok(Ok(line)) if line.contains("\"online\":true") => Ok(()),
         Ok(Ok(line)) if line.contains("\"already\":true") => {
-            // Another client started a daemon at the same moment: wait for its socket.
-            for _ in 0..100 {
-                if daemon_alive(paths).await {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(Error::Daemon("PM2 daemon did not come up".into()))
+            // Another client started a daemon at the same moment, or one is
+            // alive without answering: wait for its socket.
+            let pid = line
+                .split("\"pid\":")
+                .nth(1)
+                .and_then(|rest| rest.trim_end_matches(['}', '\n']).parse().ok());
+            wait_for_socket(paths, pid).await
         }
         Ok(_) => Err(Error::Daemon(format!(
             "PM2 daemon failed to start; see {}{}",
@@ -112,6 +113,26 @@ pub async fn launch_daemon(
             paths.log_file.display()
         ))),
     }
+}
+
+/// Waits for a daemon that exists (or is being started by another client) to
+/// answer on `rpc.sock`.
+async fn wait_for_socket(paths: &Paths, pid: Option<i32>) -> Result<()> {
+    for _ in 0..100 {
+        if daemon_alive(paths).await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(Error::Daemon(match pid {
+        Some(pid) => format!(
+            "a PM2 daemon (pid {pid}) is running for {} but does not answer on {}; \
+             not starting a second one. Stop it (kill {pid}) and try again",
+            paths.home.display(),
+            paths.rpc_sock.display()
+        ),
+        None => "PM2 daemon did not come up".into(),
+    }))
 }
 
 async fn read_ready_line(fd: OwnedFd) -> std::io::Result<String> {

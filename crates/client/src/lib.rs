@@ -14,7 +14,9 @@ pub mod rpc;
 pub mod target;
 
 pub use error::Error;
-pub use ops::{Action, ActionOptions, Client, ConnectOptions, StartOptions};
+pub use ops::{
+    Action, ActionOptions, Client, ConnectOptions, ResurrectFailure, Resurrected, StartOptions,
+};
 pub use pm2_config::Paths;
 
 /// The version this client reports, and expects of its daemon.

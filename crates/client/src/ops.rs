@@ -90,6 +90,19 @@ pub struct ActionOptions {
     pub overrides: Options,
 }
 
+/// What `resurrect` did: the processes started, and the apps that failed.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Resurrected {
+    pub started: Vec<Value>,
+    pub failed: Vec<ResurrectFailure>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ResurrectFailure {
+    pub name: String,
+    pub error: String,
+}
+
 pub struct Client {
     pub paths: Paths,
     rpc: RpcClient,
@@ -381,21 +394,28 @@ impl Client {
     }
 
     /// Starts the apps saved by [`Client::dump`] that are not already running.
-    pub async fn resurrect(&self) -> Result<Vec<Value>> {
+    /// Starts every app of the dump that is not running yet. An app that
+    /// fails to start is reported and the others still start, as in PM2.
+    pub async fn resurrect(&self) -> Result<Resurrected> {
         let apps = pm2_config::dump::read(&self.paths).map_err(Error::Usage)?;
         let list = self.list().await?;
-        let mut out = Vec::new();
+        let mut out = Resurrected::default();
         for app in apps {
-            let name = app.get("name").and_then(Value::as_str);
+            let name = app.get("name").and_then(Value::as_str).map(str::to_string);
             if list
                 .iter()
-                .any(|p| p.get("name").and_then(Value::as_str) == name)
+                .any(|p| p.get("name").and_then(Value::as_str) == name.as_deref())
             {
                 continue;
             }
-            match self.call_one("prepare", vec![app]).await? {
-                Value::Array(procs) => out.extend(procs),
-                other => out.push(other),
+            match self.call_one("prepare", vec![app]).await {
+                Ok(Value::Array(procs)) => out.started.extend(procs),
+                Ok(other) => out.started.push(other),
+                Err(Error::Remote(e)) => out.failed.push(ResurrectFailure {
+                    name: name.unwrap_or_default(),
+                    error: e,
+                }),
+                Err(e) => return Err(e),
             }
         }
         Ok(out)

@@ -6,6 +6,9 @@ use crate::paths::{write_atomic, Paths};
 use serde_json::Value;
 use std::io;
 
+/// Larger dumps are refused rather than read into memory whole.
+const MAX_DUMP_BYTES: u64 = 256 * 1024 * 1024;
+
 fn is_module(proc_: &Value) -> bool {
     proc_["pm2_env"]["pmx_module"].as_bool().unwrap_or(false)
 }
@@ -29,15 +32,16 @@ pub fn entries_from_list(list: &[Value]) -> Vec<Value> {
 /// Writes the dump atomically, keeping the previous one as `dump.pm2.bak`.
 pub fn write(paths: &Paths, entries: &[Value]) -> io::Result<()> {
     if paths.dump_file.exists() {
-        std::fs::copy(&paths.dump_file, &paths.dump_backup)?;
+        let previous = crate::safe_fs::read_limited(&paths.dump_file, MAX_DUMP_BYTES)?;
+        write_atomic(&paths.dump_backup, &previous)?;
     }
     let bytes = serde_json::to_vec_pretty(entries).map_err(io::Error::from)?;
     write_atomic(&paths.dump_file, &bytes)
 }
 
 fn read_one(path: &std::path::Path) -> Result<Vec<Value>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("No dump file at {}: {e}", path.display()))?;
+    let bytes = crate::safe_fs::read_limited(path, MAX_DUMP_BYTES)
+        .map_err(|e| format!("No dump file at {}: {e}", path.display()))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Array(apps)) => Ok(apps),
         _ => Err(format!(

@@ -14,6 +14,7 @@ mod locate;
 mod logs;
 mod options;
 pub mod paths;
+pub mod safe_fs;
 mod units;
 
 #[cfg(test)]

@@ -82,6 +82,38 @@ impl Paths {
     }
 }
 
+impl Paths {
+    /// The pid of a live daemon serving this `PM2_HOME`, from `pm2.pid`.
+    ///
+    /// A daemon can be alive without answering on `rpc.sock` (its socket was
+    /// removed, or it is busy starting): the pid file and the process itself
+    /// tell, so no second daemon is started beside it. A stale file, a reused
+    /// pid (another program), a zombie and this very process do not count.
+    pub fn live_daemon_pid(&self) -> Option<i32> {
+        let text = crate::safe_fs::read_limited(&self.pid_file, 64).ok()?;
+        let pid = std::str::from_utf8(&text)
+            .ok()?
+            .trim()
+            .parse::<i32>()
+            .ok()?;
+        if pid <= 0 || pid as u32 == std::process::id() {
+            return None;
+        }
+        let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat
+            .iter()
+            .rposition(|&b| b == b')')
+            .and_then(|i| stat.get(i + 2));
+        if matches!(state, Some(b'Z' | b'X') | None) {
+            return None;
+        }
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let is_daemon = |needle: &[u8]| cmdline.windows(needle.len()).any(|w| w == needle);
+        // Ours, or PM2's own Node daemon ("PM2 vX: God Daemon (<home>)").
+        (is_daemon(b"pm2-daemon") || is_daemon(b"God Daemon")).then_some(pid)
+    }
+}
+
 /// Writes `path` through a temp file in the same directory, fsynced, then renamed,
 /// so a reader sees either the old or the new content, never half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -89,19 +121,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-    {
+    let written = (|| {
+        // O_NONBLOCK | O_NOFOLLOW: whatever sits at the temp path (a FIFO, a
+        // link) fails the open instead of hanging it or redirecting it.
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-    }
-    fs::rename(&tmp, path).inspect_err(|_| {
+        fs::rename(&tmp, path)
+    })();
+    // A full disk or any other failure leaves no partial file behind.
+    if written.is_err() {
         let _ = fs::remove_file(&tmp);
-    })
+    }
+    written
 }
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -120,6 +158,43 @@ mod tests {
         assert_eq!(mode, 0o700);
         assert!(paths.logs_dir.is_dir() && paths.pids_dir.is_dir() && paths.modules_dir.is_dir());
         assert_eq!(fs::read_to_string(&paths.module_conf).unwrap(), "{}");
+        fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn a_pid_file_counts_only_for_a_live_daemon_process() {
+        let tmp = std::env::temp_dir().join(format!("pm2-livepid-{}", std::process::id()));
+        let paths = Paths::new(&tmp);
+        paths.init_file_structure().unwrap();
+        assert_eq!(paths.live_daemon_pid(), None, "no pid file");
+        fs::write(&paths.pid_file, std::process::id().to_string()).unwrap();
+        assert_eq!(paths.live_daemon_pid(), None, "this process");
+        fs::write(&paths.pid_file, "4294967295").unwrap();
+        assert_eq!(paths.live_daemon_pid(), None, "not a pid");
+        // A live process that is not a daemon (a reused pid).
+        let mut other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        fs::write(&paths.pid_file, other.id().to_string()).unwrap();
+        assert_eq!(paths.live_daemon_pid(), None, "sleep is no daemon");
+        other.kill().unwrap();
+        other.wait().unwrap();
+        // A process whose command line says it is the daemon.
+        let mut daemon = std::process::Command::new("sleep");
+        std::os::unix::process::CommandExt::arg0(&mut daemon, "pm2-daemon");
+        let mut daemon = daemon.arg("5").spawn().unwrap();
+        let pid = daemon.id() as i32;
+        fs::write(&paths.pid_file, pid.to_string()).unwrap();
+        // exec has happened once /proc shows the new command line.
+        let seen = (0..500).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            paths.live_daemon_pid()
+        });
+        assert_eq!(seen, Some(pid));
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+        assert_eq!(paths.live_daemon_pid(), None, "gone");
         fs::remove_dir_all(&tmp).unwrap();
     }
 

@@ -26,10 +26,8 @@ impl DaemonLog {
     }
 
     pub fn reopen(&self) {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let f = pm2_config::safe_fs::open_append(&self.path, pm2_config::safe_fs::LOG_FILE_MODE)
+            .inspect_err(|e| eprintln!("PM2 daemon: cannot open {}: {e}", self.path.display()))
             .ok();
         *self.file.lock().expect("log lock") = f;
     }

@@ -78,6 +78,63 @@ fn restart_update(opts: Map<String, Value>) -> Map<String, Value> {
     opts.into_iter().filter(|(k, _)| k != "id").collect()
 }
 
+/// Checks a `killMe` request and returns the pid to notify with SIGQUIT once
+/// the daemon is down, as PM2's daemon notifies the client that asked.
+///
+/// The pid is checked as a number before anything else: a value such as
+/// 4294967295 must never become `kill(-1, …)`. Only the pid of the process on
+/// the other end of this very connection (`requester`, from SO_PEERCRED) may
+/// be signalled; any other pid refuses the whole request.
+pub fn kill_request(args: &[Value], requester: Option<i32>) -> Result<Option<i32>, String> {
+    let Some(raw) = args
+        .first()
+        .and_then(|o| o.get("pid"))
+        .filter(|p| !p.is_null())
+    else {
+        return Ok(None);
+    };
+    let pid = match raw {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+    .and_then(|n| i32::try_from(n).ok())
+    .filter(|&n| n > 0)
+    .ok_or_else(|| format!("killMe refused: pid {} is not a process id", display(raw)))?;
+    if pid == std::process::id() as i32 {
+        return Ok(None);
+    }
+    if Some(pid) != requester {
+        return Err(format!(
+            "killMe refused: pid {pid} is not the requesting process; a client may only ask to be notified itself"
+        ));
+    }
+    Ok(Some(pid))
+}
+
+/// What `getReport` tells about the daemon, for `pm2 report`.
+async fn report(d: &Daemon) -> Result<Value, String> {
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default();
+    Ok(json!({
+        "pm2_version": crate::VERSION,
+        "node_version": "N/A",
+        "daemon": "rust",
+        "pid": std::process::id(),
+        "pm2_home": d.paths.home,
+        "user": user,
+        "uid": uid.as_raw(),
+        "gid": nix::unistd::getgid().as_raw(),
+        "argv": std::env::args().collect::<Vec<_>>(),
+        "processes": d.supervisor.ids().await?.len(),
+        "security": crate::exposure::warnings(&d.paths),
+    }))
+}
+
 /// A reply's arguments (after the error slot).
 pub enum Reply {
     Values(Vec<Value>),
@@ -96,12 +153,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
         "getVersion" => one(json!(crate::VERSION)),
         "getMonitorData" => Ok(Reply::Json(sup.list_json().await?)),
         "getSystemData" => one(crate::system_data()),
-        "getReport" => one(json!({
-            "pm2_version": crate::VERSION,
-            "node_version": "N/A",
-            "daemon": "rust",
-            "processes": sup.list().await?.len(),
-        })),
+        "getReport" => one(report(d).await?),
         "prepare" => {
             let app = object_arg(first, "prepare")?;
             one(Value::Array(sup.prepare(app).await?))
@@ -201,5 +253,37 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             "{method} is not available: the daemon is not a Node process"
         )),
         other => Err(format!("method \"{other}\" does not exist")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_request_notifies_only_the_requester_and_checks_numbers_first() {
+        let me = std::process::id() as i32;
+        assert_eq!(kill_request(&[json!({})], Some(42)), Ok(None));
+        assert_eq!(kill_request(&[], None), Ok(None));
+        assert_eq!(kill_request(&[json!({"pid": 42})], Some(42)), Ok(Some(42)));
+        assert_eq!(
+            kill_request(&[json!({"pid": "42"})], Some(42)),
+            Ok(Some(42))
+        );
+        assert_eq!(kill_request(&[json!({"pid": me})], Some(42)), Ok(None));
+        for bad in [
+            json!(4294967295u64),
+            json!(-1),
+            json!(0),
+            json!(1.5),
+            json!("x"),
+            json!(-4294967295i64),
+        ] {
+            let err = kill_request(&[json!({ "pid": bad })], Some(42)).unwrap_err();
+            assert!(err.contains("is not a process id"), "{bad}: {err}");
+        }
+        let err = kill_request(&[json!({"pid": 1})], Some(42)).unwrap_err();
+        assert!(err.contains("not the requesting process"), "{err}");
+        assert!(kill_request(&[json!({"pid": 42})], None).is_err());
     }
 }

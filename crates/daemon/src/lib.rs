@@ -7,9 +7,11 @@
 pub mod bus;
 mod child;
 mod daemon_log;
+pub mod exposure;
 mod handlers;
 pub mod heap;
 mod log_writer;
+mod option_checks;
 mod proc_info;
 mod process;
 mod rpc_server;
@@ -62,8 +64,9 @@ pub fn system_data() -> Value {
 /// Why the daemon is going down.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ExitReason {
-    /// `killMe` from a client; PM2 sends SIGQUIT to that client's pid when given.
-    KillMe { pid: Option<i64> },
+    /// `killMe` from a client; the daemon sends SIGQUIT to that client's pid
+    /// (checked by [`handlers::kill_request`]) once it is down, as PM2 does.
+    KillMe { pid: Option<i32> },
     /// SIGTERM, SIGINT or SIGQUIT: save the process list first, as PM2 does.
     Signal,
     /// The host process is going away (in-process mode).
@@ -94,14 +97,20 @@ impl Daemon {
 
 #[derive(Debug)]
 pub enum StartError {
-    AlreadyRunning,
+    /// A daemon answers on `rpc.sock`, or `pm2.pid` names a live daemon
+    /// (whose pid is given) that does not answer.
+    AlreadyRunning(Option<i32>),
     Io(io::Error),
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::AlreadyRunning => write!(f, "a PM2 daemon already serves this PM2_HOME"),
+            StartError::AlreadyRunning(None) => write!(f, "a PM2 daemon already serves this PM2_HOME"),
+            StartError::AlreadyRunning(Some(pid)) => write!(
+                f,
+                "a PM2 daemon (pid {pid}) is alive for this PM2_HOME but does not answer on rpc.sock"
+            ),
             StartError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -140,7 +149,12 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         .await
         .is_ok()
     {
-        return Err(StartError::AlreadyRunning);
+        return Err(StartError::AlreadyRunning(None));
+    }
+    if !settings.in_process {
+        if let Some(pid) = paths.live_daemon_pid() {
+            return Err(StartError::AlreadyRunning(Some(pid)));
+        }
     }
     let rpc = bind(&paths.rpc_sock)?;
     let publisher = bind(&paths.pub_sock)?;
@@ -169,6 +183,9 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         std::process::id(),
         daemon.paths.home.display()
     ));
+    for warning in exposure::warnings(&daemon.paths) {
+        daemon.log.info(&format!("WARNING: {warning}"));
+    }
     let (done_tx, done) = watch::channel(false);
     let d = daemon.clone();
     tokio::spawn(async move {
@@ -203,12 +220,10 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
     }
     d.supervisor.stop_all().await;
     if let ExitReason::KillMe { pid: Some(pid) } = reason {
-        if pid > 0 {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGQUIT,
-            );
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGQUIT,
+        );
     }
     let _ = std::fs::remove_file(&d.paths.rpc_sock);
     let _ = std::fs::remove_file(&d.paths.pub_sock);

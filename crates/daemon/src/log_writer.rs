@@ -7,7 +7,7 @@
 
 use crate::bus::Bus;
 use serde_json::{json, Value};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -65,19 +65,31 @@ pub struct LogSink {
     bus: Bus,
 }
 
-fn open_append(path: &Option<PathBuf>) -> Option<File> {
-    let path = path.as_ref()?;
+/// Opens one log file for appending (`None` for no file or `/dev/null`).
+/// A path that is not a regular file (a FIFO would block the daemon) is an error.
+fn open_append(path: &Option<PathBuf>) -> std::io::Result<Option<File>> {
+    let Some(path) = path.as_ref() else {
+        return Ok(None);
+    };
     if path == Path::new("/dev/null") {
-        return None;
+        return Ok(None);
     }
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    OpenOptions::new().create(true).append(true).open(path).ok()
+    pm2_config::safe_fs::open_append(path, pm2_config::safe_fs::LOG_FILE_MODE)
+        .map(Some)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot open log file {}: {e}", path.display()),
+            )
+        })
 }
 
 impl LogSink {
-    pub fn new(config: LogConfig, identity: Value, bus: Bus) -> Arc<LogSink> {
+    /// Opens the log files; fails when one of them cannot be opened.
+    pub fn new(config: LogConfig, identity: Value, bus: Bus) -> std::io::Result<Arc<LogSink>> {
         let app_name = identity["name"].as_str().unwrap_or_default().to_string();
         let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
         let sink = LogSink {
@@ -91,16 +103,27 @@ impl LogSink {
             pm_id,
             bus,
         };
-        sink.reopen();
-        Arc::new(sink)
+        sink.reopen()?;
+        Ok(Arc::new(sink))
     }
 
-    /// Opens the files again (after a rotation moved them away).
-    pub fn reopen(&self) {
+    /// Opens the files again (after a rotation moved them away). A file that
+    /// cannot be opened is left closed and the first error is returned.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let out = open_append(&self.config.out);
+        let err = open_append(&self.config.err);
+        let combined = open_append(&self.config.combined);
+        let mut first_error = None;
+        let mut keep = |opened: std::io::Result<Option<File>>| {
+            opened.unwrap_or_else(|e| {
+                first_error.get_or_insert(e);
+                None
+            })
+        };
+        let (out, err, combined) = (keep(out), keep(err), keep(combined));
         let mut f = self.files.lock().expect("log lock");
-        f.out = open_append(&self.config.out);
-        f.err = open_append(&self.config.err);
-        f.combined = open_append(&self.config.combined);
+        (f.out, f.err, f.combined) = (out, err, combined);
+        first_error.map_or(Ok(()), Err)
     }
 
     pub fn write(&self, stream: Stream, chunk: &[u8]) {
@@ -221,7 +244,7 @@ mod tests {
             combined: Some(d.join("a.log")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
+        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
         sink.write(Stream::Out, b"hello\n");
         sink.write(Stream::Err, b"oops\n");
         assert_eq!(
@@ -238,7 +261,7 @@ mod tests {
         );
         // A rotation moves the file away; reopen starts a new one.
         std::fs::rename(d.join("a-out.log"), d.join("a-out.log.1")).unwrap();
-        sink.reopen();
+        sink.reopen().unwrap();
         sink.write(Stream::Out, b"after\n");
         assert_eq!(
             std::fs::read_to_string(d.join("a-out.log")).unwrap(),
@@ -255,7 +278,7 @@ mod tests {
             date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default());
+        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
         sink.write(Stream::Out, b"one\ntw");
         sink.write(Stream::Out, b"o\nthree\n");
         assert_eq!(

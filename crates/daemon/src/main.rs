@@ -19,8 +19,26 @@ fn report_ready(line: &str) {
     let _ = writeln!(pipe, "{line}");
 }
 
+/// Raises the soft limit on open files to the hard limit: every app holds
+/// several descriptors in the daemon (pipes, IPC channel, pidfd, log files),
+/// and the default soft limit (often 1024) is reached long before the hard one.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() {
     pm2_daemon::heap::tune_for_daemon();
+    raise_fd_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -29,8 +47,9 @@ fn main() {
         let paths = Paths::from_env();
         let handle = match pm2_daemon::start(paths, Settings::from_env()).await {
             Ok(h) => h,
-            Err(StartError::AlreadyRunning) => {
-                report_ready(r#"{"already":true}"#);
+            Err(StartError::AlreadyRunning(pid)) => {
+                let pid = pid.map_or("null".to_string(), |p| p.to_string());
+                report_ready(&format!(r#"{{"already":true,"pid":{pid}}}"#));
                 return 0;
             }
             Err(e) => {

@@ -209,15 +209,31 @@ fn with_id_suffix(path: &str, pm_id: u64, ext: &str) -> String {
     format!("{stem}-{pm_id}{ext}")
 }
 
+/// Larger package.json files are not read for their version.
+const MAX_PACKAGE_JSON_BYTES: u64 = 1024 * 1024;
+
 /// The version of the nearest package.json above `dir`, or `N/A`.
-fn package_version(dir: &Path) -> Value {
+///
+/// Only a regular file owned by the daemon's user (or root) counts: another
+/// user must not be able to choose the reported version, nor plant a FIFO
+/// that would block the daemon on open.
+pub fn package_version(dir: &Path) -> Value {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
     for d in dir.ancestors() {
-        if let Ok(bytes) = std::fs::read(d.join("package.json")) {
-            return serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("version").cloned())
-                .unwrap_or_else(|| json!("N/A"));
+        let file = d.join("package.json");
+        let Ok(meta) = std::fs::symlink_metadata(&file) else {
+            continue;
+        };
+        if meta.uid() != me && meta.uid() != 0 {
+            continue;
         }
+        return pm2_config::safe_fs::read_limited(&file, MAX_PACKAGE_JSON_BYTES)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .and_then(|v| v.get("version").cloned())
+            .unwrap_or_else(|| json!("N/A"));
     }
     json!("N/A")
 }
@@ -360,7 +376,6 @@ pub fn new_pm2_env(
     env.insert("axm_options".into(), json!({}));
     env.insert("axm_dynamic".into(), json!({}));
     env.insert("_km_monitored".into(), json!(false));
-    default(&mut env, "version", package_version(Path::new(&cwd)));
     default(&mut env, "node_version", Value::Null);
     Ok(env)
 }

@@ -32,6 +32,7 @@ pub fn serve_pub(listener: UnixListener, daemon: Arc<Daemon>) {
 }
 
 async fn connection(stream: UnixStream, daemon: Arc<Daemon>) {
+    let requester = stream.peer_cred().ok().and_then(|c| c.pid());
     let (mut read, mut write) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(256);
     let writer = tokio::spawn(async move {
@@ -69,7 +70,14 @@ async fn connection(stream: UnixStream, daemon: Arc<Daemon>) {
                     let _ = tx.send(frame).await;
                 }
                 Ok(Request::Call { method, args }) => {
-                    tokio::spawn(call(daemon.clone(), tx.clone(), method, args, id));
+                    tokio::spawn(call(
+                        daemon.clone(),
+                        tx.clone(),
+                        method,
+                        args,
+                        id,
+                        requester,
+                    ));
                 }
             }
         }
@@ -84,15 +92,19 @@ async fn call(
     method: String,
     args: Vec<serde_json::Value>,
     id: Arg,
+    requester: Option<i32>,
 ) {
     if method == "killMe" {
         // PM2's daemon never answers killMe (its clients may not even hold a
         // callback for it); clients learn of the exit from the closed socket.
-        let pid = args
-            .first()
-            .and_then(|o| o.get("pid"))
-            .and_then(|p| p.as_i64().or_else(|| p.as_str()?.parse().ok()));
-        daemon.request_exit(ExitReason::KillMe { pid });
+        // Only a refused request gets an answer.
+        match handlers::kill_request(&args, requester) {
+            Ok(pid) => daemon.request_exit(ExitReason::KillMe { pid }),
+            Err(msg) => {
+                daemon.log.info(&msg);
+                let _ = tx.send(reply_err(&msg, id)).await;
+            }
+        }
         return;
     }
     let frame = match handlers::dispatch(&daemon, &method, &args).await {

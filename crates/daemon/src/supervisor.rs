@@ -12,11 +12,12 @@ use crate::bus::Bus;
 use crate::daemon_log::DaemonLog;
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::now_ms;
+use crate::option_checks;
 use crate::proc_info;
-use crate::process::{new_pm2_env, Proc, Running, Status};
+use crate::process::{new_pm2_env, package_version, Proc, Running, Status};
 use crate::settings::Settings;
 use crate::spawn;
-use pm2_config::Paths;
+use pm2_config::{safe_fs, Paths};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ pub enum Msg {
         app: Map<String, Value>,
         reply: Reply<Vec<Value>>,
     },
+    /// The next batch of a `prepare` of many instances.
+    PrepareMore(Box<Preparing>),
     List {
         reply: Reply<Vec<Value>>,
     },
@@ -124,6 +127,47 @@ pub enum Msg {
         generation: u64,
     },
     WorkerTick,
+}
+
+/// How long `sendLineToStdin` waits for room in an app's stdin pipe.
+const STDIN_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Processes a `prepare` creates before letting other requests through.
+const PREPARE_BATCH: u64 = 64;
+
+/// A `prepare` of several instances, created a batch at a time.
+pub struct Preparing {
+    app: Map<String, Value>,
+    remaining: u64,
+    /// Launch each process (false: the app is to stay stopped).
+    start: bool,
+    created: Vec<u64>,
+    /// The app's package.json version, read once for all instances.
+    version: Option<Value>,
+    reply: Reply<Vec<Value>>,
+}
+
+impl Preparing {
+    fn new(app: Map<String, Value>, count: u64, reply: Reply<Vec<Value>>) -> Preparing {
+        let start = app.get("status").and_then(Value::as_str) != Some("stopped")
+            && app.get("autostart") != Some(&json!(false));
+        Preparing {
+            app,
+            remaining: count,
+            start,
+            created: Vec::new(),
+            version: None,
+            reply,
+        }
+    }
+
+    fn version(&mut self, env: &Map<String, Value>) -> Value {
+        self.version
+            .get_or_insert_with(|| {
+                let cwd = env.get("pm_cwd").and_then(Value::as_str).unwrap_or("/");
+                package_version(std::path::Path::new(cwd))
+            })
+            .clone()
+    }
 }
 
 /// A cloneable handle to the supervisor.
@@ -313,9 +357,8 @@ impl Actor {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Prepare { app, reply } => {
-                let _ = reply.send(self.prepare(app));
-            }
+            Msg::Prepare { app, reply } => self.prepare(app, reply),
+            Msg::PrepareMore(job) => self.prepare_batch(job),
             Msg::List { reply } => {
                 let _ = reply.send(Ok(self.list()));
             }
@@ -384,8 +427,9 @@ impl Actor {
             Msg::ReloadLogs => {
                 self.log.reopen();
                 for p in self.procs.values() {
-                    if let Some(l) = &p.log {
-                        l.reopen();
+                    if let Some(Err(e)) = p.log.as_ref().map(|l| l.reopen()) {
+                        self.log
+                            .info(&format!("app {} id {}: {e}", p.name(), p.pm_id));
                     }
                 }
                 self.log.info("Reloading logs...");
@@ -497,55 +541,82 @@ impl Actor {
         }
     }
 
-    fn prepare(&mut self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
-        if let Some(script) = app.get("pm_exec_path").and_then(Value::as_str) {
-            let p = std::path::Path::new(script);
-            if p.is_absolute() && !p.exists() {
-                return Err(format!("Script not found: {script}"));
+    /// Checks a `prepare` and creates its first batch of processes; the rest
+    /// follow as [`Msg::PrepareMore`] so other requests are served in between.
+    fn prepare(&mut self, app: Map<String, Value>, reply: Reply<Vec<Value>>) {
+        let checked = (|| {
+            if let Some(script) = app.get("pm_exec_path").and_then(Value::as_str) {
+                let p = std::path::Path::new(script);
+                if p.is_absolute() && !p.exists() {
+                    return Err(format!("Script not found: {script}"));
+                }
+            }
+            option_checks::check(&app)?;
+            option_checks::instance_count(&app)
+        })();
+        match checked {
+            Ok(count) => self.prepare_batch(Box::new(Preparing::new(app, count, reply))),
+            Err(e) => {
+                let _ = reply.send(Err(e));
             }
         }
-        let count = match app.get("instances") {
-            Some(Value::Number(n)) => n.as_u64().unwrap_or(1).max(1),
-            Some(Value::String(s)) => s.parse().unwrap_or(1).max(1),
-            _ => 1,
-        };
-        let stopped = app.get("status").and_then(Value::as_str) == Some("stopped")
-            || app.get("autostart") == Some(&json!(false));
-        let mut out = Vec::new();
-        let mut created = Vec::new();
-        for _ in 0..count {
+    }
+
+    /// Creates (and starts, unless the app is to stay stopped) up to
+    /// [`PREPARE_BATCH`] processes of a `prepare`, then queues the rest.
+    fn prepare_batch(&mut self, mut job: Box<Preparing>) {
+        let name = job
+            .app
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut instances = self.free_instance_numbers(&name);
+        let batch = job.remaining.min(PREPARE_BATCH);
+        for _ in 0..batch {
             let id = self.next_id;
-            let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
-            let instance = self.free_instance_number(name);
-            let env = match new_pm2_env(&app, id, instance, &self.paths) {
-                Ok(env) => env,
-                Err(e) => {
-                    self.rollback(&created);
-                    return Err(e);
+            let instance = instances.next().unwrap_or(0);
+            let created = new_pm2_env(&job.app, id, instance, &self.paths).map(|mut env| {
+                if env.get("version").is_none_or(Value::is_null) {
+                    let version = job.version(&env);
+                    env.insert("version".into(), version);
                 }
+                env
+            });
+            let env = match created {
+                Ok(env) => env,
+                Err(e) => return self.prepare_failed(*job, e),
             };
             self.next_id += 1;
             self.procs.insert(id, Proc::new(id, env));
-            created.push(id);
-            if stopped {
-                continue;
-            }
-            if let Err(e) = self.launch(id) {
-                self.rollback(&created);
-                return Err(e);
+            job.created.push(id);
+            if job.start {
+                // A launch that fails leaves the process errored with the
+                // reason in its error log and pm2.log, as an exec failure does.
+                let _ = self.launch(id);
             }
         }
-        for id in &created {
-            if let Some(p) = self.procs.get(id) {
-                out.push(p.describe(0, 0.0));
-            }
+        job.remaining -= batch;
+        if job.remaining > 0 {
+            // Behind whatever other clients asked for meanwhile.
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(Msg::PrepareMore(job)).await;
+            });
+            return;
         }
-        Ok(out)
+        let out = job
+            .created
+            .iter()
+            .filter_map(|id| self.procs.get(id))
+            .map(|p| p.describe(0, 0.0))
+            .collect();
+        let _ = job.reply.send(Ok(out));
     }
 
     /// Undoes a prepare that failed half-way: nothing is left started.
-    fn rollback(&mut self, ids: &[u64]) {
-        for id in ids {
+    fn prepare_failed(&mut self, job: Preparing, error: String) {
+        for id in &job.created {
             if let Some(p) = self.procs.remove(id) {
                 if let Some(r) = &p.running {
                     proc_info::signal_tree(r.pid, nix::sys::signal::Signal::SIGKILL, true);
@@ -553,23 +624,18 @@ impl Actor {
             }
         }
         self.next_id = self.procs.keys().next_back().map_or(0, |m| m + 1);
+        let _ = job.reply.send(Err(error));
     }
 
-    /// The lowest instance number not used by another process of that name.
-    fn free_instance_number(&self, name: &str) -> u64 {
-        let used: Vec<u64> = self
+    /// The instance numbers not used by another process of that name, lowest first.
+    fn free_instance_numbers(&self, name: &str) -> impl Iterator<Item = u64> {
+        let used: std::collections::HashSet<u64> = self
             .procs
             .values()
             .filter(|p| p.name() == name)
-            .filter_map(|p| {
-                let var = p
-                    .str("instance_var")
-                    .unwrap_or("NODE_APP_INSTANCE")
-                    .to_string();
-                p.num(&var)
-            })
+            .filter_map(|p| p.num(p.str("instance_var").unwrap_or("NODE_APP_INSTANCE")))
             .collect();
-        (0..).find(|n| !used.contains(n)).unwrap_or(0)
+        (0..).filter(move |n| !used.contains(n))
     }
 
     fn start_if_stopped(&mut self, id: u64, bump_restart_time: bool) -> Result<(), String> {
@@ -594,7 +660,11 @@ impl Actor {
         p.flatten_env();
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
-        let sink = LogSink::new(p.log_config(), p.identity(), bus);
+        p.log = None;
+        let sink = match LogSink::new(p.log_config(), p.identity(), bus) {
+            Ok(sink) => sink,
+            Err(e) => return Err(self.launch_failed(id, &e.to_string())),
+        };
         p.log = Some(sink.clone());
         let spawned = match spawn::spawn(&p.env, &self.settings) {
             Ok(s) => s,
@@ -606,13 +676,26 @@ impl Actor {
         pump(child.stderr, sink, Stream::Err);
         let (mut reader, writer) = spawned.ipc;
         let msg_tx = tx.clone();
+        let acks = writer.clone();
         tokio::spawn(async move {
             while let Ok(Some(m)) = reader.next().await {
+                let msg = match m.value.get("cmd").and_then(Value::as_str) {
+                    // A handle sent by the app (`process.send(msg, socket)`):
+                    // nothing here takes it, so its descriptor is closed as `m`
+                    // goes; the ACK lets the app's later messages through
+                    // (Node queues them until then); the message itself is
+                    // delivered like any other.
+                    Some("NODE_HANDLE") => {
+                        let _ = acks.send(&json!({"cmd": "NODE_HANDLE_ACK"})).await;
+                        m.value.get("msg").cloned().unwrap_or(Value::Null)
+                    }
+                    _ => m.value,
+                };
                 if msg_tx
                     .send(Msg::Message {
                         id,
                         generation,
-                        msg: m.value,
+                        msg,
                     })
                     .await
                     .is_err()
@@ -636,7 +719,13 @@ impl Actor {
                 .await;
         });
         if let Some(pid_path) = p.str("pm_pid_path") {
-            let _ = std::fs::write(pid_path, pid.to_string());
+            let written = safe_fs::write_file(pid_path.as_ref(), pid.to_string().as_bytes(), 0o644);
+            if let Err(e) = written {
+                self.log.info(&format!(
+                    "cannot write the pid file of app {} id {id}: {e}",
+                    p.name()
+                ));
+            }
         }
         p.running = Some(Running {
             pid,
@@ -757,6 +846,7 @@ impl Actor {
     }
 
     fn prepare_restart(&mut self, id: u64, update: Map<String, Value>) -> Result<bool, String> {
+        option_checks::check(&update)?;
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         let was_running = p.status.is_running();
         for (k, v) in update {
@@ -854,7 +944,7 @@ impl Actor {
         let created_at = p.num("created_at").unwrap_or(now);
         let uptime_start = p.num("pm_uptime").unwrap_or(now);
         let mut unstable = p.num("unstable_restarts").unwrap_or(0);
-        if now.saturating_sub(created_at) < min_uptime * max_restarts
+        if now.saturating_sub(created_at) < min_uptime.saturating_mul(max_restarts)
             && now.saturating_sub(uptime_start) < min_uptime
         {
             unstable += 1;
@@ -1026,10 +1116,22 @@ impl Actor {
                 let _ = reply.send(Err(e));
             }
             Ok(stdin) => {
+                // An app that never reads its stdin fills the pipe: give up
+                // after a while, so the caller gets an answer and the next
+                // line a chance.
                 tokio::spawn(async move {
-                    let mut stdin = stdin.lock().await;
-                    let r = stdin.write_all(format!("{line}\n").as_bytes()).await;
-                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                    let write = async {
+                        let mut stdin = stdin.lock().await;
+                        stdin.write_all(format!("{line}\n").as_bytes()).await
+                    };
+                    let r = match tokio::time::timeout(STDIN_WRITE_TIMEOUT, write).await {
+                        Ok(written) => written.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!(
+                            "Process {id} does not read its stdin: the line was not sent within {} s",
+                            STDIN_WRITE_TIMEOUT.as_secs()
+                        )),
+                    };
+                    let _ = reply.send(r);
                 });
             }
         }

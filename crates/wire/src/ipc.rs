@@ -24,6 +24,8 @@ pub const CHILD_CHANNEL_FD: RawFd = 3;
 
 /// Largest line accepted from a child before the channel is considered broken.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Descriptors held for lines not yet complete; more are closed on arrival.
+const MAX_PENDING_FDS: usize = 16;
 
 /// A message read from the channel, with the descriptor it carried, if any.
 #[derive(Debug)]
@@ -76,6 +78,7 @@ pub fn split(stream: UnixStream) -> (IpcReader, IpcWriter) {
         IpcReader {
             stream: stream.clone(),
             buf: Vec::new(),
+            buf_start: 0,
             fds: VecDeque::new(),
         },
         IpcWriter {
@@ -88,7 +91,12 @@ pub fn split(stream: UnixStream) -> (IpcReader, IpcWriter) {
 pub struct IpcReader {
     stream: Arc<UnixStream>,
     buf: Vec<u8>,
-    fds: VecDeque<OwnedFd>,
+    /// Position in the stream of `buf[0]`.
+    buf_start: u64,
+    /// Received descriptors with the stream position of the first byte that
+    /// came with them: the kernel attaches SCM_RIGHTS to the data of the same
+    /// write, so each belongs to the line holding that byte.
+    fds: VecDeque<(u64, OwnedFd)>,
 }
 
 impl IpcReader {
@@ -98,16 +106,20 @@ impl IpcReader {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=pos).collect();
+                self.buf_start += line.len() as u64;
+                // Every descriptor that came with this line is taken now, so
+                // none outlives its message: only a `NODE_HANDLE` keeps one,
+                // the rest are closed here.
+                let mut fds = Vec::new();
+                while self.fds.front().is_some_and(|(at, _)| *at < self.buf_start) {
+                    fds.extend(self.fds.pop_front().map(|(_, fd)| fd));
+                }
                 let Ok(value) = serde_json::from_slice::<Value>(&line[..line.len() - 1]) else {
                     continue;
                 };
                 let carries_handle =
                     value.get("cmd").and_then(Value::as_str) == Some("NODE_HANDLE");
-                let fd = if carries_handle {
-                    self.fds.pop_front()
-                } else {
-                    None
-                };
+                let fd = carries_handle.then(|| fds.into_iter().next()).flatten();
                 return Ok(Some(IpcMessage { value, fd }));
             }
             if self.buf.len() > MAX_LINE_BYTES {
@@ -148,9 +160,13 @@ impl IpcReader {
             });
             match res {
                 Ok((n, fds)) => {
+                    let at = self.buf_start + self.buf.len() as u64;
                     for fd in fds {
                         // SAFETY: the kernel just handed us this descriptor; we own it.
-                        self.fds.push_back(unsafe { OwnedFd::from_raw_fd(fd) });
+                        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                        if self.fds.len() < MAX_PENDING_FDS {
+                            self.fds.push_back((at, fd));
+                        }
                     }
                     self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(n);
@@ -241,6 +257,55 @@ mod tests {
 
         drop(child);
         assert!(reader.next().await.unwrap().is_none());
+    }
+
+    /// Sends `line` from the child's end with `fd` attached, as Node does.
+    fn send_line_with_fd(child: &StdStream, line: &[u8], fd: RawFd) {
+        let fds = [fd];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        sendmsg::<()>(
+            child.as_raw_fd(),
+            &[IoSlice::new(line)],
+            &cmsg,
+            MsgFlags::empty(),
+            None,
+        )
+        .unwrap();
+    }
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn keeps_a_descriptor_only_with_its_node_handle_message() {
+        let (parent, child) = channel().unwrap();
+        let (mut reader, _writer) = split(parent);
+        let child = StdStream::from(child);
+        let (a, mut b) = StdStream::pair().unwrap();
+        let before = open_fds();
+        // Descriptors sent with plain messages are closed as their line is read.
+        for i in 0..50 {
+            send_line_with_fd(&child, format!("{{\"n\":{i}}}\n").as_bytes(), a.as_raw_fd());
+            assert_eq!(reader.next().await.unwrap().unwrap().fd.map(|_| ()), None);
+        }
+        assert!(
+            open_fds() <= before,
+            "{} fds open, {before} before",
+            open_fds()
+        );
+        // A handle message gets its own descriptor.
+        send_line_with_fd(
+            &child,
+            b"{\"cmd\":\"NODE_HANDLE\",\"msg\":1}\n",
+            a.as_raw_fd(),
+        );
+        let m = reader.next().await.unwrap().unwrap();
+        let mut passed = StdStream::from(m.fd.expect("the handle's descriptor"));
+        passed.write_all(b"y").unwrap();
+        let mut one = [0u8; 1];
+        b.read_exact(&mut one).unwrap();
+        assert_eq!(&one, b"y");
     }
 
     #[tokio::test]

@@ -65,13 +65,21 @@ async fn restore(client: &Client, ctx: &Ctx) -> Outcome {
         "Restoring processes located in {}",
         client.paths.dump_file.display()
     ));
-    for p in client.resurrect().await? {
-        let env = p.get("pm2_env").unwrap_or(&p);
+    let done = client.resurrect().await?;
+    for p in &done.started {
+        let env = p.get("pm2_env").unwrap_or(p);
         let path = env
             .get("pm_exec_path")
             .and_then(Value::as_str)
             .unwrap_or("");
         ctx.info(&format!("Process {path} restored"));
+    }
+    // Each failure is reported; the other apps are started all the same.
+    for f in &done.failed {
+        output::error(&format!(
+            "App {} could not be restored: {}",
+            f.name, f.error
+        ));
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Read-only commands: `ls`, `jlist`, `prettylist`, `describe`, `env`, `pid`, `id`.
+//! Read-only commands: `ls`, `jlist`, `prettylist`, `describe`, `env`, `pid`, `id`, `report`.
 
 use super::{connect, print_list, Ctx, Failure, Outcome};
 use crate::{js_text, listing, output};
@@ -98,5 +98,81 @@ pub async fn id(ctx: &Ctx, name: &str) -> Outcome {
         .filter_map(|p| p.get("pm_id").cloned())
         .collect();
     output::raw(&format!("{}\n", js_text::inspect(&Value::Array(ids))));
+    Ok(())
+}
+
+/// `pm2 report`: what a bug report needs, in PM2's sections, plus who else
+/// can reach this PM2_HOME.
+pub async fn report(ctx: &Ctx) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let daemon = client
+        .call("getReport", vec![])
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null);
+    let rule = "===============================================================================";
+    let section = |title: &str| {
+        format!(
+            "{rule}\n--- {title} {}\n",
+            "-".repeat(56usize.saturating_sub(title.len()))
+        )
+    };
+    let field = |k: &str, v: &dyn std::fmt::Display| format!("{k:<21}: {v}\n");
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{rule}\n--- PM2 report ----------------------------------------------\nDate                 : {}\n",
+        pm2_config::date_format::format_ms(listing::now_ms(), "ddd MMM DD YYYY HH:mm:ss [GMT]ZZ")
+    ));
+    out.push_str(&section("Daemon"));
+    out.push_str(&field("pm2d version", &text(&daemon["pm2_version"])));
+    out.push_str(&field("implementation", &text(&daemon["daemon"])));
+    out.push_str(&field("pid", &text(&daemon["pid"])));
+    out.push_str(&field("argv", &text(&daemon["argv"])));
+    out.push_str(&field("user", &text(&daemon["user"])));
+    out.push_str(&field("uid", &text(&daemon["uid"])));
+    out.push_str(&field("gid", &text(&daemon["gid"])));
+    out.push_str(&section("CLI"));
+    out.push_str(&field("local pm2", &env!("CARGO_PKG_VERSION")));
+    out.push_str(&field(
+        "argv",
+        &std::env::args().collect::<Vec<_>>().join(" "),
+    ));
+    out.push_str(&field("PM2_HOME", &client.paths.home.display()));
+    out.push_str(&section("System info"));
+    out.push_str(&field("arch", &std::env::consts::ARCH));
+    out.push_str(&field("platform", &std::env::consts::OS));
+    out.push_str(&field(
+        "cpus nb",
+        &std::thread::available_parallelism().map_or(1, |n| n.get()),
+    ));
+    out.push_str(&section("Security"));
+    match daemon["security"].as_array() {
+        Some(w) if !w.is_empty() => w
+            .iter()
+            .for_each(|l| out.push_str(&format!("WARNING: {}\n", text(l)))),
+        _ => out.push_str(
+            "PM2_HOME, its sockets and logs are open to the owner (and the group) only\n",
+        ),
+    }
+    out.push_str("Anyone who can connect to rpc.sock can read every app's env and run commands as this user.\n");
+    out.push_str(&section("PM2 list"));
+    output::raw(&out);
+    super::print_list(client.list().await?, ctx);
+    let mut tail = section("Daemon logs");
+    let log = std::fs::read_to_string(&client.paths.log_file).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    for l in &lines[lines.len().saturating_sub(20)..] {
+        tail.push_str(l);
+        tail.push('\n');
+    }
+    tail.push_str(rule);
+    tail.push('\n');
+    output::raw(&tail);
     Ok(())
 }

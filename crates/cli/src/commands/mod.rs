@@ -185,6 +185,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Flush { targets } => daemon::flush(ctx, &targets).await,
         C::ReloadLogs => daemon::reload_logs(ctx).await,
         C::Ping => daemon::ping(ctx).await,
+        C::Report => info::report(ctx).await,
         C::Kill => daemon::kill(ctx).await,
         C::Update => daemon::update(ctx).await,
         C::Save => daemon::save(ctx).await,
