@@ -32,6 +32,9 @@ pub struct Command<'a> {
     pub channel_fd: RawFd,
     /// Ask the kernel to SIGTERM the child when the daemon's thread dies.
     pub die_with_parent: bool,
+    /// The `cgroup.procs` of the app's cgroup, opened close-on-exec: the
+    /// child writes itself in before exec, so all it forks stays there.
+    pub cgroup_procs: Option<RawFd>,
     /// How an exec failure names the program ("failed to launch <label>").
     pub label: String,
 }
@@ -112,6 +115,7 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
         ],
         channel: cmd.channel_fd,
         report: report_w.as_raw_fd(),
+        cgroup_procs: cmd.cgroup_procs,
     };
 
     // Signals stay blocked across the fork: until the child has reset its
@@ -159,6 +163,7 @@ struct ChildFds {
     channel: RawFd,
     /// Where an exec failure's errno goes.
     report: RawFd,
+    cgroup_procs: Option<RawFd>,
 }
 
 /// The child between fork and exec.
@@ -190,6 +195,11 @@ unsafe fn exec_child(
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        // Without its cgroup the app still runs: a stop then reaches its
+        // tree, group and session only.
+        if let Some(procs) = fds.cgroup_procs {
+            libc::write(procs, b"0".as_ptr().cast(), 1);
+        }
         // Its own session: signals aimed at the daemon's group spare the apps.
         if libc::setsid() < 0 {
             fail();
@@ -318,6 +328,7 @@ mod tests {
             cwd: Some(Path::new("/tmp")),
             channel_fd: passed.as_raw_fd(),
             die_with_parent: false,
+            cgroup_procs: None,
             label: program.to_string(),
         })
     }

@@ -4,7 +4,9 @@
 //! Used by the `pm2-daemon` binary and, for `connect(true)`, inside the Node
 //! addon (the same supervisor, in the user's process).
 
+mod app_processes;
 pub mod bus;
+mod cgroup;
 mod child;
 mod daemon_log;
 pub mod exposure;
@@ -20,6 +22,7 @@ mod spawn;
 pub mod supervisor;
 
 use bus::Bus;
+use cgroup::AppCgroups;
 use daemon_log::DaemonLog;
 use pm2_config::Paths;
 use serde_json::{json, Value};
@@ -79,6 +82,8 @@ pub struct Daemon {
     log: DaemonLog,
     paths: Paths,
     settings: Settings,
+    /// Where the apps' cgroups are, when the daemon can have them.
+    cgroups: Option<Arc<AppCgroups>>,
     exit: watch::Sender<Option<ExitReason>>,
 }
 
@@ -160,7 +165,18 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
     let publisher = bind(&paths.pub_sock)?;
     let bus = Bus::default();
     let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
-    let supervisor = Supervisor::start(paths.clone(), settings.clone(), bus.clone(), log.clone());
+    let cgroups = if settings.app_cgroups {
+        AppCgroups::create().map(Arc::new)
+    } else {
+        Err("PM2_APP_CGROUPS is off".into())
+    };
+    let supervisor = Supervisor::start(
+        paths.clone(),
+        settings.clone(),
+        bus.clone(),
+        log.clone(),
+        cgroups.as_ref().ok().cloned(),
+    );
     let (exit, mut exit_rx) = watch::channel(None);
     let daemon = Arc::new(Daemon {
         supervisor,
@@ -168,6 +184,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         log,
         paths,
         settings,
+        cgroups: cgroups.as_ref().ok().cloned(),
         exit,
     });
     rpc_server::serve_rpc(rpc, daemon.clone());
@@ -186,6 +203,15 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
     for warning in exposure::warnings(&daemon.paths) {
         daemon.log.info(&format!("WARNING: {warning}"));
     }
+    daemon.log.info(&match &cgroups {
+        Ok(c) => format!(
+            "apps run in cgroups under {}: a stop kills every process an app started",
+            c.dir().display()
+        ),
+        Err(why) => format!(
+            "apps run without cgroups ({why}): a stop reaches an app's process tree, group and session"
+        ),
+    });
     let (done_tx, done) = watch::channel(false);
     let d = daemon.clone();
     tokio::spawn(async move {
@@ -219,6 +245,9 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
         );
     }
     d.supervisor.stop_all().await;
+    if let Some(cgroups) = &d.cgroups {
+        cgroups.remove().await;
+    }
     if let ExitReason::KillMe { pid: Some(pid) } = reason {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),

@@ -23,34 +23,51 @@ fn clock_ticks() -> u64 {
 }
 
 /// What one read of `/proc/<pid>/stat` tells about a process.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
     pub ppid: u32,
+    /// Process group id.
+    pub pgrp: u32,
+    /// Session id: apps are started as session leaders, so this is the pid of
+    /// the app a process belongs to, however it was forked.
+    pub session: u32,
     /// User + system CPU time, in clock ticks.
     pub cpu_ticks: u64,
     /// Resident set size in bytes.
     pub rss: u64,
 }
 
-/// Reads `/proc/<pid>/stat` with a single read into a stack buffer: `list`
-/// does this for every process, so it avoids the size probe and the growing
-/// reads of `read_to_string` (/proc files report a size of 0).
+/// Reads `/proc/<pid>/stat` with a single read into a stack buffer: a /proc
+/// scan does this for every process, so it avoids the size probe and the
+/// growing reads of `read_to_string` (/proc files report a size of 0).
 pub fn stat(pid: u32) -> Option<Stat> {
     use std::io::Read;
     let mut buf = [0u8; 2048];
     let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
     let len = file.read(&mut buf).ok()?;
-    let text = std::str::from_utf8(&buf[..len]).ok()?;
-    // The command name (2nd field) may hold spaces and parentheses: skip past its last `)`.
-    let mut fields = text[text.rfind(')')? + 2..].split_ascii_whitespace();
+    parse_stat(&buf[..len])
+}
+
+/// Parses a stat line as bytes: the command name (2nd field) is whatever the
+/// process called itself, not necessarily UTF-8, and may hold spaces and
+/// parentheses, so the fields are read after its last `)`.
+fn parse_stat(line: &[u8]) -> Option<Stat> {
+    let close = line.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(line.get(close + 1..)?).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
     let mut nth = |n: usize| fields.nth(n)?.parse::<u64>().ok();
-    // Fields after the name, counted from 0: state, ppid, …, utime (11), stime (12), …, rss (21).
+    // Fields after the name, counted from 0: state, ppid (1), pgrp (2),
+    // session (3), …, utime (11), stime (12), …, rss (21).
     let ppid = nth(1)?;
-    let utime = nth(9)?;
+    let pgrp = nth(0)?;
+    let session = nth(0)?;
+    let utime = nth(7)?;
     let stime = nth(0)?;
     let rss_pages = nth(8)?;
     Some(Stat {
         ppid: ppid as u32,
+        pgrp: pgrp as u32,
+        session: session as u32,
         cpu_ticks: utime + stime,
         rss: rss_pages * page_size(),
     })
@@ -83,31 +100,52 @@ pub fn cpu_percent(ticks: u64, prev: Option<CpuSample>, started: Instant) -> (f6
     ((pct * 10.0).round() / 10.0, CpuSample { ticks, at: now })
 }
 
-/// `pid` and all its descendants, deepest first, from one scan of `/proc`.
-pub fn process_tree(pid: u32) -> Vec<u32> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            if let Some(p) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            {
-                if let Some(st) = stat(p) {
-                    parents.push((p, st.ppid));
-                }
-            }
-        }
-    }
+/// Every process with its stat line, from one scan of `/proc`.
+fn scan() -> Vec<(u32, Stat)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .collect()
+}
+
+/// `pid` and its descendants in `table`, deepest first.
+fn tree_in(table: &[(u32, Stat)], pid: u32) -> Vec<u32> {
     let mut tree = vec![pid];
     let mut i = 0;
     while i < tree.len() {
         let cur = tree[i];
-        tree.extend(parents.iter().filter(|(_, pp)| *pp == cur).map(|(p, _)| *p));
+        tree.extend(
+            table
+                .iter()
+                .filter(|(_, st)| st.ppid == cur)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
     tree.reverse();
     tree
+}
+
+/// `pid` and all its descendants, deepest first, from one scan of `/proc`.
+pub fn process_tree(pid: u32) -> Vec<u32> {
+    tree_in(&scan(), pid)
+}
+
+/// The processes of the app whose main process is `pid`, from one scan of
+/// `/proc`: its tree, deepest first, then the rest of the session it leads,
+/// where double-forked processes stay once reparented away from the tree.
+pub fn app_processes(pid: u32) -> Vec<u32> {
+    let table = scan();
+    let mut found = tree_in(&table, pid);
+    for (p, st) in &table {
+        if st.session == pid && !found.contains(p) {
+            found.push(*p);
+        }
+    }
+    found
 }
 
 /// Sends `signal` to `pid` and, with `tree`, to all its descendants first.
@@ -168,6 +206,83 @@ mod tests {
         assert_eq!(*tree.last().unwrap(), std::process::id());
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn parses_a_stat_line_whatever_the_name() {
+        let fields =
+            b" S 7 40 40 0 -1 4194560 100 0 0 0 12 5 0 0 20 0 1 0 900 1000 3 18446744073709551615";
+        for name in [&b"sleep"[..], b"\xff\xfe", b"a) (b c) d", b")", b"x\n)"] {
+            let mut line = b"42 (".to_vec();
+            line.extend_from_slice(name);
+            line.push(b')');
+            line.extend_from_slice(fields);
+            line.push(b'\n');
+            assert_eq!(
+                parse_stat(&line),
+                Some(Stat {
+                    ppid: 7,
+                    pgrp: 40,
+                    session: 40,
+                    cpu_ticks: 17,
+                    rss: 3 * page_size(),
+                }),
+                "name {name:?}"
+            );
+        }
+        assert_eq!(parse_stat(b"42 (no closing paren S 1 2 3"), None);
+        assert_eq!(parse_stat(b"42 (short) S 1"), None);
+    }
+
+    #[test]
+    fn sees_a_process_whose_name_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("pm2-stat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join(std::ffi::OsStr::from_bytes(b"\xff\xfe"));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+        let mut child = std::process::Command::new(&link).arg("5").spawn().unwrap();
+        let raw = std::fs::read(format!("/proc/{}/stat", child.id())).unwrap();
+        let st = stat(child.id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(raw.windows(2).any(|w| w == b"\xff\xfe"), "{raw:?}");
+        assert_eq!(st.map(|s| s.ppid), Some(std::process::id()));
+    }
+
+    #[test]
+    fn finds_the_session_members_that_left_the_tree() {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut leader = std::process::Command::new("sh");
+        leader
+            .args(["-c", "sh -c 'sleep 30 & echo $!'; exec sleep 30"])
+            .stdout(std::process::Stdio::piped());
+        // SAFETY: setsid is async-signal-safe and acts on the child only.
+        unsafe {
+            leader.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut leader = leader.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(leader.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let orphan: u32 = line.trim().parse().unwrap();
+        let found = app_processes(leader.id());
+        // The whole session is one process group: one kill ends the test's processes.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(leader.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        leader.wait().unwrap();
+        assert!(found.contains(&leader.id()), "{found:?}");
+        assert!(found.contains(&orphan), "{orphan} in {found:?}");
+        assert_eq!(found.iter().filter(|&&p| p == orphan).count(), 1);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Settings {
     pub container: PathBuf,
     /// Set when the supervisor runs inside a user's Node process (`connect(true)`).
     pub in_process: bool,
+    /// Run each app in a cgroup of its own where cgroup v2 is delegated to the
+    /// daemon (`PM2_APP_CGROUPS`, on; `false` turns it off).
+    pub app_cgroups: bool,
 }
 
 fn ms(var: &str, default: u64) -> Duration {
@@ -48,6 +51,8 @@ impl Settings {
             backoff_reset: ms("EXP_BACKOFF_RESET_TIMER", 30_000),
             container,
             in_process: false,
+            app_cgroups: std::env::var("PM2_APP_CGROUPS")
+                .map_or(true, |v| !matches!(v.trim(), "false" | "0" | "off")),
         }
     }
 }

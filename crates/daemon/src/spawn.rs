@@ -1,12 +1,13 @@
 //! Turning a pm2_env into a running child: command line, environment,
-//! descriptors (stdio pipes and the Node IPC channel on fd 3), own session.
+//! descriptors (stdio pipes and the Node IPC channel on fd 3), own session
+//! and, where the daemon has them, own cgroup.
 
 use crate::child::{self, Child};
 use crate::settings::Settings;
 use pm2_wire::ipc::{self, IpcReader, IpcWriter, CHILD_CHANNEL_FD};
 use serde_json::{Map, Value};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct Spawned {
@@ -61,7 +62,13 @@ fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
         .unwrap_or_else(|| name.into())
 }
 
-pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawned> {
+/// Starts the app `env` describes; `cgroup_procs`, when given, is the
+/// `cgroup.procs` of the cgroup it is to run in.
+pub fn spawn(
+    env: &Map<String, Value>,
+    settings: &Settings,
+    cgroup_procs: Option<OwnedFd>,
+) -> io::Result<Spawned> {
     let get = |k: &str| env.get(k).and_then(Value::as_str).unwrap_or_default();
     let script = get("pm_exec_path");
     let interpreter = match get("exec_interpreter") {
@@ -113,6 +120,7 @@ pub fn spawn(env: &Map<String, Value>, settings: &Settings) -> io::Result<Spawne
         channel_fd: child_end.as_raw_fd(),
         // In-process mode the apps die with the host script, as PM2's no-daemon mode does.
         die_with_parent: settings.in_process,
+        cgroup_procs: cgroup_procs.as_ref().map(AsRawFd::as_raw_fd),
         label: label.to_string(),
     })
     .map_err(|e| io::Error::new(e.kind(), format!("failed to launch {label}: {e}")))?;

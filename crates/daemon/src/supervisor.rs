@@ -8,7 +8,9 @@
 //! for the child to die) are a request plus a reply sent later; sequences of
 //! them (restart = stop then start) are composed by [`Supervisor`], outside.
 
+use crate::app_processes::AppProcesses;
 use crate::bus::Bus;
+use crate::cgroup::AppCgroups;
 use crate::daemon_log::DaemonLog;
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::now_ms;
@@ -20,6 +22,7 @@ use crate::spawn;
 use pm2_config::{safe_fs, Paths};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
@@ -177,7 +180,13 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn start(paths: Paths, settings: Settings, bus: Bus, log: DaemonLog) -> Supervisor {
+    pub fn start(
+        paths: Paths,
+        settings: Settings,
+        bus: Bus,
+        log: DaemonLog,
+        cgroups: Option<Arc<AppCgroups>>,
+    ) -> Supervisor {
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker_interval = settings.worker_interval;
         let actor = Actor {
@@ -189,6 +198,7 @@ impl Supervisor {
             settings,
             paths,
             restarts_blocked: false,
+            cgroups,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -342,6 +352,8 @@ struct Actor {
     settings: Settings,
     paths: Paths,
     restarts_blocked: bool,
+    /// Where apps get a cgroup each; `None` where the daemon cannot have them.
+    cgroups: Option<Arc<AppCgroups>>,
 }
 
 fn unknown(id: u64) -> String {
@@ -666,7 +678,11 @@ impl Actor {
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
         p.log = Some(sink.clone());
-        let spawned = match spawn::spawn(&p.env, &self.settings) {
+        let cgroup_procs = self
+            .cgroups
+            .as_ref()
+            .and_then(|c| c.launch_procs(id, generation).ok());
+        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup_procs) {
             Ok(s) => s,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
@@ -774,7 +790,7 @@ impl Actor {
             (Some(_), Status::Stopping) => p.stop_waiters.push(reply),
             (Some(r), _) => {
                 p.stop_waiters.push(reply);
-                let (pid, generation) = (r.pid, p.generation);
+                let generation = p.generation;
                 let by_message =
                     (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
                 if by_message {
@@ -787,7 +803,7 @@ impl Actor {
                         .and_then(proc_info::parse_signal)
                         .or_else(|| proc_info::parse_signal(&kill_signal))
                         .unwrap_or(nix::sys::signal::Signal::SIGINT);
-                    proc_info::signal_tree(pid, signal, p.flag("treekill", true));
+                    AppProcesses::of(p, self.cgroups.as_deref()).signal(signal);
                 }
                 let timeout = p
                     .num("kill_timeout")
@@ -804,11 +820,14 @@ impl Actor {
                 );
             }
             (None, Status::WaitingRestart) => {
+                // What a crash left running goes with the stop.
+                AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
                 p.generation += 1; // cancels the pending restart
                 self.transition(id, Status::Stopped, None);
                 let _ = reply.send(Ok(()));
             }
             (None, _) => {
+                AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
                 let _ = reply.send(Ok(()));
             }
         }
@@ -822,11 +841,11 @@ impl Actor {
         if p.generation != generation {
             return;
         }
-        let Some(pid) = p.running.as_ref().map(|r| r.pid) else {
+        if p.running.is_none() {
             return;
-        };
+        }
         if !final_stage {
-            proc_info::signal_tree(pid, nix::sys::signal::Signal::SIGKILL, true);
+            AppProcesses::of(p, self.cgroups.as_deref()).signal(nix::sys::signal::Signal::SIGKILL);
             self.after(
                 timeout,
                 Msg::KillTimeout {
@@ -895,6 +914,12 @@ impl Actor {
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
+        let app = AppProcesses::of(p, self.cgroups.as_deref());
+        if p.status == Status::Stopping {
+            app.kill_leftovers();
+        } else {
+            app.tidy();
+        }
         p.running = None;
         if let Some(pid_path) = p.str("pm_pid_path") {
             let _ = std::fs::remove_file(pid_path);
