@@ -444,8 +444,7 @@ impl Client {
             // The socket closes a moment before the process ends; callers
             // (`pm2 kill && …`) expect the daemon to be gone.
             while let Some(pid) = daemon_pid {
-                let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
-                if !alive {
+                if !process_running(pid) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -473,4 +472,21 @@ enum StartStep {
     Restart(Vec<u64>, Options),
     /// Launch the resolved app.
     Prepare(Options),
+}
+
+/// True while `pid` exists and has not exited: an exited daemon stays a
+/// zombie until its parent (init, after the launcher's double fork) reaps
+/// it, which can take long or, under a PID 1 that never reaps, forever.
+fn process_running(pid: i32) -> bool {
+    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .iter()
+        .rposition(|&b| b == b')')
+        .and_then(|i| stat.get(i + 2));
+    !matches!(state, Some(b'Z' | b'X'))
 }
