@@ -9,6 +9,8 @@ mod child;
 mod daemon_log;
 mod handlers;
 pub mod heap;
+mod limits;
+mod log_throttle;
 mod log_writer;
 mod proc_info;
 mod process;
