@@ -10,8 +10,11 @@ use tokio::time::Duration;
 /// Open connections per socket (`rpc.sock`, `pub.sock`); more are closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Calls of one RPC connection that are running or whose reply is not yet
-/// written; at this count the daemon stops reading that connection.
-pub const MAX_CALLS_IN_FLIGHT: usize = 32;
+/// written; at this count the daemon stops reading that connection. Clients
+/// send one call per app at once (`stop all`), so a lower cap makes a fleet
+/// of slow stoppers wait in turns; a higher one lets more replies pile up for
+/// a client that does not read.
+pub const MAX_CALLS_IN_FLIGHT: usize = 64;
 /// Reply bytes of one RPC connection waiting to be written; past this the
 /// daemon stops reading that connection until its client reads.
 pub const MAX_REPLY_BYTES_QUEUED: usize = 16 << 20;
