@@ -4,7 +4,7 @@
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
 //                     [--write-readme] [--rounds N] [--no-hyperfine] [--keep-tmp]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -49,6 +49,9 @@ function config(o) {
     cpuSeconds: q ? 15 : 60,
     rpsSeconds: q ? 3 : 10,
     reloads: q ? 3 : 10,
+    abuseRequests: q ? 20000 : 100000,
+    abuseLogMB: q ? 100 : 300,
+    abuseWindowMs: q ? 2000 : 5000,
   };
 }
 

@@ -60,30 +60,53 @@ function rpc(pm2Home, method, args = [], ms = 5000) {
   });
 }
 
-/** Splits `buf` into whole AMP frames (args decoded) and the rest. */
-function decode(buf) {
+/** Splits `buf` into whole AMP frames, each a list of its arguments' bytes, and the rest. */
+function splitFrames(buf) {
   const done = [];
   let off = 0;
-  for (;;) {
-    if (buf.length < off + 1) break;
+  while (buf.length >= off + 1) {
     const argc = buf[off] & 0x0f;
     let p = off + 1;
     const args = [];
-    let whole = true;
     for (let i = 0; i < argc; i++) {
-      if (buf.length < p + 4) { whole = false; break; }
+      if (buf.length < p + 4 || buf.length < p + 4 + buf.readUInt32BE(p)) return { done, rest: buf.subarray(off) };
       const len = buf.readUInt32BE(p);
-      if (buf.length < p + 4 + len) { whole = false; break; }
-      const raw = buf.subarray(p + 4, p + 4 + len);
-      const text = raw.toString();
-      args.push(text.startsWith('j:') ? JSON.parse(text.slice(2)) : text.startsWith('s:') ? text.slice(2) : raw);
+      args.push(buf.subarray(p + 4, p + 4 + len));
       p += 4 + len;
     }
-    if (!whole) break;
     done.push(args);
     off = p;
   }
   return { done, rest: buf.subarray(off) };
+}
+
+/** Splits `buf` into whole AMP frames (args decoded) and the rest. */
+function decode(buf) {
+  const { done, rest } = splitFrames(buf);
+  const arg = (raw) => {
+    const text = raw.toString();
+    return text.startsWith('j:') ? JSON.parse(text.slice(2)) : text.startsWith('s:') ? text.slice(2) : raw;
+  };
+  return { done: done.map((args) => args.map(arg)), rest };
+}
+
+/** Opens a socket to `sockPath`; resolves once connected. */
+function connect(sockPath) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(sockPath);
+    s.once('connect', () => { s.off('error', reject); resolve(s); });
+    s.once('error', reject);
+  });
+}
+
+/** Calls `onFrame(args)` for each AMP frame `socket` receives, its arguments left as bytes. */
+function readFrames(socket, onFrame) {
+  let rest = Buffer.alloc(0);
+  socket.on('data', (d) => {
+    const split = splitFrames(rest.length ? Buffer.concat([rest, d]) : d);
+    split.done.forEach(onFrame);
+    rest = split.rest;
+  });
 }
 
 /** Runs the `pm2` CLI against `pm2Home`; returns `{code, out, err}`. */
@@ -124,6 +147,15 @@ function writeApp(dir, name, body) {
   return file;
 }
 
+/** The lines of the daemon's own log. */
+function pm2LogLines(pm2Home) {
+  try {
+    return fs.readFileSync(path.join(pm2Home, 'pm2.log'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** VmRSS of `pid` in bytes. */
 function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -136,6 +168,6 @@ function fdCount(pid) {
 }
 
 module.exports = {
-  ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, rssBytes, fdCount,
-  pm2, daemonHome, daemonPid, list, writeApp,
+  ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, connect, readFrames,
+  pm2, daemonHome, daemonPid, list, writeApp, pm2LogLines, rssBytes, fdCount,
 };

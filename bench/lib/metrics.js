@@ -43,6 +43,10 @@ function defineMetrics(cfg) {
     { key: 'cpu_idle', group: 'cpu', label: `daemon CPU (utime+stime), 20 idle apps for ${cfg.cpuSeconds} s${cfg.quick ? ' [60→15 s in --quick]' : ''}`, unit: 'ms CPU' },
     { key: 'cluster_rps', group: 'cluster', label: `cluster, 4 instances: requests/s (16 keep-alive conns, ${cfg.rpsSeconds} s)`, unit: 'req/s', higher: true },
     { key: 'cluster_fail', group: 'cluster', label: `cluster: failed requests during ${cfg.reloads} reloads under load${cfg.quick ? ' [10→3 in --quick]' : ''}`, unit: 'req', target: (s) => ({ text: '0', met: s.max === 0 }) },
+    { key: 'abuse_req_rss', group: 'abuse', label: `daemon RSS growth while a client writes ${(cfg.abuseRequests / 1e3).toFixed(0)}k getMonitorData calls and reads no reply (3 apps, ${cfg.abuseWindowMs / 1000} s)`, unit: 'MB', target: max(16, 'MB') },
+    { key: 'abuse_req_ping', group: 'abuse', label: 'another client\'s `ping` meanwhile (a fresh connection every 100 ms)', unit: 'ms', target: max(50, 'ms') },
+    { key: 'abuse_sub_rss', group: 'abuse', label: `daemon RSS growth while a pub.sock subscriber reads nothing during a ${cfg.abuseLogMB} MB log flood (${cfg.abuseWindowMs / 1000} s)`, unit: 'MB', target: max(16, 'MB') },
+    { key: 'abuse_sub_ping', group: 'abuse', label: 'another client\'s `ping` meanwhile', unit: 'ms', target: max(50, 'ms') },
   ];
 }
 

@@ -7,6 +7,7 @@ const { spawn, spawnSync } = require('child_process');
 const M = require('./measure');
 const I = require('./impl');
 const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
+const abuse = require('./abuse');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
 
@@ -280,5 +281,6 @@ module.exports = {
     { name: 'fleet', fn: fleet, keys: (cfg) => ['start_n', 'rss_n', 'jlist_n', 'ls_n', 'restart_n', 'stop_n', 'delete_n', ...(cfg.apps === 20 ? ['cpu_idle'] : [])] },
     { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle']) },
     { name: 'cluster', fn: cluster, keys: () => ['cluster_rps', 'cluster_fail'] },
+    { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
   ],
 };

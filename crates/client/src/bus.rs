@@ -17,7 +17,8 @@ impl BusClient {
     pub async fn connect(sock: &Path) -> std::io::Result<BusClient> {
         Ok(BusClient {
             stream: UnixStream::connect(sock).await?,
-            decoder: Decoder::new(),
+            // The daemon is trusted: an event carries a whole process, env included.
+            decoder: Decoder::with_limit(usize::MAX),
             buf: vec![0u8; 64 * 1024],
         })
     }

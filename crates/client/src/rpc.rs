@@ -32,7 +32,8 @@ impl RpcClient {
         let (closed_tx, closed) = tokio::sync::watch::channel(false);
         let reader_pending = pending.clone();
         let reader = tokio::spawn(async move {
-            let mut decoder = Decoder::new();
+            // The daemon is trusted: a process list can outgrow any fixed limit.
+            let mut decoder = Decoder::with_limit(usize::MAX);
             let mut buf = vec![0u8; 64 * 1024];
             'read: loop {
                 let n = match read.read(&mut buf).await {

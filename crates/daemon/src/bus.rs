@@ -1,17 +1,24 @@
 //! The publisher behind `pub.sock`: every event goes to every subscriber as
 //! `[s:<event>, j:<payload>]`. A subscriber that cannot keep up loses events
-//! rather than making the daemon buffer them without bound.
+//! (counted, and reported in `pm2.log`) once [`MAX_EVENT_BYTES_QUEUED`] wait
+//! for it, rather than making the daemon buffer them without bound; the other
+//! subscribers are not affected.
 
+use crate::daemon_log::DaemonLog;
+use crate::limits::{Slot, MAX_EVENT_BYTES_QUEUED};
+use crate::log_throttle::LogThrottle;
 use pm2_wire::rpc::pub_frame;
 use serde_json::Value;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::OwnedReadHalf;
 use tokio::net::UnixStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
-/// Frames queued per subscriber before further events are dropped for it.
-const SUBSCRIBER_QUEUE: usize = 4096;
+/// Charged per queued event on top of its bytes: the queue's own bookkeeping,
+/// so that a flood of tiny events is bounded too.
+const EVENT_OVERHEAD: usize = 64;
 
 #[derive(Clone, Default)]
 pub struct Bus {
@@ -20,8 +27,30 @@ pub struct Bus {
 
 #[derive(Default)]
 struct Inner {
-    subscribers: Mutex<Vec<mpsc::Sender<Arc<Vec<u8>>>>>,
+    subscribers: Mutex<Vec<Subscriber>>,
     count: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+struct Subscriber {
+    id: u64,
+    queue: mpsc::UnboundedSender<Arc<Vec<u8>>>,
+    backlog: Arc<Backlog>,
+}
+
+/// What waits for one subscriber, shared by the publisher and its tasks.
+#[derive(Default)]
+struct Backlog {
+    /// Bytes queued or being written, each event charged by [`cost`].
+    bytes: AtomicUsize,
+    /// Events dropped since the last report.
+    dropped: AtomicU64,
+    /// Wakes the subscriber's reporter after a drop.
+    fell_behind: Notify,
+}
+
+fn cost(frame: &Vec<u8>) -> usize {
+    frame.capacity() + EVENT_OVERHEAD
 }
 
 impl Bus {
@@ -35,39 +64,79 @@ impl Bus {
             return;
         }
         let frame = Arc::new(pub_frame(event, payload));
+        let cost = cost(&frame);
         let mut subs = self.inner.subscribers.lock().expect("bus lock");
-        subs.retain(|tx| match tx.try_send(frame.clone()) {
-            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => true,
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        subs.retain(|sub| {
+            let queued = sub.backlog.bytes.load(Ordering::Acquire);
+            // An event larger than the whole budget still goes to an idle subscriber.
+            if queued > 0 && queued + cost > MAX_EVENT_BYTES_QUEUED {
+                sub.backlog.dropped.fetch_add(1, Ordering::Relaxed);
+                sub.backlog.fell_behind.notify_one();
+                return !sub.queue.is_closed();
+            }
+            sub.backlog.bytes.fetch_add(cost, Ordering::AcqRel);
+            sub.queue.send(frame.clone()).is_ok()
         });
         self.inner.count.store(subs.len(), Ordering::Relaxed);
     }
 
-    /// Serves one subscriber connection until it closes.
-    pub fn attach(&self, stream: UnixStream) {
-        let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(SUBSCRIBER_QUEUE);
+    /// Serves one subscriber connection until it closes, holding its `slot`.
+    pub(crate) fn attach(&self, stream: UnixStream, slot: Slot, log: &DaemonLog) {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, mut rx) = mpsc::unbounded_channel::<Arc<Vec<u8>>>();
+        let backlog = Arc::new(Backlog::default());
         {
             let mut subs = self.inner.subscribers.lock().expect("bus lock");
-            subs.push(tx);
+            subs.push(Subscriber {
+                id,
+                queue,
+                backlog: backlog.clone(),
+            });
             self.inner.count.store(subs.len(), Ordering::Relaxed);
         }
-        let (mut read, mut write) = stream.into_split();
+        let (read, mut write) = stream.into_split();
+        let written = backlog.clone();
         let writer = tokio::spawn(async move {
             while let Some(frame) = rx.recv().await {
                 if write.write_all(&frame).await.is_err() {
                     break;
                 }
+                written.bytes.fetch_sub(cost(&frame), Ordering::AcqRel);
             }
         });
+        let drops = LogThrottle::new(
+            log.clone(),
+            format!("events dropped for pub.sock subscriber #{id}"),
+        )
+        .file_only();
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            // Subscribers send nothing; reading only tells us when they leave.
-            let mut sink = [0u8; 1024];
-            while matches!(read.read(&mut sink).await, Ok(n) if n > 0) {}
+            until_gone(read, &backlog, &drops, id).await;
             writer.abort();
+            drop(slot);
             let mut subs = inner.subscribers.lock().expect("bus lock");
-            subs.retain(|tx| !tx.is_closed());
+            subs.retain(|sub| sub.id != id);
             inner.count.store(subs.len(), Ordering::Relaxed);
         });
+    }
+}
+
+/// Waits for subscriber `id` to leave, reporting the events dropped for it
+/// meanwhile. Subscribers send nothing; reading only tells us when they leave.
+async fn until_gone(mut read: OwnedReadHalf, backlog: &Backlog, drops: &LogThrottle, id: u64) {
+    let mut sink = [0u8; 1024];
+    loop {
+        tokio::select! {
+            r = read.read(&mut sink) => if !matches!(r, Ok(n) if n > 0) { return },
+            _ = backlog.fell_behind.notified() => {
+                let n = backlog.dropped.swap(0, Ordering::Relaxed);
+                let waiting = backlog.bytes.load(Ordering::Relaxed) >> 10;
+                if n > 0 {
+                    drops.events(n, || format!(
+                        "pub.sock subscriber #{id} is not reading: {n} events dropped, {waiting} KB waiting for it"
+                    ));
+                }
+            }
+        }
     }
 }

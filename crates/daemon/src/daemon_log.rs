@@ -33,13 +33,7 @@ impl DaemonLog {
     }
 
     pub fn info(&self, msg: &str) {
-        let line = format!(
-            "{}: PM2 log: {msg}\n",
-            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S")
-        );
-        if let Some(f) = self.file.lock().expect("log lock").as_mut() {
-            let _ = f.write_all(line.as_bytes());
-        }
+        self.file_only(msg);
         self.bus.publish(
             "log:PM2",
             &json!({
@@ -48,5 +42,16 @@ impl DaemonLog {
                 "data": msg,
             }),
         );
+    }
+
+    /// A line in `pm2.log` that is not published on the bus.
+    pub fn file_only(&self, msg: &str) {
+        let line = format!(
+            "{}: PM2 log: {msg}\n",
+            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S")
+        );
+        if let Some(f) = self.file.lock().expect("log lock").as_mut() {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }

@@ -12,6 +12,8 @@ mod daemon_log;
 pub mod exposure;
 mod handlers;
 pub mod heap;
+mod limits;
+mod log_throttle;
 mod log_writer;
 mod option_checks;
 mod proc_info;

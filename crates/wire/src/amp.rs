@@ -10,7 +10,7 @@ use serde_json::Value;
 const VERSION: u8 = 1;
 /// A frame holds at most 15 arguments (the low nibble of the header).
 pub const MAX_ARGS: usize = 15;
-/// Frames larger than this are refused instead of being buffered.
+/// [`Decoder::new`]'s limit: larger frames are refused instead of being buffered.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,17 +98,41 @@ pub fn encode(args: &[Arg]) -> Vec<u8> {
 }
 
 /// Incremental decoder: feed it bytes as they arrive, take whole frames out.
-#[derive(Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// Where the next frame starts in `buf`: frames taken out are dropped from
+    /// the buffer at the next push, not one by one (many small pipelined
+    /// frames would otherwise move the rest of the buffer once each).
+    start: usize,
+    /// Frames whose announced size passes this are an error, found as soon as
+    /// the length arrives, so a peer cannot make us buffer more.
+    limit: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::with_limit(MAX_FRAME_BYTES)
+    }
 }
 
 impl Decoder {
+    /// A decoder refusing frames over [`MAX_FRAME_BYTES`].
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A decoder refusing frames over `limit` bytes (`usize::MAX`: any size).
+    pub fn with_limit(limit: usize) -> Self {
+        Decoder {
+            buf: Vec::new(),
+            start: 0,
+            limit,
+        }
+    }
+
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.start);
+        self.start = 0;
         self.buf.extend_from_slice(bytes);
     }
 
@@ -128,7 +152,8 @@ impl Decoder {
     /// Like [`Decoder::next_frame`], with each argument left as its bytes
     /// (type prefix included), for callers that parse lazily.
     pub fn next_raw_frame(&mut self) -> Result<Option<Vec<Vec<u8>>>, FrameError> {
-        let Some(&header) = self.buf.first() else {
+        let buf = &self.buf[self.start..];
+        let Some(&header) = buf.first() else {
             return Ok(None);
         };
         let version = header >> 4;
@@ -139,25 +164,22 @@ impl Decoder {
         let mut spans = Vec::with_capacity(argc);
         let mut off = 1;
         for _ in 0..argc {
-            let Some(len_bytes) = self.buf.get(off..off + 4) else {
+            let Some(len_bytes) = buf.get(off..off + 4) else {
                 return Ok(None);
             };
             let len = u32::from_be_bytes(len_bytes.try_into().expect("4 bytes")) as usize;
-            if off + 4 + len > MAX_FRAME_BYTES {
-                return Err(FrameError::TooLarge(off + 4 + len));
+            if (off + 4).saturating_add(len) > self.limit {
+                return Err(FrameError::TooLarge((off + 4).saturating_add(len)));
             }
             off += 4;
-            if self.buf.len() < off + len {
+            if buf.len() < off + len {
                 return Ok(None);
             }
             spans.push(off..off + len);
             off += len;
         }
-        let args = spans
-            .into_iter()
-            .map(|span| self.buf[span].to_vec())
-            .collect();
-        self.buf.drain(..off);
+        let args = spans.into_iter().map(|span| buf[span].to_vec()).collect();
+        self.start += off;
         Ok(Some(args))
     }
 }
@@ -224,5 +246,21 @@ mod tests {
         let mut dec = Decoder::new();
         dec.push(&encode(&[Arg::Buf(b"j:{not json".to_vec())]));
         assert!(matches!(dec.next_frame(), Err(FrameError::BadJson(_))));
+    }
+
+    #[test]
+    fn refuses_a_frame_over_its_limit_from_the_length_alone() {
+        let big = encode(&[Arg::Buf(vec![b'x'; 100])]);
+        let mut dec = Decoder::with_limit(64);
+        dec.push(&big[..5]);
+        assert_eq!(dec.next_frame(), Err(FrameError::TooLarge(105)));
+
+        let mut dec = Decoder::with_limit(105);
+        dec.push(&big);
+        assert!(dec.next_frame().unwrap().is_some());
+
+        let mut dec = Decoder::with_limit(usize::MAX);
+        dec.push(&[0x11, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(dec.next_frame(), Ok(None));
     }
 }
