@@ -9,7 +9,7 @@
 use crate::cgroup::AppCgroups;
 use crate::proc_info;
 use crate::process::Proc;
-use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 pub struct AppProcesses<'a> {
@@ -40,7 +40,7 @@ impl<'a> AppProcesses<'a> {
     pub fn signal(&self, signal: Signal) {
         if !self.treekill {
             if self.pid != 0 {
-                let _ = kill(Pid::from_raw(self.pid as i32), signal);
+                let _ = proc_info::signal(self.pid, signal);
             }
             return;
         }
@@ -76,11 +76,13 @@ impl<'a> AppProcesses<'a> {
         if self.pid != 0 {
             for p in proc_info::app_processes(self.pid) {
                 if p != me && (main_alive || p != self.pid) {
-                    let _ = kill(Pid::from_raw(p as i32), signal);
+                    let _ = proc_info::signal(p, signal);
                 }
             }
             // Also the group members forked since the scan.
-            let _ = killpg(Pid::from_raw(self.pid as i32), signal);
+            if let Ok(group) = i32::try_from(self.pid) {
+                let _ = killpg(Pid::from_raw(group), signal);
+            }
         }
         let Some(cgroups) = self.cgroups else { return };
         if signal == Signal::SIGKILL {
@@ -88,7 +90,7 @@ impl<'a> AppProcesses<'a> {
         } else {
             for p in cgroups.pids(self.pm_id) {
                 if p != me {
-                    let _ = kill(Pid::from_raw(p as i32), signal);
+                    let _ = proc_info::signal(p, signal);
                 }
             }
         }

@@ -148,11 +148,21 @@ pub fn app_processes(pid: u32) -> Vec<u32> {
     found
 }
 
+/// Sends `signal` to the one process `pid`. The number is checked before
+/// the cast: 0 and anything past `i32::MAX` would become kill(0) (the
+/// daemon's own group) or kill(-n) (a whole group, or every process for -1).
+pub fn signal(pid: u32, signal: nix::sys::signal::Signal) -> nix::Result<()> {
+    match i32::try_from(pid) {
+        Ok(p) if p > 0 => nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), signal),
+        _ => Err(nix::errno::Errno::ESRCH),
+    }
+}
+
 /// Sends `signal` to `pid` and, with `tree`, to all its descendants first.
-pub fn signal_tree(pid: u32, signal: nix::sys::signal::Signal, tree: bool) {
+pub fn signal_tree(pid: u32, sig: nix::sys::signal::Signal, tree: bool) {
     let targets = if tree { process_tree(pid) } else { vec![pid] };
     for p in targets {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), signal);
+        let _ = signal(p, sig);
     }
 }
 
@@ -283,6 +293,14 @@ mod tests {
         assert!(found.contains(&leader.id()), "{found:?}");
         assert!(found.contains(&orphan), "{orphan} in {found:?}");
         assert_eq!(found.iter().filter(|&&p| p == orphan).count(), 1);
+    }
+
+    #[test]
+    fn signals_only_single_valid_pids() {
+        use nix::sys::signal::Signal;
+        assert_eq!(signal(0, Signal::SIGCONT), Err(nix::errno::Errno::ESRCH));
+        assert_eq!(signal(u32::MAX, Signal::SIGCONT), Err(nix::errno::Errno::ESRCH));
+        assert_eq!(signal(std::process::id(), Signal::SIGCONT), Ok(()));
     }
 
     #[test]

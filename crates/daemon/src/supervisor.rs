@@ -1123,8 +1123,7 @@ impl Actor {
             .as_ref()
             .map(|r| r.pid)
             .ok_or_else(|| format!("Process {id} is not running"))?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig)
-            .map_err(|e| e.to_string())
+        proc_info::signal(pid, sig).map_err(|e| e.to_string())
     }
 
     fn send_line(&mut self, id: u64, line: String, reply: Reply<()>) {
