@@ -8,6 +8,7 @@ const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { makeHome, waitFor, isAlive, cleanupHome, readPid, root } = require('./support/home');
+const { frame } = require('./support/amp');
 
 const home = makeHome('daemon');
 const apps = path.join(__dirname, 'apps');
@@ -19,18 +20,6 @@ test.after(async () => {
   try { await pm2.disconnect(); } catch {}
   cleanupHome(home);
 });
-
-/** One AMP frame of axon args (strings as s:, objects as j:). */
-function frame(args) {
-  const parts = args.map((a) => Buffer.from(typeof a === 'string' ? `s:${a}` : `j:${JSON.stringify(a)}`));
-  const out = [Buffer.from([0x10 | parts.length])];
-  for (const p of parts) {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(p.length);
-    out.push(len, p);
-  }
-  return Buffer.concat(out);
-}
 
 /** Sends raw bytes on rpc.sock; resolves with what came back before the socket closed or `ms` passed. */
 function raw(bytes, ms = 300) {

@@ -7,6 +7,7 @@ const net = require('net');
 const path = require('path');
 const fs = require('fs');
 const home = require('../__test__/support/home');
+const { frame } = require('../__test__/support/amp');
 
 /** True when the whole suite runs (`npm run faults`), false for `npm test`'s subset. */
 const full = process.env.PM2_FAULTS_FULL === '1';
@@ -17,19 +18,6 @@ const inPidNamespace = process.env.PM2_FAULTS_PID_NS === '1';
 const slow = full ? {} : { skip: 'slow probe: runs with `npm run faults`' };
 /** Test options for a probe that may signal other processes if the fault is back. */
 const needsPidNamespace = inPidNamespace ? {} : { skip: 'needs the PID namespace of scripts/faults.js' };
-
-/** One AMP frame of axon args (strings as s:, objects as j:, Buffers as they are). */
-function frame(args) {
-  const parts = args.map((a) =>
-    Buffer.isBuffer(a) ? a : Buffer.from(typeof a === 'string' ? `s:${a}` : `j:${JSON.stringify(a)}`));
-  const out = [Buffer.from([0x10 | parts.length])];
-  for (const p of parts) {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(p.length);
-    out.push(len, p);
-  }
-  return Buffer.concat(out);
-}
 
 /** An axon-rpc call frame. */
 function call(method, args, id = `${process.pid}:${Math.random().toString(36).slice(2)}`) {

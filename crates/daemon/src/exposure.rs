@@ -22,39 +22,40 @@ fn mode(path: &Path) -> Option<u32> {
 
 /// One line per place of `PM2_HOME` open to other users; empty when all is private.
 pub fn warnings(paths: &Paths) -> Vec<String> {
-    let mut out = Vec::new();
-    let home = &paths.home;
-    if let Some(m) = mode(home).filter(|m| m & OTHERS != 0) {
-        out.push(format!(
-            "PM2_HOME {} is open to other users (mode {m:o}): they can read the apps' logs and dump; run: chmod 700 {}",
-            home.display(),
-            home.display()
-        ));
-    }
-    for sock in [&paths.rpc_sock, &paths.pub_sock] {
-        if let Some(m) = mode(sock).filter(|m| m & OTHERS != 0) {
-            out.push(format!(
-                "{} is open to other users (mode {m:o}): whoever connects can read every app's env and run commands as this user; run: chmod 770 {}",
-                sock.display(),
-                sock.display()
-            ));
-        }
-    }
-    for dir in [&paths.logs_dir, &paths.pids_dir] {
-        if let Some(m) = mode(dir).filter(|m| m & OTHERS != 0) {
-            out.push(format!(
-                "{} is open to other users (mode {m:o}); run: chmod 700 {}",
-                dir.display(),
-                dir.display()
-            ));
-        }
-    }
+    const SOCKET_RISK: &str =
+        ": whoever connects can read every app's env and run commands as this user";
+    // Each place, what being open to others exposes, and the mode that closes it.
+    let places: [(&Path, &str, &str); 5] = [
+        (
+            &paths.home,
+            ": they can read the apps' logs and dump",
+            "700",
+        ),
+        (&paths.rpc_sock, SOCKET_RISK, "770"),
+        (&paths.pub_sock, SOCKET_RISK, "770"),
+        (&paths.logs_dir, "", "700"),
+        (&paths.pids_dir, "", "700"),
+    ];
+    let mut out: Vec<String> = places
+        .iter()
+        .filter_map(|(path, risk, fix)| {
+            let m = mode(path).filter(|m| m & OTHERS != 0)?;
+            let (what, path) = if *path == paths.home.as_path() {
+                ("PM2_HOME ", path.display())
+            } else {
+                ("", path.display())
+            };
+            Some(format!(
+                "{what}{path} is open to other users (mode {m:o}){risk}; run: chmod {fix} {path}"
+            ))
+        })
+        .collect();
     let readable_logs: Vec<String> = std::fs::read_dir(&paths.logs_dir)
         .into_iter()
         .flatten()
         .flatten()
         .chain(
-            std::fs::read_dir(home)
+            std::fs::read_dir(&paths.home)
                 .into_iter()
                 .flatten()
                 .flatten()

@@ -299,7 +299,10 @@ mod tests {
     fn signals_only_single_valid_pids() {
         use nix::sys::signal::Signal;
         assert_eq!(signal(0, Signal::SIGCONT), Err(nix::errno::Errno::ESRCH));
-        assert_eq!(signal(u32::MAX, Signal::SIGCONT), Err(nix::errno::Errno::ESRCH));
+        assert_eq!(
+            signal(u32::MAX, Signal::SIGCONT),
+            Err(nix::errno::Errno::ESRCH)
+        );
         assert_eq!(signal(std::process::id(), Signal::SIGCONT), Ok(()));
     }
 
