@@ -2,8 +2,11 @@
 // Every method takes PM2's callback; without one it returns a Promise of the same result.
 
 declare namespace pm2 {
-  type Callback<T = void> = (err: Error | null, result: T) => void;
-  type ErrCallback = (err: Error | null) => void;
+  // Callbacks are declared through a method so that their parameters compare
+  // bivariantly: code written against PM2's own types, whose callbacks take
+  // `err: Error`, compiles under --strict as well as code that checks for null.
+  type Callback<T = void> = { bivarianceHack(err: Error | null, result: T): void }['bivarianceHack'];
+  type ErrCallback = { bivarianceHack(err: Error | null): void }['bivarianceHack'];
 
   /** An id, a name, a namespace, 'all', '/regex/' — or, for stop/restart/reload/delete, an ecosystem file. */
   type Target = string | number;
@@ -509,7 +512,7 @@ declare class PM2API {
   reloadLogs(): Promise<pm2.SuccessResult>;
 
   /** Subscribes to the daemon's events. */
-  launchBus(cb: (err: Error | null, bus: pm2.Bus, socket: pm2.Bus) => void): void;
+  launchBus(cb: { bivarianceHack(err: Error | null, bus: pm2.Bus, socket: pm2.Bus): void }['bivarianceHack']): void;
   launchBus(): Promise<pm2.Bus>;
 
   /** Sends a packet to an app (received with process.on('message')); needs topic and data. */
@@ -542,6 +545,87 @@ declare class PM2API {
 
   /** Ends the process when used as the CLI; does nothing in programmatic use. */
   exitCli(code?: number): boolean;
+
+  /** Prints the process list as JSON and passes it on. */
+  jlist(cb: pm2.Callback<pm2.ProcessDescription[]>): void;
+  jlist(): Promise<pm2.ProcessDescription[]>;
+  /** Print PM2's process table. */
+  speedList(cb?: pm2.ErrCallback): void;
+  speedList(code: number, cb?: pm2.ErrCallback): void;
+  slist(cb?: pm2.ErrCallback): void;
+  slist(tree: boolean, cb?: pm2.ErrCallback): void;
+  /** Print the logs (printLogs ends after the tail; streamLogs follows them). */
+  printLogs(target?: pm2.Target, lines?: number, raw?: boolean, timestamp?: boolean | string, exclusive?: 'out' | 'err' | false, cb?: pm2.ErrCallback): Promise<void> | void;
+  streamLogs(target?: pm2.Target, lines?: number, raw?: boolean, timestamp?: boolean | string, exclusive?: 'out' | 'err' | false, cb?: pm2.ErrCallback): Promise<void> | void;
+  /** Prints a process's environment. */
+  env(id: number | string, cb: pm2.ErrCallback): void;
+  env(id: number | string): Promise<void>;
+  /** Prints the diagnostic report. */
+  report(cb: pm2.ErrCallback): void;
+  report(): Promise<void>;
+  deepUpdate(cb: pm2.Callback<pm2.SuccessResult>): void;
+  deepUpdate(): Promise<pm2.SuccessResult>;
+  /** Empties dump.pm2. */
+  clearDump(cb: pm2.Callback<pm2.SuccessResult>): void;
+  clearDump(): Promise<pm2.SuccessResult>;
+  autodump(cb: pm2.Callback<pm2.SuccessResult>): void;
+  autodump(): Promise<pm2.SuccessResult>;
+  /** Writes a starter ecosystem.config.js in cwd ('simple' for the shortest). */
+  generateSample(cb: pm2.Callback<{ success: boolean; file: string }>): void;
+  generateSample(mode: string, cb: pm2.Callback<{ success: boolean; file: string }>): void;
+  generateSample(mode?: string): Promise<{ success: boolean; file: string }>;
+  _startJson(file: string | pm2.Ecosystem, opts: pm2.ConfigStartOptions, action?: string, pipe?: unknown, cb?: pm2.Callback<unknown>): Promise<unknown> | void;
+  actionFromJson(action: string, file: string, opts: pm2.ActionOptions, jsonVia?: unknown, cb?: pm2.Callback<pm2.Proc[]>): Promise<pm2.Proc[]> | void;
+  _operate(action: string, target: pm2.Target, envs?: pm2.ActionOptions, cb?: pm2.Callback<pm2.Proc[]>): Promise<pm2.Proc[]> | void;
+
+  /**
+   * Not built in this package yet, or only meaningful with PM2's paid cloud
+   * service: each answers through its callback (or a rejected promise) with
+   * an error that says so.
+   */
+  gracefulReload(target: pm2.Target, ...rest: unknown[]): Promise<never> | void;
+  install(module: string, ...rest: unknown[]): Promise<never> | void;
+  uninstall(module: string, ...rest: unknown[]): Promise<never> | void;
+  launchAll(...rest: unknown[]): Promise<never> | void;
+  deleteModule(module: string, ...rest: unknown[]): Promise<never> | void;
+  generateModuleSample(...rest: unknown[]): Promise<never> | void;
+  package(...rest: unknown[]): Promise<never> | void;
+  publish(...rest: unknown[]): Promise<never> | void;
+  set(key: string, ...rest: unknown[]): Promise<never> | void;
+  unset(key: string, ...rest: unknown[]): Promise<never> | void;
+  get(...rest: unknown[]): Promise<never> | void;
+  multiset(...rest: unknown[]): Promise<never> | void;
+  conf(...rest: unknown[]): Promise<never> | void;
+  startup(platform?: string, ...rest: unknown[]): Promise<never> | void;
+  uninstallStartup(platform?: string, ...rest: unknown[]): Promise<never> | void;
+  dockerMode(...rest: unknown[]): Promise<never> | void;
+  generateDockerfile(...rest: unknown[]): Promise<never> | void;
+  serve(...rest: unknown[]): Promise<never> | void;
+  monit(...rest: unknown[]): Promise<never> | void;
+  dashboard(...rest: unknown[]): Promise<never> | void;
+  inspect(...rest: unknown[]): Promise<never> | void;
+  attach(...rest: unknown[]): Promise<never> | void;
+  deploy(...rest: unknown[]): Promise<never> | void;
+  pullAndRestart(...rest: unknown[]): Promise<never> | void;
+  pullAndReload(...rest: unknown[]): Promise<never> | void;
+  pullCommitId(...rest: unknown[]): Promise<never> | void;
+  forward(...rest: unknown[]): Promise<never> | void;
+  backward(...rest: unknown[]): Promise<never> | void;
+  logrotate(...rest: unknown[]): Promise<never> | void;
+  boilerplate(...rest: unknown[]): Promise<never> | void;
+  autoinstall(...rest: unknown[]): Promise<never> | void;
+  link(...rest: unknown[]): Promise<never> | void;
+  unlink(...rest: unknown[]): Promise<never> | void;
+  openDashboard(...rest: unknown[]): Promise<never> | void;
+  agentInfos(...rest: unknown[]): Promise<never> | void;
+  killAgent(...rest: unknown[]): Promise<never> | void;
+  linkManagement(...rest: unknown[]): Promise<never> | void;
+  remote(...rest: unknown[]): Promise<never> | void;
+  remoteV2(...rest: unknown[]): Promise<never> | void;
+  minimumSetup(...rest: unknown[]): Promise<never> | void;
+  clearSetup(...rest: unknown[]): Promise<never> | void;
+  profile(...rest: unknown[]): Promise<never> | void;
+  monitorState(...rest: unknown[]): Promise<never> | void;
 }
 
 declare const pm2: PM2API & { custom: typeof PM2API };

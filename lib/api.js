@@ -8,11 +8,11 @@
 // are acted on one by one.
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 const native = require('./native');
 const { Bus } = require('./bus');
+const { defaultHome, pathsFor } = require('./home_layout');
 
 const CONFIG_FILE = /\.(json5?|ya?ml)$|\.config\.[cm]?js$/i;
 // Options that steer an operation rather than describe an app.
@@ -595,37 +595,6 @@ class PM2 {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-function defaultHome() {
-  if (process.env.PM2_HOME) return process.env.PM2_HOME;
-  let home = process.env.HOME;
-  if (!home) {
-    try {
-      home = os.homedir();
-    } catch {
-      home = '';
-    }
-  }
-  return home ? path.join(home, '.pm2') : '/etc/.pm2';
-}
-
-function pathsFor(home) {
-  const file = (name) => path.join(home, name);
-  const over = (key, fallback) => process.env[key] || fallback;
-  return {
-    PM2_HOME: home,
-    DEFAULT_LOG_PATH: over('PM2_DEFAULT_LOG_PATH', file('logs')),
-    DEFAULT_PID_PATH: file('pids'),
-    DEFAULT_MODULE_PATH: file('modules'),
-    PM2_LOG_FILE_PATH: over('PM2_LOG_FILE_PATH', file('pm2.log')),
-    PM2_PID_FILE_PATH: over('PM2_PID_FILE_PATH', file('pm2.pid')),
-    DUMP_FILE_PATH: over('PM2_DUMP_FILE_PATH', file('dump.pm2')),
-    DUMP_BACKUP_FILE_PATH: file('dump.pm2.bak'),
-    DAEMON_RPC_PORT: file('rpc.sock'),
-    DAEMON_PUB_PORT: file('pub.sock'),
-    PM2_MODULE_CONF_FILE: file('module_conf.json'),
-  };
-}
-
 function readModuleConf(file) {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) || {};
@@ -760,5 +729,8 @@ function esmDefault(mod) {
   }
   return mod;
 }
+
+// The printing, internal and not-offered methods of PM2's class.
+require('./api_extra').install(PM2, { settle });
 
 module.exports = PM2;

@@ -1,0 +1,223 @@
+'use strict';
+// The rest of PM2's API class: the methods that print (they run the native CLI,
+// which holds PM2's layouts), the internal entry points scripts reach for, and
+// the methods this package does not offer, which answer through their callback
+// with an error that says so instead of being undefined.
+
+const fs = require('fs');
+const path = require('path');
+const { spawn } = require('child_process');
+
+const root = path.join(__dirname, '..');
+const cliPath = path.join(root, require('../package.json').bin.pm2);
+
+// Methods that only make sense with PM2's paid cloud service.
+const CLOUD = [
+  'link', 'unlink', 'openDashboard', 'agentInfos', 'killAgent', 'linkManagement',
+  'remote', 'remoteV2', 'minimumSetup', 'clearSetup', 'profile', 'monitorState',
+];
+
+// Methods of PM2's class not built in this package yet, with what they belong to.
+const NOT_BUILT = {
+  gracefulReload: 'reload with the shutdown message',
+  install: 'the module system', uninstall: 'the module system', launchAll: 'the module system',
+  deleteModule: 'the module system', generateModuleSample: 'the module system',
+  package: 'the module system', publish: 'the module system',
+  set: 'module configuration', unset: 'module configuration', get: 'module configuration',
+  multiset: 'module configuration', conf: 'module configuration',
+  startup: 'boot scripts', uninstallStartup: 'boot scripts',
+  dockerMode: 'container mode', generateDockerfile: 'container mode',
+  serve: 'static file serving', monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
+  inspect: 'the inspector', attach: 'attaching to a process',
+  deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
+  pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
+  logrotate: 'log rotation (use the pm2-logrotate module)', boilerplate: 'boilerplates', autoinstall: 'autoinstall',
+};
+
+/** The last argument when it is a function (PM2's callback), and the others. */
+function splitCallback(args) {
+  const list = [...args];
+  const cb = typeof list[list.length - 1] === 'function' ? list.pop() : undefined;
+  return { args: list, cb };
+}
+
+/** An error through the callback (on the next tick, as PM2 calls back) or a rejected promise. */
+function fail(message, cb) {
+  const err = new Error(message);
+  if (cb) return void process.nextTick(cb, err);
+  return Promise.reject(err);
+}
+
+/** Runs the native CLI with this instance's PM2_HOME, its output on ours. */
+function runCli(api, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cliPath, args, {
+      cwd: api.cwd,
+      env: { ...process.env, PM2_HOME: api.pm2_home },
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pm2 ${args.join(' ')} exited with code ${code}`))));
+  });
+}
+
+/** A starter ecosystem file: one app, its script, and env sections to fill in. */
+function sampleEcosystem(mode) {
+  const app = {
+    name: 'app',
+    script: './app.js',
+    ...(mode === 'simple' ? {} : {
+      instances: 1,
+      autorestart: true,
+      watch: false,
+      max_memory_restart: '1G',
+      env: { NODE_ENV: 'development' },
+      env_production: { NODE_ENV: 'production' },
+    }),
+  };
+  return `module.exports = ${JSON.stringify({ apps: [app] }, null, 2).replace(/"(\w+)":/g, '$1:').replace(/"/g, "'")};\n`;
+}
+
+function install(PM2, { settle }) {
+  const proto = PM2.prototype;
+
+  for (const name of CLOUD) {
+    proto[name] = function (...rest) {
+      const { cb } = splitCallback(rest);
+      return fail(`${name} is not supported by this pm2: it needs PM2's paid cloud service (pm2.io)`, cb);
+    };
+  }
+  for (const [name, what] of Object.entries(NOT_BUILT)) {
+    if (proto[name]) continue;
+    proto[name] = function (...rest) {
+      const { cb } = splitCallback(rest);
+      return fail(`${name} is not built in this pm2 yet (${what})`, cb);
+    };
+  }
+
+  /** jlist(cb): prints the process list as JSON and passes it on. */
+  proto.jlist = function (cb) {
+    const p = this.list().then((list) => {
+      process.stdout.write(`${JSON.stringify(list)}\n`);
+      return list;
+    });
+    return settle(p, cb);
+  };
+
+  /** speedList / slist(cb): prints PM2's process table. */
+  proto.speedList = function (code, cb) {
+    if (typeof code === 'function') cb = code;
+    return settle(runCli(this, ['ls']), cb);
+  };
+  proto.slist = function (tree, cb) {
+    if (typeof tree === 'function') cb = tree;
+    return settle(runCli(this, ['ls']), cb);
+  };
+
+  /** printLogs(target, lines, raw, timestamp, exclusive, cb) and streamLogs: `pm2 logs`. */
+  function logArgs(target, lines, raw, timestamp, exclusive, stream) {
+    const args = ['logs'];
+    if (target !== undefined && target !== null && target !== 'all') args.push(String(target));
+    if (lines !== undefined && lines !== null) args.push('--lines', String(lines));
+    if (raw) args.push('--raw');
+    if (timestamp) args.push(`--timestamp=${typeof timestamp === 'string' ? timestamp : ''}`);
+    if (exclusive === 'out' || exclusive === 'err') args.push(`--${exclusive}`);
+    if (!stream) args.push('--nostream');
+    return args;
+  }
+  proto.printLogs = function (target, lines, raw, timestamp, exclusive, cb) {
+    ({ cb } = splitCallback([...arguments]));
+    return settle(runCli(this, logArgs(target, lines, raw, timestamp, exclusive, false)), cb);
+  };
+  proto.streamLogs = function (target, lines, raw, timestamp, exclusive, cb) {
+    ({ cb } = splitCallback([...arguments]));
+    return settle(runCli(this, logArgs(target, lines, raw, timestamp, exclusive, true)), cb);
+  };
+
+  /** env(id, cb): prints a process's environment. */
+  proto.env = function (id, cb) {
+    return settle(runCli(this, ['env', String(id)]), cb);
+  };
+
+  /** report(cb): prints the diagnostic report. */
+  proto.report = function (cb) {
+    return settle(runCli(this, ['report']), cb);
+  };
+
+  /** deepUpdate(cb): the in-memory update (npm upgrades are npm's business). */
+  proto.deepUpdate = function (cb) {
+    return this.update(cb);
+  };
+
+  /** clearDump(cb): empties the dump file. */
+  proto.clearDump = function (cb) {
+    const p = Promise.resolve().then(() => {
+      const file = this._conf.DUMP_FILE_PATH;
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.partial`;
+      fs.writeFileSync(tmp, '[]', { mode: 0o600 });
+      fs.renameSync(tmp, file);
+      return { success: true };
+    });
+    return settle(p, cb);
+  };
+
+  /** autodump(cb): PM2 saves nothing here either; kept for scripts that call it. */
+  proto.autodump = function (cb) {
+    return settle(Promise.resolve({ success: true }), cb);
+  };
+
+  /** generateSample(mode, cb): writes a starter ecosystem.config.js in cwd. */
+  proto.generateSample = function (mode, cb) {
+    if (typeof mode === 'function') {
+      cb = mode;
+      mode = undefined;
+    }
+    const p = Promise.resolve().then(() => {
+      const file = path.join(this.cwd, 'ecosystem.config.js');
+      fs.writeFileSync(file, sampleEcosystem(mode), { flag: 'wx' });
+      return { success: true, file };
+    });
+    return settle(p, cb);
+  };
+
+  /** _startJson(file, opts, action, [pipe], cb): an ecosystem file through start or an action. */
+  proto._startJson = function (file, opts, action, pipe, cb) {
+    if (typeof pipe === 'function') cb = pipe;
+    if (!action || action === 'start') return this.start(file, opts, cb);
+    return this.actionFromJson(action, file, opts, pipe, cb);
+  };
+
+  /** actionFromJson(action, file, opts, [jsonVia], cb): stop/restart/reload/delete the apps of a file. */
+  proto.actionFromJson = function (action, file, opts, jsonVia, cb) {
+    if (typeof jsonVia === 'function') cb = jsonVia;
+    if (typeof opts === 'function') {
+      cb = opts;
+      opts = {};
+    }
+    const method = {
+      stopProcessId: 'stop', restartProcessId: 'restart', reloadProcessId: 'reload',
+      softReloadProcessId: 'reload', deleteProcessId: 'delete',
+      stop: 'stop', restart: 'restart', reload: 'reload', delete: 'delete',
+    }[action];
+    if (!method) return fail(`actionFromJson: unknown action ${action}`, cb);
+    return method === 'stop' || method === 'delete' ? this[method](file, cb) : this[method](file, opts || {}, cb);
+  };
+
+  /** _operate(action, target, [envs], cb): one of PM2's process actions by its RPC name. */
+  proto._operate = function (action, target, envs, cb) {
+    if (typeof envs === 'function') {
+      cb = envs;
+      envs = undefined;
+    }
+    const method = {
+      stopProcessId: 'stop', restartProcessId: 'restart', reloadProcessId: 'reload',
+      softReloadProcessId: 'reload', deleteProcessId: 'delete', resetMetaProcessId: 'reset',
+    }[action];
+    if (!method) return fail(`_operate: unknown action ${action}`, cb);
+    if (method === 'restart' || method === 'reload') return this[method](target, envs || {}, cb);
+    return this[method](target, cb);
+  };
+}
+
+module.exports = { install, CLOUD, NOT_BUILT };
