@@ -61,7 +61,17 @@ test('an unknown target or command exits 1 with a message', () => {
   const r = pm2('stop', 'nope');
   assert.strictEqual(r.code, 1);
   assert.match(r.err, /Process or Namespace nope not found/);
-  assert.strictEqual(pm2('frobnicate').code, 1);
+  const unknown = pm2('frobnicate');
+  assert.strictEqual(unknown.code, 1);
+  assert.match(unknown.err, /Unknown command: frobnicate/);
+  const notBuilt = pm2('monit');
+  assert.strictEqual(notBuilt.code, 1);
+  assert.match(notBuilt.err, /`pm2 monit` is a PM2 command that this pm2 does not implement yet/);
+  assert.doesNotMatch(unknown.err + notBuilt.err, /Command not found/);
+  const bare = pm2();
+  assert.strictEqual(bare.code, 1, 'a bare pm2 prints the help and fails');
+  assert.match(bare.out, /Usage: pm2 \[options\] <command>/);
+  assert.match(bare.out, /Commands:/);
   const missing = pm2('start', 'missing.js');
   assert.strictEqual(missing.code, 1);
   assert.match(missing.err, /Script not found/);

@@ -49,8 +49,10 @@ async fn main() -> ExitCode {
     }
     output::init(cli.flags.no_color, cli.flags.silent);
     let Some(command) = cli.command else {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
+        // No command: the full help, and a failure status, as PM2 does.
+        use clap::CommandFactory;
+        println!("{}", args::Cli::command().render_help());
+        return ExitCode::FAILURE;
     };
     let mut ctx = commands::Ctx::new(cli.flags);
     match commands::run(command, &mut ctx).await {

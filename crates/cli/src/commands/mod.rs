@@ -150,6 +150,71 @@ pub fn name_of(list: &[Value], id: u64) -> String {
         .to_string()
 }
 
+/// PM2's commands that this CLI does not offer yet, with what they belong to.
+const NOT_BUILT: &[(&str, &str)] = &[
+    ("install", "the module system"),
+    ("module:install", "the module system"),
+    ("uninstall", "the module system"),
+    ("module:uninstall", "the module system"),
+    ("module:update", "the module system"),
+    ("module:generate", "the module system"),
+    ("package", "the module system"),
+    ("publish", "the module system"),
+    ("set", "module configuration"),
+    ("unset", "module configuration"),
+    ("get", "module configuration"),
+    ("conf", "module configuration"),
+    ("config", "module configuration"),
+    ("multiset", "module configuration"),
+    ("trigger", "app actions"),
+    ("monit", "the terminal dashboard"),
+    ("dashboard", "the terminal dashboard"),
+    ("dash", "the terminal dashboard"),
+    ("imonit", "the terminal dashboard"),
+    ("startup", "boot scripts"),
+    ("unstartup", "boot scripts"),
+    ("serve", "static file serving"),
+    ("expose", "static file serving"),
+    ("init", "ecosystem file generation"),
+    ("ecosystem", "ecosystem file generation"),
+    ("web", "the metrics endpoint"),
+    ("deploy", "deployment"),
+    ("inspect", "the inspector"),
+    ("attach", "attaching to a process"),
+    ("gracefulReload", "reload with the shutdown message"),
+    ("pull", "git versioning"),
+    ("forward", "git versioning"),
+    ("backward", "git versioning"),
+    ("logrotate", "log rotation (the pm2-logrotate module)"),
+    ("autoinstall", "autoinstall"),
+    ("examples", "examples"),
+    ("link", "PM2's paid cloud service"),
+    ("unlink", "PM2's paid cloud service"),
+    ("plus", "PM2's paid cloud service"),
+    ("login", "PM2's paid cloud service"),
+    ("register", "PM2's paid cloud service"),
+    ("logout", "PM2's paid cloud service"),
+    ("open", "PM2's paid cloud service"),
+    ("monitor", "PM2's paid cloud service"),
+    ("unmonitor", "PM2's paid cloud service"),
+    ("profile:cpu", "profiling"),
+    ("profile:mem", "profiling"),
+];
+
+/// An unknown command, or a PM2 command not offered here: each says which.
+fn unknown_command(name: &str) -> Failure {
+    match NOT_BUILT.iter().find(|(n, _)| *n == name) {
+        Some((n, what)) => Failure::Error(format!(
+            "`pm2 {n}` is a PM2 command that this pm2 does not implement yet ({what})"
+        )),
+        None => Failure::Plain(format!(
+            "{}Unknown command: {name}\n\n{}",
+            output::red("[PM2][ERROR] "),
+            crate::USAGE
+        )),
+    }
+}
+
 /// Runs one command.
 pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     use Command as C;
@@ -191,11 +256,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Save => daemon::save(ctx).await,
         C::Resurrect => daemon::resurrect(ctx).await,
         C::Cleardump => daemon::cleardump(ctx).await,
-        C::Other(_words) => Err(Failure::Plain(format!(
-            "{}Command not found\n\n{}",
-            output::red("[PM2][ERROR] "),
-            crate::USAGE
-        ))),
+        C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
 
