@@ -237,12 +237,31 @@ impl Client {
                 steps.push(StartStep::Restart(same_name, raw));
                 continue;
             }
+            // As in PM2: the same script under the same name is the same app.
+            // Stopped (or errored) it is started again; running it is refused
+            // unless forced. Under another name it is a new process.
             let exec_path = app.get("pm_exec_path");
-            let already = list.iter().any(|p| {
-                p.get("pm2_env").and_then(|e| e.get("pm_exec_path")) == exec_path
-                    && exec_path.is_some()
-            });
-            if already && !opts.force && !opts.restart_existing {
+            let same_app: Vec<&Value> = list
+                .iter()
+                .filter(|p| {
+                    exec_path.is_some()
+                        && p.get("pm2_env").and_then(|e| e.get("pm_exec_path")) == exec_path
+                        && p.get("name").and_then(Value::as_str) == Some(name)
+                })
+                .collect();
+            if !same_app.is_empty() && !opts.force {
+                let down = |p: &&Value| {
+                    let status = p
+                        .get("pm2_env")
+                        .and_then(|e| e.get("status"))
+                        .and_then(Value::as_str);
+                    matches!(status, Some("stopped" | "stopping" | "errored"))
+                };
+                if same_app.iter().all(down) {
+                    let ids = same_app.iter().copied().filter_map(target::pm_id).collect();
+                    steps.push(StartStep::Restart(ids, raw));
+                    continue;
+                }
                 return Err(Error::AlreadyLaunched);
             }
             steps.push(StartStep::Prepare(app));
@@ -286,7 +305,7 @@ impl Client {
         opts: &ActionOptions,
     ) -> Result<Vec<Value>> {
         let list = self.list().await?;
-        let ids = target::resolve(&list, target)?;
+        let ids = target::resolve_in(&list, target, &opts.cwd)?;
         self.act_on_ids(action, &ids, &list, opts).await
     }
 

@@ -19,8 +19,32 @@ pub fn is_module(proc_: &Value) -> bool {
         .unwrap_or(false)
 }
 
-/// The ids `target` names in `list`, in pm_id order. `all` leaves modules out.
+/// `target` as a script path: absolute, resolved against `cwd` (`./app.js`
+/// and `app.js` alike), `.`/`..` folded as `path.resolve` does.
+fn script_path(target: &str, cwd: &std::path::Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let joined = cwd.join(target);
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The ids `target` names in `list`, in pm_id order, a script path being
+/// relative to the current directory. `all` leaves modules out.
 pub fn resolve(list: &[Value], target: &str) -> Result<Vec<u64>> {
+    resolve_in(list, target, &std::env::current_dir().unwrap_or_default())
+}
+
+/// [`resolve`], with a script path relative to `cwd` (an API instance's `cwd`).
+pub fn resolve_in(list: &[Value], target: &str, cwd: &std::path::Path) -> Result<Vec<u64>> {
     let ids: Vec<u64> = if target == "all" {
         list.iter()
             .filter(|p| !is_module(p))
@@ -39,9 +63,14 @@ pub fn resolve(list: &[Value], target: &str) -> Result<Vec<u64>> {
             .filter_map(pm_id)
             .collect()
     } else {
+        // A name, or the script a process runs (`pm2 stop app.js`), as PM2 matches them.
+        let script = script_path(target, cwd);
         let by_name: Vec<u64> = list
             .iter()
-            .filter(|p| p.get("name").and_then(Value::as_str) == Some(target))
+            .filter(|p| {
+                p.get("name").and_then(Value::as_str) == Some(target)
+                    || env_str(p, "pm_exec_path").is_some_and(|e| std::path::Path::new(e) == script)
+            })
             .filter_map(pm_id)
             .collect();
         if by_name.is_empty() {
@@ -181,6 +210,21 @@ mod tests {
         assert_eq!(resolve(&list(), "logrotate").unwrap(), vec![3]);
         assert_eq!(resolve(&list(), "/^a.i$/").unwrap(), vec![0, 2]);
         assert_eq!(resolve(&list(), "/ork/").unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn a_script_path_names_the_processes_running_it() {
+        let cwd = std::env::current_dir().unwrap();
+        let script = cwd.join("srv").join("app.js");
+        let list = vec![
+            json!({"pm_id": 0, "name": "web", "pm2_env": {"pm_exec_path": script}}),
+            json!({"pm_id": 1, "name": "other", "pm2_env": {"pm_exec_path": "/elsewhere/app.js"}}),
+        ];
+        assert_eq!(resolve(&list, "srv/app.js").unwrap(), vec![0]);
+        assert_eq!(resolve(&list, "./srv/../srv/app.js").unwrap(), vec![0]);
+        assert_eq!(resolve(&list, script.to_str().unwrap()).unwrap(), vec![0]);
+        assert_eq!(resolve(&list, "/elsewhere/app.js").unwrap(), vec![1]);
+        assert!(resolve(&list, "app.js").is_err(), "not in this directory");
     }
 
     #[test]

@@ -46,8 +46,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     let mut name = match (app.get("name"), &launch) {
         (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
         (Some(Value::Number(n)), _) => n.to_string(),
-        (None | Some(Value::String(_)), Launch::Command { .. }) => script.clone(),
-        (None | Some(Value::String(_)), Launch::File(_)) => default_name(&script),
+        (None | Some(Value::String(_)), _) => default_name(&script),
         (Some(other), _) => return Err(ConfigError::invalid("a string", other).for_option("name")),
     };
     if let (Some(Value::Bool(true)), Some(env_name)) =
@@ -144,21 +143,22 @@ pub(crate) fn name_of(opts: &Options) -> Option<String> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => {
             let script = opts.get("script")?.as_str()?;
-            Some(if script.contains(' ') {
-                script.to_string()
-            } else {
-                default_name(script)
-            })
+            Some(default_name(script))
         }
     }
 }
 
-/// The script's file name without its last extension (`lib/api.test.js` → `api.test`).
+/// The script's file name without its last extension, as Node's
+/// `path.basename(script, path.extname(script))` gives it, whole command
+/// strings included: `lib/api.test.js` → `api.test`, `node app.js --port 3000`
+/// → `node app`, `python3 -m http.server 8123` → `python3 -m http`.
 fn default_name(script: &str) -> String {
-    Path::new(script)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| script.to_string())
+    let trimmed = script.trim_end_matches('/');
+    let base = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    match base.rfind('.') {
+        Some(dot) if dot > 0 => base[..dot].to_string(),
+        _ => base.to_string(),
+    }
 }
 
 /// Unit conversions and type checks for the options PM2's schema types.

@@ -507,6 +507,16 @@ fn names_default_to_the_script_stem() {
         resolve(&sc, json!({"script": ".hidden", "name": 7})).unwrap()["name"],
         "7"
     );
+    // Command strings are named as PM2 names them: basename minus "extension".
+    let sc = Scratch::new(&["bash"]);
+    assert_eq!(
+        resolve(&sc, json!({"script": "node app.js --port 3000"})).unwrap()["name"],
+        "node app"
+    );
+    assert_eq!(
+        resolve(&sc, json!({"script": "python3 -m http.server 8123"})).unwrap()["name"],
+        "python3 -m http"
+    );
 }
 
 #[test]

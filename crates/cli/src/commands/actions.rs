@@ -1,7 +1,7 @@
 //! `stop`, `restart`, `reload`, `delete` over ids, names, namespaces, `all`,
 //! `/regex/` or ecosystem files; `reset`, `scale`, `sendSignal`.
 
-use super::start::{action_method, ecosystem_action_options};
+use super::start::{action_method, ecosystem_action_options, start_apps};
 use super::{connect, ids_text, name_of, show_table, Ctx, Failure, Outcome};
 use crate::{app_options, ecosystem, output};
 use pm2_client::{target, Action, ActionOptions, Client};
@@ -39,7 +39,12 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
     }
     for t in targets {
         if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {
-            act_on_config(&client, ctx, action, apps, base).await?;
+            if refreshing {
+                // As in PM2, the apps of the file not running yet are started.
+                start_apps(&client, ctx, apps.clone(), base, action).await?;
+            } else {
+                act_on_config(&client, ctx, action, apps, base).await?;
+            }
         } else {
             act_on_target(&client, ctx, action, t).await?;
         }

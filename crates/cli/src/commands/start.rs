@@ -103,7 +103,7 @@ fn apply_cli_overrides(app: &mut Options, ctx: &Ctx) {
 
 /// Starts the apps of a config: new names are started, existing ones get `action`
 /// with the file's options (their env is always refreshed).
-async fn start_apps(
+pub async fn start_apps(
     client: &Client,
     ctx: &Ctx,
     apps: Vec<Options>,

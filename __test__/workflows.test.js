@@ -1,0 +1,92 @@
+'use strict';
+// Everyday workflows as PM2 has them: script paths as targets, starting a
+// managed script again, ecosystem restarts that start missing apps, and the
+// names PM2 gives to command strings.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { makeHome, cleanupHome, cli, root } = require('./support/home');
+
+const home = makeHome('workflows');
+const work = path.join(home, 'work');
+fs.mkdirSync(work);
+const env = { ...process.env, PM2_HOME: home };
+test.after(() => cleanupHome(home));
+
+function pm2(...args) {
+  const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd: work, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const list = () => JSON.parse(pm2('jlist').out);
+const byName = (name) => list().filter((p) => p.name === name);
+fs.writeFileSync(path.join(work, 'app.js'), 'setInterval(() => {}, 1000);');
+
+test('a script path is a target: stop app.js, restart ./app.js, API delete', async () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'svc').code, 0);
+  let r = pm2('stop', 'app.js');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('svc')[0].pm2_env.status, 'stopped');
+  r = pm2('restart', './app.js');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('svc')[0].pm2_env.status, 'online');
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    const deleted = await api.delete('./app.js');
+    assert.deepStrictEqual(deleted.map((p) => p.name), ['svc']);
+  } finally {
+    await api.disconnect();
+  }
+  assert.deepStrictEqual(byName('svc'), []);
+});
+
+test('starting a managed script again: restarted when stopped, refused when running, new under another name', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'again').code, 0);
+  const [first] = byName('again');
+  assert.strictEqual(pm2('stop', 'again').code, 0);
+  let r = pm2('start', 'app.js', '--name', 'again');
+  assert.strictEqual(r.code, 0, r.err);
+  const after = byName('again');
+  assert.strictEqual(after.length, 1, 'no second process');
+  assert.strictEqual(after[0].pm_id, first.pm_id);
+  assert.strictEqual(after[0].pm2_env.status, 'online');
+  r = pm2('start', 'app.js', '--name', 'again');
+  assert.notStrictEqual(r.code, 0);
+  assert.match(r.err, /Script already launched, add -f option to force re-execution/);
+  r = pm2('start', 'app.js', '--name', 'again-2');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('again-2').length, 1);
+  pm2('delete', 'all');
+});
+
+test('restart of an ecosystem file starts its apps that are not running', () => {
+  const eco = path.join(work, 'ecosystem.config.js');
+  fs.writeFileSync(eco, `module.exports = { apps: [
+    { name: 'eco-up', script: './app.js' },
+    { name: 'eco-new', script: './app.js' },
+  ] };`);
+  assert.strictEqual(pm2('start', eco, '--only', 'eco-up').code, 0);
+  const r = pm2('restart', eco);
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('eco-new')[0].pm2_env.status, 'online');
+  assert.strictEqual(byName('eco-up')[0].pm2_env.restart_time, 1);
+  const reload = pm2('reload', eco);
+  assert.strictEqual(reload.code, 0, reload.err);
+  pm2('delete', 'all');
+});
+
+test('command strings get PM2\'s names, and those names are targets', () => {
+  let r = pm2('start', 'node app.js --port 3000');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('node app').length, 1);
+  r = pm2('start', 'python3 -m http.server 0');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('python3 -m http').length, 1);
+  r = pm2('restart', 'node app');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('node app')[0].pm2_env.restart_time, 1);
+  pm2('delete', 'all');
+});
