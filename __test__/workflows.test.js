@@ -90,3 +90,28 @@ test('command strings get PM2\'s names, and those names are targets', () => {
   assert.strictEqual(byName('node app')[0].pm2_env.restart_time, 1);
   pm2('delete', 'all');
 });
+
+test('YAML ecosystem files start their apps, from the CLI and the API', async () => {
+  const yml = path.join(work, 'process.yml');
+  fs.writeFileSync(yml, 'apps:\n  - name: yaml-cli\n    script: ./app.js\n    env:\n      FROM: yaml\n');
+  const r = pm2('start', yml);
+  assert.strictEqual(r.code, 0, r.err);
+  const [p] = byName('yaml-cli');
+  assert.strictEqual(p.pm2_env.env.FROM, 'yaml');
+  const yaml2 = path.join(work, 'api.yaml');
+  fs.writeFileSync(yaml2, 'apps:\n  - name: yaml-api\n    script: ./app.js\n');
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    await api.start(yaml2);
+    assert.strictEqual(byName('yaml-api').length, 1);
+    fs.writeFileSync(yaml2, 'apps:\n  - name: [broken\n');
+    await assert.rejects(api.start(yaml2), /Error parsing .*api\.yaml/);
+  } finally {
+    await api.disconnect();
+  }
+  const broken = pm2('start', yaml2);
+  assert.notStrictEqual(broken.code, 0);
+  assert.match(broken.err, /malformated/);
+  pm2('delete', 'all');
+});

@@ -691,7 +691,11 @@ function appsOf(config, envName) {
 async function loadConfigFile(file) {
   if (!fs.existsSync(file)) throw new Error(`File ${file} not found`);
   if (/\.ya?ml$/i.test(file)) {
-    throw new Error(`YAML ecosystem files are not supported (${file}): use .json or .config.js`);
+    try {
+      return JSON.parse(native.parseYaml(fs.readFileSync(file, 'utf8')));
+    } catch (err) {
+      throw new Error(`Error parsing ${file}: ${err.message}`);
+    }
   }
   if (/\.json5?$/i.test(file)) {
     const text = fs.readFileSync(file, 'utf8');

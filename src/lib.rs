@@ -55,6 +55,13 @@ mod libc_dl {
     }
 }
 
+/// A YAML ecosystem file's text as JSON text.
+#[napi]
+pub fn parse_yaml(text: String) -> Result<String> {
+    let value = pm2_config::yaml::parse(&text).map_err(napi::Error::from_reason)?;
+    Ok(value.to_string())
+}
+
 /// The daemon binary `connect` starts: `pm2-daemon` beside this addon.
 #[napi]
 pub fn daemon_binary() -> String {

@@ -68,9 +68,10 @@ pub fn load(path: &Path) -> Result<Value, String> {
             let src = std::fs::read_to_string(path).map_err(|e| format!("File {shown}: {e}"))?;
             parse_object_text(&src).map_err(|e| format!("File {shown} malformated\n{e}"))
         }
-        Kind::Yaml => Err(format!(
-            "File {shown}: YAML config files are not supported; use a .json or .config.js ecosystem file"
-        )),
+        Kind::Yaml => {
+            let src = std::fs::read_to_string(path).map_err(|e| format!("File {shown}: {e}"))?;
+            pm2_config::yaml::parse(&src).map_err(|e| format!("File {shown} malformated\n{e}"))
+        }
         Kind::Js => {
             let out = Command::new("node")
                 .arg("-e")
@@ -85,7 +86,8 @@ pub fn load(path: &Path) -> Result<Value, String> {
                     String::from_utf8_lossy(&out.stderr).trim_end()
                 ));
             }
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("File {shown} malformated\n{e}"))
+            serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("File {shown} malformated\n{e}"))
         }
     }
 }

@@ -16,6 +16,7 @@ mod options;
 pub mod paths;
 pub mod safe_fs;
 mod units;
+pub mod yaml;
 
 #[cfg(test)]
 mod test_support;
