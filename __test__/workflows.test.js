@@ -115,3 +115,26 @@ test('YAML ecosystem files start their apps, from the CLI and the API', async ()
   assert.match(broken.err, /malformated/);
   pm2('delete', 'all');
 });
+
+test('pm2 init writes a starter ecosystem file that starts; init simple the shortest; ecosystem is an alias', () => {
+  const dir = fs.mkdtempSync(path.join(home, 'init-'));
+  const run = (...args) => spawnSync(cli, args, { env, encoding: 'utf8', cwd: dir });
+  let r = run('init');
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /File .*ecosystem\.config\.js generated/);
+  const full = require(path.join(dir, 'ecosystem.config.js'));
+  assert.strictEqual(full.apps[0].script, './app.js');
+  assert.strictEqual(full.apps[0].env_production.NODE_ENV, 'production');
+  r = run('init');
+  assert.notStrictEqual(r.status, 0, 'an existing file is left alone');
+  fs.unlinkSync(path.join(dir, 'ecosystem.config.js'));
+  r = run('ecosystem', 'simple');
+  assert.strictEqual(r.status, 0, r.stderr);
+  const simple = fs.readFileSync(path.join(dir, 'ecosystem.config.js'), 'utf8');
+  assert.doesNotMatch(simple, /env_production/);
+  fs.writeFileSync(path.join(dir, 'app.js'), 'setInterval(() => {}, 1000);');
+  r = run('start', 'ecosystem.config.js');
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.strictEqual(byName('app')[0].pm2_env.status, 'online');
+  pm2('delete', 'all');
+});

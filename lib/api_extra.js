@@ -61,23 +61,6 @@ function runCli(api, args) {
   });
 }
 
-/** A starter ecosystem file: one app, its script, and env sections to fill in. */
-function sampleEcosystem(mode) {
-  const app = {
-    name: 'app',
-    script: './app.js',
-    ...(mode === 'simple' ? {} : {
-      instances: 1,
-      autorestart: true,
-      watch: false,
-      max_memory_restart: '1G',
-      env: { NODE_ENV: 'development' },
-      env_production: { NODE_ENV: 'production' },
-    }),
-  };
-  return `module.exports = ${JSON.stringify({ apps: [app] }, null, 2).replace(/"(\w+)":/g, '$1:').replace(/"/g, "'")};\n`;
-}
-
 function install(PM2, { settle }) {
   const proto = PM2.prototype;
 
@@ -167,18 +150,15 @@ function install(PM2, { settle }) {
     return settle(Promise.resolve({ success: true }), cb);
   };
 
-  /** generateSample(mode, cb): writes a starter ecosystem.config.js in cwd. */
+  /** generateSample(mode, cb): writes a starter ecosystem.config.js in cwd (`pm2 init`). */
   proto.generateSample = function (mode, cb) {
     if (typeof mode === 'function') {
       cb = mode;
       mode = undefined;
     }
-    const p = Promise.resolve().then(() => {
-      const file = path.join(this.cwd, 'ecosystem.config.js');
-      fs.writeFileSync(file, sampleEcosystem(mode), { flag: 'wx' });
-      return { success: true, file };
-    });
-    return settle(p, cb);
+    const file = path.join(this.cwd, 'ecosystem.config.js');
+    const args = mode === 'simple' ? ['init', 'simple'] : ['init'];
+    return settle(runCli(this, args).then(() => ({ success: true, file })), cb);
   };
 
   /** _startJson(file, opts, action, [pipe], cb): an ecosystem file through start or an action. */

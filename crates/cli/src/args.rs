@@ -413,6 +413,12 @@ pub enum Command {
     Resurrect,
     /// empty the dump file
     Cleardump,
+    /// generate an ecosystem.config.js starter file ("simple" for the shortest)
+    #[command(visible_alias = "ecosystem")]
+    Init {
+        #[arg(value_name = "mode")]
+        mode: Option<String>,
+    },
     /// return pid of [app_name] or all
     Pid {
         #[arg(value_name = "name")]

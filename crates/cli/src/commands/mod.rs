@@ -175,8 +175,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("unstartup", "boot scripts"),
     ("serve", "static file serving"),
     ("expose", "static file serving"),
-    ("init", "ecosystem file generation"),
-    ("ecosystem", "ecosystem file generation"),
     ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("inspect", "the inspector"),
@@ -256,6 +254,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Save => daemon::save(ctx).await,
         C::Resurrect => daemon::resurrect(ctx).await,
         C::Cleardump => daemon::cleardump(ctx).await,
+        C::Init { mode } => start::init(ctx, mode.as_deref()),
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
