@@ -328,6 +328,32 @@ fn with_overrides(mut app: Options, ctx: &Ctx) -> Options {
     app
 }
 
+/// The starter ecosystem file of `pm2 init`: one app, with env sections to
+/// fill in; `simple` gives the name and script only.
+fn starter_ecosystem(simple: bool) -> String {
+    let details = if simple {
+        ""
+    } else {
+        "\n      autorestart: true,\n      watch: false,\n      max_memory_restart: '1G',\n      env: {\n        NODE_ENV: 'development',\n      },\n      env_production: {\n        NODE_ENV: 'production',\n      },"
+    };
+    format!("module.exports = {{\n  apps: [\n    {{\n      name: 'app',\n      script: './app.js',{details}\n    }},\n  ],\n}};\n")
+}
+
+/// `pm2 init [simple]` (alias `pm2 ecosystem`): writes `ecosystem.config.js`
+/// in the current directory; an existing one is left alone.
+pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
+    let file = ctx.cwd.join("ecosystem.config.js");
+    let text = starter_ecosystem(mode == Some("simple"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(|e| Failure::Error(format!("Cannot write {}: {e}", file.display())))?;
+    ctx.info(&format!("File {} generated", file.display()));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,30 +386,4 @@ mod tests {
         assert_eq!(app["watch"], true);
         assert_eq!(app["name"], "a");
     }
-}
-
-/// The starter ecosystem file of `pm2 init`: one app, with env sections to
-/// fill in; `simple` gives the name and script only.
-fn starter_ecosystem(simple: bool) -> String {
-    let details = if simple {
-        ""
-    } else {
-        "\n      autorestart: true,\n      watch: false,\n      max_memory_restart: '1G',\n      env: {\n        NODE_ENV: 'development',\n      },\n      env_production: {\n        NODE_ENV: 'production',\n      },"
-    };
-    format!("module.exports = {{\n  apps: [\n    {{\n      name: 'app',\n      script: './app.js',{details}\n    }},\n  ],\n}};\n")
-}
-
-/// `pm2 init [simple]` (alias `pm2 ecosystem`): writes `ecosystem.config.js`
-/// in the current directory; an existing one is left alone.
-pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
-    let file = ctx.cwd.join("ecosystem.config.js");
-    let text = starter_ecosystem(mode == Some("simple"));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&file)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-        .map_err(|e| Failure::Error(format!("Cannot write {}: {e}", file.display())))?;
-    ctx.info(&format!("File {} generated", file.display()));
-    Ok(())
 }
