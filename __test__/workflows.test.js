@@ -138,3 +138,19 @@ test('pm2 init writes a starter ecosystem file that starts; init simple the shor
   assert.strictEqual(byName('app')[0].pm2_env.status, 'online');
   pm2('delete', 'all');
 });
+
+test('pm2 logs --json --nostream prints the tail as JSON lines', async () => {
+  fs.writeFileSync(path.join(work, 'talk.js'), 'console.log("hello out"); console.error("hello err"); setInterval(() => {}, 1000);');
+  assert.strictEqual(pm2('start', 'talk.js').code, 0);
+  const { waitFor } = require('./support/home');
+  const lines = await waitFor(() => {
+    const out = pm2('logs', 'talk', '--json', '--nostream', '--lines', '5').out.trim();
+    const parsed = out ? out.split('\n').map((l) => JSON.parse(l)) : [];
+    return parsed.length >= 2 && parsed;
+  }, { what: 'the tail as JSON' });
+  assert.deepStrictEqual(
+    lines.map((l) => [l.app_name, l.type, l.message]).sort(),
+    [['talk', 'err', 'hello err'], ['talk', 'out', 'hello out']]
+  );
+  pm2('delete', 'all');
+});

@@ -160,7 +160,10 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
     let printer = Printer { args };
     let decorate = !args.raw && !args.json && !args.format;
 
-    if !args.json && !args.format && args.lines > 0 {
+    // A streaming --json/--format shows new lines only, as PM2 does; with
+    // --nostream there is nothing else, so the tail comes in that format.
+    let plain = !args.json && !args.format;
+    if (plain || args.nostream) && args.lines > 0 {
         let mut out = String::new();
         if decorate {
             let what = if all {
