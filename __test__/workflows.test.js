@@ -154,3 +154,14 @@ test('pm2 logs --json --nostream prints the tail as JSON lines', async () => {
   );
   pm2('delete', 'all');
 });
+
+test('pm2 env prints the app env with PM2\'s fields, in PM2\'s order', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'envy').code, 0);
+  const [p] = byName('envy');
+  const out = pm2('env', String(p.pm_id)).out.trim().split('\n');
+  const keys = out.map((l) => l.slice(0, l.indexOf(':')));
+  assert.deepStrictEqual(keys.slice(0, 3), ['node_version', 'version', 'unique_id']);
+  assert.deepStrictEqual(keys.slice(-4), ['NODE_APP_INSTANCE', 'vizion_running', 'km_link', 'namespace']);
+  assert.ok(out.includes(`PM2_HOME: ${home}`), 'the app env is there');
+  pm2('delete', 'all');
+});

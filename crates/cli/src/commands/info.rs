@@ -61,18 +61,41 @@ pub async fn env(ctx: &Ctx, t: &str) -> Outcome {
     let Some(p) = found.first() else {
         return Err(Failure::Error(format!("Modules with id {t} not found")));
     };
-    let mut out = String::new();
-    if let Some(env) = p
-        .get("pm2_env")
-        .and_then(|e| e.get("env"))
-        .and_then(Value::as_object)
-    {
-        for (k, v) in env {
-            out.push_str(&format!("{k}: {}\n", listing::text(v)));
+    output::raw(&env_text(&p["pm2_env"]));
+    Ok(())
+}
+
+/// What `pm2 env` prints, in PM2's order: PM2 keeps its own fields in the
+/// app's env object around the user's variables (`namespace`, `km_link`,
+/// `vizion_running` and the instance variable first; `unique_id`, `version`,
+/// `node_version` last) and prints that object's keys last to first.
+fn env_text(pm2_env: &Value) -> String {
+    let instance_var = pm2_env["instance_var"].as_str().unwrap_or("NODE_APP_INSTANCE");
+    let head = ["namespace", "km_link", "vizion_running", instance_var];
+    let tail = ["unique_id", "version", "node_version"];
+    let mut entries: Vec<(&str, &Value)> = Vec::new();
+    for k in head {
+        if let Some(v) = pm2_env.get(k) {
+            entries.push((k, v));
         }
     }
-    output::raw(&out);
-    Ok(())
+    if let Some(env) = pm2_env.get("env").and_then(Value::as_object) {
+        entries.extend(
+            env.iter()
+                .filter(|(k, _)| !head.contains(&k.as_str()) && !tail.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        );
+    }
+    for k in tail {
+        if let Some(v) = pm2_env.get(k) {
+            entries.push((k, v));
+        }
+    }
+    entries
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{k}: {}\n", listing::text(v)))
+        .collect()
 }
 
 /// `pm2 pid [name]`: the pids (0 for a stopped process), one per line.
