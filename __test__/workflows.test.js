@@ -165,3 +165,26 @@ test('pm2 env prints the app env with PM2\'s fields, in PM2\'s order', () => {
   assert.ok(out.includes(`PM2_HOME: ${home}`), 'the app env is there');
   pm2('delete', 'all');
 });
+
+test('pm2.log and pm2 logs carry PM2\'s lifecycle lines', async () => {
+  fs.writeFileSync(path.join(work, 'exit3.js'), 'setTimeout(() => process.exit(3), 200);');
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'life').code, 0);
+  assert.strictEqual(pm2('start', 'exit3.js', '--no-autorestart').code, 0);
+  const { waitFor } = require('./support/home');
+  await waitFor(() => byName('exit3')[0].pm2_env.status === 'stopped', { what: 'exit3 exited' });
+  assert.strictEqual(pm2('stop', 'life').code, 0);
+  const log = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  const id = byName('life')[0].pm_id;
+  const exit3 = byName('exit3')[0].pm_id;
+  for (const line of [
+    `App [life:${id}] starting in -fork mode-`,
+    `App [life:${id}] online`,
+    `App [exit3:${exit3}] exited with code [3] via signal [SIGINT]`,
+    `Stopping app:life id:${id}`,
+  ]) {
+    assert.ok(log.includes(`PM2 log: ${line}`), `pm2.log has "${line}"`);
+  }
+  const tail = pm2('logs', '--nostream', '--lines', '20', '--raw').out;
+  assert.match(tail, /Stopping app:life/);
+  pm2('delete', 'all');
+});

@@ -499,6 +499,23 @@ impl Actor {
 
     fn emit(&self, id: u64, event: &str, manually: bool) {
         let Some(p) = self.procs.get(&id) else { return };
+        // PM2's lifecycle lines in pm2.log (and `log:PM2`), so `pm2 logs`
+        // shows what happened to an app.
+        match event {
+            "start" => {
+                let mode = if p.str("exec_mode") == Some("cluster_mode") {
+                    "cluster"
+                } else {
+                    "fork"
+                };
+                self.log.info(&format!(
+                    "App [{}:{id}] starting in -{mode} mode-",
+                    p.name()
+                ));
+            }
+            "online" => self.log.info(&format!("App [{}:{id}] online", p.name())),
+            _ => {}
+        }
         self.bus.publish(
             "process:event",
             &json!({"event": event, "manually": manually, "process": p.event_view(), "at": now_ms()}),
@@ -809,6 +826,7 @@ impl Actor {
                     .num("kill_timeout")
                     .map(Duration::from_millis)
                     .unwrap_or(default_timeout);
+                self.log.info(&format!("Stopping app:{} id:{id}", p.name()));
                 self.transition(id, Status::Stopping, None);
                 self.after(
                     timeout,
@@ -943,7 +961,13 @@ impl Actor {
             || restarts_blocked;
         let waiters = std::mem::take(&mut p.stop_waiters);
         let was_errored = p.status == Status::Errored;
-        let _ = signal;
+        let signal_name = signal
+            .and_then(|s| nix::sys::signal::Signal::try_from(s).ok())
+            .map_or("SIGINT", |s| s.as_str());
+        let name = p.name().to_string();
+        self.log.info(&format!(
+            "App [{name}:{id}] exited with code [{exit_code}] via signal [{signal_name}]"
+        ));
         if !was_errored {
             self.transition(id, Status::Stopped, None);
         }

@@ -70,7 +70,9 @@ pub async fn env(ctx: &Ctx, t: &str) -> Outcome {
 /// `vizion_running` and the instance variable first; `unique_id`, `version`,
 /// `node_version` last) and prints that object's keys last to first.
 fn env_text(pm2_env: &Value) -> String {
-    let instance_var = pm2_env["instance_var"].as_str().unwrap_or("NODE_APP_INSTANCE");
+    let instance_var = pm2_env["instance_var"]
+        .as_str()
+        .unwrap_or("NODE_APP_INSTANCE");
     let head = ["namespace", "km_link", "vizion_running", instance_var];
     let tail = ["unique_id", "version", "node_version"];
     let mut entries: Vec<(&str, &Value)> = Vec::new();
