@@ -124,6 +124,14 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     app.insert("node_args".into(), Value::from(node_args));
     apply_defaults(&mut app, ctx)?;
     logs::assign(&mut app, &name, &cwd, &ctx.paths.logs_dir, &lookup)?;
+    // As PM2's client does: its daemon needs a pid path to add `-<pm_id>` to.
+    app.entry("pm_pid_path").or_insert_with(|| {
+        let file = ctx
+            .paths
+            .pids_dir
+            .join(format!("{}.pid", crate::sanitize_name(&name)));
+        path_value(&file)
+    });
 
     let mut env = env::build(&app, &name, ctx)?;
     if interpreter.contains("python") {

@@ -109,6 +109,7 @@ fn a_plain_node_script_gets_every_field_the_daemon_needs() {
         "username": "alice",
         "pm_out_log_path": sc.path("pm2home/logs/app-out.log"),
         "pm_err_log_path": sc.path("pm2home/logs/app-error.log"),
+        "pm_pid_path": sc.path("pm2home/pids/app.pid"),
     });
     let mut without_env = app.clone();
     let env = without_env.remove("env").unwrap();

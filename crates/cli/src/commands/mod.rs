@@ -98,9 +98,21 @@ pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
         ));
         ctx.info("PM2 Successfully daemonized");
     } else if let Ok(version) = client.version().await {
-        if version != pm2_client::VERSION {
+        // PM2's own Node daemon (still running after this package replaced
+        // PM2) may report the same version: `pm2 update` moves to ours.
+        let node_daemon = client
+            .paths
+            .live_daemon_pid()
+            .and_then(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .is_some_and(|c| c.windows(10).any(|w| w == b"God Daemon"));
+        if version != pm2_client::VERSION || node_daemon {
+            let kind = if node_daemon {
+                " (PM2's Node.js daemon)"
+            } else {
+                ""
+            };
             output::err_line(&format!(
-                ">>>> In-memory PM2 is out-of-date, do:\n>>>> $ pm2 update\nIn memory PM2 version: {version}\nLocal PM2 version: {}",
+                ">>>> In-memory PM2 is out-of-date, do:\n>>>> $ pm2 update\nIn memory PM2 version: {version}{kind}\nLocal PM2 version: {}",
                 pm2_client::VERSION
             ));
         }
