@@ -55,7 +55,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let mut ctx = commands::Ctx::new(cli.flags);
-    match commands::run(command, &mut ctx).await {
+    match commands::dispatch(command, &mut ctx).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report();

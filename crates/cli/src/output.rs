@@ -97,6 +97,13 @@ pub fn raw(s: &str) {
     let _ = out.flush();
 }
 
+/// Text to stderr as it is.
+pub fn raw_err(s: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(s.as_bytes());
+    let _ = err.flush();
+}
+
 /// A line to stdout, unless silenced.
 pub fn line(s: &str) {
     if !silent() {

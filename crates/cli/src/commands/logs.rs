@@ -64,7 +64,7 @@ pub fn prefix(id: &str, name: &str) -> String {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Stream {
+pub enum Stream {
     Out,
     Err,
     Daemon,
@@ -217,7 +217,7 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
         return Ok(());
     }
 
-    let Ok(mut bus) = BusClient::connect(&client.paths.pub_sock).await else {
+    let Ok(bus) = BusClient::connect(&client.paths.pub_sock).await else {
         return Err("Cannot connect to the PM2 bus".to_string().into());
     };
     let wanted = |p: &Value| -> bool {
@@ -229,38 +229,80 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
             || p.get("name").and_then(Value::as_str) == Some(t)
             || p.get("namespace").and_then(Value::as_str) == Some(t)
     };
-    while let Some((event, packet)) = bus.next().await {
-        let stream = match event.as_str() {
-            "log:out" => Stream::Out,
-            "log:err" => Stream::Err,
-            "log:PM2" if all && streams.len() == 2 => Stream::Daemon,
-            _ => continue,
-        };
-        if !streams.contains(&stream) && stream != Stream::Daemon {
-            continue;
-        }
-        let proc_ = &packet["process"];
-        if stream != Stream::Daemon && !wanted(proc_) {
-            continue;
-        }
-        let id = listing::text(&proc_["pm_id"]);
-        let name = proc_["name"].as_str().unwrap_or("");
-        let at = packet["at"].as_u64();
-        let data = packet["data"].as_str().unwrap_or("");
-        let mut out = String::new();
-        for line in data.strip_suffix('\n').unwrap_or(data).split('\n') {
-            out.push_str(&printer.line(
-                stream,
-                &id,
-                name,
-                at,
-                line.strip_suffix('\r').unwrap_or(line),
-            ));
-            out.push('\n');
-        }
-        output::raw(&out);
-    }
+    let follow = Follow {
+        streams: &streams,
+        daemon_lines: all && streams.len() == 2,
+        err_to_stderr: false,
+    };
+    follow.run(bus, &printer, wanted).await;
     Ok(())
+}
+
+/// Which log events of the bus are printed, and where.
+pub struct Follow<'a> {
+    pub streams: &'a [Stream],
+    /// Also the daemon's own `log:PM2` lines.
+    pub daemon_lines: bool,
+    /// Apps' stderr to this process's stderr (foreground mode), not stdout.
+    pub err_to_stderr: bool,
+}
+
+impl Follow<'_> {
+    /// Prints the events of `bus` that `wanted` accepts, until the bus closes.
+    async fn run(
+        &self,
+        mut bus: BusClient,
+        printer: &Printer<'_>,
+        wanted: impl Fn(&Value) -> bool,
+    ) {
+        while let Some((event, packet)) = bus.next().await {
+            let stream = match event.as_str() {
+                "log:out" => Stream::Out,
+                "log:err" => Stream::Err,
+                "log:PM2" if self.daemon_lines => Stream::Daemon,
+                _ => continue,
+            };
+            if !self.streams.contains(&stream) && stream != Stream::Daemon {
+                continue;
+            }
+            let proc_ = &packet["process"];
+            if stream != Stream::Daemon && !wanted(proc_) {
+                continue;
+            }
+            let id = listing::text(&proc_["pm_id"]);
+            let name = proc_["name"].as_str().unwrap_or("");
+            let at = packet["at"].as_u64();
+            let data = packet["data"].as_str().unwrap_or("");
+            let mut out = String::new();
+            for line in data.strip_suffix('\n').unwrap_or(data).split('\n') {
+                out.push_str(&printer.line(
+                    stream,
+                    &id,
+                    name,
+                    at,
+                    line.strip_suffix('\r').unwrap_or(line),
+                ));
+                out.push('\n');
+            }
+            if self.err_to_stderr && stream == Stream::Err {
+                output::raw_err(&out);
+            } else {
+                output::raw(&out);
+            }
+        }
+    }
+}
+
+/// Streams every app's log lines (and the daemon's) from `bus`: what a
+/// foreground supervisor prints, apps' stderr to stderr.
+pub async fn follow_all(bus: BusClient, args: &LogsArgs) {
+    let printer = Printer { args };
+    let follow = Follow {
+        streams: &[Stream::Out, Stream::Err],
+        daemon_lines: true,
+        err_to_stderr: true,
+    };
+    follow.run(bus, &printer, |_| true).await;
 }
 
 fn tail_file(

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod daemon;
+mod foreground;
 pub mod info;
 pub mod logs;
 pub mod start;
@@ -223,6 +224,16 @@ fn unknown_command(name: &str) -> Failure {
             crate::USAGE
         )),
     }
+}
+
+/// Runs one command: with `--no-daemon`, in the foreground beside a
+/// supervisor of its own.
+pub async fn dispatch(command: Command, ctx: &mut Ctx) -> Outcome {
+    if ctx.flags.no_daemon {
+        ctx.flags.no_daemon = false;
+        return foreground::run(command, ctx).await;
+    }
+    run(command, ctx).await
 }
 
 /// Runs one command.
