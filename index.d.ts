@@ -600,7 +600,8 @@ declare class PM2API {
   uninstallStartup(platform?: string, ...rest: unknown[]): Promise<never> | void;
   dockerMode(...rest: unknown[]): Promise<never> | void;
   generateDockerfile(...rest: unknown[]): Promise<never> | void;
-  serve(...rest: unknown[]): Promise<never> | void;
+  /** `pm2 serve`: a folder over HTTP as a managed app. */
+  serve(path?: string, port?: number | string, opts?: { spa?: boolean; homepage?: string; basicAuth?: { username: string; password: string } }, cb?: pm2.ErrCallback): Promise<void> | void;
   monit(...rest: unknown[]): Promise<never> | void;
   dashboard(...rest: unknown[]): Promise<never> | void;
   inspect(...rest: unknown[]): Promise<never> | void;

@@ -188,3 +188,34 @@ test('pm2.log and pm2 logs carry PM2\'s lifecycle lines', async () => {
   assert.match(tail, /Stopping app:life/);
   pm2('delete', 'all');
 });
+
+test('pm2 serve serves a folder as a managed app, with --spa and basic auth', async () => {
+  const site = fs.mkdtempSync(path.join(home, 'site-'));
+  fs.writeFileSync(path.join(site, 'index.html'), '<h1>home</h1>');
+  fs.writeFileSync(path.join(site, 'a.css'), 'body{}');
+  const port = 20000 + (process.pid % 20000);
+  const get = (p, headers = {}) => new Promise((resolve, reject) => {
+    require('http').get({ host: '127.0.0.1', port, path: p, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+    }).on('error', reject);
+  });
+  const { waitFor } = require('./support/home');
+  let r = pm2('serve', site, String(port), '--spa');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName(`static-page-server-${port}`)[0].pm2_env.status, 'online');
+  const home1 = await waitFor(() => get('/').catch(() => null), { what: 'the server answers' });
+  assert.deepStrictEqual([home1.status, home1.body], [200, '<h1>home</h1>']);
+  assert.match((await get('/a.css')).type, /text\/css/);
+  assert.strictEqual((await get('/some/route')).body, '<h1>home</h1>', 'spa: unknown paths get index.html');
+  assert.doesNotMatch((await get('/../../../etc/passwd')).body, /root:/, 'paths stay inside the folder');
+  assert.doesNotMatch((await get('/%2e%2e/%2e%2e/etc/passwd')).body, /root:/);
+  r = pm2('serve', site, String(port), '--basic-auth-username', 'u', '--basic-auth-password', 'p');
+  assert.strictEqual(r.code, 0, r.err);
+  await waitFor(async () => (await get('/').catch(() => ({}))).status === 401, { what: 'auth required' });
+  const auth = { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` };
+  assert.strictEqual((await get('/', auth)).status, 200);
+  assert.strictEqual((await get('/nope', auth)).status, 404, 'no spa this time');
+  pm2('delete', 'all');
+});

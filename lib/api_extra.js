@@ -27,7 +27,7 @@ const NOT_BUILT = {
   multiset: 'module configuration', conf: 'module configuration',
   startup: 'boot scripts', uninstallStartup: 'boot scripts',
   dockerMode: 'container mode', generateDockerfile: 'container mode',
-  serve: 'static file serving', monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
+  monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
   inspect: 'the inspector', attach: 'attaching to a process',
   deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
   pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
@@ -120,6 +120,19 @@ function install(PM2, { settle }) {
   /** env(id, cb): prints a process's environment. */
   proto.env = function (id, cb) {
     return settle(runCli(this, ['env', String(id)]), cb);
+  };
+
+  /** serve([path], [port], [opts], cb): `pm2 serve` (opts: spa, homepage, basicAuth {username, password}). */
+  proto.serve = function (...rest) {
+    const { args, cb } = splitCallback(rest);
+    const [dir, port, opts = {}] = args;
+    const cli = ['serve', dir || '.', String(port || 8080)];
+    if (opts.spa) cli.push('--spa');
+    if (opts.homepage) cli.push('--homepage', String(opts.homepage));
+    if (opts.basicAuth) {
+      cli.push('--basic-auth-username', String(opts.basicAuth.username), '--basic-auth-password', String(opts.basicAuth.password));
+    }
+    return settle(runCli(this, cli), cb);
   };
 
   /** report(cb): prints the diagnostic report. */

@@ -377,6 +377,9 @@ pub enum Command {
         #[arg(allow_hyphen_values = true)]
         count: String,
     },
+    /// serve a directory over http via port
+    #[command(visible_alias = "expose")]
+    Serve(ServeArgs),
     /// list all processes
     #[command(visible_aliases = ["ls", "l", "ps", "status"])]
     List,
@@ -436,6 +439,26 @@ pub enum Command {
     SendSignal { signal: String, target: String },
     #[command(external_subcommand)]
     Other(Vec<String>),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// the folder to serve (default: the current one)
+    pub path: Option<String>,
+    /// the port (default 8080)
+    pub port: Option<String>,
+    /// serve index.html for every path that is not a file (single-page apps)
+    #[arg(long)]
+    pub spa: bool,
+    /// the page served for / (default /index.html)
+    #[arg(long)]
+    pub homepage: Option<String>,
+    /// require HTTP basic authentication with this user name
+    #[arg(long = "basic-auth-username")]
+    pub basic_auth_username: Option<String>,
+    /// and this password
+    #[arg(long = "basic-auth-password")]
+    pub basic_auth_password: Option<String>,
 }
 
 #[derive(Args, Debug, Default, Clone)]

@@ -186,8 +186,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("imonit", "the terminal dashboard"),
     ("startup", "boot scripts"),
     ("unstartup", "boot scripts"),
-    ("serve", "static file serving"),
-    ("expose", "static file serving"),
     ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("inspect", "the inspector"),
@@ -278,6 +276,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Resurrect => daemon::resurrect(ctx).await,
         C::Cleardump => daemon::cleardump(ctx).await,
         C::Init { mode } => start::init(ctx, mode.as_deref()),
+        C::Serve(args) => start::serve(ctx, &args).await,
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }

@@ -354,6 +354,80 @@ pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
     Ok(())
 }
 
+/// `pm2 serve [path] [port]`: the package's static file server
+/// (`lib/serve.js`) as a managed app named `static-page-server-<port>`;
+/// serving the same port again restarts it with the new options.
+pub async fn serve(ctx: &Ctx, args: &crate::args::ServeArgs) -> Outcome {
+    let port = args.port.clone().unwrap_or_else(|| "8080".into());
+    if port.parse::<u16>().is_err() {
+        return Err(Failure::Error(format!(
+            "serve: {port} is not a port number"
+        )));
+    }
+    let dir = ctx.cwd.join(args.path.as_deref().unwrap_or("."));
+    if !dir.is_dir() {
+        return Err(Failure::Error(format!(
+            "serve: {} is not a folder",
+            dir.display()
+        )));
+    }
+    // <package>/npm/<platform>/pm2-cli → <package>/lib/serve.js
+    let script = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            Some(
+                exe.parent()?
+                    .parent()?
+                    .parent()?
+                    .join("lib")
+                    .join("serve.js"),
+            )
+        })
+        .filter(|s| s.is_file())
+        .ok_or_else(|| Failure::Error("serve: lib/serve.js is missing from the package".into()))?;
+    let mut env = serde_json::Map::new();
+    env.insert(
+        "PM2_SERVE_PATH".into(),
+        Value::from(dir.to_string_lossy().into_owned()),
+    );
+    env.insert("PM2_SERVE_PORT".into(), Value::from(port.clone()));
+    env.insert("PM2_SERVE_SPA".into(), Value::from(args.spa.to_string()));
+    if let Some(home) = &args.homepage {
+        env.insert("PM2_SERVE_HOMEPAGE".into(), Value::from(home.clone()));
+    }
+    if let (Some(user), Some(password)) = (&args.basic_auth_username, &args.basic_auth_password) {
+        env.insert("PM2_SERVE_BASIC_AUTH".into(), Value::from("true"));
+        env.insert(
+            "PM2_SERVE_BASIC_AUTH_USERNAME".into(),
+            Value::from(user.clone()),
+        );
+        env.insert(
+            "PM2_SERVE_BASIC_AUTH_PASSWORD".into(),
+            Value::from(password.clone()),
+        );
+    } else if args.basic_auth_username.is_some() || args.basic_auth_password.is_some() {
+        return Err(Failure::Error(
+            "serve: basic auth needs both --basic-auth-username and --basic-auth-password".into(),
+        ));
+    }
+    let mut app = Options::new();
+    app.insert(
+        "script".into(),
+        Value::from(script.to_string_lossy().into_owned()),
+    );
+    let name = ctx
+        .flags
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("static-page-server-{port}"));
+    app.insert("name".into(), Value::from(name));
+    app.insert("env".into(), Value::Object(env));
+    let client = connect(ctx, true).await?;
+    start_apps(&client, ctx, vec![app], &ctx.cwd, Action::Restart).await?;
+    ctx.info(&format!("Serving {} on port {port}", dir.display()));
+    show_table(&client, ctx).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
