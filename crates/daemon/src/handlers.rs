@@ -206,6 +206,8 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             for k in ["pm_pid_path", "NODE_APP_INSTANCE", &instance_var] {
                 env.remove(k);
             }
+            // One new process, whatever the app's instance count.
+            env.insert("instances".into(), json!(1));
             one(Value::Array(sup.prepare(env).await?))
         }
         "sendLineToStdin" => {

@@ -225,6 +225,7 @@ impl Supervisor {
             cluster: Cluster::default(),
             reloads: HashMap::new(),
             reload_locks: reload_locks.clone(),
+            launches: 0,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -389,6 +390,8 @@ struct Actor {
     /// Reloads in progress, by pm_id.
     reloads: HashMap<u64, Reloading>,
     reload_locks: Arc<ReloadLocks>,
+    /// The last launch number given (`Proc::generation`).
+    launches: u64,
 }
 
 fn unknown(id: u64) -> String {
@@ -741,8 +744,12 @@ impl Actor {
         let bus = self.bus.clone();
         let tx = self.tx.clone();
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        p.generation += 1;
-        let generation = p.generation;
+        // Numbered across the daemon, not per process: a pm_id is reused once
+        // the table empties, and a timer or exit of a deleted process must
+        // never match a launch of the new one.
+        self.launches += 1;
+        let generation = self.launches;
+        p.generation = generation;
         p.flatten_env();
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
@@ -910,7 +917,8 @@ impl Actor {
             (None, Status::WaitingRestart) => {
                 // What a crash left running goes with the stop.
                 AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
-                p.generation += 1; // cancels the pending restart
+                self.launches += 1;
+                p.generation = self.launches; // cancels the pending restart
                 self.transition(id, Status::Stopped, None);
                 let _ = reply.send(Ok(()));
             }

@@ -144,11 +144,12 @@ pub fn scale_target(current: usize, count: &str) -> Result<usize, String> {
 pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
     let client = connect(ctx, true).await?;
     let list = client.list().await?;
-    let ids: Vec<u64> = list
+    let mut ids: Vec<u64> = list
         .iter()
         .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
         .filter_map(target::pm_id)
         .collect();
+    ids.sort_unstable();
     if ids.is_empty() {
         return Err(Failure::Error(format!("Application {name} not found")));
     }
@@ -162,7 +163,8 @@ pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
         }
     } else if wanted < ids.len() {
         ctx.info("Scaling down application");
-        for &id in &ids[..ids.len() - wanted] {
+        // The newest instances go; the first ones (instance 0 …) stay.
+        for &id in ids[wanted..].iter().rev() {
             ctx.info(&format!(
                 "Applying action deleteProcessId on app [{id}](ids: {})",
                 ids_text(name, &[id])
