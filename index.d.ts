@@ -445,6 +445,10 @@ declare class PM2API {
   reload(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
   reload(target: pm2.Target, options: pm2.ActionOptions, cb: pm2.Callback<pm2.Proc[]>): void;
   reload(target: pm2.Target, options?: pm2.ActionOptions): Promise<pm2.Proc[]>;
+  /** A reload whose old processes are sent the 'shutdown' message. */
+  gracefulReload(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
+  gracefulReload(target: pm2.Target, options: pm2.ActionOptions, cb: pm2.Callback<pm2.Proc[]>): void;
+  gracefulReload(target: pm2.Target, options?: pm2.ActionOptions): Promise<pm2.Proc[]>;
 
   delete(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
   delete(target: pm2.Target, jsonVia: string, cb: pm2.Callback<pm2.Proc[]>): void;

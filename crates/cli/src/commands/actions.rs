@@ -33,7 +33,7 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
         configs.push((t.clone(), apps, base));
     }
     let client = connect(ctx, true).await?;
-    let refreshing = matches!(action, Action::Restart | Action::Reload);
+    let refreshing = action.refreshes();
     if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
         output::line("Use --update-env to update environment variables");
     }

@@ -164,8 +164,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::StartOrRestart { file } => {
             start::start_or(ctx, &file, pm2_client::Action::Restart).await
         }
-        C::StartOrReload { file } | C::StartOrGracefulReload { file } => {
-            start::start_or(ctx, &file, pm2_client::Action::Reload).await
+        C::StartOrReload { file } => start::start_or(ctx, &file, pm2_client::Action::Reload).await,
+        C::StartOrGracefulReload { file } => {
+            start::start_or(ctx, &file, pm2_client::Action::GracefulReload).await
         }
         C::Stop { targets } => actions::act(ctx, pm2_client::Action::Stop, &targets).await,
         C::Restart { targets } => actions::act(ctx, pm2_client::Action::Restart, &targets).await,
