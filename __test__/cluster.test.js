@@ -16,6 +16,8 @@ const execFileAsync = promisify(execFile);
 const { makeHome, waitFor, isAlive, cleanupHome, root, cli } = require('./support/home');
 
 const home = makeHome('cluster');
+// The daemon checks max_memory_restart every PM2_WORKER_INTERVAL ms (read at its start).
+process.env.PM2_WORKER_INTERVAL = '300';
 const server = path.join(__dirname, 'apps', 'cluster-server.js');
 const PM2 = require(root).custom;
 const pm2 = new PM2({ pm2_home: home });
@@ -379,4 +381,22 @@ test('a crashed instance is restarted while the others keep serving; a second ap
   assert.ok((await get(other)).isWorker);
   await pm2.delete('front');
   await pm2.delete('back');
+});
+
+test('max_memory_restart reloads cluster instances without failing a request', async () => {
+  const port = await freePort();
+  const since = Date.now();
+  // Every node process is above 1 MB: each check (every 300 ms here) reloads the app.
+  await pm2.start({ script: server, name: 'heavy', instances: 2, exec_mode: 'cluster', max_memory_restart: '1M', env: { PORT: String(port) } });
+  const before = await allListening('heavy', 2, since);
+  const gen = load(port, { concurrency: 4 });
+  await waitFor(async () => (await procs('heavy')).every((p) => p.pm2_env.restart_time >= 3), { timeout: 30000, what: 'three memory reloads of each instance' });
+  const okAt = gen.stats.ok;
+  await waitFor(() => gen.stats.ok >= okAt + 50, { what: 'serving meanwhile' });
+  const stats = await gen.stop();
+  const after = await procs('heavy');
+  assert.strictEqual(stats.failed, 0, `failed requests: ${JSON.stringify(stats.errors)} of ${stats.ok}`);
+  assert.deepStrictEqual(after.map((p) => p.pm_id), before.map((p) => p.pm_id));
+  assert.match(fs.readFileSync(path.join(home, 'pm2.log'), 'utf8'), /exceeds --max-memory-restart/);
+  await pm2.delete('heavy');
 });

@@ -1319,7 +1319,9 @@ impl Actor {
         let now = now_ms();
         let mut over_memory = Vec::new();
         for p in self.procs.values_mut() {
-            if p.status != Status::Online {
+            // An app being reloaded (for its memory too, maybe) is checked
+            // at the next tick: reloads never pile up behind a slow one.
+            if p.status != Status::Online || self.reload_locks.busy(p.name()) {
                 continue;
             }
             if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {

@@ -59,6 +59,12 @@ pub enum Started {
 pub struct ReloadLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
 impl ReloadLocks {
+    /// Whether a reload of `app` runs or waits.
+    pub(super) fn busy(&self, app: &str) -> bool {
+        let locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        locks.get(app).is_some_and(|l| Arc::strong_count(l) > 1)
+    }
+
     fn of(&self, app: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
         locks.retain(|_, l| Arc::strong_count(l) > 1);
