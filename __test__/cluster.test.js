@@ -400,3 +400,27 @@ test('max_memory_restart reloads cluster instances without failing a request', a
   assert.match(fs.readFileSync(path.join(home, 'pm2.log'), 'utf8'), /exceeds --max-memory-restart/);
   await pm2.delete('heavy');
 });
+
+test('dump and resurrect bring cluster instances back on their port', async () => {
+  const own = makeHome('cluster-dump');
+  const env = { ...process.env, PM2_HOME: own };
+  const run = (...args) => execFileAsync(cli, args, { env });
+  try {
+    const port = await freePort();
+    await execFileAsync(cli, ['start', server, '-i', '2', '--name', 'kept'], { env: { ...env, PORT: String(port) } });
+    await waitFor(() => get(port).then((a) => a.isWorker), { what: 'serving' });
+    await run('save');
+    await run('kill');
+    await assert.rejects(get(port), (e) => e.code === 'ECONNREFUSED', 'the daemon took the socket with it');
+    await run('resurrect');
+    const list = JSON.parse((await run('jlist')).stdout);
+    assert.deepStrictEqual(list.map((p) => [p.name, p.pm2_env.exec_mode, p.pm2_env.NODE_APP_INSTANCE]), [
+      ['kept', 'cluster_mode', 0],
+      ['kept', 'cluster_mode', 1],
+    ]);
+    const answer = await waitFor(() => get(port).catch(() => null), { what: 'serving again' });
+    assert.ok(list.some((p) => p.pid === answer.pid) && answer.isWorker);
+  } finally {
+    cleanupHome(own);
+  }
+});
