@@ -424,3 +424,30 @@ test('dump and resurrect bring cluster instances back on their port', async () =
     cleanupHome(own);
   }
 });
+
+test('startOrReload of an ecosystem file starts, then reloads without failing a request; scale works in fork mode', async () => {
+  const port = await freePort();
+  const file = path.join(home, 'eco-cluster.json');
+  fs.writeFileSync(file, JSON.stringify({ apps: [{ name: 'eco', script: server, exec_mode: 'cluster', instances: 2, env: { PORT: String(port) } }] }));
+  await execFileAsync(cli, ['startOrReload', file], { env: { ...process.env, PM2_HOME: home } });
+  const started = await allListening('eco', 2);
+  const gen = load(port, { concurrency: 4 });
+  await waitFor(() => gen.stats.ok >= 50, { what: 'load running' });
+  await execFileAsync(cli, ['startOrReload', file], { env: { ...process.env, PM2_HOME: home } });
+  const stats = await gen.stop();
+  assert.strictEqual(stats.failed, 0, JSON.stringify(stats.errors));
+  const reloaded = await procs('eco');
+  assert.deepStrictEqual(reloaded.map((p) => p.pm_id), started.map((p) => p.pm_id));
+  assert.deepStrictEqual(reloaded.map((p) => p.pm2_env.restart_time), [1, 1]);
+  await pm2.delete('eco');
+
+  await pm2.start({ script: path.join(__dirname, 'apps', 'echo.js'), name: 'forks' });
+  await pm2.scale('forks', 3);
+  let forks = await procs('forks');
+  assert.deepStrictEqual(forks.map((p) => p.pm2_env.exec_mode), ['fork_mode', 'fork_mode', 'fork_mode']);
+  await waitFor(async () => (await procs('forks')).every((p) => p.pm2_env.status === 'online'), { what: 'forks online' });
+  await pm2.scale('forks', '-2');
+  forks = await procs('forks');
+  assert.strictEqual(forks.length, 1);
+  await pm2.delete('forks');
+});
