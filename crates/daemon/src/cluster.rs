@@ -239,9 +239,6 @@ impl Cluster {
     /// A worker wants to listen: hand it the app's socket for that address,
     /// binding it first if this is the first worker to ask.
     fn query_server(&mut self, key: WorkerKey, msg: &Value) {
-        let Some(w) = self.workers.get(&key) else {
-            return;
-        };
         let server_key = format!(
             "{}:{}:{}:{}:{}",
             js_text(msg.get("address")),
@@ -250,44 +247,53 @@ impl Cluster {
             js_text(msg.get("fd")),
             js_text(msg.get("index")),
         );
-        let sockets = self.apps.entry(w.app.clone()).or_default();
-        let found = match sockets.get(&server_key) {
-            Some(l) => Ok(l),
-            None => match open_listener(msg, w) {
-                Ok(l) => Ok(&*sockets.entry(server_key.clone()).or_insert(l)),
-                Err(e) => Err(e),
-            },
+        let Some(socket) = self.socket_for(key, &server_key, msg) else {
+            return;
         };
-        let (errno, data, fd) = match found.and_then(|l| {
-            let fd =
-                l.fd.try_clone()
-                    .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))?;
-            Ok((l.data.clone(), fd))
-        }) {
-            Ok((data, fd)) => (0, data, Some(fd)),
-            // libuv's error numbers are the negated errno values.
-            Err(e) => (-(e as i32), Value::Null, None),
-        };
-        let udp = matches!(
-            msg.get("addressType").and_then(Value::as_str),
-            Some("udp4" | "udp6")
-        );
         let Some(w) = self.workers.get_mut(&key) else {
             return;
         };
-        let reply = json!({
-            "errno": errno,
-            "key": server_key,
-            "ack": msg.get("seq"),
-            "data": data,
-        });
-        match fd {
-            Some(fd) => {
+        let mut reply = json!({"errno": 0, "key": server_key, "ack": msg.get("seq"), "data": null});
+        match socket {
+            Ok((fd, data)) => {
+                reply["data"] = data;
+                let udp = matches!(
+                    msg.get("addressType").and_then(Value::as_str),
+                    Some("udp4" | "udp6")
+                );
                 let kind = if udp { "dgram.Native" } else { "net.Native" };
                 w.queue_handle(reply, kind, fd);
             }
-            None => w.send(reply, None),
+            // libuv's error numbers are the negated errno values.
+            Err(e) => {
+                reply["errno"] = json!(-(e as i32));
+                w.send(reply, None);
+            }
         }
+    }
+
+    /// A copy of the app's socket for `server_key` (opened now if it is the
+    /// first), with its `data`; `None` for an unknown worker.
+    fn socket_for(
+        &mut self,
+        key: WorkerKey,
+        server_key: &str,
+        msg: &Value,
+    ) -> Option<Result<(OwnedFd, Value), Errno>> {
+        let w = self.workers.get(&key)?;
+        let sockets = self.apps.entry(w.app.clone()).or_default();
+        if !sockets.contains_key(server_key) {
+            match open_listener(msg, w) {
+                Ok(l) => sockets.insert(server_key.to_string(), l),
+                Err(e) => return Some(Err(e)),
+            };
+        }
+        let l = &sockets[server_key];
+        Some(
+            l.fd.try_clone()
+                .map(|fd| (fd, l.data.clone()))
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE))),
+        )
     }
 }
 
