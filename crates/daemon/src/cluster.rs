@@ -281,13 +281,19 @@ impl Cluster {
         msg: &Value,
     ) -> Option<Result<(OwnedFd, Value), Errno>> {
         let w = self.workers.get(&key)?;
-        let sockets = self.apps.entry(w.app.clone()).or_default();
-        if !sockets.contains_key(server_key) {
-            match open_listener(msg, w) {
-                Ok(l) => sockets.insert(server_key.to_string(), l),
+        let known = self
+            .apps
+            .get(&w.app)
+            .is_some_and(|s| s.contains_key(server_key));
+        if !known {
+            let listener = match open_listener(msg, w) {
+                Ok(l) => l,
                 Err(e) => return Some(Err(e)),
             };
+            let sockets = self.apps.entry(w.app.clone()).or_default();
+            sockets.insert(server_key.to_string(), listener);
         }
+        let sockets = &self.apps[&w.app];
         let l = &sockets[server_key];
         Some(
             l.fd.try_clone()
