@@ -448,6 +448,10 @@ declare class PM2API {
   reload(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
   reload(target: pm2.Target, options: pm2.ActionOptions, cb: pm2.Callback<pm2.Proc[]>): void;
   reload(target: pm2.Target, options?: pm2.ActionOptions): Promise<pm2.Proc[]>;
+  /** A reload whose old processes are sent the 'shutdown' message. */
+  gracefulReload(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
+  gracefulReload(target: pm2.Target, options: pm2.ActionOptions, cb: pm2.Callback<pm2.Proc[]>): void;
+  gracefulReload(target: pm2.Target, options?: pm2.ActionOptions): Promise<pm2.Proc[]>;
 
   delete(target: pm2.Target, cb: pm2.Callback<pm2.Proc[]>): void;
   delete(target: pm2.Target, jsonVia: string, cb: pm2.Callback<pm2.Proc[]>): void;
@@ -583,7 +587,6 @@ declare class PM2API {
    * service: each answers through its callback (or a rejected promise) with
    * an error that says so.
    */
-  gracefulReload(target: pm2.Target, ...rest: unknown[]): Promise<never> | void;
   install(module: string, ...rest: unknown[]): Promise<never> | void;
   uninstall(module: string, ...rest: unknown[]): Promise<never> | void;
   launchAll(...rest: unknown[]): Promise<never> | void;

@@ -139,3 +139,19 @@ test('a file that cannot be executed ends errored, not restarted, with the reaso
   assert.match(errLog, /failed to launch .*not-a-program\.txt: Permission denied/);
   await pm2.delete('noexec');
 });
+
+test('a deleted app\'s stop timer never reaches the next app that gets its pm_id', async () => {
+  // The first app's stop arms a kill timer (kill_timeout); the table empties, so the next
+  // app is pm_id 0 again: that timer must not SIGKILL it.
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'gone', kill_timeout: 300 });
+  await pm2.delete('gone');
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'next' });
+  const first = await proc('next');
+  assert.strictEqual(first.pm_id, 0);
+  await waitFor(async () => Date.now() - (await proc('next')).pm2_env.pm_uptime > 900, { what: 'past the old timer' });
+  const later = await proc('next');
+  assert.strictEqual(later.pid, first.pid, 'still the same process');
+  assert.strictEqual(later.pm2_env.restart_time, 0);
+  assert.strictEqual(later.pm2_env.status, 'online');
+  await pm2.delete('next');
+});

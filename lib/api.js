@@ -261,6 +261,15 @@ class PM2 {
     return settle(this._act('reload', proc, opts || {}), cb);
   }
 
+  /** gracefulReload(target, [opts], cb): a reload whose old processes get the 'shutdown' message. */
+  gracefulReload(proc, opts, cb) {
+    if (typeof opts === 'function') {
+      cb = opts;
+      opts = undefined;
+    }
+    return settle(this._act('gracefulReload', proc, opts || {}), cb);
+  }
+
   /** delete(target, [jsonVia], cb); jsonVia 'pipe': `target` is the JSON text of an ecosystem. */
   delete(proc, jsonVia, cb) {
     if (typeof jsonVia === 'function') {
@@ -314,12 +323,12 @@ class PM2 {
       const name = appName(app);
       const actOpts = { updateEnv: true, env, cwd: this.cwd };
       if (envName !== undefined) actOpts.envName = envName;
-      if (action === 'restart' || action === 'reload') actOpts.overrides = app;
+      if (action === 'restart' || action === 'reload' || action === 'gracefulReload') actOpts.overrides = app;
       try {
         results.push(...actionResult(await client.action(action, name, JSON.stringify(actOpts))));
       } catch (err) {
         if (!isNotFound(err)) throw toError(err);
-        if (action === 'restart' || action === 'reload') {
+        if (action === 'restart' || action === 'reload' || action === 'gracefulReload') {
           const startOpts = { cwd: this.cwd, env, restartExisting: true };
           if (envName !== undefined) startOpts.envName = envName;
           results.push(...parseJson(await client.start(JSON.stringify([app]), JSON.stringify(startOpts))));

@@ -19,7 +19,6 @@ const CLOUD = [
 
 // Methods of PM2's class not built in this package yet, with what they belong to.
 const NOT_BUILT = {
-  gracefulReload: 'reload with the shutdown message',
   install: 'the module system', uninstall: 'the module system', launchAll: 'the module system',
   deleteModule: 'the module system', generateModuleSample: 'the module system',
   package: 'the module system', publish: 'the module system',

@@ -68,6 +68,41 @@ const rejections = /--unhandled-rejections[= ](warn|none)\b/.test(
 );
 if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unhandledRejection'));
 
+// A cluster worker (the daemon set NODE_UNIQUE_ID; Node has set up `cluster.worker` by now)
+// retires when the daemon sends the cluster 'disconnect': Node then closes the worker's
+// servers, and an HTTP server first closes its idle connections, which include a connection
+// accepted a moment ago whose request is not read yet (that client would get a reset), and
+// keep-alive connections a client may be sending its next request on. So, for that
+// disconnect only: responses from then on say `Connection: close` (the client opens its next
+// connection to another instance), and idle connections are closed a little later, once the
+// server has stopped accepting and the requests already accepted are being answered.
+// (A client that connects and then waits longer than that before sending its request still
+// gets a reset, as with any server that closes idle connections.)
+if (require('cluster').isWorker) {
+  process.prependListener('internalMessage', (m) => {
+    if (m && m.cmd === 'NODE_CLUSTER' && m.act === 'disconnect') retireGently();
+  });
+}
+
+function retireGently() {
+  const http = require('http');
+  // Node sets `shouldKeepAlive` on each response before writing its headers: it stays false.
+  Object.defineProperty(http.ServerResponse.prototype, 'shouldKeepAlive', {
+    configurable: true,
+    get: () => false,
+    set() {},
+  });
+  for (const mod of ['http', 'https']) {
+    const proto = require(mod).Server.prototype;
+    const closeIdle = proto.closeIdleConnections;
+    if (typeof closeIdle !== 'function') continue;
+    proto.closeIdleConnections = function () {
+      // Unref'd: a worker with no connection left exits without waiting for it.
+      setTimeout(() => closeIdle.call(this), 500).unref();
+    };
+  }
+}
+
 // Loads the script as the main module: CommonJS with require.main === module, or ESM for
 // .mjs files and "type": "module" packages (Node's own entry-point logic decides).
 require('module').runMain(script);

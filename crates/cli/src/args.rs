@@ -355,6 +355,12 @@ pub enum Command {
         #[arg(required = true)]
         targets: Vec<String>,
     },
+    /// reload processes, sending them the shutdown message first
+    #[command(name = "gracefulReload")]
+    GracefulReload {
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
     /// stop and delete a process from pm2 process list
     #[command(alias = "del")]
     Delete {

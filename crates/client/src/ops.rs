@@ -41,6 +41,8 @@ pub enum Action {
     Stop,
     Restart,
     Reload,
+    /// A reload whose old processes are told `'shutdown'` (`softReloadProcessId`).
+    GracefulReload,
     Delete,
     Reset,
 }
@@ -51,6 +53,7 @@ impl Action {
             "stop" => Action::Stop,
             "restart" => Action::Restart,
             "reload" => Action::Reload,
+            "gracefulReload" => Action::GracefulReload,
             "delete" | "del" => Action::Delete,
             "reset" => Action::Reset,
             _ => return None,
@@ -62,9 +65,18 @@ impl Action {
             Action::Stop => "stopProcessId",
             Action::Restart => "restartProcessId",
             Action::Reload => "reloadProcessId",
+            Action::GracefulReload => "softReloadProcessId",
             Action::Delete => "deleteProcessId",
             Action::Reset => "resetMetaProcessId",
         }
+    }
+
+    /// Restarts and reloads: they merge the app's new env and options.
+    pub fn refreshes(self) -> bool {
+        matches!(
+            self,
+            Action::Restart | Action::Reload | Action::GracefulReload
+        )
     }
 
     /// The `process:event` name PM2 clients announce after the action.
@@ -73,6 +85,7 @@ impl Action {
             Action::Stop => Some("stop"),
             Action::Restart => Some("restart"),
             Action::Reload => Some("reload"),
+            Action::GracefulReload => Some("graceful reload"),
             Action::Delete => Some("delete"),
             Action::Reset => None,
         }
@@ -318,11 +331,12 @@ impl Client {
         list: &[Value],
         opts: &ActionOptions,
     ) -> Result<Vec<Value>> {
-        let ctx = (action == Action::Restart || action == Action::Reload)
+        let ctx = action
+            .refreshes()
             .then(|| self.resolve_context(&opts.cwd, &opts.client_env, opts.env_name.as_ref()));
         let calls = ids.iter().map(|&id| {
             let args = match (action, &ctx) {
-                (Action::Restart | Action::Reload, Some(ctx)) => {
+                (Action::Restart | Action::Reload | Action::GracefulReload, Some(ctx)) => {
                     let stored = list
                         .iter()
                         .find(|p| target::pm_id(p) == Some(id))

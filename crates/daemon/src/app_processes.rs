@@ -21,6 +21,9 @@ pub struct AppProcesses<'a> {
     /// `treekill: false` keeps signals to the main process and leaves the
     /// rest of the app running, as in PM2.
     treekill: bool,
+    /// Only this launch's cgroup: another launch of the same pm_id runs
+    /// (the old process of a reload).
+    one_launch: bool,
     cgroups: Option<&'a AppCgroups>,
 }
 
@@ -31,6 +34,25 @@ impl<'a> AppProcesses<'a> {
             pid: p.pid(),
             launch: p.generation,
             treekill: p.flag("treekill", true),
+            one_launch: false,
+            cgroups,
+        }
+    }
+
+    /// The processes of an earlier launch of `p` whose main process is
+    /// `pid`, while a newer launch runs: only that launch's cgroup is reached.
+    pub fn of_launch(
+        p: &Proc,
+        pid: u32,
+        launch: u64,
+        cgroups: Option<&'a AppCgroups>,
+    ) -> AppProcesses<'a> {
+        AppProcesses {
+            pm_id: p.pm_id,
+            pid,
+            launch,
+            treekill: p.flag("treekill", true),
+            one_launch: true,
             cgroups,
         }
     }
@@ -86,9 +108,18 @@ impl<'a> AppProcesses<'a> {
         }
         let Some(cgroups) = self.cgroups else { return };
         if signal == Signal::SIGKILL {
-            cgroups.kill(self.pm_id);
+            if self.one_launch {
+                cgroups.kill_launch(self.pm_id, self.launch);
+            } else {
+                cgroups.kill(self.pm_id);
+            }
         } else {
-            for p in cgroups.pids(self.pm_id) {
+            let pids = if self.one_launch {
+                cgroups.launch_pids(self.pm_id, self.launch)
+            } else {
+                cgroups.pids(self.pm_id)
+            };
+            for p in pids {
                 if p != me {
                     let _ = proc_info::signal(p, signal);
                 }

@@ -105,6 +105,20 @@ impl AppCgroups {
         pids
     }
 
+    /// Every process in the cgroup of one launch of app `pm_id`.
+    pub fn launch_pids(&self, pm_id: u64, launch: u64) -> Vec<u32> {
+        let mut pids = Vec::new();
+        collect_pids(&self.app_dir(pm_id).join(launch.to_string()), &mut pids);
+        pids
+    }
+
+    /// SIGKILLs every process in the cgroup of one launch of app `pm_id`
+    /// (the old process of a reload, while the new one runs).
+    pub fn kill_launch(&self, pm_id: u64, launch: u64) {
+        let leaf = self.app_dir(pm_id).join(launch.to_string());
+        let _ = std::fs::write(leaf.join("cgroup.kill"), "1");
+    }
+
     /// SIGKILLs every process in the cgroups of app `pm_id`, in one step that
     /// also catches the children they fork meanwhile.
     pub fn kill(&self, pm_id: u64) {

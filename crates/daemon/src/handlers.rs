@@ -166,7 +166,12 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
                 Some(Value::Object(o)) => restart_update(o.clone()),
                 _ => Map::new(),
             };
-            one(sup.restart(id, update).await?)
+            match method {
+                "restartProcessId" => one(sup.restart(id, update).await?),
+                graceful => one(sup
+                    .reload(id, update, graceful == "softReloadProcessId")
+                    .await?),
+            }
         }
         "deleteProcessId" => one(sup.delete(id_arg(first)?).await?),
         "resetMetaProcessId" => one(sup.reset(id_arg(first)?).await?),
@@ -176,14 +181,33 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
-            for k in [
-                "pm_out_log_path",
-                "pm_err_log_path",
-                "pm_pid_path",
-                "NODE_APP_INSTANCE",
-            ] {
+            // The new process gets its own number and pid file; its log
+            // paths get its own `-<pm_id>` unless the logs are merged.
+            let instance_var = env
+                .get("instance_var")
+                .and_then(Value::as_str)
+                .unwrap_or("NODE_APP_INSTANCE")
+                .to_string();
+            // `increment_var` counts from the app's base value again.
+            let source_instance = env.get(&instance_var).and_then(Value::as_i64).unwrap_or(0);
+            let var = env
+                .get("increment_var")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let (Some(var), Some(Value::Object(app_env))) = (var, env.get_mut("env")) {
+                let value = app_env.get(&var).and_then(|v| match v {
+                    Value::String(s) => s.trim().parse::<i64>().ok(),
+                    other => other.as_i64(),
+                });
+                if let Some(value) = value {
+                    app_env.insert(var, json!((value - source_instance).to_string()));
+                }
+            }
+            for k in ["pm_pid_path", "NODE_APP_INSTANCE", &instance_var] {
                 env.remove(k);
             }
+            // One new process, whatever the app's instance count.
+            env.insert("instances".into(), json!(1));
             one(Value::Array(sup.prepare(env).await?))
         }
         "sendLineToStdin" => {

@@ -8,6 +8,7 @@ mod app_processes;
 pub mod bus;
 mod cgroup;
 mod child;
+mod cluster;
 mod daemon_log;
 pub mod exposure;
 mod handlers;

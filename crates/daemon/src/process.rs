@@ -361,6 +361,7 @@ pub fn new_pm2_env(
         .unwrap_or("NODE_APP_INSTANCE")
         .to_string();
     env.insert(instance_var, json!(instance));
+    increment(&mut env, instance);
     env.insert("pm_id".into(), json!(pm_id));
     env.insert("status".into(), json!("stopped"));
     env.insert("restart_time".into(), json!(0));
@@ -378,6 +379,30 @@ pub fn new_pm2_env(
     env.insert("_km_monitored".into(), json!(false));
     default(&mut env, "node_version", Value::Null);
     Ok(env)
+}
+
+/// `increment_var`: the named env variable counts up from the app's value
+/// (0 when unset), one per instance number.
+fn increment(env: &mut Map<String, Value>, instance: u64) {
+    let Some(var) = env
+        .get("increment_var")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+    else {
+        return;
+    };
+    let Some(Value::Object(app_env)) = env.get_mut("env") else {
+        return;
+    };
+    let base = match app_env.get(&var) {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
+    let value = base.saturating_add(instance as i64);
+    app_env.insert(var.clone(), json!(value.to_string()));
+    env.insert(var, json!(value.to_string()));
 }
 
 impl Proc {
@@ -425,6 +450,14 @@ mod tests {
         assert_eq!(env["pm_out_log_path"], "/l/echo-out-2.log");
         assert_eq!(env["pm_pid_path"], "/p/w-2.pid");
         assert_eq!(env["pm_err_log_path"], "/h/logs/w-error-2.log");
+    }
+
+    #[test]
+    fn increment_var_counts_up_per_instance() {
+        let app = json!({"name": "w", "pm_exec_path": "/w.js", "increment_var": "PORT", "env": {"PORT": "3000"}});
+        let env = new_pm2_env(app.as_object().unwrap(), 5, 2, &Paths::new("/h")).unwrap();
+        assert_eq!(env["env"]["PORT"], "3002");
+        assert_eq!(env["PORT"], "3002");
     }
 
     #[test]

@@ -63,11 +63,13 @@ fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
 }
 
 /// Starts the app `env` describes; `cgroup_procs`, when given, is the
-/// `cgroup.procs` of the cgroup it is to run in.
+/// `cgroup.procs` of the cgroup it is to run in; `worker_id`, when given,
+/// makes a node app a cluster worker of the daemon with that id.
 pub fn spawn(
     env: &Map<String, Value>,
     settings: &Settings,
     cgroup_procs: Option<OwnedFd>,
+    worker_id: Option<u64>,
 ) -> io::Result<Spawned> {
     let get = |k: &str| env.get(k).and_then(Value::as_str).unwrap_or_default();
     let script = get("pm_exec_path");
@@ -107,9 +109,15 @@ pub fn spawn(
     };
     argv.extend(strings(env.get("args")));
     let mut child_env = child_environment(env);
-    child_env.retain(|(k, _)| k != "NODE_CHANNEL_FD" && k != "NODE_CHANNEL_SERIALIZATION_MODE");
+    child_env.retain(|(k, _)| {
+        k != "NODE_CHANNEL_FD" && k != "NODE_CHANNEL_SERIALIZATION_MODE" && k != "NODE_UNIQUE_ID"
+    });
     child_env.push(("NODE_CHANNEL_FD".into(), CHILD_CHANNEL_FD.to_string()));
     child_env.push(("NODE_CHANNEL_SERIALIZATION_MODE".into(), "json".into()));
+    if let Some(id) = worker_id {
+        // Node starts as a cluster worker, with the daemon as its primary.
+        child_env.push(("NODE_UNIQUE_ID".into(), id.to_string()));
+    }
 
     let (parent, child_end) = ipc::channel()?;
     let child = child::spawn(&child::Command {

@@ -8,9 +8,13 @@
 //! for the child to die) are a request plus a reply sent later; sequences of
 //! them (restart = stop then start) are composed by [`Supervisor`], outside.
 
+mod cluster_mode;
+mod reload;
+
 use crate::app_processes::AppProcesses;
 use crate::bus::Bus;
 use crate::cgroup::AppCgroups;
+use crate::cluster::Cluster;
 use crate::daemon_log::DaemonLog;
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::now_ms;
@@ -19,9 +23,11 @@ use crate::proc_info;
 use crate::process::{new_pm2_env, package_version, Proc, Running, Status};
 use crate::settings::Settings;
 use crate::spawn;
+use cluster_mode::is_internal;
 use pm2_config::{safe_fs, Paths};
+use reload::{ReloadLocks, Reloading};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -130,6 +136,21 @@ pub enum Msg {
         generation: u64,
     },
     WorkerTick,
+    // The steps of a zero-downtime reload (reload.rs).
+    ReloadStart {
+        id: u64,
+        reply: Reply<reload::Started>,
+    },
+    Retire {
+        id: u64,
+        graceful: bool,
+        reply: Reply<()>,
+    },
+    RetireTimeout {
+        id: u64,
+        generation: u64,
+        stage: u8,
+    },
 }
 
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
@@ -177,6 +198,7 @@ impl Preparing {
 #[derive(Clone)]
 pub struct Supervisor {
     tx: mpsc::Sender<Msg>,
+    reload_locks: Arc<ReloadLocks>,
 }
 
 impl Supervisor {
@@ -189,6 +211,7 @@ impl Supervisor {
     ) -> Supervisor {
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker_interval = settings.worker_interval;
+        let reload_locks = Arc::new(ReloadLocks::default());
         let actor = Actor {
             procs: BTreeMap::new(),
             next_id: 0,
@@ -199,6 +222,10 @@ impl Supervisor {
             paths,
             restarts_blocked: false,
             cgroups,
+            cluster: Cluster::default(),
+            reloads: HashMap::new(),
+            reload_locks: reload_locks.clone(),
+            launches: 0,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -212,7 +239,7 @@ impl Supervisor {
                 }
             }
         });
-        Supervisor { tx }
+        Supervisor { tx, reload_locks }
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> Result<T, String> {
@@ -273,14 +300,18 @@ impl Supervisor {
         let was_running = self
             .ask(|reply| Msg::PrepareRestart { id, update, reply })
             .await?;
+        self.stop_then_start(id, was_running).await?;
+        self.get(id).await
+    }
+
+    async fn stop_then_start(&self, id: u64, was_running: bool) -> Result<(), String> {
         self.ask(|reply| Msg::Stop { id, reply }).await?;
         self.ask(|reply| Msg::Launch {
             id,
             bump_restart_time: was_running,
             reply,
         })
-        .await?;
-        self.get(id).await
+        .await
     }
 
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
@@ -354,6 +385,13 @@ struct Actor {
     restarts_blocked: bool,
     /// Where apps get a cgroup each; `None` where the daemon cannot have them.
     cgroups: Option<Arc<AppCgroups>>,
+    /// The cluster primary of the cluster-mode instances.
+    cluster: Cluster,
+    /// Reloads in progress, by pm_id.
+    reloads: HashMap<u64, Reloading>,
+    reload_locks: Arc<ReloadLocks>,
+    /// The last launch number given (`Proc::generation`).
+    launches: u64,
 }
 
 fn unknown(id: u64) -> String {
@@ -400,10 +438,12 @@ impl Actor {
                 let _ = reply.send(self.prepare_restart(id, update));
             }
             Msg::Remove { id, reply } => {
+                self.end_reload(id, true);
                 if let Some(p) = self.procs.remove(&id) {
                     if let Some(pid_path) = p.str("pm_pid_path") {
                         let _ = std::fs::remove_file(pid_path);
                     }
+                    self.release_sockets_if_unused(p.name());
                 }
                 if self.procs.is_empty() {
                     self.next_id = 0;
@@ -482,7 +522,44 @@ impl Actor {
                 }
             }
             Msg::WorkerTick => self.worker_tick(),
+            Msg::ReloadStart { id, reply } => {
+                let _ = reply.send(self.reload_start(id));
+            }
+            Msg::Retire {
+                id,
+                graceful,
+                reply,
+            } => self.retire(id, graceful, reply),
+            Msg::RetireTimeout {
+                id,
+                generation,
+                stage,
+            } => self.retire_timeout(id, generation, stage),
         }
+    }
+
+    /// A cloneable handle to this supervisor, for sequences it starts itself.
+    fn supervisor(&self) -> Supervisor {
+        Supervisor {
+            tx: self.tx.clone(),
+            reload_locks: self.reload_locks.clone(),
+        }
+    }
+
+    /// The signal that stops process `p`: its `kill_signal`, else the daemon's.
+    fn kill_signal_of(&self, p: &Proc) -> nix::sys::signal::Signal {
+        p.str("kill_signal")
+            .and_then(proc_info::parse_signal)
+            .or_else(|| proc_info::parse_signal(&self.settings.kill_signal))
+            .unwrap_or(nix::sys::signal::Signal::SIGINT)
+    }
+
+    fn kill_timeout_of(&self, id: u64) -> Duration {
+        self.procs
+            .get(&id)
+            .and_then(|p| p.num("kill_timeout"))
+            .map(Duration::from_millis)
+            .unwrap_or(self.settings.kill_timeout)
     }
 
     /// The one place a status changes; publishes `process:event` when asked.
@@ -684,8 +761,12 @@ impl Actor {
         let bus = self.bus.clone();
         let tx = self.tx.clone();
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        p.generation += 1;
-        let generation = p.generation;
+        // Numbered across the daemon, not per process: a pm_id is reused once
+        // the table empties, and a timer or exit of a deleted process must
+        // never match a launch of the new one.
+        self.launches += 1;
+        let generation = self.launches;
+        p.generation = generation;
         p.flatten_env();
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
@@ -699,7 +780,9 @@ impl Actor {
             .cgroups
             .as_ref()
             .and_then(|c| c.launch_procs(id, generation).ok());
-        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup_procs) {
+        let worker_id = self.worker_id_for(id);
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup_procs, worker_id) {
             Ok(s) => s,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
@@ -762,10 +845,16 @@ impl Actor {
         }
         p.running = Some(Running {
             pid,
-            ipc: Some(writer),
+            ipc: Some(writer.clone()),
             stdin: Some(std::sync::Arc::new(tokio::sync::Mutex::new(stdin))),
             started: Instant::now(),
         });
+        if worker_id.is_some() {
+            self.add_worker(id, generation, writer);
+        }
+        let Some(p) = self.procs.get_mut(&id) else {
+            return Err(unknown(id));
+        };
         let wait_ready = p.flag("wait_ready", false);
         let listen_timeout = p
             .num("listen_timeout")
@@ -796,6 +885,12 @@ impl Actor {
     }
 
     fn stop(&mut self, id: u64, reply: Reply<()>) {
+        self.end_reload(id, false);
+        self.stop_current(id, reply);
+        self.release_sockets_of(id);
+    }
+
+    fn stop_current(&mut self, id: u64, reply: Reply<()>) {
         let kill_signal = self.settings.kill_signal.clone();
         let use_message = self.settings.kill_use_message;
         let default_timeout = self.settings.kill_timeout;
@@ -840,7 +935,8 @@ impl Actor {
             (None, Status::WaitingRestart) => {
                 // What a crash left running goes with the stop.
                 AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
-                p.generation += 1; // cancels the pending restart
+                self.launches += 1;
+                p.generation = self.launches; // cancels the pending restart
                 self.transition(id, Status::Stopped, None);
                 let _ = reply.send(Ok(()));
             }
@@ -919,13 +1015,16 @@ impl Actor {
         launch_error: Option<String>,
     ) {
         let restarts_blocked = self.restarts_blocked;
+        self.cluster.remove_worker(id, generation);
         if self
             .procs
             .get(&id)
             .is_none_or(|p| p.generation != generation)
         {
+            self.old_process_exited(id, generation);
             return;
         }
+        self.replacement_exited(id, generation);
         if let Some(e) = launch_error {
             self.launch_failed(id, &e);
         }
@@ -975,10 +1074,10 @@ impl Actor {
         for w in waiters {
             let _ = w.send(Ok(()));
         }
-        if no_restart {
-            return;
+        if !no_restart {
+            self.schedule_restart(id);
         }
-        self.schedule_restart(id);
+        self.release_sockets_of(id);
     }
 
     /// Autorestart after a crash: unstable-restart accounting, then a
@@ -1044,6 +1143,9 @@ impl Actor {
     }
 
     fn on_message(&mut self, id: u64, generation: u64, msg: Value) {
+        if is_internal(&msg) {
+            return self.on_internal_message(id, generation, &msg);
+        }
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
@@ -1092,13 +1194,6 @@ impl Actor {
             p.set("node_version", v.clone());
             return;
         }
-        if msg
-            .get("cmd")
-            .and_then(Value::as_str)
-            .is_some_and(|c| c.starts_with("NODE_"))
-        {
-            return;
-        }
         let ready =
             msg == json!("ready") && p.status == Status::Launching && p.flag("wait_ready", false);
         self.bus.publish(
@@ -1107,6 +1202,7 @@ impl Actor {
         );
         if ready {
             self.transition(id, Status::Online, Some("online"));
+            self.replacement_ready(id, generation);
         }
     }
 
@@ -1246,7 +1342,9 @@ impl Actor {
         let now = now_ms();
         let mut over_memory = Vec::new();
         for p in self.procs.values_mut() {
-            if p.status != Status::Online {
+            // An app being reloaded (for its memory too, maybe) is checked
+            // at the next tick: reloads never pile up behind a slow one.
+            if p.status != Status::Online || self.reload_locks.busy(p.name()) {
                 continue;
             }
             if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
@@ -1267,10 +1365,9 @@ impl Actor {
                 .map(|p| p.name().to_string())
                 .unwrap_or_default();
             self.log.info(&format!("[PM2][WORKER] Process {id} ({name}) restarted because it exceeds --max-memory-restart value"));
-            let sup = Supervisor {
-                tx: self.tx.clone(),
-            };
-            tokio::spawn(async move { sup.restart(id, Map::new()).await });
+            // A zero-downtime reload in cluster mode, a restart in fork mode.
+            let sup = self.supervisor();
+            tokio::spawn(async move { sup.reload(id, Map::new(), false).await });
         }
     }
 }

@@ -33,7 +33,7 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
         configs.push((t.clone(), apps, base));
     }
     let client = connect(ctx, true).await?;
-    let refreshing = matches!(action, Action::Restart | Action::Reload);
+    let refreshing = action.refreshes();
     if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
         output::line("Use --update-env to update environment variables");
     }
@@ -149,11 +149,12 @@ pub fn scale_target(current: usize, count: &str) -> Result<usize, String> {
 pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
     let client = connect(ctx, true).await?;
     let list = client.list().await?;
-    let ids: Vec<u64> = list
+    let mut ids: Vec<u64> = list
         .iter()
         .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
         .filter_map(target::pm_id)
         .collect();
+    ids.sort_unstable();
     if ids.is_empty() {
         return Err(Failure::Error(format!("Application {name} not found")));
     }
@@ -167,7 +168,8 @@ pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
         }
     } else if wanted < ids.len() {
         ctx.info("Scaling down application");
-        for &id in &ids[..ids.len() - wanted] {
+        // The newest instances go; the first ones (instance 0 …) stay.
+        for &id in ids[wanted..].iter().rev() {
             ctx.info(&format!(
                 "Applying action deleteProcessId on app [{id}](ids: {})",
                 ids_text(name, &[id])

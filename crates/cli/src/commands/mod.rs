@@ -190,7 +190,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("deploy", "deployment"),
     ("inspect", "the inspector"),
     ("attach", "attaching to a process"),
-    ("gracefulReload", "reload with the shutdown message"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
     ("backward", "git versioning"),
@@ -248,12 +247,16 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::StartOrRestart { file } => {
             start::start_or(ctx, &file, pm2_client::Action::Restart).await
         }
-        C::StartOrReload { file } | C::StartOrGracefulReload { file } => {
-            start::start_or(ctx, &file, pm2_client::Action::Reload).await
+        C::StartOrReload { file } => start::start_or(ctx, &file, pm2_client::Action::Reload).await,
+        C::StartOrGracefulReload { file } => {
+            start::start_or(ctx, &file, pm2_client::Action::GracefulReload).await
         }
         C::Stop { targets } => actions::act(ctx, pm2_client::Action::Stop, &targets).await,
         C::Restart { targets } => actions::act(ctx, pm2_client::Action::Restart, &targets).await,
         C::Reload { targets } => actions::act(ctx, pm2_client::Action::Reload, &targets).await,
+        C::GracefulReload { targets } => {
+            actions::act(ctx, pm2_client::Action::GracefulReload, &targets).await
+        }
         C::Delete { targets } => actions::act(ctx, pm2_client::Action::Delete, &targets).await,
         C::Reset { target } => actions::reset(ctx, &target).await,
         C::Scale { app, count } => actions::scale(ctx, &app, &count).await,

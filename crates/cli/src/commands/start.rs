@@ -210,6 +210,7 @@ pub fn action_method(action: Action) -> &'static str {
         Action::Stop => "stopProcessId",
         Action::Restart => "restartProcessId",
         Action::Reload => "reloadProcessId",
+        Action::GracefulReload => "softReloadProcessId",
         Action::Delete => "deleteProcessId",
         Action::Reset => "resetMetaProcessId",
     }
