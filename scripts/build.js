@@ -58,9 +58,10 @@ console.log(`pm2: built into ${path.relative(root, outDir)}/`);
 // package's. Installed as a dependency (inside node_modules), npm links it.
 if (path.basename(path.dirname(path.resolve(root))) !== 'node_modules') {
   const binDir = path.join(root, 'node_modules', '.bin');
-  const link = path.join(binDir, 'pm2');
-  const target = path.relative(binDir, path.join(root, require('../package.json').bin.pm2));
   fs.mkdirSync(binDir, { recursive: true });
-  fs.rmSync(link, { force: true });
-  fs.symlinkSync(target, link);
+  for (const [name, file] of Object.entries(require('../package.json').bin)) {
+    const link = path.join(binDir, name);
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.relative(binDir, path.join(root, file)), link);
+  }
 }

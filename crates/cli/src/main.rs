@@ -14,6 +14,7 @@ mod ecosystem;
 mod js_text;
 mod listing;
 mod output;
+mod runtime;
 mod table;
 
 use std::process::ExitCode;
@@ -25,6 +26,30 @@ pm2 <command> -h           help on a specific command
 
 Access pm2 files in ~/.pm2";
 
+/// `pm2-runtime …`: a foreground start with a container's duties.
+async fn run_runtime(argv: Vec<std::ffi::OsString>) -> ExitCode {
+    let (cli, opts) = match runtime::parse(argv) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            output::error(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    output::init(cli.flags.no_color, cli.flags.silent);
+    let Some(command) = cli.command else {
+        return ExitCode::FAILURE;
+    };
+    let mut ctx = commands::Ctx::new(cli.flags);
+    ctx.runtime = Some(opts);
+    match commands::dispatch(command, &mut ctx).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report();
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     // A closed stdout (`pm2 logs | head`) ends the process quietly, as in C tools.
@@ -32,7 +57,11 @@ async fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match args::parse(std::env::args_os()) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.first().is_some_and(runtime::invoked_as_runtime) {
+        return run_runtime(argv).await;
+    }
+    let cli = match args::parse(argv) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

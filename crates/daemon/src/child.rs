@@ -139,6 +139,9 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
+    // Registered before anything can await: on this thread nothing reaps
+    // between the fork and here (see `orphans`).
+    supervised().lock().expect("supervised lock").insert(pid);
     drop((stdin_r, stdout_w, stderr_w, report_w));
     let pid_u32 = pid as u32;
     let exit = ExitWatch {
@@ -285,8 +288,32 @@ impl ExitWatch {
     }
 }
 
+/// The pids forked by [`spawn`] and not reaped yet: what the daemon waits
+/// for itself, as opposed to orphans it adopted as PID 1.
+fn supervised() -> &'static std::sync::Mutex<std::collections::HashSet<libc::pid_t>> {
+    static SET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<libc::pid_t>>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(Default::default)
+}
+
+/// True while `pid` is a child [`spawn`] started and nobody reaped yet.
+pub fn is_supervised(pid: libc::pid_t) -> bool {
+    supervised().lock().expect("supervised lock").contains(&pid)
+}
+
 /// The child's status once it has ended (and is reaped), `None` while it runs.
 fn reap(pid: Pid) -> Option<WaitStatus> {
+    let status = reap_status(pid);
+    if status.is_some() {
+        supervised()
+            .lock()
+            .expect("supervised lock")
+            .remove(&pid.as_raw());
+    }
+    status
+}
+
+fn reap_status(pid: Pid) -> Option<WaitStatus> {
     match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
         Ok(WaitStatus::StillAlive) => None,
         Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Some(status),

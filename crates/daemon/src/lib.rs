@@ -17,6 +17,7 @@ mod limits;
 mod log_throttle;
 mod log_writer;
 mod option_checks;
+pub mod orphans;
 mod proc_info;
 mod process;
 mod rpc_server;

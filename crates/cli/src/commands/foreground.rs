@@ -10,8 +10,10 @@
 
 use super::{logs, Command, Ctx, Outcome};
 use crate::args::LogsArgs;
+use crate::runtime::LogStyle;
 use pm2_client::bus::BusClient;
 use pm2_client::Paths;
+use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
 pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
@@ -30,18 +32,33 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     let bus = BusClient::connect(&Paths::from_env().pub_sock)
         .await
         .map_err(|e| format!("Cannot connect to the PM2 bus: {e}"))?;
-    let ran = super::run(command, ctx).await;
+    let runtime = ctx.runtime.clone();
+    if let Some(rt) = &runtime {
+        if std::process::id() == 1 {
+            tokio::spawn(pm2_daemon::orphans::reap_forever());
+        }
+        if rt.delay_secs > 0 {
+            tokio::time::sleep(Duration::from_secs(rt.delay_secs)).await;
+        }
+    }
+    let mut ran = super::run(command, ctx).await;
+    let style = runtime.as_ref().map_or(LogStyle::Prefixed, |r| r.log_style);
     let args = LogsArgs {
         lines: 0,
+        raw: style == LogStyle::Raw,
+        json: style == LogStyle::Json,
+        format: style == LogStyle::Format,
         ..LogsArgs::default()
     };
     let follow = logs::follow_all(bus, &args);
     tokio::pin!(follow);
+    let auto_exit = runtime.as_ref().is_some_and(|r| r.auto_exit);
     if ran.is_ok() {
         tokio::select! {
             _ = &mut follow => {}
             _ = term.recv() => {}
             _ = int.recv() => {}
+            outcome = no_app_left(ctx), if auto_exit => ran = outcome,
         }
     }
     if let Some(handle) = handle {
@@ -54,4 +71,50 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         }
     }
     ran
+}
+
+/// Resolves once no app (modules aside) is online or launching, as
+/// `pm2-runtime` exits then: checked every 2 s from 4 s after the start.
+/// Fails, so the command exits non-zero, when an app ended errored or with a
+/// non-zero exit code.
+async fn no_app_left(ctx: &Ctx) -> Outcome {
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    loop {
+        if let Ok(client) = super::connect(ctx, false).await {
+            if let Ok(list) = client.list().await {
+                let apps: Vec<_> = list
+                    .iter()
+                    .filter(|p| !pm2_client::target::is_module(p))
+                    .collect();
+                let status = |p: &serde_json::Value| {
+                    p["pm2_env"]["status"].as_str().unwrap_or("").to_string()
+                };
+                let running = apps.iter().any(|p| {
+                    matches!(
+                        status(p).as_str(),
+                        "online" | "launching" | "waiting restart"
+                    )
+                });
+                if !running {
+                    let failed = apps
+                        .iter()
+                        .filter(|p| {
+                            status(p) == "errored"
+                                || p["pm2_env"]["exit_code"].as_i64().is_some_and(|c| c != 0)
+                        })
+                        .count();
+                    let msg = format!(
+                        "pm2-runtime: no app is running any more ({failed} of {} failed), exiting",
+                        apps.len()
+                    );
+                    if failed > 0 {
+                        return Err(super::Failure::Plain(msg));
+                    }
+                    crate::output::err_line(&msg);
+                    return Ok(());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }

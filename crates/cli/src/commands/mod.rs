@@ -26,6 +26,8 @@ pub struct Ctx {
     pub cwd: PathBuf,
     /// Where `[PM2]` status lines go (stderr for commands whose stdout is data).
     pub channel: Channel,
+    /// Set when this command runs as `pm2-runtime`.
+    pub runtime: Option<crate::runtime::RuntimeOptions>,
 }
 
 impl Ctx {
@@ -35,6 +37,7 @@ impl Ctx {
             env: std::env::vars().collect(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
             channel: Channel::Stdout,
+            runtime: None,
         }
     }
 

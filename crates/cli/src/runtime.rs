@@ -1,0 +1,137 @@
+//! `pm2-runtime` (and its alias `pm2-docker`): the CLI run under that name is
+//! a container's main process. `pm2-runtime app.js [options]` (or
+//! `pm2-runtime start ecosystem.config.js …`) is `pm2 start … --no-daemon`
+//! plus what a container's PID 1 needs: orphans are reaped, SIGTERM/SIGINT
+//! stop the apps gracefully, and the command exits on its own once no app is
+//! left online (non-zero when an app failed), so the orchestrator restarts
+//! the container. The apps' output goes to stdout/stderr, raw by default.
+
+use crate::args::{self, Cli};
+use std::ffi::OsString;
+
+/// What `pm2-runtime` adds to a foreground start.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Exit once no app is online or launching (`--no-auto-exit` turns it off).
+    pub auto_exit: bool,
+    /// `--json`, `--format`, `--formatted` (prefixed like `pm2 logs`), or raw.
+    pub log_style: LogStyle,
+    /// Seconds to wait before starting (`--delay`).
+    pub delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogStyle {
+    #[default]
+    Raw,
+    Json,
+    Format,
+    Prefixed,
+}
+
+/// True when this binary was started as `pm2-runtime` or `pm2-docker`.
+pub fn invoked_as_runtime(argv0: &OsString) -> bool {
+    let name = std::path::Path::new(argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name == "pm2-runtime" || name == "pm2-docker"
+}
+
+/// Turns a `pm2-runtime` command line into the `pm2 start … --no-daemon` it
+/// means, and the runtime's own options.
+pub fn parse(argv: Vec<OsString>) -> Result<(Cli, RuntimeOptions), String> {
+    let mut opts = RuntimeOptions {
+        auto_exit: true,
+        ..RuntimeOptions::default()
+    };
+    let mut start: Vec<OsString> = vec!["pm2".into(), "start".into()];
+    let mut rest = argv.into_iter().skip(1).peekable();
+    let mut seen_target = false;
+    while let Some(arg) = rest.next() {
+        let text = arg.to_string_lossy().into_owned();
+        match text.as_str() {
+            "--no-auto-exit" => opts.auto_exit = false,
+            "--json" => opts.log_style = LogStyle::Json,
+            "--format" => opts.log_style = LogStyle::Format,
+            "--formatted" => opts.log_style = LogStyle::Prefixed,
+            "--raw" => opts.log_style = LogStyle::Raw,
+            "--delay" => {
+                let v = rest.next().map(|v| v.to_string_lossy().into_owned());
+                opts.delay_secs = v
+                    .as_deref()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("--delay takes a number of seconds, got {v:?}"))?;
+            }
+            "--web" => {
+                return Err(
+                    "--web (the metrics endpoint) is not built in this pm2-runtime yet".into(),
+                )
+            }
+            "start" if !seen_target => {}
+            "--" => {
+                start.push(arg);
+                start.extend(rest.by_ref());
+            }
+            _ => {
+                if !text.starts_with('-') {
+                    seen_target = true;
+                }
+                start.push(arg);
+            }
+        }
+    }
+    if !seen_target {
+        return Err(
+            "pm2-runtime: give a script or an ecosystem file to run, e.g. pm2-runtime app.js"
+                .into(),
+        );
+    }
+    start.push("--no-daemon".into());
+    let cli = args::parse(start).map_err(|e| e.to_string())?;
+    Ok((cli, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<OsString> {
+        std::iter::once("pm2-runtime")
+            .chain(words.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn runtime_words_become_a_foreground_start() {
+        let (cli, opts) = parse(argv(&["app.js", "-i", "2", "--json", "--no-auto-exit"])).unwrap();
+        assert!(cli.flags.no_daemon);
+        assert!(matches!(
+            cli.command,
+            Some(crate::args::Command::Start { .. })
+        ));
+        assert!(!opts.auto_exit);
+        assert_eq!(opts.log_style, LogStyle::Json);
+        let (_, opts) = parse(argv(&[
+            "start",
+            "ecosystem.config.js",
+            "--env",
+            "production",
+        ]))
+        .unwrap();
+        assert!(opts.auto_exit);
+        assert_eq!(opts.log_style, LogStyle::Raw);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do() {
+        assert!(parse(argv(&[])).unwrap_err().contains("give a script"));
+        assert!(parse(argv(&["app.js", "--web"]))
+            .unwrap_err()
+            .contains("not built"));
+        assert!(parse(argv(&["app.js", "--delay", "soon"])).is_err());
+        assert!(invoked_as_runtime(&OsString::from("/usr/bin/pm2-docker")));
+        assert!(!invoked_as_runtime(&OsString::from("pm2")));
+    }
+}

@@ -1,0 +1,89 @@
+//! PID 1's duty: reaping the orphans the kernel hands to it.
+//!
+//! When the supervisor is a container's PID 1 (`pm2-runtime`), every process
+//! whose parent dies is reparented to it, and stays a zombie until reaped.
+//! The apps themselves are reaped by their exit watch (`child.rs`); here only
+//! the adopted ones are, found by a scan of `/proc` at each SIGCHLD, so that
+//! no exit status of an app is taken away from its watch.
+
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Reaps adopted orphans at every SIGCHLD, for as long as the process runs.
+pub async fn reap_forever() {
+    let Ok(mut sigchld) = signal(SignalKind::child()) else {
+        return;
+    };
+    loop {
+        reap_adopted();
+        if sigchld.recv().await.is_none() {
+            return;
+        }
+    }
+}
+
+/// Reaps the zombie children of this process that it did not start itself.
+/// Returns how many.
+pub fn reap_adopted() -> usize {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut reaped = 0;
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if zombie_child_of(pid, me) && !crate::child::is_supervised(pid) {
+            // SAFETY: waitpid on one pid, status discarded.
+            if unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) } == pid {
+                reaped += 1;
+            }
+        }
+    }
+    reaped
+}
+
+/// True when `pid` is a zombie whose parent is `parent`.
+fn zombie_child_of(pid: libc::pid_t, parent: u32) -> bool {
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else {
+        return false;
+    };
+    // After the name: " <state> <ppid> …"
+    let mut fields = stat[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
+    let state = fields.next();
+    let ppid = fields
+        .next()
+        .and_then(|f| std::str::from_utf8(f).ok())
+        .and_then(|f| f.parse::<u32>().ok());
+    state == Some(b"Z") && ppid == Some(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reaps_an_adopted_zombie_but_not_a_supervised_child() {
+        // A child of ours that is not in the supervised set stands for an
+        // adopted orphan: once it exits it must be reaped here.
+        let orphan = std::process::Command::new("true").spawn().unwrap();
+        let pid = orphan.id() as libc::pid_t;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !zombie_child_of(pid, std::process::id()) && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(zombie_child_of(pid, std::process::id()));
+        assert!(reap_adopted() >= 1);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        std::mem::forget(orphan);
+    }
+}
