@@ -20,6 +20,7 @@ const DURATIONS: &[&str] = &[
     "listen_timeout",
     "exp_backoff_restart_delay",
     "kill_retry_time",
+    "watch_delay",
 ];
 /// Options holding a count.
 const COUNTS: &[&str] = &["max_restarts"];
@@ -63,7 +64,8 @@ pub fn check(app: &Map<String, Value>) -> Result<(), String> {
             whole_number(key, v, i32::MAX as u64, "")?;
         }
     }
-    Ok(())
+    crate::cron::check(app)?;
+    crate::watch::check(app)
 }
 
 /// How many processes a `prepare` creates: `instances` as the client resolved

@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
+mod triggers;
+
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 /// Restart backoff is capped at 15 s, as in PM2.
@@ -130,6 +132,34 @@ pub enum Msg {
         generation: u64,
     },
     WorkerTick,
+    // Watch and cron (see `triggers`): restarts the daemon makes by itself.
+    /// A watched app's files changed (debounced by watch.rs).
+    WatchChange {
+        id: u64,
+        token: u64,
+        path: std::path::PathBuf,
+    },
+    /// An app's `cron_restart` time came (cron.rs).
+    CronDue {
+        id: u64,
+        token: u64,
+    },
+    /// A restart started by watch or cron is over.
+    AutoRestartDone {
+        id: u64,
+    },
+    /// The user stops or deletes the app: its watcher and cron job go; the
+    /// reply waits for a watch or cron restart under way.
+    Disarm {
+        id: u64,
+        reply: Reply<()>,
+    },
+    /// `startWatch`, `stopWatch`, `toggleWatch`.
+    SetWatch {
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+        reply: Reply<Value>,
+    },
 }
 
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
@@ -189,6 +219,7 @@ impl Supervisor {
     ) -> Supervisor {
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker_interval = settings.worker_interval;
+        let (log_for_triggers, home) = (log.clone(), paths.home.clone());
         let actor = Actor {
             procs: BTreeMap::new(),
             next_id: 0,
@@ -199,6 +230,7 @@ impl Supervisor {
             paths,
             restarts_blocked: false,
             cgroups,
+            triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -261,8 +293,9 @@ impl Supervisor {
         self.get(id).await
     }
 
-    /// Stops a process and returns once it is down.
+    /// Stops a process (and its watcher and cron job) and returns once it is down.
     pub async fn stop(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
         self.ask(|reply| Msg::Stop { id, reply }).await?;
         self.get(id).await
     }
@@ -284,10 +317,20 @@ impl Supervisor {
     }
 
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
         self.ask(|reply| Msg::Stop { id, reply }).await?;
         let view = self.get(id).await?;
         self.ask(|reply| Msg::Remove { id, reply }).await?;
         Ok(view)
+    }
+
+    /// Turns watching on, off or over for these processes.
+    pub async fn set_watch(
+        &self,
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+    ) -> Result<Value, String> {
+        self.ask(|reply| Msg::SetWatch { ids, change, reply }).await
     }
 
     pub async fn reset(&self, id: u64) -> Result<Value, String> {
@@ -354,6 +397,8 @@ struct Actor {
     restarts_blocked: bool,
     /// Where apps get a cgroup each; `None` where the daemon cannot have them.
     cgroups: Option<Arc<AppCgroups>>,
+    /// The apps' watchers and cron jobs.
+    triggers: triggers::Triggers,
 }
 
 fn unknown(id: u64) -> String {
@@ -482,6 +527,11 @@ impl Actor {
                 }
             }
             Msg::WorkerTick => self.worker_tick(),
+            m @ (Msg::WatchChange { .. }
+            | Msg::CronDue { .. }
+            | Msg::AutoRestartDone { .. }
+            | Msg::Disarm { .. }
+            | Msg::SetWatch { .. }) => self.on_trigger(m),
         }
     }
 
@@ -603,6 +653,7 @@ impl Actor {
             self.procs.insert(id, Proc::new(id, env));
             job.created.push(id);
             if job.start {
+                self.sync_triggers(id);
                 // A launch that fails leaves the process errored with the
                 // reason in its error log and pm2.log, as an exec failure does.
                 let _ = self.launch(id);
@@ -659,6 +710,7 @@ impl Actor {
             let n = p.num("restart_time").unwrap_or(0);
             p.set("restart_time", json!(n + 1));
         }
+        self.sync_triggers(id);
         self.launch(id)
     }
 
