@@ -120,6 +120,23 @@ mod tests {
     }
 
     #[test]
+    fn refuses_bad_cron_and_watch_options_naming_them() {
+        let err = check(&app(json!({"cron_restart": "* * *"}))).unwrap_err();
+        assert!(
+            err.contains("Cron pattern error") && err.contains("\"* * *\""),
+            "{err}"
+        );
+        assert!(check(&app(
+            json!({"cron_restart": "*/2 * * * * *", "watch": ["src"]})
+        ))
+        .is_ok());
+        let err = check(&app(json!({"ignore_watch": "a[b"}))).unwrap_err();
+        assert!(err.contains("ignore_watch"), "{err}");
+        let err = check(&app(json!({"watch_delay": -5}))).unwrap_err();
+        assert!(err.starts_with("watch_delay must not be negative"), "{err}");
+    }
+
+    #[test]
     fn counts_instances_and_refuses_absurd_ones() {
         assert_eq!(instance_count(&app(json!({}))).unwrap(), 1);
         assert_eq!(instance_count(&app(json!({"instances": 0}))).unwrap(), 1);

@@ -543,6 +543,9 @@ fn wait_for_quiet(tree: &mut Tree, rx: &std_mpsc::Receiver<Signal>, delay: Durat
 /// The watcher thread: sets up the tree, then turns bursts into restarts.
 fn run(mut tree: Tree, rx: std_mpsc::Receiver<Signal>, outlet: Outlet) {
     tree.add_roots();
+    // Logged once the tree is watched: a change from now on is seen.
+    tree.log
+        .info(&format!("[Watch] Start watching {}", tree.name));
     let delay = tree.config.delay;
     let mut pending: Option<PathBuf> = None;
     loop {
@@ -634,7 +637,6 @@ impl Watchers {
         let token = self.next_token;
         match self.spawn(id, token, name, config.clone()) {
             Ok(signals) => {
-                self.log.info(&format!("[Watch] Start watching {name}"));
                 self.apps.insert(
                     id,
                     AppWatcher {

@@ -1,0 +1,224 @@
+'use strict';
+// `watch`: a change under a watched app's folder restarts it once (a burst
+// of changes too), ignored trees do not, and stop/delete/`--watch` switches
+// turn the watcher off and on. Through the CLI and require('pm2').
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { makeHome, waitFor, cleanupHome, readPid, cli, root } = require('./support/home');
+
+const home = makeHome('watch');
+// The apps live outside PM2_HOME: the daemon never watches its own folder.
+const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-watch-app-'));
+const env = { ...process.env, PM2_HOME: home };
+const APP = "console.log('up', process.pid); setInterval(() => {}, 1000);\n";
+fs.writeFileSync(path.join(appDir, 'app.js'), APP);
+
+const PM2 = require(root).custom;
+const api = new PM2({ pm2_home: home });
+
+function pm2(...args) {
+  const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd: appDir, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function jlist() {
+  const r = pm2('jlist');
+  assert.strictEqual(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
+function proc(name) {
+  return jlist().find((p) => p.name === name);
+}
+
+/** The `watching` cell of `pm2 ls` for an app. */
+function watchingCell(name) {
+  const line = pm2('ls').out.split('\n').find((l) => l.includes(` ${name} `));
+  assert.ok(line, `no row for ${name}`);
+  const cells = line.split('│').map((c) => c.trim()).filter(Boolean);
+  return cells[cells.length - 1];
+}
+
+function touch(file) {
+  const t = new Date();
+  fs.utimesSync(file, t, t);
+}
+
+/** Asserts that `check` stays true for `ms` (polled): what must not happen, does not. */
+async function holds(check, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    assert.ok(check(), what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function pm2Log() {
+  return fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+}
+
+/** How many times a watcher of `name` was set up (logged once its tree is watched). */
+function watcherStarts(name) {
+  return (pm2Log().match(new RegExp(`Start watching ${name}$`, 'gm')) || []).length;
+}
+
+async function watcherStarted(name, count) {
+  await waitFor(() => watcherStarts(name) >= count, { what: `watcher ${count} of ${name}` });
+}
+
+test.before(() => api.connect());
+test.after(async () => {
+  try { await api.disconnect(); } catch {}
+  cleanupHome(home);
+  fs.rmSync(appDir, { recursive: true, force: true });
+});
+
+test('start --watch; touch app.js restarts the app, logged in pm2.log and on the bus', async () => {
+  const r = pm2('start', 'app.js', '--watch', '--name', 'w');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(watchingCell('w'), 'enabled');
+  const first = proc('w');
+  assert.strictEqual(first.pm2_env.watch, true);
+  const bus = await api.launchBus();
+  const logged = new Promise((resolve) => bus.on('log:PM2', (p) => /Change detected/.test(p.data) && resolve(p.data)));
+  await watcherStarted('w', 1);
+  touch(path.join(appDir, 'app.js'));
+  const p = await waitFor(() => { const p = proc('w'); return p.pm2_env.restart_time === 1 && p.pm2_env.status === 'online' && p; }, { what: 'a restart' });
+  assert.notStrictEqual(p.pid, first.pid);
+  assert.strictEqual(await logged, 'Change detected on path app.js for app w - restarting');
+  assert.match(pm2Log(), /PM2 log: Change detected on path app\.js for app w - restarting/);
+  bus.close();
+});
+
+test('a burst of 50 quick writes restarts the app once', async () => {
+  const before = proc('w').pm2_env.restart_time;
+  for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(appDir, 'data.json'), JSON.stringify({ i }));
+  await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'one restart' });
+  await holds(() => proc('w').pm2_env.restart_time === before + 1, 1500, 'no second restart');
+  assert.strictEqual(proc('w').pm2_env.status, 'online');
+});
+
+test('changes in node_modules and dotfiles do not restart the app', async () => {
+  const before = proc('w').pm2_env.restart_time;
+  fs.mkdirSync(path.join(appDir, 'node_modules', 'pkg'), { recursive: true });
+  for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(appDir, 'node_modules', 'pkg', `f${i}.js`), 'x');
+  fs.writeFileSync(path.join(appDir, '.env'), 'A=1');
+  fs.mkdirSync(path.join(appDir, '.git'), { recursive: true });
+  fs.writeFileSync(path.join(appDir, '.git', 'HEAD'), 'ref');
+  await holds(() => proc('w').pm2_env.restart_time === before, 1500, 'no restart for ignored paths');
+  // The watcher is still there: a real change restarts the app.
+  touch(path.join(appDir, 'app.js'));
+  await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'a restart' });
+});
+
+test('stop stops the watcher; start brings it back', async () => {
+  assert.strictEqual(pm2('stop', 'w').code, 0);
+  assert.strictEqual(proc('w').pm2_env.status, 'stopped');
+  touch(path.join(appDir, 'app.js'));
+  await holds(() => proc('w').pm2_env.status === 'stopped', 1500, 'a change does not start a stopped app');
+  assert.match(pm2Log(), /Stop watching w/);
+  assert.strictEqual(pm2('start', 'w').code, 0);
+  const before = proc('w').pm2_env.restart_time;
+  await waitFor(() => proc('w').pm2_env.status === 'online', { what: 'online' });
+  await watcherStarted('w', 2);
+  touch(path.join(appDir, 'app.js'));
+  await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'a restart after start' });
+});
+
+test('stop --watch turns watching off; restart --watch toggles it', async () => {
+  const r = pm2('stop', '--watch', 'w');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(proc('w').pm2_env.watch, false);
+  assert.strictEqual(watchingCell('w'), 'disabled');
+  assert.strictEqual(pm2('start', 'w').code, 0);
+  await waitFor(() => proc('w').pm2_env.status === 'online', { what: 'online' });
+  let before = proc('w').pm2_env.restart_time;
+  touch(path.join(appDir, 'app.js'));
+  await holds(() => proc('w').pm2_env.restart_time === before, 1500, 'not watched any more');
+
+  assert.strictEqual(pm2('restart', 'w', '--watch').code, 0);
+  assert.strictEqual(proc('w').pm2_env.watch, true);
+  assert.strictEqual(watchingCell('w'), 'enabled');
+  await watcherStarted('w', 3);
+  before = proc('w').pm2_env.restart_time;
+  touch(path.join(appDir, 'app.js'));
+  await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'watched again' });
+
+  assert.strictEqual(pm2('restart', '--watch', 'w').code, 0);
+  assert.strictEqual(watchingCell('w'), 'disabled');
+  before = proc('w').pm2_env.restart_time;
+  touch(path.join(appDir, 'app.js'));
+  await holds(() => proc('w').pm2_env.restart_time === before, 1500, 'toggled off');
+});
+
+test('delete stops the watcher', async () => {
+  assert.strictEqual(pm2('restart', 'w', '--watch').code, 0);
+  assert.strictEqual(pm2('delete', 'w').code, 0);
+  touch(path.join(appDir, 'app.js'));
+  await holds(() => jlist().length === 0, 1200, 'a deleted app stays deleted');
+});
+
+test('watch paths, ignore_watch and watch_delay through require("pm2")', async () => {
+  fs.mkdirSync(path.join(appDir, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(appDir, 'src', 'a.js'), '1');
+  await api.start({ script: 'app.js', cwd: appDir, name: 'paths', watch: ['src'], ignore_watch: ['*.tmp'], watch_delay: 600 });
+  await watcherStarted('paths', 1);
+  assert.strictEqual(watchingCell('paths'), 'enabled');
+  fs.writeFileSync(path.join(appDir, 'src', 'b.tmp'), 'x');
+  touch(path.join(appDir, 'app.js'));
+  await holds(() => proc('paths').pm2_env.restart_time === 0, 1200, 'outside the paths or ignored');
+  // A folder made after the start is watched too.
+  fs.mkdirSync(path.join(appDir, 'src', 'lib'));
+  await waitFor(() => proc('paths').pm2_env.restart_time === 1, { what: 'a restart for the new folder' });
+  const t0 = Date.now();
+  fs.writeFileSync(path.join(appDir, 'src', 'lib', 'c.js'), '2');
+  await waitFor(() => proc('paths').pm2_env.restart_time === 2, { what: 'a restart' });
+  assert.ok(Date.now() - t0 >= 550, `watch_delay waited ${Date.now() - t0} ms`);
+  await api.delete('paths');
+});
+
+test('watch_options.usePolling restarts on a change too', async () => {
+  await api.start({ script: 'app.js', cwd: appDir, name: 'poll', watch: true, watch_options: { usePolling: true, interval: 100 } });
+  await watcherStarted('poll', 1);
+  await new Promise((r) => setTimeout(r, 300)); // the first poll records the tree
+  fs.writeFileSync(path.join(appDir, 'app.js'), APP + '// edited\n');
+  await waitFor(() => proc('poll').pm2_env.restart_time === 1, { what: 'a restart' });
+  await api.delete('poll');
+});
+
+test('a bad ignore_watch pattern is refused at start, naming it', async () => {
+  await assert.rejects(
+    api.start({ script: 'app.js', cwd: appDir, name: 'bad', watch: true, ignore_watch: ['a[b'] }),
+    /ignore_watch: invalid pattern "a\[b"/,
+  );
+  assert.strictEqual(proc('bad'), undefined);
+});
+
+test('a watcher on 10,000 files costs the daemon no CPU while nothing changes', async () => {
+  const big = path.join(appDir, 'big');
+  for (let d = 0; d < 100; d++) {
+    const dir = path.join(big, `d${d}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(dir, `f${f}.js`), '');
+  }
+  await api.start({ script: 'app.js', cwd: appDir, name: 'big', watch: ['big'] });
+  await watcherStarted('big', 1);
+  touch(path.join(big, 'd99', 'f99.js'));
+  await waitFor(() => { const p = proc('big').pm2_env; return p.restart_time === 1 && p.status === 'online'; }, { what: 'a restart' });
+  const daemon = readPid(path.join(home, 'pm2.pid'));
+  const cpu = () => {
+    const f = fs.readFileSync(`/proc/${daemon}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks
+  };
+  await new Promise((r) => setTimeout(r, 1000)); // the restart settles
+  const before = cpu();
+  await new Promise((r) => setTimeout(r, 3000)); // the measured idle window
+  const used = cpu() - before;
+  assert.ok(used <= 1, `the daemon used ${used} ticks of CPU in 3 s of idle watching`);
+  await api.delete('big');
+});
