@@ -917,7 +917,9 @@ mod tests {
             .build()
             .unwrap();
         let (tx, mut rx) = mpsc::channel(16);
-        let log = DaemonLog::new(dir.join("pm2.log.test"), crate::bus::Bus::default());
+        // A dotfile: ignored, so the log's own writes are no change.
+        let log_file = dir.join(".pm2.log");
+        let log = DaemonLog::new(log_file.clone(), crate::bus::Bus::default());
         let mut watchers = Watchers::new(tx, log, PathBuf::from("/nonexistent-home"));
         let app = env(json!({"watch": true, "pm_cwd": dir.to_str().unwrap()}));
         watchers.sync(7, "unit", &app);
@@ -930,8 +932,15 @@ mod tests {
                     .flatten()
             })
         };
-        // Let the watcher thread set up its tree.
-        std::thread::sleep(Duration::from_millis(200));
+        // The watcher logs once its tree is watched.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !std::fs::read_to_string(&log_file)
+            .unwrap_or_default()
+            .contains("Start watching unit")
+        {
+            assert!(Instant::now() < deadline, "the watcher did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         std::fs::write(dir.join("node_modules/pkg/index.js"), "x").unwrap();
         assert!(next(&mut rx, 600).is_none(), "node_modules is ignored");
         for i in 0..50 {
@@ -947,8 +956,8 @@ mod tests {
         let Some(Msg::WatchChange { token, .. }) = next(&mut rx, 3000) else {
             panic!("no message for a new folder")
         };
+        // The folder was watched before its change was reported.
         watchers.ack(7, token).unwrap().done();
-        std::thread::sleep(Duration::from_millis(100));
         std::fs::write(dir.join("lib/b.js"), "x").unwrap();
         let Some(Msg::WatchChange { path, token, .. }) = next(&mut rx, 3000) else {
             panic!("no message for a file in the new folder")
