@@ -10,6 +10,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { makeHome, waitFor, cleanupHome, readPid, cli, root } = require('./support/home');
+const { referencePm2 } = require('./support/pm2-reference');
 
 const home = makeHome('watch');
 // The apps live outside PM2_HOME: the daemon never watches its own folder.
@@ -163,6 +164,30 @@ test('delete stops the watcher', async () => {
   await holds(() => jlist().length === 0, 1200, 'a deleted app stays deleted');
 });
 
+test("PM2's own CLI (pm2 7) gets PM2's watch switches from this daemon", async () => {
+  const ref = (...args) => {
+    const r = spawnSync(referencePm2().bin, args, { env, encoding: 'utf8', cwd: appDir, timeout: 30000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  ref('start', 'app.js', '--watch', '--name', 'ref');
+  assert.strictEqual(proc('ref').pm2_env.watch, true);
+  await watcherStarted('ref', 1);
+  touch(path.join(appDir, 'app.js'));
+  await waitFor(() => proc('ref').pm2_env.restart_time === 1, { what: 'a restart' });
+  // PM2's client calls stopWatch before every stop: watching goes off, as with PM2.
+  ref('stop', 'ref');
+  assert.strictEqual(proc('ref').pm2_env.watch, false);
+  // And toggles it on `restart --watch`.
+  ref('restart', 'ref', '--watch');
+  assert.strictEqual(proc('ref').pm2_env.watch, true);
+  await watcherStarted('ref', 2);
+  const before = proc('ref').pm2_env.restart_time;
+  touch(path.join(appDir, 'app.js'));
+  await waitFor(() => proc('ref').pm2_env.restart_time === before + 1, { what: 'watched again' });
+  ref('delete', 'ref');
+});
+
 test('watch paths, ignore_watch and watch_delay through require("pm2")', async () => {
   fs.mkdirSync(path.join(appDir, 'src'), { recursive: true });
   fs.writeFileSync(path.join(appDir, 'src', 'a.js'), '1');
@@ -209,7 +234,8 @@ test('a watcher on 10,000 files costs the daemon no CPU while nothing changes', 
   await api.start({ script: 'app.js', cwd: appDir, name: 'big', watch: ['big'] });
   await watcherStarted('big', 1);
   touch(path.join(big, 'd99', 'f99.js'));
-  await waitFor(() => { const p = proc('big').pm2_env; return p.restart_time === 1 && p.status === 'online'; }, { what: 'a restart' });
+  await waitFor(() => { const p = proc('big').pm2_env; return p.restart_time === 1 && p.status === 'online'; }, { what: 'a restart' })
+    .catch((e) => { throw new Error(`${e.message}; ${JSON.stringify(proc('big').pm2_env.restart_time)} ${proc('big').pm2_env.status}; pm2.log: ${pm2Log().split('\n').slice(-15).join('\n')}`); });
   const daemon = readPid(path.join(home, 'pm2.pid'));
   const cpu = () => {
     const f = fs.readFileSync(`/proc/${daemon}/stat`, 'utf8').split(') ')[1].split(' ');
