@@ -54,7 +54,11 @@ function touch(file) {
 async function holds(check, ms, what) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    assert.ok(check(), what);
+    if (!check()) {
+      const procs = jlist().map((p) => ({ id: p.pm_id, name: p.name, status: p.pm2_env.status, restarts: p.pm2_env.restart_time, unstable: p.pm2_env.unstable_restarts, exit: p.pm2_env.exit_code }));
+      const errLogs = fs.readdirSync(path.join(home, 'logs')).filter((f) => /error/.test(f)).map((f) => `${f}: ${fs.readFileSync(path.join(home, 'logs', f), 'utf8').slice(-600)}`);
+      assert.fail(`${what}; ${JSON.stringify(procs)}; ${errLogs.join('\n')}; pm2.log ends with:\n${pm2Log().split('\n').slice(-12).join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

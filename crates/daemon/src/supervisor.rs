@@ -231,6 +231,7 @@ impl Supervisor {
             restarts_blocked: false,
             cgroups,
             triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
+            launches: 0,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -399,6 +400,8 @@ struct Actor {
     cgroups: Option<Arc<AppCgroups>>,
     /// The apps' watchers and cron jobs.
     triggers: triggers::Triggers,
+    /// Launches so far, all apps together: each launch's `generation`.
+    launches: u64,
 }
 
 fn unknown(id: u64) -> String {
@@ -718,8 +721,13 @@ impl Actor {
     fn launch(&mut self, id: u64) -> Result<(), String> {
         let bus = self.bus.clone();
         let tx = self.tx.clone();
+        // Numbered across the daemon, not per process: a pm_id used again
+        // after a delete must not match the timers (kill timeout, restart
+        // delay) or the cgroups its former owner left behind.
+        self.launches += 1;
+        let launch_no = self.launches;
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        p.generation += 1;
+        p.generation = launch_no;
         let generation = p.generation;
         p.flatten_env();
         p.set("pm_uptime", json!(now_ms()));
