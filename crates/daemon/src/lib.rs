@@ -11,6 +11,7 @@ mod child;
 mod cron;
 mod daemon_log;
 pub mod exposure;
+mod glob;
 mod handlers;
 pub mod heap;
 mod log_writer;

@@ -16,8 +16,8 @@
 //! ignored trees such as `node_modules` cost no inotify watch at all.
 
 use crate::daemon_log::DaemonLog;
+use crate::glob::Glob;
 use crate::supervisor::Msg;
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use serde_json::{Map, Value};
@@ -208,38 +208,31 @@ enum Rules {
     Patterns {
         /// Patterns with a `/`, against the path relative to the app's folder
         /// (or against the absolute path, for absolute patterns).
-        paths: GlobSet,
+        paths: Vec<Glob>,
         /// Patterns without one (`node_modules`, `*.log`), against each name
         /// along the path: they ignore a folder's whole tree.
-        names: GlobSet,
+        names: Vec<Glob>,
     },
 }
 
 impl Ignore {
     fn compile(patterns: &[String]) -> Result<Rules, String> {
-        let mut paths = GlobSetBuilder::new();
-        let mut names = GlobSetBuilder::new();
+        let mut paths = Vec::new();
+        let mut names = Vec::new();
         for raw in patterns {
             let p = raw.trim().trim_start_matches("./").trim_end_matches('/');
             if p.is_empty() {
                 continue;
             }
-            let glob = GlobBuilder::new(p)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
+            let glob = Glob::new(p)
                 .map_err(|e| format!("ignore_watch: invalid pattern \"{raw}\": {e}"))?;
             if p.contains('/') {
-                paths.add(glob);
+                paths.push(glob);
             } else {
-                names.add(glob);
+                names.push(glob);
             }
         }
-        let built = |b: GlobSetBuilder| b.build().map_err(|e| format!("ignore_watch: {e}"));
-        Ok(Rules::Patterns {
-            paths: built(paths)?,
-            names: built(names)?,
-        })
+        Ok(Rules::Patterns { paths, names })
     }
 
     pub fn new(config: &WatchConfig) -> Ignore {
@@ -280,12 +273,16 @@ impl Ignore {
                 paths,
                 names: by_name,
             } => {
-                names().any(|n| by_name.is_match(n))
+                let any = |set: &[Glob], p: &Path| {
+                    let text = p.to_string_lossy();
+                    set.iter().any(|g| g.is_match(&text))
+                };
+                names().any(|n| any(by_name, Path::new(n)))
                     || rel
                         .ancestors()
                         .filter(|a| !a.as_os_str().is_empty())
-                        .any(|a| paths.is_match(a))
-                    || path.ancestors().any(|a| paths.is_match(a))
+                        .any(|a| any(paths, a))
+                    || path.ancestors().any(|a| any(paths, a))
             }
         }
     }
