@@ -1,8 +1,9 @@
 //! The supervisor's side of watch and cron: the messages from `watch.rs` and
 //! `cron.rs` become restarts through [`Supervisor::restart`], one at a time
-//! per app. A user's stop or delete disarms both; when a watch or cron
-//! restart is under way it waits for it first, so that restart cannot bring
-//! a stopped app back.
+//! per app (a file change seen meanwhile restarts the app once more after
+//! it). A user's stop or delete disarms both; when a watch or cron restart
+//! is under way it waits for it first, so that restart cannot bring a
+//! stopped app back.
 
 use super::{Actor, Msg, Reply, Supervisor};
 use crate::cron::CronJobs;
@@ -20,6 +21,9 @@ pub(super) struct Triggers {
     /// Apps with a watch or cron restart under way, and the stops waiting
     /// for it.
     in_flight: HashMap<u64, Vec<Reply<()>>>,
+    /// A change seen while such a restart was under way: it restarts the app
+    /// again once that one is over.
+    deferred: HashMap<u64, (watch::RestartAck, PathBuf)>,
 }
 
 impl Triggers {
@@ -28,6 +32,7 @@ impl Triggers {
             watchers: Watchers::new(tx.clone(), log.clone(), home),
             crons: CronJobs::new(tx, log),
             in_flight: HashMap::new(),
+            deferred: HashMap::new(),
         }
     }
 }
@@ -69,17 +74,13 @@ impl Actor {
                 let Some(ack) = self.triggers.watchers.ack(id, token) else {
                     return;
                 };
-                if !self.may_auto_restart(id) {
-                    ack.done();
+                if self.triggers.in_flight.contains_key(&id) {
+                    if let Some((older, _)) = self.triggers.deferred.insert(id, (ack, path)) {
+                        older.done();
+                    }
                     return;
                 }
-                let p = &self.procs[&id];
-                self.log.info(&format!(
-                    "Change detected on path {} for app {} - restarting",
-                    watch::shown_path(&path, p.str("pm_cwd")),
-                    p.name()
-                ));
-                self.auto_restart(id, Some(ack));
+                self.watch_restart(id, ack, &path);
             }
             Msg::CronDue { id, token } => {
                 let Some(pattern) = self.triggers.crons.current(id, token) else {
@@ -96,11 +97,17 @@ impl Actor {
             }
             Msg::AutoRestartDone { id } => {
                 let waiters = self.triggers.in_flight.remove(&id).unwrap_or_default();
+                let deferred = self.triggers.deferred.remove(&id);
                 if !waiters.is_empty() {
                     self.disarm(id);
-                }
-                for w in waiters {
-                    let _ = w.send(Ok(()));
+                    for w in waiters {
+                        let _ = w.send(Ok(()));
+                    }
+                    if let Some((ack, _)) = deferred {
+                        ack.done();
+                    }
+                } else if let Some((ack, path)) = deferred {
+                    self.watch_restart(id, ack, &path);
                 }
             }
             Msg::Disarm { id, reply } => match self.triggers.in_flight.get_mut(&id) {
@@ -115,6 +122,22 @@ impl Actor {
             }
             _ => {}
         }
+    }
+
+    /// A watched app's files changed: restart it (unless it is stopped, or
+    /// the daemon is going down), saying so in pm2.log and on the bus.
+    fn watch_restart(&mut self, id: u64, ack: watch::RestartAck, path: &std::path::Path) {
+        if !self.may_auto_restart(id) {
+            ack.done();
+            return;
+        }
+        let p = &self.procs[&id];
+        self.log.info(&format!(
+            "Change detected on path {} for app {} - restarting",
+            watch::shown_path(path, p.str("pm_cwd")),
+            p.name()
+        ));
+        self.auto_restart(id, Some(ack));
     }
 
     /// Restarts `id` as a user's restart would, then tells the watcher.
