@@ -211,6 +211,22 @@ test('watch paths, ignore_watch and watch_delay through require("pm2")', async (
   await api.delete('paths');
 });
 
+test('an ecosystem file passes watch, ignore_watch and watch_delay to the daemon', async () => {
+  const eco = path.join(appDir, 'eco.config.json');
+  fs.writeFileSync(eco, JSON.stringify({ apps: [{ name: 'eco', script: 'app.js', watch: ['src'], ignore_watch: ['*.tmp'], watch_delay: '200ms' }] }));
+  const r = pm2('start', 'eco.config.json');
+  assert.strictEqual(r.code, 0, r.err);
+  const env = proc('eco').pm2_env;
+  assert.deepStrictEqual([env.watch, env.ignore_watch, env.watch_delay], [['src'], ['*.tmp'], 200]);
+  assert.strictEqual(watchingCell('eco'), 'enabled');
+  await watcherStarted('eco', 1);
+  fs.writeFileSync(path.join(appDir, 'src', 'eco.js'), 'x');
+  await waitFor(() => proc('eco').pm2_env.restart_time === 1, { what: 'a restart' });
+  assert.match(pm2Log(), /Change detected on path src\/eco\.js for app eco - restarting/);
+  assert.strictEqual(pm2('delete', 'eco.config.json').code, 0);
+  fs.rmSync(eco);
+});
+
 test('watch_options.usePolling restarts on a change too', async () => {
   await api.start({ script: 'app.js', cwd: appDir, name: 'poll', watch: true, watch_options: { usePolling: true, interval: 100 } });
   await watcherStarted('poll', 1);
