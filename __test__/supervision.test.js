@@ -139,3 +139,21 @@ test('a file that cannot be executed ends errored, not restarted, with the reaso
   assert.match(errLog, /failed to launch .*not-a-program\.txt: Permission denied/);
   await pm2.delete('noexec');
 });
+
+test("a pm_id used again after a delete is not hit by its former app's pending kill timeout", async () => {
+  // The old app dies at once on SIGINT; its kill timeout stays pending for 2.5 s.
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'old', kill_timeout: 2500 });
+  const oldId = (await proc('old')).pm_id;
+  await pm2.delete('old');
+  if ((await pm2.list()).length !== 0) return; // the id is reused only when the table empties
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'new' });
+  const fresh = await proc('new');
+  assert.strictEqual(fresh.pm_id, oldId);
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    const p = await proc('new');
+    assert.ok(p.pm2_env.status === 'online' && p.pid === fresh.pid && p.pm2_env.restart_time === 0, `the new app was hit: ${p.pm2_env.status}, restarts ${p.pm2_env.restart_time}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await pm2.delete('new');
+});
