@@ -155,3 +155,21 @@ test('a deleted app\'s stop timer never reaches the next app that gets its pm_id
   assert.strictEqual(later.pm2_env.status, 'online');
   await pm2.delete('next');
 });
+
+test("a pm_id used again after a delete is not hit by its former app's pending kill timeout", async () => {
+  // The old app dies at once on SIGINT; its kill timeout stays pending for 2.5 s.
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'old', kill_timeout: 2500 });
+  const oldId = (await proc('old')).pm_id;
+  await pm2.delete('old');
+  if ((await pm2.list()).length !== 0) return; // the id is reused only when the table empties
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'new' });
+  const fresh = await proc('new');
+  assert.strictEqual(fresh.pm_id, oldId);
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    const p = await proc('new');
+    assert.ok(p.pm2_env.status === 'online' && p.pid === fresh.pid && p.pm2_env.restart_time === 0, `the new app was hit: ${p.pm2_env.status}, restarts ${p.pm2_env.restart_time}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await pm2.delete('new');
+});

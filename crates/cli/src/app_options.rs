@@ -16,6 +16,15 @@ fn number_or_text(s: &str) -> Value {
     }
 }
 
+/// `--watch-delay` as PM2's CLI reads it: a bare number is in seconds
+/// (`--watch-delay 4`), anything else keeps its unit (`4000ms`, `2s`).
+fn watch_delay(s: &str) -> Value {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => json!((secs * 1000.0).round() as u64),
+        _ => json!(s.trim()),
+    }
+}
+
 fn list(s: &str) -> Value {
     json!(s
         .split([',', ' '])
@@ -61,7 +70,6 @@ pub fn from_flags(f: &Flags) -> Options {
         ("exp_backoff_restart_delay", &f.exp_backoff_restart_delay),
         ("max_restarts", &f.max_restarts),
         ("min_uptime", &f.min_uptime),
-        ("watch_delay", &f.watch_delay),
     ];
     for (k, v) in numbers {
         if let Some(v) = v {
@@ -76,6 +84,9 @@ pub fn from_flags(f: &Flags) -> Options {
     }
     if let Some(w) = &f.watch {
         put("watch", if w.is_empty() { json!(true) } else { list(w) });
+    }
+    if let Some(d) = &f.watch_delay {
+        put("watch_delay", watch_delay(d));
     }
     if let Some(i) = &f.ignore_watch {
         put("ignore_watch", list(i));
@@ -244,6 +255,30 @@ mod tests {
         ]);
         assert_eq!(o["log_file"], "/tmp/all.log");
         assert_eq!(o["watch"], json!(["src", "lib"]));
+        assert!(!o.contains_key("watch_delay"));
+        let w = start(&[
+            "app.js",
+            "--watch",
+            "--watch-delay",
+            "1.5",
+            "--ignore-watch",
+            "logs,*.tmp",
+        ]);
+        assert_eq!(w["watch"], true);
+        assert_eq!(
+            w["watch_delay"], 1500,
+            "a bare number is seconds, as in PM2"
+        );
+        assert_eq!(w["ignore_watch"], json!(["logs", "*.tmp"]));
+        let w = start(&[
+            "app.js",
+            "--watch-delay",
+            "300ms",
+            "--cron-restart",
+            "*/2 * * * * *",
+        ]);
+        assert_eq!(w["watch_delay"], "300ms");
+        assert_eq!(w["cron_restart"], "*/2 * * * * *");
         assert_eq!(o["stop_exit_codes"], json!([0, 3]));
         let o = start(&[
             "app.js",

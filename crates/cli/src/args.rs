@@ -83,9 +83,17 @@ where
         .bin_name("pm2")
         .disable_version_flag(true)
         .subcommand(command);
-    let mut argv2 = vec![argv[0].clone(), OsString::from(name)];
-    argv2.extend(before.iter().cloned());
-    argv2.extend(rest);
+    let mut argv2 = vec![argv[0].clone(), OsString::from(name.clone())];
+    // `stop` and `restart` take `--watch` as a switch (turn watching off,
+    // toggle it), as PM2's do: it must not swallow the target that follows.
+    let switch_only = matches!(name.as_str(), "stop" | "restart");
+    let is_watch = |a: &OsString| switch_only && a == "--watch";
+    argv2.extend(before.iter().filter(|a| !is_watch(a)).cloned());
+    let watch_switch = before.iter().chain(&rest).any(is_watch);
+    argv2.extend(rest.into_iter().filter(|a| !is_watch(a)));
+    if watch_switch {
+        argv2.push(OsString::from("--watch"));
+    }
     let m = second.try_get_matches_from(argv2)?;
     let command = Command::from_arg_matches(&m)?;
     let flags = match m.subcommand() {
@@ -267,7 +275,7 @@ pub struct Flags {
     /// list of paths to ignore (name or regex)
     #[arg(long = "ignore-watch", value_name = "folders|files")]
     pub ignore_watch: Option<String>,
-    /// specify a restart delay after changing files (in milliseconds)
+    /// specify a restart delay after changing files (--watch-delay 4 (in sec) or 4000ms)
     #[arg(long = "watch-delay", value_name = "delay")]
     pub watch_delay: Option<String>,
     /// watch only these file extensions
@@ -551,6 +559,22 @@ mod tests {
             (l.target.as_deref(), l.lines, l.nostream),
             (Some("api"), 3, true)
         );
+    }
+
+    #[test]
+    fn watch_is_a_switch_for_stop_and_restart() {
+        let cli = parse(&["stop", "--watch", "api"]);
+        assert!(matches!(cli.command, Some(Command::Stop { targets }) if targets == ["api"]));
+        assert_eq!(cli.flags.watch.as_deref(), Some(""));
+        let cli = parse(&["restart", "api", "--watch", "web"]);
+        assert!(
+            matches!(cli.command, Some(Command::Restart { targets }) if targets == ["api", "web"])
+        );
+        assert_eq!(cli.flags.watch.as_deref(), Some(""));
+        let cli = parse(&["restart", "api"]);
+        assert!(cli.flags.watch.is_none());
+        let cli = parse(&["start", "app.js", "--watch", "src"]);
+        assert_eq!(cli.flags.watch.as_deref(), Some("src"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ enum Launch {
 pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, ConfigError> {
     let mut app = normalize_keys(opts);
     convert_typed_options(&mut app)?;
+    crate::cron::check(app.get("cron_restart")).map_err(ConfigError::InvalidCron)?;
     let lookup = Lookup::new(ctx);
 
     let script = match app.get("script") {

@@ -30,6 +30,10 @@ pub enum ConfigError {
     #[error("expected {expected}, got {got}")]
     InvalidValue { expected: &'static str, got: String },
 
+    /// A `cron_restart` that is not a cron pattern (the message names it).
+    #[error("{0}")]
+    InvalidCron(String),
+
     /// A config file whose shape holds no recognisable apps.
     #[error("Invalid config: {0}")]
     InvalidConfig(String),

@@ -4,6 +4,7 @@
 
 mod app;
 mod args;
+pub mod cron;
 pub mod date_format;
 pub mod dump;
 mod ecosystem;

@@ -1,5 +1,6 @@
 //! PM2's RPC methods: argument shapes in, reply arguments out.
 
+use crate::watch::Switch;
 use crate::Daemon;
 use serde_json::{json, Map, Value};
 
@@ -112,6 +113,28 @@ pub fn kill_request(args: &[Value], requester: Option<i32>) -> Result<Option<i32
     Ok(Some(pid))
 }
 
+/// The processes a `stopWatch`/`startWatch`/`toggleWatch` call names, as
+/// PM2's client sends them: `(method, value)` where the method is the action
+/// under way (`stopProcessId` with an id, `restartProcessId` with `{id}`,
+/// `…ProcessName` with a name, `stopAll`/`deleteAll` for every process).
+async fn watch_targets(d: &Daemon, args: &[Value]) -> Result<Vec<u64>, String> {
+    let method = args.first().and_then(Value::as_str).unwrap_or_default();
+    let value = args.get(1);
+    if method == "stopAll" || method == "deleteAll" {
+        return d.supervisor.ids().await;
+    }
+    if method.contains("ProcessName") {
+        let name = value.map(display).unwrap_or_default();
+        let list = d.supervisor.list().await?;
+        return Ok(list
+            .iter()
+            .filter(|p| p["name"].as_str() == Some(name.as_str()))
+            .filter_map(|p| p["pm_id"].as_u64())
+            .collect());
+    }
+    Ok(id_arg(value).map(|id| vec![id]).unwrap_or_default())
+}
+
 /// What `getReport` tells about the daemon, for `pm2 report`.
 async fn report(d: &Daemon) -> Result<Value, String> {
     let uid = nix::unistd::getuid();
@@ -217,7 +240,14 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             sup.send_line(id, line).await?;
             one(json!({"success": true}))
         }
-        "stopWatch" | "startWatch" | "toggleWatch" => one(json!({"success": true})),
+        "stopWatch" | "startWatch" | "toggleWatch" => {
+            let change = match method {
+                "stopWatch" => Switch::Off,
+                "startWatch" => Switch::On,
+                _ => Switch::Toggle,
+            };
+            one(sup.set_watch(watch_targets(d, args).await?, change).await?)
+        }
         "notifyByProcessId" => {
             let opts = object_arg(first, method)?;
             if let Ok(id) = id_arg(opts.get("id")) {

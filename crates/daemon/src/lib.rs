@@ -9,8 +9,10 @@ pub mod bus;
 mod cgroup;
 mod child;
 mod cluster;
+mod cron;
 mod daemon_log;
 pub mod exposure;
+mod glob;
 mod handlers;
 pub mod heap;
 mod limits;
@@ -24,6 +26,7 @@ mod rpc_server;
 pub mod settings;
 mod spawn;
 pub mod supervisor;
+pub mod watch;
 
 use bus::Bus;
 use cgroup::AppCgroups;
@@ -36,7 +39,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use supervisor::Supervisor;
 use tokio::net::UnixListener;
-use tokio::sync::watch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -88,7 +90,7 @@ pub struct Daemon {
     settings: Settings,
     /// Where the apps' cgroups are, when the daemon can have them.
     cgroups: Option<Arc<AppCgroups>>,
-    exit: watch::Sender<Option<ExitReason>>,
+    exit: tokio::sync::watch::Sender<Option<ExitReason>>,
 }
 
 impl Daemon {
@@ -134,7 +136,7 @@ impl From<io::Error> for StartError {
 /// A started daemon. [`DaemonHandle::finished`] resolves once it has shut down.
 pub struct DaemonHandle {
     pub daemon: Arc<Daemon>,
-    done: watch::Receiver<bool>,
+    done: tokio::sync::watch::Receiver<bool>,
 }
 
 impl DaemonHandle {
@@ -181,7 +183,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         log.clone(),
         cgroups.as_ref().ok().cloned(),
     );
-    let (exit, mut exit_rx) = watch::channel(None);
+    let (exit, mut exit_rx) = tokio::sync::watch::channel(None);
     let daemon = Arc::new(Daemon {
         supervisor,
         bus,
@@ -216,7 +218,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
             "apps run without cgroups ({why}): a stop reaches an app's process tree, group and session"
         ),
     });
-    let (done_tx, done) = watch::channel(false);
+    let (done_tx, done) = tokio::sync::watch::channel(false);
     let d = daemon.clone();
     tokio::spawn(async move {
         let reason = loop {

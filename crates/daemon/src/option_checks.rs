@@ -20,6 +20,7 @@ const DURATIONS: &[&str] = &[
     "listen_timeout",
     "exp_backoff_restart_delay",
     "kill_retry_time",
+    "watch_delay",
 ];
 /// Options holding a count.
 const COUNTS: &[&str] = &["max_restarts"];
@@ -50,6 +51,24 @@ fn whole_number(key: &str, v: &Value, max: u64, unit: &str) -> Result<Option<u64
     }
 }
 
+/// Turns durations and sizes written with units (`'2s'`, `'200M'`) into the
+/// numbers the daemon keeps, as the client does for a new app: a restart's
+/// options come as the user wrote them (an ecosystem entry).
+pub fn convert_units(app: &mut Map<String, Value>) {
+    for key in DURATIONS.iter().chain(&["watch_delay"]) {
+        if let Some(v @ Value::String(_)) = app.get(*key) {
+            if let Ok(ms) = pm2_config::parse_duration_ms(v) {
+                app.insert(key.to_string(), Value::from(ms));
+            }
+        }
+    }
+    if let Some(v @ Value::String(_)) = app.get("max_memory_restart") {
+        if let Ok(bytes) = pm2_config::parse_bytes(v) {
+            app.insert("max_memory_restart".into(), Value::from(bytes));
+        }
+    }
+}
+
 /// Checks the timer and counter options of an app (as sent to `prepare`, or
 /// an update merged by a restart).
 pub fn check(app: &Map<String, Value>) -> Result<(), String> {
@@ -63,7 +82,8 @@ pub fn check(app: &Map<String, Value>) -> Result<(), String> {
             whole_number(key, v, i32::MAX as u64, "")?;
         }
     }
-    Ok(())
+    crate::cron::check(app)?;
+    crate::watch::check(app)
 }
 
 /// How many processes a `prepare` creates: `instances` as the client resolved
@@ -115,6 +135,33 @@ mod tests {
         let err = check(&app(json!({"min_uptime": "soon"}))).unwrap_err();
         assert!(err.starts_with("min_uptime must be a number"), "{err}");
         assert!(check(&app(json!({"min_uptime": [1]}))).is_err());
+    }
+
+    #[test]
+    fn refuses_bad_cron_and_watch_options_naming_them() {
+        let err = check(&app(json!({"cron_restart": "* * *"}))).unwrap_err();
+        assert!(
+            err.contains("Cron pattern error") && err.contains("\"* * *\""),
+            "{err}"
+        );
+        assert!(check(&app(
+            json!({"cron_restart": "*/2 * * * * *", "watch": ["src"]})
+        ))
+        .is_ok());
+        let err = check(&app(json!({"ignore_watch": "a[b"}))).unwrap_err();
+        assert!(err.contains("ignore_watch"), "{err}");
+        let err = check(&app(json!({"watch_delay": -5}))).unwrap_err();
+        assert!(err.starts_with("watch_delay must not be negative"), "{err}");
+    }
+
+    #[test]
+    fn units_are_converted_before_the_check() {
+        let mut update =
+            app(json!({"min_uptime": "2s", "max_memory_restart": "200M", "kill_timeout": 100}));
+        convert_units(&mut update);
+        assert_eq!(update["min_uptime"], 2000);
+        assert_eq!(update["max_memory_restart"], 200 * 1024 * 1024);
+        assert!(check(&update).is_ok());
     }
 
     #[test]

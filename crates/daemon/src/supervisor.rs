@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
+mod triggers;
+
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 /// Restart backoff is capped at 15 s, as in PM2.
@@ -151,6 +153,34 @@ pub enum Msg {
         generation: u64,
         stage: u8,
     },
+    // Watch and cron (see `triggers`): restarts the daemon makes by itself.
+    /// A watched app's files changed (debounced by watch.rs).
+    WatchChange {
+        id: u64,
+        token: u64,
+        path: std::path::PathBuf,
+    },
+    /// An app's `cron_restart` time came (cron.rs).
+    CronDue {
+        id: u64,
+        token: u64,
+    },
+    /// A restart started by watch or cron is over.
+    AutoRestartDone {
+        id: u64,
+    },
+    /// The user stops or deletes the app: its watcher and cron job go; the
+    /// reply waits for a watch or cron restart under way.
+    Disarm {
+        id: u64,
+        reply: Reply<()>,
+    },
+    /// `startWatch`, `stopWatch`, `toggleWatch`.
+    SetWatch {
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+        reply: Reply<Value>,
+    },
 }
 
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
@@ -212,6 +242,7 @@ impl Supervisor {
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker_interval = settings.worker_interval;
         let reload_locks = Arc::new(ReloadLocks::default());
+        let (log_for_triggers, home) = (log.clone(), paths.home.clone());
         let actor = Actor {
             procs: BTreeMap::new(),
             next_id: 0,
@@ -225,6 +256,7 @@ impl Supervisor {
             cluster: Cluster::default(),
             reloads: HashMap::new(),
             reload_locks: reload_locks.clone(),
+            triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
             launches: 0,
         };
         tokio::spawn(actor.run(rx));
@@ -288,8 +320,9 @@ impl Supervisor {
         self.get(id).await
     }
 
-    /// Stops a process and returns once it is down.
+    /// Stops a process (and its watcher and cron job) and returns once it is down.
     pub async fn stop(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
         self.ask(|reply| Msg::Stop { id, reply }).await?;
         self.get(id).await
     }
@@ -315,10 +348,20 @@ impl Supervisor {
     }
 
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
         self.ask(|reply| Msg::Stop { id, reply }).await?;
         let view = self.get(id).await?;
         self.ask(|reply| Msg::Remove { id, reply }).await?;
         Ok(view)
+    }
+
+    /// Turns watching on, off or over for these processes.
+    pub async fn set_watch(
+        &self,
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+    ) -> Result<Value, String> {
+        self.ask(|reply| Msg::SetWatch { ids, change, reply }).await
     }
 
     pub async fn reset(&self, id: u64) -> Result<Value, String> {
@@ -390,7 +433,9 @@ struct Actor {
     /// Reloads in progress, by pm_id.
     reloads: HashMap<u64, Reloading>,
     reload_locks: Arc<ReloadLocks>,
-    /// The last launch number given (`Proc::generation`).
+    /// The apps' watchers and cron jobs.
+    triggers: triggers::Triggers,
+    /// Launches so far, all apps together: each launch's `generation`.
     launches: u64,
 }
 
@@ -535,6 +580,11 @@ impl Actor {
                 generation,
                 stage,
             } => self.retire_timeout(id, generation, stage),
+            m @ (Msg::WatchChange { .. }
+            | Msg::CronDue { .. }
+            | Msg::AutoRestartDone { .. }
+            | Msg::Disarm { .. }
+            | Msg::SetWatch { .. }) => self.on_trigger(m),
         }
     }
 
@@ -697,6 +747,7 @@ impl Actor {
             self.procs.insert(id, Proc::new(id, env));
             job.created.push(id);
             if job.start {
+                self.sync_triggers(id);
                 // A launch that fails leaves the process errored with the
                 // reason in its error log and pm2.log, as an exec failure does.
                 let _ = self.launch(id);
@@ -753,6 +804,7 @@ impl Actor {
             let n = p.num("restart_time").unwrap_or(0);
             p.set("restart_time", json!(n + 1));
         }
+        self.sync_triggers(id);
         self.launch(id)
     }
 
@@ -760,13 +812,14 @@ impl Actor {
     fn launch(&mut self, id: u64) -> Result<(), String> {
         let bus = self.bus.clone();
         let tx = self.tx.clone();
-        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        // Numbered across the daemon, not per process: a pm_id is reused once
-        // the table empties, and a timer or exit of a deleted process must
-        // never match a launch of the new one.
+        // Numbered across the daemon, not per process: a pm_id used again
+        // after a delete must not match the timers (kill timeout, restart
+        // delay) or the cgroups its former owner left behind.
         self.launches += 1;
-        let generation = self.launches;
-        p.generation = generation;
+        let launch_no = self.launches;
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        p.generation = launch_no;
+        let generation = p.generation;
         p.flatten_env();
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
@@ -978,7 +1031,8 @@ impl Actor {
         }
     }
 
-    fn prepare_restart(&mut self, id: u64, update: Map<String, Value>) -> Result<bool, String> {
+    fn prepare_restart(&mut self, id: u64, mut update: Map<String, Value>) -> Result<bool, String> {
+        option_checks::convert_units(&mut update);
         option_checks::check(&update)?;
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         let was_running = p.status.is_running();

@@ -11,6 +11,9 @@ use std::path::Path;
 fn action_options(ctx: &Ctx, update_env: bool) -> ActionOptions {
     let mut overrides = app_options::from_flags(&ctx.flags);
     overrides.remove("name");
+    // `--watch` on stop/restart switches watching (see `switch_watch`), it
+    // does not set the option.
+    overrides.remove("watch");
     ActionOptions {
         update_env,
         client_env: ctx.env.clone(),
@@ -60,10 +63,38 @@ async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> O
         action_method(action),
         ids_text(t, &ids)
     ));
+    if ctx.flags.watch.is_some() {
+        switch_watch(client, action, &ids).await?;
+    }
     let opts = action_options(ctx, ctx.flags.update_env);
     client.act_on_ids(action, &ids, &list, &opts).await?;
     for id in ids {
         ctx.info(&format!("[{}]({id}) ✓", name_of(&list, id)));
+    }
+    Ok(())
+}
+
+/// `pm2 stop --watch` turns watching off for good (a plain stop only pauses
+/// the watcher until the app is started again); `pm2 restart --watch`
+/// toggles it. The daemon calls are PM2's `stopWatch` and `toggleWatch`.
+async fn switch_watch(client: &Client, action: Action, ids: &[u64]) -> Outcome {
+    for &id in ids {
+        match action {
+            Action::Stop => {
+                client
+                    .call("stopWatch", vec![json!("stopProcessId"), json!(id)])
+                    .await?;
+            }
+            Action::Restart => {
+                client
+                    .call(
+                        "toggleWatch",
+                        vec![json!("restartProcessId"), json!({"id": id})],
+                    )
+                    .await?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -56,6 +56,9 @@ fn read_targets(ctx: &Ctx, targets: &[String]) -> Result<Vec<Target>, Failure> {
 
 pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
     let targets = read_targets(ctx, targets)?;
+    if ctx.flags.ext.is_some() {
+        output::warn("--ext is not supported yet: every file under the watched paths counts (use --ignore-watch)");
+    }
     let client = connect(ctx, true).await?;
     for t in targets {
         match t {

@@ -1,0 +1,190 @@
+//! The supervisor's side of watch and cron: the messages from `watch.rs` and
+//! `cron.rs` become restarts through [`Supervisor::restart`], one at a time
+//! per app (a file change seen meanwhile restarts the app once more after
+//! it). A user's stop or delete disarms both; when a watch or cron restart
+//! is under way it waits for it first, so that restart cannot bring a
+//! stopped app back.
+
+use super::{Actor, Msg, Reply};
+use crate::cron::CronJobs;
+use crate::daemon_log::DaemonLog;
+use crate::process::Status;
+use crate::watch::{self, Switch, Watchers};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+pub(super) struct Triggers {
+    watchers: Watchers,
+    crons: CronJobs,
+    /// Apps with a watch or cron restart under way, and the stops waiting
+    /// for it.
+    in_flight: HashMap<u64, Vec<Reply<()>>>,
+    /// A change seen while such a restart was under way: it restarts the app
+    /// again once that one is over.
+    deferred: HashMap<u64, (watch::RestartAck, PathBuf)>,
+}
+
+impl Triggers {
+    pub(super) fn new(tx: mpsc::Sender<Msg>, log: DaemonLog, home: PathBuf) -> Triggers {
+        Triggers {
+            watchers: Watchers::new(tx.clone(), log.clone(), home),
+            crons: CronJobs::new(tx, log),
+            in_flight: HashMap::new(),
+            deferred: HashMap::new(),
+        }
+    }
+}
+
+impl Actor {
+    /// Arms (or re-arms, or cancels) the watcher and cron job of `id` to
+    /// match its options; called as the app is started.
+    pub(super) fn sync_triggers(&mut self, id: u64) {
+        let Some(p) = self.procs.get(&id) else {
+            return;
+        };
+        self.triggers.watchers.sync(id, p.name(), &p.env);
+        self.triggers.crons.sync(id, p.name(), &p.env);
+    }
+
+    fn disarm(&mut self, id: u64) {
+        let name = self
+            .procs
+            .get(&id)
+            .map(|p| p.name().to_string())
+            .unwrap_or_default();
+        self.triggers.watchers.stop(id, &name);
+        self.triggers.crons.cancel(id, &name);
+    }
+
+    /// Whether the daemon may restart `id` by itself now.
+    fn may_auto_restart(&self, id: u64) -> bool {
+        !self.restarts_blocked
+            && !self.triggers.in_flight.contains_key(&id)
+            && self
+                .procs
+                .get(&id)
+                .is_some_and(|p| !matches!(p.status, Status::Stopped | Status::Stopping))
+    }
+
+    pub(super) fn on_trigger(&mut self, msg: Msg) {
+        match msg {
+            Msg::WatchChange { id, token, path } => {
+                let Some(ack) = self.triggers.watchers.ack(id, token) else {
+                    return;
+                };
+                if self.triggers.in_flight.contains_key(&id) {
+                    if let Some((older, _)) = self.triggers.deferred.insert(id, (ack, path)) {
+                        older.done();
+                    }
+                    return;
+                }
+                self.watch_restart(id, ack, &path);
+            }
+            Msg::CronDue { id, token } => {
+                let Some(pattern) = self.triggers.crons.current(id, token) else {
+                    return;
+                };
+                if !self.may_auto_restart(id) {
+                    return;
+                }
+                self.log.info(&format!(
+                    "[PM2][WORKER] cron_restart \"{pattern}\": restarting app {} (id {id})",
+                    self.procs[&id].name()
+                ));
+                self.auto_restart(id, None);
+            }
+            Msg::AutoRestartDone { id } => {
+                let waiters = self.triggers.in_flight.remove(&id).unwrap_or_default();
+                let deferred = self.triggers.deferred.remove(&id);
+                if !waiters.is_empty() {
+                    self.disarm(id);
+                    for w in waiters {
+                        let _ = w.send(Ok(()));
+                    }
+                    if let Some((ack, _)) = deferred {
+                        ack.done();
+                    }
+                } else if let Some((ack, path)) = deferred {
+                    self.watch_restart(id, ack, &path);
+                }
+            }
+            Msg::Disarm { id, reply } => match self.triggers.in_flight.get_mut(&id) {
+                Some(waiters) => waiters.push(reply),
+                None => {
+                    self.disarm(id);
+                    let _ = reply.send(Ok(()));
+                }
+            },
+            Msg::SetWatch { ids, change, reply } => {
+                let _ = reply.send(Ok(self.set_watch(&ids, change)));
+            }
+            _ => {}
+        }
+    }
+
+    /// A watched app's files changed: restart it (unless it is stopped, or
+    /// the daemon is going down), saying so in pm2.log and on the bus.
+    fn watch_restart(&mut self, id: u64, ack: watch::RestartAck, path: &std::path::Path) {
+        if !self.may_auto_restart(id) {
+            ack.done();
+            return;
+        }
+        let p = &self.procs[&id];
+        self.log.info(&format!(
+            "Change detected on path {} for app {} - restarting",
+            watch::shown_path(path, p.str("pm_cwd")),
+            p.name()
+        ));
+        self.auto_restart(id, Some(ack));
+    }
+
+    /// Restarts `id` as a user's restart would, then tells the watcher.
+    fn auto_restart(&mut self, id: u64, ack: Option<watch::RestartAck>) {
+        self.triggers.in_flight.insert(id, Vec::new());
+        let sup = self.supervisor();
+        let log = self.log.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sup.restart(id, Map::new()).await {
+                log.info(&format!("restart of process {id} failed: {e}"));
+            }
+            let _ = sup.tx.send(Msg::AutoRestartDone { id }).await;
+            if let Some(ack) = ack {
+                ack.done();
+            }
+        });
+    }
+
+    /// PM2's `startWatch` / `stopWatch` / `toggleWatch`: sets `watch` and
+    /// starts or stops the watcher (a stopped app gets one when started).
+    fn set_watch(&mut self, ids: &[u64], change: Switch) -> Value {
+        let mut reply = json!({"success": true});
+        for &id in ids {
+            let Some(p) = self.procs.get_mut(&id) else {
+                continue;
+            };
+            let on = watch::is_on(p.env.get("watch"));
+            let want = match change {
+                Switch::On => true,
+                Switch::Off => false,
+                Switch::Toggle => !on,
+            };
+            if change == Switch::On && on && self.triggers.watchers.is_watching(id) {
+                reply["notrestarted"] = json!(true);
+                continue;
+            }
+            if want != on {
+                p.set("watch", json!(want));
+            }
+            let stopped = matches!(p.status, Status::Stopped | Status::Stopping);
+            if want && !stopped {
+                self.triggers.watchers.sync(id, p.name(), &p.env);
+            } else if !want {
+                let name = p.name().to_string();
+                self.triggers.watchers.stop(id, &name);
+            }
+        }
+        reply
+    }
+}
