@@ -14,10 +14,10 @@ const { makeHome, cleanupHome, waitFor, isAlive, root } = require('./support/hom
 const runtimeBin = path.join(root, 'node_modules', '.bin', 'pm2-runtime');
 
 /** Starts `cmd args` with a private PM2_HOME; collects its output. */
-function run(t, cmd, args, extraEnv = {}) {
+function run(t, cmd, args, extraEnv = {}, cwd = undefined) {
   const home = makeHome('runtime');
   t.after(() => cleanupHome(home));
-  const child = spawn(cmd, args, { env: { ...process.env, PM2_HOME: home, ...extraEnv }, cwd: home });
+  const child = spawn(cmd, args, { env: { ...process.env, PM2_HOME: home, ...extraEnv }, cwd: cwd || home });
   t.after(() => { try { child.kill('SIGKILL'); } catch {} });
   const io = { home, child, out: '', err: '' };
   child.stdout.on('data', (d) => { io.out += d; });
@@ -124,4 +124,18 @@ test('bin/ files run the native commands under Node: node bin/pm2 ping', (t) => 
   const bad = spawnSync(process.execPath, [path.join(root, 'bin', 'pm2-runtime')], { env: { ...process.env, PM2_HOME: home }, encoding: 'utf8' });
   assert.notStrictEqual(bad.status, 0);
   assert.match(bad.stderr, /give a script or an ecosystem file/);
+});
+
+test('pm2-dev runs in the foreground with watching on: a change restarts the app, logs are timestamped', async (t) => {
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'dev-'));
+  const app = path.join(dir, 'dev.js');
+  fs.writeFileSync(app, "console.log('version 1'); setInterval(() => {}, 1000);");
+  // As with `pm2 start --watch`, the app's cwd (here the folder it is run from) is watched.
+  const dev = run(t, path.join(root, 'node_modules', '.bin', 'pm2-dev'), ['dev.js'], {}, dir);
+  await waitFor(() => /version 1/.test(dev.out), { what: 'the first version' });
+  assert.match(dev.out, /\d{4}-\d\d-\d\d.*version 1/, 'timestamped');
+  fs.writeFileSync(app, "console.log('version 2'); setInterval(() => {}, 1000);");
+  await waitFor(() => /version 2/.test(dev.out), { what: 'the restart after the change', timeout: 15000 });
+  dev.child.kill('SIGINT');
+  assert.strictEqual((await dev.exited).code, 0);
 });

@@ -5,6 +5,10 @@
 //! stop the apps gracefully, and the command exits on its own once no app is
 //! left online (non-zero when an app failed), so the orchestrator restarts
 //! the container. The apps' output goes to stdout/stderr, raw by default.
+//!
+//! `pm2-dev` is the development flavour: the same foreground start with
+//! watching on (node_modules and dotfiles ignored), the logs prefixed and
+//! timestamped, and no exit when the app stops: a change starts it again.
 
 use crate::args::{self, Cli};
 use std::ffi::OsString;
@@ -18,6 +22,8 @@ pub struct RuntimeOptions {
     pub log_style: LogStyle,
     /// Seconds to wait before starting (`--delay`).
     pub delay_secs: u64,
+    /// Prefix each log line with its time (`pm2-dev`).
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,20 +35,33 @@ pub enum LogStyle {
     Prefixed,
 }
 
-/// True when this binary was started as `pm2-runtime` or `pm2-docker`.
-pub fn invoked_as_runtime(argv0: &OsString) -> bool {
-    let name = std::path::Path::new(argv0)
+fn invoked_name(argv0: &OsString) -> String {
+    std::path::Path::new(argv0)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    name == "pm2-runtime" || name == "pm2-docker"
+        .unwrap_or_default()
+}
+
+/// True when this binary was started as `pm2-runtime`, `pm2-docker` or `pm2-dev`.
+pub fn invoked_as_runtime(argv0: &OsString) -> bool {
+    matches!(
+        invoked_name(argv0).as_str(),
+        "pm2-runtime" | "pm2-docker" | "pm2-dev"
+    )
 }
 
 /// Turns a `pm2-runtime` command line into the `pm2 start … --no-daemon` it
 /// means, and the runtime's own options.
 pub fn parse(argv: Vec<OsString>) -> Result<(Cli, RuntimeOptions), String> {
+    let dev = argv.first().is_some_and(|a| invoked_name(a) == "pm2-dev");
     let mut opts = RuntimeOptions {
-        auto_exit: true,
+        auto_exit: !dev,
+        log_style: if dev {
+            LogStyle::Prefixed
+        } else {
+            LogStyle::Raw
+        },
+        timestamps: dev,
         ..RuntimeOptions::default()
     };
     let mut start: Vec<OsString> = vec!["pm2".into(), "start".into()];
@@ -87,7 +106,13 @@ pub fn parse(argv: Vec<OsString>) -> Result<(Cli, RuntimeOptions), String> {
                 .into(),
         );
     }
-    start.push("--no-daemon".into());
+    // Flags go before a `--` (after it everything is the script's).
+    let end = start.iter().position(|a| a == "--").unwrap_or(start.len());
+    let mut flags: Vec<OsString> = vec!["--no-daemon".into()];
+    if dev {
+        flags.push("--watch".into());
+    }
+    start.splice(end..end, flags);
     let cli = args::parse(start).map_err(|e| e.to_string())?;
     Ok((cli, opts))
 }
@@ -122,6 +147,19 @@ mod tests {
         .unwrap();
         assert!(opts.auto_exit);
         assert_eq!(opts.log_style, LogStyle::Raw);
+    }
+
+    #[test]
+    fn pm2_dev_watches_and_stays_up() {
+        let argv: Vec<OsString> = ["/x/pm2-dev", "app.js"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (cli, opts) = parse(argv).unwrap();
+        assert!(cli.flags.no_daemon);
+        assert!(!opts.auto_exit && opts.timestamps);
+        assert_eq!(opts.log_style, LogStyle::Prefixed);
+        assert!(invoked_as_runtime(&OsString::from("pm2-dev")));
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         raw: style == LogStyle::Raw,
         json: style == LogStyle::Json,
         format: style == LogStyle::Format,
+        timestamp: runtime
+            .as_ref()
+            .is_some_and(|r| r.timestamps)
+            .then(String::new),
         ..LogsArgs::default()
     };
     let follow = logs::follow_all(bus, &args);
