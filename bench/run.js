@@ -2,20 +2,21 @@
 'use strict';
 // Benchmarks this project against pm2 7.0.4, alternating runs on the same machine.
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
-//                     [--write-readme] [--rounds N] [--no-hyperfine] [--keep-tmp]
+//                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
 //   overhead crash logs cpu cluster abuse (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
 const R = require('./lib/report');
+const H = require('./lib/http-load');
 const { defineMetrics } = require('./lib/metrics');
 const { SCENARIOS } = require('./lib/scenarios');
 
 const log = (...a) => console.error('[bench]', ...a);
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, keepTmp: false };
+  const o = { quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, wrk: true, keepTmp: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -25,6 +26,7 @@ function parseArgs(argv) {
     else if (a === '--write-readme') o.writeReadme = true;
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--no-hyperfine') o.hyperfine = false;
+    else if (a === '--no-wrk') o.wrk = false;
     else if (a === '--keep-tmp') o.keepTmp = true;
     else if (a === '-h' || a === '--help') { console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(2, 7).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(0); }
     else throw new Error(`unknown argument ${a}`);
@@ -47,7 +49,9 @@ function config(o) {
     floodMB: q ? 100 : 1000,
     floodTimeoutMs: q ? 60000 : 300000,
     cpuSeconds: q ? 15 : 60,
-    rpsSeconds: q ? 3 : 10,
+    rpsSeconds: q ? 3 : 10, // per throughput sample
+    warmSeconds: q ? 1 : 2, // wrk warm-up before the samples, both kinds of load
+    httpConns: 16,
     reloads: q ? 3 : 10,
     abuseRequests: q ? 20000 : 100000,
     abuseLogMB: q ? 100 : 300,
@@ -88,13 +92,21 @@ async function main() {
   // a metric is selected by its key or its group; the node -e 0 floor comes with api and crash
   const wantKey = (k) => !sel || sel.includes(k) || sel.includes(groupOf[k]) || (k === 'node_boot' && ['api', 'crash', 'crash_gap'].some(wantKey));
   const want = (g) => metrics.some((m) => m.group === g && wantKey(m.key));
+  // the HTTP load tool, only when a cluster row is selected
+  let httpLoad = null;
+  if (metrics.some((m) => m.group === 'cluster' && wantKey(m.key))) {
+    if (opts.wrk) H.setup({ log }); else H.disable();
+    httpLoad = H.toolName();
+    log(`HTTP load: ${httpLoad}`);
+  }
   const results = {};
   const notes = [];
   const run = async (scn, side, impl, round) => {
     const slot = (key) => { results[key] = results[key] || {}; return (results[key][side] = results[key][side] || { samples: [], notes: [] }); };
-    const rec = (key, v, note) => { if (!wantKey(key)) return; const s = slot(key); s.samples.push(v); if (note && !s.noted) { s.noted = true; s.notes.push(note); } };
+    // detail: per-sample data a metric sums up in the report (see lib/metrics.js `detail`)
+    const rec = (key, v, note, detail) => { if (!wantKey(key)) return; const s = slot(key); s.samples.push(v); if (detail) (s.details = s.details || []).push(detail); if (note && !s.noted) { s.noted = true; s.notes.push(note); } };
     const ctx = {
-      cfg, want, log,
+      cfg, want, wantKey, log,
       note: (key, text) => { if (wantKey(key)) { const s = slot(key); if (!s.notes.includes(text)) s.notes.push(text); } },
       home: (base) => I.withHome(base, `${side[0]}${round}`),
       track: (cp) => { children.add(cp); cp.on('exit', () => children.delete(cp)); },
@@ -123,13 +135,13 @@ async function main() {
   }
 
   const mach = R.machine();
-  if (cfg.quick) notes.unshift('--quick: 20 apps instead of 100, 100 MB flood instead of 1 GB, 500k log lines instead of 2M, CPU window 15 s instead of 60 s, 3 reloads instead of 10, 1 round.');
+  if (cfg.quick) notes.unshift('--quick: 20 apps instead of 100, 100 MB flood instead of 1 GB, 500k log lines instead of 2M, CPU window 15 s instead of 60 s, 3 reloads instead of 10, 3 s per throughput sample instead of 10 s, 1 round.');
   if (ours.info) notes.push(`ours: ${ours.info}.`);
   notes.push('Machine noise: other work on the machine shows in the `node -e 0` floor row and the load average; compare ratios, not absolute figures.');
   notes.push(`Total bench time ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
   const meta = {
     ...mach, loadStart, mode: cfg.quick ? '--quick' : 'full', rounds: cfg.rounds, hfRuns: cfg.hfRuns, hfWarmup: cfg.hfWarmup,
-    timer: `${M.timerName()}${hf ? ` (${hf})` : ''}`, oursName: ours.name, pm2Name: pm2Impl.name, config: cfg, notes,
+    timer: `${M.timerName()}${hf ? ` (${hf})` : ''}`, httpLoad, oursName: ours.name, pm2Name: pm2Impl.name, config: cfg, notes,
   };
   const report = R.build(metrics, results, meta);
   const md = R.markdown(report);

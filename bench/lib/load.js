@@ -1,6 +1,7 @@
 'use strict';
 // Bounded HTTP load loop on loopback, run as a child process so the parent can block on CLI
-// commands meanwhile. Usage: node load.js <url> <concurrency> <maxSeconds> [keepalive=1]
+// commands meanwhile; the fallback when wrk is missing (lib/http-load.js).
+// Usage: node load.js <url> <concurrency> <maxSeconds> [keepalive=1|0 (0: a new connection per request)]
 // Stops at maxSeconds or on SIGTERM/SIGINT, then prints one JSON line:
 // {ok, failed, errors: {code: count}, seconds, rps}
 const http = require('http');
@@ -17,7 +18,10 @@ function fail(code) { failed++; errors[code] = (errors[code] || 0) + 1; }
 function one(done) {
   let finished = false;
   const end = (good, code) => { if (finished) return; finished = true; if (good) ok++; else fail(code); done(good); };
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, agent, timeout: 5000 }, (res) => {
+  // without keep-alive, say `Connection: close` (as wrk -H does): with a finite maxSockets
+  // Node's agent would otherwise keep reusing its sockets even with keepAlive: false
+  const headers = ka === '1' ? {} : { Connection: 'close' };
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, agent, headers, timeout: 5000 }, (res) => {
     res.on('data', () => {});
     res.on('end', () => end(res.statusCode === 200, `HTTP ${res.statusCode}`));
     res.on('error', (e) => end(false, e.code || e.message));

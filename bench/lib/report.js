@@ -23,6 +23,7 @@ function fmtNum(v, unit) {
   const a = Math.abs(v);
   if (unit === 'lines/s' || unit === 'req/s') return a >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : a >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0);
   if (unit === 'lines' || unit === 'req') return String(Math.round(v));
+  if (unit === '%') return v === 0 ? '0' : a < 0.01 ? v.toFixed(4) : a < 1 ? v.toFixed(3) : v.toFixed(2);
   if (unit === 'MB/s') return v.toFixed(0);
   if (unit === 's') return v.toFixed(a < 10 ? 2 : 1);
   if (unit === 'MB') return v.toFixed(a < 10 ? 2 : 1);
@@ -55,6 +56,7 @@ function build(metrics, results, meta) {
   for (const m of metrics) for (const side of ['ours', 'pm2']) {
     const slot = results[m.key] && results[m.key][side];
     if (slot) slot.stats = M.stats(slot.samples);
+    if (slot && m.detail && slot.details && slot.details.length) slot.notes.push(m.detail(slot.details));
   }
   const rows = [];
   for (const m of metrics) {
@@ -65,8 +67,8 @@ function build(metrics, results, meta) {
     if (m.target && r.ours && r.ours.stats) { try { target = m.target(r.ours.stats, results); } catch { target = null; } }
     rows.push({
       key: m.key, label: m.label + (m.higher ? ' ↑' : ''), unit: m.unit,
-      ours: r.ours ? { ...r.ours.stats, samples: r.ours.samples, notes: r.ours.notes } : null,
-      pm2: r.pm2 ? { ...r.pm2.stats, samples: r.pm2.samples, notes: r.pm2.notes } : null,
+      ours: r.ours ? { ...r.ours.stats, samples: r.ours.samples, notes: r.ours.notes, details: r.ours.details } : null,
+      pm2: r.pm2 ? { ...r.pm2.stats, samples: r.pm2.samples, notes: r.pm2.notes, details: r.pm2.details } : null,
       oursCell: cell(r.ours, m.unit), pm2Cell: cell(r.pm2, m.unit),
       ratio: ratio.value, ratioText: ratio.text,
       target: target ? target.text : '', met: target ? target.met : null,
@@ -81,7 +83,7 @@ function markdown({ meta, rows }) {
   const L = [];
   L.push(`Benchmark: ${meta.oursName} vs ${meta.pm2Name} — ${meta.mode}, ${meta.date}`);
   L.push('');
-  L.push(`Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memoryGB} GB RAM, Node ${meta.node}, ${meta.kernel}; load average ${meta.loadStart.join(' ')} at start, ${meta.loadavg.join(' ')} at end. Command latency: ${meta.timer}.`);
+  L.push(`Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memoryGB} GB RAM, Node ${meta.node}, ${meta.kernel}; load average ${meta.loadStart.join(' ')} at start, ${meta.loadavg.join(' ')} at end. Command latency: ${meta.timer}.${meta.httpLoad ? ` HTTP load: ${meta.httpLoad}, on 127.0.0.1.` : ''}`);
   L.push(`Figures: median (min–max) of all samples; ${meta.rounds} alternating round(s) (ours, pm2, …), latencies ${meta.hfRuns} runs per round after ${meta.hfWarmup} warm-up. Ratio = ours ÷ pm2 (↑ = higher is better). Targets apply to ours.`);
   L.push('');
   L.push('| metric | ours | pm2 | ratio | target | met? |');

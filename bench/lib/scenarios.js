@@ -8,6 +8,7 @@ const M = require('./measure');
 const I = require('./impl');
 const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
 const abuse = require('./abuse');
+const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
 
@@ -222,16 +223,8 @@ async function idle20(base, ctx, rec) {
   if (want('cpu')) await cpuWindow(impl, pid, cfg, rec);
 }
 
-// ---- cluster: 4 instances of an http app, throughput and reloads under load ----------------
-function runLoad(ctx, url, seconds) {
-  const cp = spawn(process.execPath, [path.join(__dirname, 'load.js'), url, '16', String(seconds), '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  ctx.track(cp);
-  let out = '';
-  cp.stdout.on('data', (d) => { out += d; });
-  const done = new Promise((resolve, reject) => cp.on('exit', () => { try { resolve(JSON.parse(out)); } catch { reject(new Error(`load generator printed: ${out}`)); } }));
-  return { cp, done };
-}
-
+// ---- cluster: 2 and 4 instances of an http app, throughput, then reloads under load -------
+// The load tool is wrk when available (lib/http-load.js), keep-alive or `Connection: close`.
 async function waitHttp(url, timeout) {
   const http = require('http');
   const t0 = M.now();
@@ -243,34 +236,71 @@ async function waitHttp(url, timeout) {
   }
 }
 
+const errText = (e) => Object.entries(e).map(([k, v]) => `${v} ${k}`).join(', ');
+const CLUSTER_KEYS = ['cluster_rps_2_ka', 'cluster_rps_2_close', 'cluster_rps_4_ka', 'cluster_rps_4_close', 'cluster_fail_close', 'cluster_fail_ka'];
+
 async function cluster(base, ctx, rec) {
   const { cfg } = ctx;
+  const wantK = (k) => ctx.wantKey(k);
   const impl = ctx.home(base);
   const fx = writeFixtures(path.join(impl.home, 'fx'));
   const port = await M.freePort();
   const url = `http://127.0.0.1:${port}/`;
   const app = withEnv(fx, 'http', { BENCH_PORT: String(port) });
-  const r = I.cli(impl, ['start', app, '-i', '4', '--name', 'web'], { timeout: 60000 });
-  const na = (why) => { ctx.note('cluster_rps', `n/a: ${why}`); ctx.note('cluster_fail', 'n/a'); };
-  if (r.code !== 0) return na(`\`start -i 4\` exited ${r.code}`);
-  try {
-    await I.waitList(impl, (l) => l.filter((p) => I.statusOf(p) === 'online').length === 4, { timeout: 20000, what: '4 instances online' });
-  } catch (e) { return na('4 instances never online'); }
-  if (!(await waitHttp(url, 10000))) return na('app never answered');
+  const conns = cfg.httpConns;
+  const na = (keys, why) => { for (const k of keys) ctx.note(k, `n/a: ${why}`); };
 
-  const a = runLoad(ctx, url, cfg.rpsSeconds);
-  const res = await a.done;
-  rec('cluster_rps', res.rps, res.failed ? `${res.failed} failed` : '');
+  const launch = async (n) => {
+    const r = I.cli(impl, ['start', app, '-i', String(n), '--name', 'web'], { timeout: 60000 });
+    if (r.code !== 0) return `\`start -i ${n}\` exited ${r.code}`;
+    try {
+      await I.waitList(impl, (l) => l.filter((p) => I.statusOf(p) === 'online').length === n, { timeout: 20000, what: `${n} instances online` });
+    } catch { return `${n} instances never online`; }
+    if (!(await waitHttp(url, 10000))) return 'app never answered';
+    // warm up (JIT, connection pools) with both kinds of load, not measured
+    for (const keepAlive of [true, false]) await H.start(ctx, url, { conns, seconds: cfg.warmSeconds, keepAlive }).done;
+    return null;
+  };
+  // CPU of each instance and of the daemon over a sample: shows how evenly the connections
+  // were spread, and what the daemon itself spends (pm2's primary hands out every connection)
+  const cpuOf = () => {
+    const pids = I.jlist(impl).filter((p) => p.name === 'web').map((p) => p.pid);
+    const daemon = I.daemonPid(impl);
+    return { at: M.now(), pids, inst: pids.map((p) => M.cpuMs(p) || 0), daemon: M.cpuMs(daemon) || 0, daemonPid: daemon };
+  };
+  const sample = async (key, keepAlive) => {
+    if (!wantK(key)) return;
+    const c0 = cpuOf();
+    const res = await H.start(ctx, url, { conns, seconds: cfg.rpsSeconds, keepAlive }).done;
+    const ms = M.now() - c0.at;
+    const inst = c0.pids.map((p, i) => (M.cpuMs(p) || 0) - c0.inst[i]);
+    const daemon = (M.cpuMs(c0.daemonPid) || 0) - c0.daemon;
+    // requests/s counts good answers only; failures (there should be none) are noted
+    rec(key, res.ok / res.seconds, res.failed ? `${res.failed} failed (${errText(res.errors)})` : '', { inst, daemon, ms, failed: res.failed, total: res.total });
+  };
 
-  const b = runLoad(ctx, url, 600);
-  await M.sleep(500);
-  const times = [];
-  for (let k = 0; k < cfg.reloads; k++) { times.push(I.cliOk(impl, ['reload', 'web'], { timeout: 120000 }).ms); await M.sleep(200); }
-  await M.sleep(500);
-  b.cp.kill('SIGTERM');
-  const res2 = await b.done;
-  const errs = Object.entries(res2.errors).map(([k, v]) => `${v} ${k}`).join(', ');
-  rec('cluster_fail', res2.failed, `of ${(res2.ok + res2.failed).toLocaleString('en-US')}${errs ? ` (${errs})` : ''}; reload ${M.stats(times).median.toFixed(0)} ms`);
+  for (const n of [2, 4]) {
+    const keys = [`cluster_rps_${n}_ka`, `cluster_rps_${n}_close`, ...(n === 4 ? ['cluster_fail_close', 'cluster_fail_ka'] : [])];
+    if (!keys.some(wantK)) continue;
+    const why = await launch(n);
+    if (why) { na(keys, why); I.cli(impl, ['delete', 'web'], { timeout: 60000 }); continue; }
+    await sample(`cluster_rps_${n}_ka`, true);
+    await sample(`cluster_rps_${n}_close`, false);
+    for (const [key, keepAlive] of [['cluster_fail_close', false], ['cluster_fail_ka', true]]) {
+      if (n !== 4 || !wantK(key)) continue;
+      const load = H.start(ctx, url, { conns, seconds: 600, keepAlive });
+      await M.sleep(1000);
+      const times = [];
+      for (let k = 0; k < cfg.reloads; k++) { times.push(I.cliOk(impl, ['reload', 'web'], { timeout: 120000 }).ms); await M.sleep(200); }
+      await M.sleep(1000);
+      load.stop();
+      const res = await load.done;
+      const value = keepAlive ? (res.failed / res.total) * 100 : res.failed;
+      rec(key, value, '', { failed: res.failed, total: res.total, errors: res.errors, reloadMs: M.stats(times).median, seconds: res.seconds });
+    }
+    I.cliOk(impl, ['delete', 'web'], { timeout: 60000 });
+    await M.sleep(300);
+  }
 }
 
 const FLOOD = ['flood_before', 'flood_after', 'flood_peak', 'flood_rate'];
@@ -280,7 +310,7 @@ module.exports = {
     { name: 'boot', fn: boot, keys: () => ['node_boot', 'ping', 'rss_idle', 'overhead', 'jlist_1', 'ls_1', 'api', 'crash_gap', 'crash_floor', 'log_rate', 'log_rate_batch', 'log_lost', ...FLOOD] },
     { name: 'fleet', fn: fleet, keys: (cfg) => ['start_n', 'rss_n', 'jlist_n', 'ls_n', 'restart_n', 'stop_n', 'delete_n', ...(cfg.apps === 20 ? ['cpu_idle'] : [])] },
     { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle']) },
-    { name: 'cluster', fn: cluster, keys: () => ['cluster_rps', 'cluster_fail'] },
+    { name: 'cluster', fn: cluster, keys: () => CLUSTER_KEYS },
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
   ],
 };
