@@ -19,24 +19,6 @@ pub fn is_module(proc_: &Value) -> bool {
         .unwrap_or(false)
 }
 
-/// `target` as a script path: absolute, resolved against `cwd` (`./app.js`
-/// and `app.js` alike), `.`/`..` folded as `path.resolve` does.
-fn script_path(target: &str, cwd: &std::path::Path) -> std::path::PathBuf {
-    use std::path::{Component, PathBuf};
-    let joined = cwd.join(target);
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// The ids `target` names in `list`, in pm_id order, a script path being
 /// relative to the current directory. `all` leaves modules out.
 pub fn resolve(list: &[Value], target: &str) -> Result<Vec<u64>> {
@@ -64,7 +46,8 @@ pub fn resolve_in(list: &[Value], target: &str, cwd: &std::path::Path) -> Result
             .collect()
     } else {
         // A name, or the script a process runs (`pm2 stop app.js`), as PM2 matches them.
-        let script = script_path(target, cwd);
+        // As Node's path.resolve: `./app.js` and `app.js` alike, `..` folded.
+        let script = pm2_config::resolve_path(cwd, std::path::Path::new(target));
         let by_name: Vec<u64> = list
             .iter()
             .filter(|p| {

@@ -29,6 +29,7 @@ pub use app::resolve_app;
 pub use ecosystem::apps_from_config;
 pub use env::{module_env, updated_env};
 pub use error::ConfigError;
+pub use locate::absolute as resolve_path;
 pub use logs::sanitize_name;
 pub use paths::{write_atomic, Paths};
 pub use serde_json::{Map, Value};

@@ -62,7 +62,7 @@ impl Lookup {
 
 /// `path` made absolute against `base`, with `.` and `..` folded away (no symlinks
 /// followed), as Node's `path.resolve` does.
-pub(crate) fn absolute(base: &Path, path: &Path) -> PathBuf {
+pub fn absolute(base: &Path, path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in base.join(path).components() {
         match part {

@@ -193,12 +193,12 @@ thread_local! {
     static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 64 * 1024]);
 }
 
-/// Copies `reader` into `sink` until the pipe closes.
+/// Copies `reader` into `sink` until the pipe closes; the handle resolves then.
 pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
     mut reader: R,
     sink: Arc<LogSink>,
     stream: Stream,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         std::future::poll_fn(|cx| loop {
             let read = READ_BUF.with(|buf| {
@@ -221,7 +221,7 @@ pub fn pump<R: AsyncRead + Unpin + Send + 'static>(
             }
         })
         .await;
-    });
+    })
 }
 
 #[cfg(test)]

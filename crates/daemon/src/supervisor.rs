@@ -183,6 +183,16 @@ pub enum Msg {
     },
 }
 
+/// How long an exit waits for the app's last output to be logged.
+const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
+
+/// Waits for every task of `tasks`.
+async fn all_done<const N: usize>(tasks: [tokio::task::JoinHandle<()>; N]) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
 const STDIN_WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Processes a `prepare` creates before letting other requests through.
@@ -841,8 +851,10 @@ impl Actor {
         };
         let child = spawned.child;
         let pid = child.pid;
-        pump(child.stdout, sink.clone(), Stream::Out);
-        pump(child.stderr, sink, Stream::Err);
+        let output = [
+            pump(child.stdout, sink.clone(), Stream::Out),
+            pump(child.stderr, sink, Stream::Err),
+        ];
         let (mut reader, writer) = spawned.ipc;
         let msg_tx = tx.clone();
         let acks = writer.clone();
@@ -877,6 +889,10 @@ impl Actor {
         let exit = child.exit;
         tokio::spawn(async move {
             let exit = exit.wait().await;
+            // What the app wrote before it ended is logged (and on the bus)
+            // before its exit is: the pipes close with it, unless a child it
+            // left holds them, so the wait is bounded.
+            let _ = tokio::time::timeout(OUTPUT_DRAIN, all_done(output)).await;
             let _ = tx
                 .send(Msg::Exited {
                     id,

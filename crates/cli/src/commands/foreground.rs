@@ -70,7 +70,10 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         // sockets; what the apps print meanwhile is still shown.
         handle.daemon.request_exit(pm2_daemon::ExitReason::HostExit);
         tokio::select! {
-            _ = handle.finished() => {}
+            _ = handle.finished() => {
+                // The apps' last lines are on the bus by now; let them out.
+                let _ = tokio::time::timeout(Duration::from_millis(200), &mut follow).await;
+            }
             _ = &mut follow => handle.finished().await,
         }
     }

@@ -6,7 +6,7 @@ use crate::{app_options, ecosystem, output};
 use pm2_client::{target, Action, ActionOptions, Client, StartOptions};
 use pm2_config::Options;
 use serde_json::Value;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 const DEFAULT_ECOSYSTEM: &str = "ecosystem.config.js";
 
@@ -219,21 +219,6 @@ pub fn action_method(action: Action) -> &'static str {
     }
 }
 
-/// `a/./b/../c` → `a/c`, without touching the file system (Node's `path.resolve`).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// Whether PM2 would take `target` for the name of an app rather than a path.
 fn looks_like_name(target: &str) -> bool {
     !target.contains('/') && Path::new(target).extension().is_none()
@@ -282,7 +267,7 @@ async fn start_script(client: &Client, ctx: &Ctx, script: &str, args: &[String])
     let app = app_options::script_app(script, &ctx.flags, args);
     // The same script under the same name: restart it when stopped, refuse it
     // when running (unless -f); the same script under another name is a new app.
-    let full_path = normalize(&ctx.cwd.join(script));
+    let full_path = pm2_config::resolve_path(&ctx.cwd, Path::new(script));
     let name = ecosystem::app_name(&app).unwrap_or_default();
     let same: Vec<&Value> = list
         .iter()
@@ -443,10 +428,6 @@ mod tests {
         assert!(looks_like_name("api"));
         assert!(!looks_like_name("api.js"));
         assert!(!looks_like_name("./api"));
-        assert_eq!(
-            normalize(Path::new("/a/./b/../c.js")),
-            PathBuf::from("/a/c.js")
-        );
     }
 
     #[test]
