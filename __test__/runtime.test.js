@@ -85,7 +85,9 @@ test('as PID 1 in a PID namespace pm2-runtime reaps orphaned grandchildren', { s
     console.log('spawning');
   `);
   // unshare passes no signal on, but with --kill-child its death SIGTERMs the runtime.
-  const rt = run(t, 'unshare', ['--pid', '--fork', '--mount-proc', '--kill-child=SIGTERM', runtimeBin, app]);
+  // Without app cgroups: a daemon that is PID 1 of a namespace names its cgroup
+  // pm2-1, which a later daemon on the host cannot tell from a live one.
+  const rt = run(t, 'unshare', ['--pid', '--fork', '--mount-proc', '--kill-child=SIGTERM', runtimeBin, app], { PM2_APP_CGROUPS: 'false' });
   await waitFor(() => /spawning/.test(rt.out), { what: 'the app runs' });
   // The runtime is the namespace's PID 1; seen from here it is unshare's child.
   const runtimePid = await waitFor(() => {
