@@ -599,8 +599,9 @@ declare class PM2API {
   get(...rest: unknown[]): Promise<never> | void;
   multiset(...rest: unknown[]): Promise<never> | void;
   conf(...rest: unknown[]): Promise<never> | void;
-  startup(platform?: string, ...rest: unknown[]): Promise<never> | void;
-  uninstallStartup(platform?: string, ...rest: unknown[]): Promise<never> | void;
+  /** `pm2 startup` / `pm2 unstartup` (systemd). */
+  startup(platform?: string, opts?: { user?: string; hp?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
+  uninstallStartup(platform?: string, opts?: { user?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
   dockerMode(...rest: unknown[]): Promise<never> | void;
   generateDockerfile(...rest: unknown[]): Promise<never> | void;
   /** `pm2 serve`: a folder over HTTP as a managed app. */

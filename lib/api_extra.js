@@ -24,7 +24,6 @@ const NOT_BUILT = {
   package: 'the module system', publish: 'the module system',
   set: 'module configuration', unset: 'module configuration', get: 'module configuration',
   multiset: 'module configuration', conf: 'module configuration',
-  startup: 'boot scripts', uninstallStartup: 'boot scripts',
   dockerMode: 'container mode', generateDockerfile: 'container mode',
   monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
   inspect: 'the inspector', attach: 'attaching to a process',
@@ -132,6 +131,24 @@ function install(PM2, { settle }) {
       cli.push('--basic-auth-username', String(opts.basicAuth.username), '--basic-auth-password', String(opts.basicAuth.password));
     }
     return settle(runCli(this, cli), cb);
+  };
+
+  /** startup([platform], [opts], cb) / uninstallStartup: `pm2 startup` / `pm2 unstartup` (opts: user, hp, serviceName). */
+  function startupArgs(command, platform, opts = {}) {
+    const args = [command];
+    if (platform) args.push(String(platform));
+    if (opts.user) args.push('-u', String(opts.user));
+    if (opts.hp) args.push('--hp', String(opts.hp));
+    if (opts.serviceName || opts.service_name) args.push('--service-name', String(opts.serviceName || opts.service_name));
+    return args;
+  }
+  proto.startup = function (...rest) {
+    const { args, cb } = splitCallback(rest);
+    return settle(runCli(this, startupArgs('startup', args[0], args[1])), cb);
+  };
+  proto.uninstallStartup = function (...rest) {
+    const { args, cb } = splitCallback(rest);
+    return settle(runCli(this, startupArgs('unstartup', args[0], args[1])), cb);
   };
 
   /** report(cb): prints the diagnostic report. */

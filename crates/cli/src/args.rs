@@ -430,6 +430,16 @@ pub enum Command {
     Resurrect,
     /// empty the dump file
     Cleardump,
+    /// enable the pm2 startup hook (systemd; others are not built yet)
+    Startup {
+        #[arg(value_name = "platform")]
+        platform: Option<String>,
+    },
+    /// disable the pm2 startup hook
+    Unstartup {
+        #[arg(value_name = "platform")]
+        platform: Option<String>,
+    },
     /// generate an ecosystem.config.js starter file ("simple" for the shortest)
     #[command(visible_alias = "ecosystem")]
     Init {

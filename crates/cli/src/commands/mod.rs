@@ -8,6 +8,7 @@ mod foreground;
 pub mod info;
 pub mod logs;
 pub mod start;
+mod startup;
 
 use crate::args::{Command, Flags};
 use crate::js_text;
@@ -187,8 +188,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("dashboard", "the terminal dashboard"),
     ("dash", "the terminal dashboard"),
     ("imonit", "the terminal dashboard"),
-    ("startup", "boot scripts"),
-    ("unstartup", "boot scripts"),
     ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("inspect", "the inspector"),
@@ -282,6 +281,8 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Resurrect => daemon::resurrect(ctx).await,
         C::Cleardump => daemon::cleardump(ctx).await,
         C::Init { mode } => start::init(ctx, mode.as_deref()),
+        C::Startup { platform } => startup::startup(ctx, platform.as_deref()),
+        C::Unstartup { platform } => startup::unstartup(ctx, platform.as_deref()),
         C::Serve(args) => start::serve(ctx, &args).await,
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
