@@ -416,7 +416,7 @@ pub enum Command {
     ReloadLogs,
     /// ping pm2 daemon - if not up it will launch it
     Ping,
-    /// give a full pm2 report for https://github.com/Unitech/pm2/issues
+    /// print a diagnostic report: versions, daemon, system, security, processes, recent daemon log
     Report,
     /// kill daemon
     Kill,

@@ -51,7 +51,6 @@ pub fn systemd_unit(s: &Startup, pm2_bin: &Path, path_var: &str) -> String {
     format!(
         "[Unit]\n\
          Description=PM2 process manager for {user}\n\
-         Documentation=https://pm2.keymetrics.io/\n\
          After=network.target\n\
          \n\
          [Service]\n\
