@@ -69,9 +69,9 @@ test('an unknown target or command exits 1 with a message', () => {
   assert.match(notBuilt.err, /`pm2 monit` is a PM2 command that this pm2 does not implement yet/);
   assert.doesNotMatch(unknown.err + notBuilt.err, /Command not found/);
   const bare = pm2();
-  assert.strictEqual(bare.code, 1, 'a bare pm2 prints the help and fails');
-  assert.match(bare.out, /Usage: pm2 \[options\] <command>/);
-  assert.match(bare.out, /Commands:/);
+  assert.strictEqual(bare.code, 1, 'a bare pm2 prints the usage and fails');
+  assert.match(bare.out, /usage: pm2 \[options\] <command>/);
+  assert.match(bare.out, /pm2 -h, --help/);
   const missing = pm2('start', 'missing.js');
   assert.strictEqual(missing.code, 1);
   assert.match(missing.err, /Script not found/);

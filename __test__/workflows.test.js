@@ -135,7 +135,7 @@ test('pm2 init writes a starter ecosystem file that starts; init simple the shor
   fs.writeFileSync(path.join(dir, 'app.js'), 'setInterval(() => {}, 1000);');
   r = run('start', 'ecosystem.config.js');
   assert.strictEqual(r.status, 0, r.stderr);
-  assert.strictEqual(byName('app')[0].pm2_env.status, 'online');
+  assert.strictEqual(byName('app1')[0].pm2_env.status, 'online');
   pm2('delete', 'all');
 });
 

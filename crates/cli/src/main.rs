@@ -78,9 +78,8 @@ async fn main() -> ExitCode {
     }
     output::init(cli.flags.no_color, cli.flags.silent);
     let Some(command) = cli.command else {
-        // No command: the full help, and a failure status, as PM2 does.
-        use clap::CommandFactory;
-        println!("{}", args::Cli::command().render_help());
+        // No command: the usage, and a failure status, as PM2 does.
+        println!("{USAGE}");
         return ExitCode::FAILURE;
     };
     let mut ctx = commands::Ctx::new(cli.flags);

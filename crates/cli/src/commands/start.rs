@@ -325,7 +325,8 @@ fn starter_ecosystem(simple: bool) -> String {
     } else {
         "\n      autorestart: true,\n      watch: false,\n      max_memory_restart: '1G',\n      env: {\n        NODE_ENV: 'development',\n      },\n      env_production: {\n        NODE_ENV: 'production',\n      },"
     };
-    format!("module.exports = {{\n  apps: [\n    {{\n      name: 'app',\n      script: './app.js',{details}\n    }},\n  ],\n}};\n")
+    let name = if simple { "app1" } else { "app" };
+    format!("module.exports = {{\n  apps: [\n    {{\n      name: '{name}',\n      script: './app.js',{details}\n    }},\n  ],\n}};\n")
 }
 
 /// `pm2 init [simple]` (alias `pm2 ecosystem`): writes `ecosystem.config.js`
@@ -339,7 +340,7 @@ pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
         .open(&file)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .map_err(|e| Failure::Error(format!("Cannot write {}: {e}", file.display())))?;
-    ctx.info(&format!("File {} generated", file.display()));
+    output::line(&format!("File {} generated", file.display()));
     Ok(())
 }
 
