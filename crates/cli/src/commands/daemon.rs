@@ -65,7 +65,16 @@ async fn restore(client: &Client, ctx: &Ctx) -> Outcome {
         "Restoring processes located in {}",
         client.paths.dump_file.display()
     ));
-    let done = client.resurrect().await?;
+    let done = match client.resurrect().await {
+        Ok(done) => done,
+        // No dump (or an unreadable one) is reported, not a failure, as in PM2.
+        Err(pm2_client::Error::Usage(msg)) => {
+            output::error(&msg);
+            output::error("No processes saved; DUMP file doesn't exist");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     for p in &done.started {
         let env = p.get("pm2_env").unwrap_or(p);
         let path = env
