@@ -86,40 +86,38 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
 /// non-zero exit code.
 async fn no_app_left(ctx: &Ctx) -> Outcome {
     tokio::time::sleep(Duration::from_secs(4)).await;
+    let client = super::connect(ctx, false).await?;
     loop {
-        if let Ok(client) = super::connect(ctx, false).await {
-            if let Ok(list) = client.list().await {
-                let apps: Vec<_> = list
+        if let Ok(list) = client.list().await {
+            let apps: Vec<_> = list
+                .iter()
+                .filter(|p| !pm2_client::target::is_module(p))
+                .collect();
+            let status =
+                |p: &serde_json::Value| p["pm2_env"]["status"].as_str().unwrap_or("").to_string();
+            let running = apps.iter().any(|p| {
+                matches!(
+                    status(p).as_str(),
+                    "online" | "launching" | "waiting restart"
+                )
+            });
+            if !running {
+                let failed = apps
                     .iter()
-                    .filter(|p| !pm2_client::target::is_module(p))
-                    .collect();
-                let status = |p: &serde_json::Value| {
-                    p["pm2_env"]["status"].as_str().unwrap_or("").to_string()
-                };
-                let running = apps.iter().any(|p| {
-                    matches!(
-                        status(p).as_str(),
-                        "online" | "launching" | "waiting restart"
-                    )
-                });
-                if !running {
-                    let failed = apps
-                        .iter()
-                        .filter(|p| {
-                            status(p) == "errored"
-                                || p["pm2_env"]["exit_code"].as_i64().is_some_and(|c| c != 0)
-                        })
-                        .count();
-                    let msg = format!(
-                        "pm2-runtime: no app is running any more ({failed} of {} failed), exiting",
-                        apps.len()
-                    );
-                    if failed > 0 {
-                        return Err(super::Failure::Plain(msg));
-                    }
-                    crate::output::err_line(&msg);
-                    return Ok(());
+                    .filter(|p| {
+                        status(p) == "errored"
+                            || p["pm2_env"]["exit_code"].as_i64().is_some_and(|c| c != 0)
+                    })
+                    .count();
+                let msg = format!(
+                    "pm2-runtime: no app is running any more ({failed} of {} failed), exiting",
+                    apps.len()
+                );
+                if failed > 0 {
+                    return Err(super::Failure::Plain(msg));
                 }
+                crate::output::err_line(&msg);
+                return Ok(());
             }
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
