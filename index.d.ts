@@ -582,33 +582,63 @@ declare class PM2API {
   actionFromJson(action: string, file: string, opts: pm2.ActionOptions, jsonVia?: unknown, cb?: pm2.Callback<pm2.Proc[]>): Promise<pm2.Proc[]> | void;
   _operate(action: string, target: pm2.Target, envs?: pm2.ActionOptions, cb?: pm2.Callback<pm2.Proc[]>): Promise<pm2.Proc[]> | void;
 
+  /** `pm2 install`: an npm name[@version], a .tgz file (or `opts.tarball`), or a folder (development mode). */
+  install(module: string, cb: pm2.Callback<pm2.Proc[]>): void;
+  install(module: string, opts: { tarball?: boolean }, cb: pm2.Callback<pm2.Proc[]>): void;
+  install(module: string, opts?: { tarball?: boolean }): Promise<pm2.Proc[]>;
+  /** `pm2 uninstall <module|all|.>` */
+  uninstall(module: string, cb: pm2.Callback<pm2.SuccessResult>): void;
+  uninstall(module: string): Promise<pm2.SuccessResult>;
+  /** Starts every installed module not running. */
+  launchAll(cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
+  /** Deletes a module's process (it stays installed). */
+  deleteModule(module: string, cb: pm2.Callback<pm2.Proc[]>): void;
+  deleteModule(module: string): Promise<pm2.Proc[]>;
+  /** `pm2 module:generate <name>`: a sample module in `<cwd>/<name>`. */
+  generateModuleSample(name: string, cb: pm2.Callback<{ success: boolean; path: string }>): void;
+  generateModuleSample(name: string): Promise<{ success: boolean; path: string }>;
+  /** `pm2 package [folder]`: `<name>-<version>.tgz` in cwd. */
+  package(folder: string, cb: pm2.Callback<{ success: boolean; file: string }>): void;
+  package(folder?: string): Promise<{ success: boolean; file: string }>;
+  /** `pm2 publish [folder]`: bumps the patch version, then `npm publish` (`dryRun` passes `--dry-run`). */
+  publish(folder: string, opts: { dryRun?: boolean }, cb: pm2.Callback<pm2.SuccessResult>): void;
+  publish(folder?: string, opts?: { dryRun?: boolean }): Promise<pm2.SuccessResult>;
+  /** `pm2 set <module>:<key> <value>`: stored in module_conf.json, the module restarted. Calls back with the whole configuration. */
+  set(key: string, value: string | number | boolean, cb: pm2.Callback<Record<string, any>>): void;
+  set(key: string, value: string | number | boolean): Promise<Record<string, any>>;
+  /** `pm2 unset <module>:<key>` */
+  unset(key: string, cb: pm2.Callback<Record<string, any>>): void;
+  unset(key: string): Promise<Record<string, any>>;
+  /** `pm2 get [<module>:<key>]`: one value, or the whole configuration. */
+  get(cb: pm2.Callback<Record<string, any>>): void;
+  get(key: string, cb: pm2.Callback<any>): void;
+  get(key?: string): Promise<any>;
+  /** `pm2 multiset "k1 v1 k2 v2"` */
+  multiset(serial: string, cb: pm2.Callback<Record<string, any>>): void;
+  multiset(serial: string): Promise<Record<string, any>>;
+  /** `pm2 conf [module|key] [value]`: a module's section, a value, or (with a value) a set. */
+  conf(cb: pm2.Callback<any>): void;
+  conf(key: string, cb: pm2.Callback<any>): void;
+  conf(key: string, value: string, cb: pm2.Callback<any>): void;
+  conf(key?: string, value?: string): Promise<any>;
+  /** `pm2 startup` / `pm2 unstartup` (systemd). */
+  startup(platform?: string, opts?: { user?: string; hp?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
+  uninstallStartup(platform?: string, opts?: { user?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
   /**
    * Not built in this package yet, or only meaningful with PM2's paid cloud
    * service: each answers through its callback (or a rejected promise) with
    * an error that says so.
    */
-  install(module: string, ...rest: unknown[]): Promise<never> | void;
-  uninstall(module: string, ...rest: unknown[]): Promise<never> | void;
-  launchAll(...rest: unknown[]): Promise<never> | void;
-  deleteModule(module: string, ...rest: unknown[]): Promise<never> | void;
-  generateModuleSample(...rest: unknown[]): Promise<never> | void;
-  package(...rest: unknown[]): Promise<never> | void;
-  publish(...rest: unknown[]): Promise<never> | void;
-  set(key: string, ...rest: unknown[]): Promise<never> | void;
-  unset(key: string, ...rest: unknown[]): Promise<never> | void;
-  get(...rest: unknown[]): Promise<never> | void;
-  multiset(...rest: unknown[]): Promise<never> | void;
-  conf(...rest: unknown[]): Promise<never> | void;
-  /** `pm2 startup` / `pm2 unstartup` (systemd). */
-  startup(platform?: string, opts?: { user?: string; hp?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
-  uninstallStartup(platform?: string, opts?: { user?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
-  dockerMode(...rest: unknown[]): Promise<never> | void;
-  generateDockerfile(...rest: unknown[]): Promise<never> | void;
+  /** Writes a Dockerfile in cwd that runs `script` with pm2-runtime; calls back with its path. */
+  generateDockerfile(script: string, opts?: { nodeVersion?: string; fresh?: boolean }, cb?: pm2.Callback<string>): Promise<string> | void;
+  /** The Dockerfile, then `docker build` and (unless mode is 'distribution') `docker run`. */
+  dockerMode(script: string, opts?: { imageName?: string; nodeVersion?: string; fresh?: boolean; detach?: boolean }, mode?: 'development' | 'distribution', cb?: pm2.Callback<{ success: boolean; image: string; dockerfile: string }>): Promise<{ success: boolean; image: string; dockerfile: string }> | void;
   /** `pm2 serve`: a folder over HTTP as a managed app. */
   serve(path?: string, port?: number | string, opts?: { spa?: boolean; homepage?: string; basicAuth?: { username: string; password: string } }, cb?: pm2.ErrCallback): Promise<void> | void;
   monit(...rest: unknown[]): Promise<never> | void;
   dashboard(...rest: unknown[]): Promise<never> | void;
-  inspect(...rest: unknown[]): Promise<never> | void;
+  /** `pm2 inspect <app>`: opens Node's inspector (SIGUSR1) in the app's online node processes. */
+  inspect(app: pm2.Target, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
   attach(...rest: unknown[]): Promise<never> | void;
   deploy(...rest: unknown[]): Promise<never> | void;
   pullAndRestart(...rest: unknown[]): Promise<never> | void;

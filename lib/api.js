@@ -89,10 +89,13 @@ class PM2 {
     }
     if (noDaemonMode === true && !this._native && !this._connecting) this.daemon_mode = false;
     const already = this._native !== null;
-    return settle(
-      this._connect().then(() => ({ new_pm2_instance: already ? false : this._launched })),
-      cb
-    );
+    const p = this._connect().then(() => {
+      // As PM2's client socket does, a connection keeps Node alive until
+      // disconnect (modules that only wait on the daemon rely on it).
+      if (!this._keepAlive) this._keepAlive = setInterval(() => {}, 1 << 30);
+      return { new_pm2_instance: already ? false : this._launched };
+    });
+    return settle(p, cb);
   }
 
   /** Closes the sockets and every bus: afterwards nothing of pm2 keeps Node alive. */
@@ -143,6 +146,10 @@ class PM2 {
   }
 
   _disconnect() {
+    if (this._keepAlive) {
+      clearInterval(this._keepAlive);
+      this._keepAlive = null;
+    }
     const release = () => {
       for (const bus of [...this._buses]) bus.close();
       this._buses.clear();

@@ -19,14 +19,8 @@ const CLOUD = [
 
 // Methods of PM2's class not built in this package yet, with what they belong to.
 const NOT_BUILT = {
-  install: 'the module system', uninstall: 'the module system', launchAll: 'the module system',
-  deleteModule: 'the module system', generateModuleSample: 'the module system',
-  package: 'the module system', publish: 'the module system',
-  set: 'module configuration', unset: 'module configuration', get: 'module configuration',
-  multiset: 'module configuration', conf: 'module configuration',
-  dockerMode: 'container mode', generateDockerfile: 'container mode',
   monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
-  inspect: 'the inspector', attach: 'attaching to a process',
+  attach: 'attaching to a process',
   deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
   pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
   logrotate: 'log rotation (use the pm2-logrotate module)', boilerplate: 'boilerplates', autoinstall: 'autoinstall',
@@ -61,6 +55,7 @@ function runCli(api, args) {
 
 function install(PM2, { settle }) {
   const proto = PM2.prototype;
+  require('./api_modules').install(PM2, { settle, runCli, splitCallback });
 
   for (const name of CLOUD) {
     proto[name] = function (...rest) {
@@ -151,6 +146,45 @@ function install(PM2, { settle }) {
     return settle(runCli(this, startupArgs('unstartup', args[0], args[1])), cb);
   };
 
+  /**
+   * generateDockerfile(script, [opts {imageName, nodeVersion, mode, fresh}], cb): writes a
+   * Dockerfile in cwd that runs the script with pm2-runtime on the official Node image
+   * (kept when one exists, unless `fresh`). cb(err, path of the Dockerfile).
+   */
+  proto.generateDockerfile = function (...rest) {
+    const { args, cb } = splitCallback(rest);
+    const [script, opts = {}] = args;
+    const p = Promise.resolve().then(() => writeDockerfile(this.cwd, script, opts));
+    return settle(p, cb);
+  };
+
+  /**
+   * dockerMode(script, [opts {imageName, nodeVersion, fresh, detach}], [mode], cb): the
+   * Dockerfile above, then `docker build -t <imageName>` and `docker run` of it ('distribution'
+   * mode builds only). Needs the docker command and an engine.
+   */
+  proto.dockerMode = function (...rest) {
+    const { args, cb } = splitCallback(rest);
+    const [script, opts = {}, mode = 'development'] = args;
+    const api = this;
+    const p = Promise.resolve().then(async () => {
+      const file = writeDockerfile(api.cwd, script, opts);
+      const image = opts.imageName || opts.image_name || `pm2-${path.basename(String(script)).replace(/\W+/g, '-').toLowerCase()}`;
+      await runCommand('docker', ['build', '-t', image, '-f', file, api.cwd], api.cwd);
+      if (mode !== 'distribution') {
+        const run = ['run', '--rm', ...(opts.detach ? ['-d'] : ['-it']), image];
+        await runCommand('docker', run, api.cwd);
+      }
+      return { success: true, image, dockerfile: file };
+    });
+    return settle(p, cb);
+  };
+
+  /** inspect(app, cb): opens Node's inspector in the app's processes (`pm2 inspect`). */
+  proto.inspect = function (app, cb) {
+    return settle(runCli(this, ['inspect', String(app)]).then(() => ({ success: true })), cb);
+  };
+
   /** report(cb): prints the diagnostic report. */
   proto.report = function (cb) {
     return settle(runCli(this, ['report']), cb);
@@ -227,6 +261,35 @@ function install(PM2, { settle }) {
     if (method === 'restart' || method === 'reload') return this[method](target, envs || {}, cb);
     return this[method](target, cb);
   };
+}
+
+/** Writes `<cwd>/Dockerfile` for `script` run by pm2-runtime; returns its path. */
+function writeDockerfile(cwd, script, opts = {}) {
+  if (!script) throw new Error('generateDockerfile needs the script (or ecosystem file) to run');
+  const file = path.join(cwd, 'Dockerfile');
+  if (fs.existsSync(file) && !opts.fresh) return file;
+  const node = opts.nodeVersion || opts.node_version || '20';
+  const text = [
+    `FROM node:${node}`,
+    'WORKDIR /app',
+    'COPY package*.json ./',
+    'RUN if [ -f package.json ]; then npm install --omit=dev; fi',
+    'RUN npm install -g pm2',
+    'COPY . .',
+    `CMD ["pm2-runtime", ${JSON.stringify(String(script))}]`,
+    '',
+  ].join('\n');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** Runs a command with our stdio; rejects naming it when it is missing or fails. */
+function runCommand(cmd, args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
+    child.on('error', (err) => reject(new Error(err.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd}: ${err.message}`)));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with code ${code}`))));
+  });
 }
 
 module.exports = { install, CLOUD, NOT_BUILT };

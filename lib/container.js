@@ -103,6 +103,27 @@ function retireGently() {
   }
 }
 
+// An app that brings @pm2/io (PM2 modules such as pm2-server-monit do) finds it started, as
+// under PM2, whose container starts the agent before the app: @pm2/io keeps one instance per
+// process under a global symbol, so the app's own require gets the running one, and the
+// metrics it declares are sent. Apps without it pay one failed module lookup.
+if (process.env.pmx !== 'false' && process.env.automation !== 'false') {
+  let io = null;
+  try {
+    const from = { paths: [require('path').dirname(script)] };
+    io = require(require.resolve('@pm2/io', from));
+  } catch {
+    // Not installed next to the app: nothing to start.
+  }
+  if (io && typeof io.init === 'function') {
+    try {
+      io.init();
+    } catch (err) {
+      process.stderr.write(`pm2 container: @pm2/io did not start: ${err.message}\n`);
+    }
+  }
+}
+
 // Loads the script as the main module: CommonJS with require.main === module, or ESM for
 // .mjs files and "type": "module" packages (Node's own entry-point logic decides).
 require('module').runMain(script);

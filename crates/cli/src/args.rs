@@ -461,6 +461,85 @@ pub enum Command {
     /// send a system signal to the target process
     #[command(name = "sendSignal")]
     SendSignal { signal: String, target: String },
+    /// install or update a module (npm name[@version], a .tgz file, or a folder: development mode)
+    #[command(alias = "module:install")]
+    Install {
+        #[arg(value_name = "module|folder|file.tgz")]
+        spec: String,
+        /// the module is a tarball
+        #[arg(long)]
+        tarball: bool,
+    },
+    /// stop and uninstall a module (a name, all, or . for the module of this folder)
+    #[command(alias = "module:uninstall")]
+    Uninstall {
+        #[arg(value_name = "module")]
+        name: String,
+    },
+    /// update a module from where it was installed
+    #[command(name = "module:update")]
+    ModuleUpdate {
+        #[arg(value_name = "module")]
+        name: String,
+    },
+    /// open the Node.js inspector of a process (chrome://inspect)
+    Inspect {
+        #[arg(value_name = "name|id")]
+        target: String,
+    },
+    /// start every installed module that is not running
+    #[command(name = "module:launch-all", hide = true)]
+    ModuleLaunchAll,
+    /// generate a sample module in ./<name>
+    #[command(name = "module:generate")]
+    ModuleGenerate {
+        #[arg(value_name = "name")]
+        name: Option<String>,
+    },
+    /// build a tarball module (<name>-<version>.tgz) from a folder
+    Package {
+        #[arg(value_name = "folder")]
+        dir: Option<String>,
+    },
+    /// bump the patch version of a module and publish it with npm
+    #[command(alias = "module:publish")]
+    Publish {
+        #[arg(value_name = "folder")]
+        dir: Option<String>,
+        /// let npm check everything without publishing
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+    },
+    /// set a configuration value for a module or app (<module>:<key> <value>)
+    Set {
+        #[arg(value_name = "key")]
+        key: String,
+        #[arg(value_name = "value", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// set several values: "key1 value1 key2 value2"
+    Multiset {
+        #[arg(value_name = "pairs")]
+        pairs: String,
+    },
+    /// remove a configuration value (or a whole module's section)
+    Unset {
+        #[arg(value_name = "key")]
+        key: String,
+    },
+    /// get a configuration value (all of them without a key)
+    Get {
+        #[arg(value_name = "key")]
+        key: Option<String>,
+    },
+    /// show the configuration of every module, or of one; with a value, set it
+    #[command(alias = "config")]
+    Conf {
+        #[arg(value_name = "key")]
+        key: Option<String>,
+        #[arg(value_name = "value", allow_hyphen_values = true)]
+        value: Option<String>,
+    },
     #[command(external_subcommand)]
     Other(Vec<String>),
 }

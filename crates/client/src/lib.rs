@@ -4,11 +4,13 @@
 //! - [`bus`]: an axon `sub` socket on `pub.sock`.
 //! - [`launcher`]: finding a live daemon or starting one, detached.
 //! - [`target`]: which processes `all`, an id, a name, a namespace or `/regex/` mean.
+//! - [`modules`]: PM2 modules: install, configure, relaunch.
 //! - [`ops`]: the operations (`start`, `stop`, `restart`, `dump`, …) over those.
 
 pub mod bus;
 pub mod error;
 pub mod launcher;
+pub mod modules;
 pub mod ops;
 pub mod rpc;
 pub mod target;

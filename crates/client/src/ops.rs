@@ -134,11 +134,16 @@ impl Client {
                 (RpcClient::connect(&paths.rpc_sock).await?, true)
             }
         };
-        Ok(Client {
+        let client = Client {
             paths,
             rpc,
             launched,
-        })
+        };
+        if launched {
+            // A new daemon runs the installed modules again, as PM2's does.
+            crate::modules::launch_all(&client, &opts.env).await;
+        }
+        Ok(client)
     }
 
     /// True when this connection started the daemon.

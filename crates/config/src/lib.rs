@@ -13,6 +13,7 @@ mod error;
 mod interpreter;
 mod locate;
 mod logs;
+pub mod modules;
 mod options;
 pub mod paths;
 pub mod safe_fs;

@@ -695,14 +695,16 @@ impl Actor {
             return (0, 0.0);
         };
         match (&p.running, p.status) {
-            (Some(r), Status::Online) => match proc_info::stat(r.pid) {
-                Some(st) => {
-                    let (cpu, sample) = proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
-                    p.cpu = Some(sample);
-                    (st.rss, cpu)
+            (Some(r), Status::Online) => {
+                match proc_info::stat(monitored_pid(&p.env).unwrap_or(r.pid)) {
+                    Some(st) => {
+                        let (cpu, sample) = proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
+                        p.cpu = Some(sample);
+                        (st.rss, cpu)
+                    }
+                    None => (0, 0.0),
                 }
-                None => (0, 0.0),
-            },
+            }
             _ => (0, 0.0),
         }
     }
@@ -1213,6 +1215,17 @@ impl Actor {
     }
 
     fn on_message(&mut self, id: u64, generation: u64, msg: Value) {
+        if let Some(p) = self.procs.get(&id) {
+            if module_debug(p) {
+                let text = msg.to_string();
+                let cut = text.char_indices().nth(2000).map_or(text.len(), |(i, _)| i);
+                self.log.info(&format!(
+                    "[MODULE_DEBUG] {} sent {}",
+                    p.name(),
+                    &text[..cut]
+                ));
+            }
+        }
         if is_internal(&msg) {
             return self.on_internal_message(id, generation, &msg);
         }
@@ -1248,7 +1261,11 @@ impl Actor {
                         m.extend(d.clone());
                     }
                 }
-                "axm:option:setPID" => {}
+                "axm:option:setPID" => {
+                    if let Some(Value::Object(m)) = p.env.get_mut("axm_options") {
+                        m.insert("pid".into(), data.clone());
+                    }
+                }
                 _ => {
                     let mut process = process;
                     process["versioning"] = Value::Null;
@@ -1450,4 +1467,23 @@ fn truthy(v: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         _ => true,
     }
+}
+
+/// The pid a module asked to be measured instead of its own (`pid` in
+/// `axm_options`, as `pmx.resolvePidPaths` and `axm:option:setPID` set it).
+fn monitored_pid(env: &Map<String, Value>) -> Option<u32> {
+    let pid = env.get("axm_options")?.get("pid")?;
+    let pid = pid.as_u64().or_else(|| pid.as_str()?.trim().parse().ok())?;
+    u32::try_from(pid).ok().filter(|&p| p > 0)
+}
+
+/// `MODULE_DEBUG=true` in a module's environment: the daemon logs every
+/// message the module sends (to pm2.log and the `PM2` log lines).
+fn module_debug(p: &crate::process::Proc) -> bool {
+    p.flag("pmx_module", false)
+        && p.env
+            .get("env")
+            .and_then(|e| e.get("MODULE_DEBUG"))
+            .and_then(Value::as_str)
+            .is_some_and(|v| v == "true")
 }

@@ -233,6 +233,76 @@ pub async fn send_signal(ctx: &Ctx, signal: &str, t: &str) -> Outcome {
     show_table(&client, ctx).await
 }
 
+/// `pm2 inspect <app>`: opens Node's inspector in each online node process
+/// of the app. Node opens it on SIGUSR1 (on 127.0.0.1:9229, or the
+/// `--inspect-port` of the app's node_args), with no agent inside the app;
+/// it stays open until the process ends (a restart closes it).
+pub async fn inspect(ctx: &Ctx, t: &str) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let list = client.list().await?;
+    let ids = pm2_client::target::resolve_in(&list, t, &ctx.cwd)?;
+    let node_procs: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|p| pm2_client::target::pm_id(p).is_some_and(|id| ids.contains(&id)))
+        .filter(|p| {
+            let env = &p["pm2_env"];
+            env["status"] == "online"
+                && env["exec_interpreter"]
+                    .as_str()
+                    .is_some_and(|i| i.ends_with("node") || i.ends_with("nodejs"))
+        })
+        .collect();
+    if node_procs.is_empty() {
+        return Err(Failure::Error(format!(
+            "Unable to activate inspect mode on {t}: no online Node.js process"
+        )));
+    }
+    for p in node_procs {
+        let id = pm2_client::target::pm_id(p).unwrap_or_default();
+        let err_log = p["pm2_env"]["pm_err_log_path"]
+            .as_str()
+            .map(std::path::PathBuf::from);
+        let seen = err_log
+            .as_ref()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .map_or(0, |m| m.len());
+        client
+            .call(
+                "sendSignalToProcessId",
+                vec![serde_json::json!({"process_id": id, "signal": "SIGUSR1"})],
+            )
+            .await?;
+        output::line(&format!(
+            "Inspect enabled on {} (pid {}) => go to chrome : chrome://inspect !!!",
+            p["name"].as_str().unwrap_or(t),
+            p["pid"]
+        ));
+        // Node announces the address on the app's stderr.
+        if let Some(file) = err_log {
+            if let Some(url) = inspector_url(&file, seen).await {
+                output::line(&format!("Debugger listening on {url}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `ws://` address Node writes to `file` after offset `from`, awaited a
+/// moment (an inspector already open writes nothing new).
+async fn inspector_url(file: &std::path::Path, from: u64) -> Option<String> {
+    for _ in 0..80 {
+        if let Ok(bytes) = std::fs::read(file) {
+            let fresh = String::from_utf8_lossy(bytes.get(from as usize..).unwrap_or_default())
+                .into_owned();
+            if let Some(i) = fresh.find("ws://") {
+                return fresh[i..].split_whitespace().next().map(str::to_string);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

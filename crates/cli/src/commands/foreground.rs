@@ -41,6 +41,13 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             tokio::time::sleep(Duration::from_secs(rt.delay_secs)).await;
         }
     }
+    if handle.is_some() {
+        // The installed modules start with the supervisor, as with a daemon.
+        let client = super::connect(ctx, false).await?;
+        for (name, why) in pm2_client::modules::launch_all(&client, &ctx.env).await {
+            crate::output::error(&format!("Module {name} could not be started: {why}"));
+        }
+    }
     let mut ran = super::run(command, ctx).await;
     let style = runtime.as_ref().map_or(LogStyle::Prefixed, |r| r.log_style);
     let args = LogsArgs {

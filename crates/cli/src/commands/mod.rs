@@ -7,6 +7,7 @@ pub mod daemon;
 mod foreground;
 pub mod info;
 pub mod logs;
+pub mod modules;
 pub mod start;
 mod startup;
 
@@ -169,20 +170,6 @@ pub fn name_of(list: &[Value], id: u64) -> String {
 
 /// PM2's commands that this CLI does not offer yet, with what they belong to.
 const NOT_BUILT: &[(&str, &str)] = &[
-    ("install", "the module system"),
-    ("module:install", "the module system"),
-    ("uninstall", "the module system"),
-    ("module:uninstall", "the module system"),
-    ("module:update", "the module system"),
-    ("module:generate", "the module system"),
-    ("package", "the module system"),
-    ("publish", "the module system"),
-    ("set", "module configuration"),
-    ("unset", "module configuration"),
-    ("get", "module configuration"),
-    ("conf", "module configuration"),
-    ("config", "module configuration"),
-    ("multiset", "module configuration"),
     ("trigger", "app actions"),
     ("monit", "the terminal dashboard"),
     ("dashboard", "the terminal dashboard"),
@@ -190,7 +177,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("imonit", "the terminal dashboard"),
     ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
-    ("inspect", "the inspector"),
     ("attach", "attaching to a process"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
@@ -284,6 +270,21 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Startup { platform } => startup::startup(ctx, platform.as_deref()),
         C::Unstartup { platform } => startup::unstartup(ctx, platform.as_deref()),
         C::Serve(args) => start::serve(ctx, &args).await,
+        C::Install { spec, tarball } => modules::install(ctx, &spec, tarball).await,
+        C::Uninstall { name } => modules::uninstall(ctx, &name).await,
+        C::ModuleUpdate { name } => modules::update(ctx, &name).await,
+        C::Inspect { target } => actions::inspect(ctx, &target).await,
+        C::ModuleLaunchAll => modules::launch_all(ctx).await,
+        C::ModuleGenerate { name } => modules::generate(ctx, name.as_deref()),
+        C::Package { dir } => modules::package(ctx, dir.as_deref()),
+        C::Publish { dir, dry_run } => modules::publish(ctx, dir.as_deref(), dry_run),
+        C::Set { key, value } => modules::set(ctx, vec![(key, value)]).await,
+        C::Multiset { pairs } => modules::set(ctx, modules::multiset_pairs(&pairs)?).await,
+        C::Unset { key } => modules::unset(ctx, &key).await,
+        C::Get { key } => modules::get(key.as_deref()),
+        C::Conf { key, value } => {
+            modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }

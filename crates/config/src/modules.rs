@@ -1,0 +1,575 @@
+//! PM2 modules as data: the name a module is installed under, what
+//! `module_conf.json` holds (each app's `pm2 set` keys, and the registries of
+//! installed modules), and how a module's package.json says it runs.
+//!
+//! Everything that changes `module_conf.json` goes through [`update_conf`],
+//! which holds an exclusive lock across read, change and atomic write, so
+//! concurrent `pm2 set` never lose each other's keys.
+
+use crate::paths::write_atomic;
+use crate::{Options, Paths};
+use serde_json::{json, Map, Value};
+use std::fs;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// Registry of modules installed from npm: `{name: {}}` (uid/gid when given).
+pub const NPM_REGISTRY: &str = "module-db-v2";
+/// Registry of modules installed from a tarball: `{name: {source, install_url, installed_at}}`.
+pub const TAR_REGISTRY: &str = "tar-modules";
+
+/// How an installed module was installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// From npm: the module's files are in `modules/<name>/node_modules/<name>`.
+    Npm,
+    /// From a tarball (the `install_url` it came from): files in `modules/<name>`.
+    Tarball(String),
+}
+
+/// An installed module as the registries of `module_conf.json` list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    pub name: String,
+    pub source: Source,
+}
+
+impl Installed {
+    /// The folder holding the module's package.json.
+    pub fn package_dir(&self, paths: &Paths) -> PathBuf {
+        let base = paths.home.join("modules").join(&self.name);
+        match self.source {
+            Source::Npm => base.join("node_modules").join(&self.name),
+            Source::Tarball(_) => base,
+        }
+    }
+}
+
+/// The name PM2 installs an npm spec under: without scope, user, version,
+/// branch, `.git` suffix, URL path or tarball version.
+/// `@scope/mod@1.2` → `mod`, `user/pm2-slack#dev` → `pm2-slack`,
+/// `pm2-slack-1.0.0.tgz` → `pm2-slack`.
+pub fn canonical_name(spec: &str) -> String {
+    let mut s = spec.trim_end_matches('/');
+    if let Some((head, _)) = s.split_once('#') {
+        s = head;
+    }
+    s = s.rsplit('/').next().unwrap_or(s);
+    s = s.strip_suffix(".git").unwrap_or(s);
+    for ext in [".tgz", ".tar.gz"] {
+        if let Some(stem) = s.strip_suffix(ext) {
+            // `name-1.2.3.tgz`: drop the version after the last `-<digit>`.
+            s = match stem.rfind('-') {
+                Some(i) if stem[i + 1..].starts_with(|c: char| c.is_ascii_digit()) => &stem[..i],
+                _ => stem,
+            };
+        }
+    }
+    // `name@version` (a leading `@` was a scope, already cut with the path).
+    match s.find('@') {
+        Some(i) if i > 0 => s[..i].to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// The modules both registries list, npm ones first.
+pub fn installed(conf: &Value) -> Vec<Installed> {
+    let mut out = Vec::new();
+    if let Some(Value::Object(db)) = conf.get(NPM_REGISTRY) {
+        out.extend(db.keys().map(|name| Installed {
+            name: name.clone(),
+            source: Source::Npm,
+        }));
+    }
+    if let Some(Value::Object(db)) = conf.get(TAR_REGISTRY) {
+        for (name, entry) in db {
+            let url = entry.get("install_url").and_then(Value::as_str);
+            out.push(Installed {
+                name: name.clone(),
+                source: Source::Tarball(url.unwrap_or_default().to_string()),
+            });
+        }
+    }
+    out
+}
+
+/// Records `module` in its registry (replacing an entry of the other kind).
+pub fn register(conf: &mut Value, module: &Installed, installed_at_ms: u64) {
+    unregister(conf, &module.name);
+    let (registry, entry) = match &module.source {
+        Source::Npm => (NPM_REGISTRY, json!({})),
+        Source::Tarball(url) => (
+            TAR_REGISTRY,
+            json!({"source": "tarball", "install_url": url, "installed_at": installed_at_ms}),
+        ),
+    };
+    object_at(conf, registry).insert(module.name.clone(), entry);
+}
+
+/// Forgets `name` in both registries. Its config keys stay, as in PM2.
+pub fn unregister(conf: &mut Value, name: &str) {
+    for registry in [NPM_REGISTRY, TAR_REGISTRY] {
+        if let Some(Value::Object(db)) = conf.get_mut(registry) {
+            db.remove(name);
+        }
+    }
+}
+
+/// Seeds a module's package.json `config` defaults: only keys not set yet.
+pub fn seed_defaults(conf: &mut Value, name: &str, defaults: &Value) {
+    let Value::Object(defaults) = defaults else {
+        return;
+    };
+    let section = object_at(conf, name);
+    for (k, v) in defaults {
+        section.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+}
+
+/// Why a `pm2 set`/`unset` key was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("Key {0:?} is not of the form <module>:<key>")]
+    Malformed(String),
+    #[error("Key {0:?} is not allowed (it names an object prototype)")]
+    Forbidden(String),
+}
+
+/// `app:key` or `app.key` (any depth) as its path of nested object keys.
+pub fn key_path(key: &str) -> Result<Vec<&str>, KeyError> {
+    let parts: Vec<&str> = key.split([':', '.']).collect();
+    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+        return Err(KeyError::Malformed(key.to_string()));
+    }
+    if parts
+        .iter()
+        .any(|p| matches!(*p, "__proto__" | "constructor" | "prototype"))
+    {
+        return Err(KeyError::Forbidden(key.to_string()));
+    }
+    Ok(parts)
+}
+
+/// `pm2 set key value`: the value is stored as the string given, as PM2 does.
+pub fn set(conf: &mut Value, key: &str, value: &str) -> Result<(), KeyError> {
+    let path = key_path(key)?;
+    let (last, parents) = path.split_last().expect("two parts at least");
+    let mut node = conf;
+    for p in parents {
+        node = child_object(node, p);
+    }
+    as_object(node).insert(last.to_string(), Value::String(value.to_string()));
+    Ok(())
+}
+
+/// `pm2 unset key`: removes it; `pm2 unset <module>` removes the whole section.
+/// True when something was removed.
+pub fn unset(conf: &mut Value, key: &str) -> bool {
+    let path: Vec<&str> = key.split([':', '.']).collect();
+    let (last, parents) = path.split_last().expect("split yields one part at least");
+    let mut node = &mut *conf;
+    for p in parents {
+        match node.get_mut(*p) {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_object_mut()
+        .is_some_and(|o| o.remove(*last).is_some())
+}
+
+/// `pm2 get key`: the value stored at it.
+pub fn get<'a>(conf: &'a Value, key: &str) -> Option<&'a Value> {
+    key.split([':', '.'])
+        .try_fold(conf, |node, part| node.get(part))
+}
+
+/// `pm2 multiset "k1 v1 k2 v2"`: the pairs, in order.
+pub fn multiset_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return Err(format!(
+            "multiset takes key value pairs (\"k1 v1 k2 v2\"), got {} word(s)",
+            words.len()
+        ));
+    }
+    Ok(words
+        .chunks(2)
+        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .collect())
+}
+
+/// The sections `pm2 conf` shows: every object key but the registries.
+pub fn sections(conf: &Value) -> Vec<(&String, &Map<String, Value>)> {
+    conf.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != NPM_REGISTRY && *k != TAR_REGISTRY)
+        .filter_map(|(k, v)| v.as_object().map(|o| (k, o)))
+        .collect()
+}
+
+/// A value as `pm2 conf` prints it (strings bare, the rest as JSON).
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads `module_conf.json`; a missing file is `{}`, a broken one an error
+/// naming it (so nothing overwrites what the user may still repair).
+pub fn read_conf(paths: &Paths) -> io::Result<Value> {
+    match fs::read(&paths.module_conf) {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(json!({})),
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) | Err(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is not a JSON object; fix or remove it",
+                    paths.module_conf.display()
+                ),
+            )),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(json!({})),
+        Err(e) => Err(e),
+    }
+}
+
+/// Changes `module_conf.json` under an exclusive lock: read, `change`, write
+/// atomically (4-space indent, as PM2 writes it). Returns the new content.
+pub fn update_conf<T>(
+    paths: &Paths,
+    change: impl FnOnce(&mut Value) -> T,
+) -> io::Result<(Value, T)> {
+    let lock_path = paths.home.join("module_conf.json.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut conf = read_conf(paths)?;
+    let out = change(&mut conf);
+    write_atomic(&paths.module_conf, pretty(&conf).as_bytes())?;
+    drop(lock);
+    Ok((conf, out))
+}
+
+/// JSON with PM2's 4-space indent.
+fn pretty(v: &Value) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(v, &mut ser).expect("a Value always serializes");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// Why a folder is not a runnable module.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{}: no package.json ({})", .0.display(), .1)]
+    NoPackageJson(PathBuf, io::Error),
+    #[error("{}: package.json is not valid JSON ({})", .0.display(), .1)]
+    BadPackageJson(PathBuf, serde_json::Error),
+    #[error("{}: package.json has no name", .0.display())]
+    NoName(PathBuf),
+    #[error("{}: the module has nothing to run (no apps, pm2, bin or main in package.json, and no index.js)", .0.display())]
+    NothingToRun(PathBuf),
+}
+
+/// A module's package.json, read.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub dir: PathBuf,
+    pub json: Value,
+}
+
+impl Package {
+    pub fn read(dir: &Path) -> Result<Package, PackageError> {
+        let file = dir.join("package.json");
+        let bytes = crate::safe_fs::read_limited(&file, 4 << 20)
+            .map_err(|e| PackageError::NoPackageJson(dir.to_path_buf(), e))?;
+        let json: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| PackageError::BadPackageJson(dir.to_path_buf(), e))?;
+        if json.get("name").and_then(Value::as_str).is_none() {
+            return Err(PackageError::NoName(dir.to_path_buf()));
+        }
+        Ok(Package {
+            dir: dir.to_path_buf(),
+            json,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.json["name"].as_str().unwrap_or_default()
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.json.get("version").and_then(Value::as_str)
+    }
+
+    /// The `config` defaults (`{}` when none).
+    pub fn config(&self) -> Value {
+        match self.json.get("config") {
+            Some(v @ Value::Object(_)) => v.clone(),
+            _ => json!({}),
+        }
+    }
+
+    /// The apps the module runs, as start options: `apps` (or `pm2`), else the
+    /// first `bin` entry, else `main` (else `index.js`). Each runs in the
+    /// module's folder as a module (`pmx_module`), named after the package, or
+    /// `<package>:<app>` when there are several apps or an app names itself
+    /// otherwise.
+    pub fn apps(&self) -> Result<Vec<Options>, PackageError> {
+        let declared = match self.json.get("apps").or_else(|| self.json.get("pm2")) {
+            Some(Value::Array(apps)) => apps.clone(),
+            Some(app @ Value::Object(_)) => vec![app.clone()],
+            _ => Vec::new(),
+        };
+        let mut apps: Vec<Options> = declared
+            .into_iter()
+            .filter_map(|a| match a {
+                Value::Object(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        if apps.is_empty() {
+            let script = self
+                .entry()
+                .ok_or_else(|| PackageError::NothingToRun(self.dir.clone()))?;
+            let mut app = Options::new();
+            app.insert("script".into(), Value::String(script));
+            apps.push(app);
+        }
+        let several = apps.len() > 1;
+        let name = self.name().to_string();
+        for app in &mut apps {
+            if !app.contains_key("script") {
+                let script = self
+                    .entry()
+                    .ok_or_else(|| PackageError::NothingToRun(self.dir.clone()))?;
+                app.insert("script".into(), Value::String(script));
+            }
+            let own = app.get("name").and_then(Value::as_str).map(str::to_string);
+            let full = match own {
+                Some(own) if several || own != name => format!("{name}:{own}"),
+                _ => name.clone(),
+            };
+            app.insert("name".into(), Value::String(full));
+            app.insert(
+                "cwd".into(),
+                Value::String(self.dir.to_string_lossy().into_owned()),
+            );
+            app.insert("pmx_module".into(), Value::Bool(true));
+        }
+        Ok(apps)
+    }
+
+    /// The script package.json points at without `apps`: `bin`, then `main`.
+    fn entry(&self) -> Option<String> {
+        let bin = match self.json.get("bin") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Object(o)) => o.values().find_map(|v| v.as_str().map(str::to_string)),
+            _ => None,
+        };
+        let main = self
+            .json
+            .get("main")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        bin.or(main).or_else(|| {
+            self.dir
+                .join("index.js")
+                .is_file()
+                .then(|| "index.js".to_string())
+        })
+    }
+}
+
+/// The object at `conf[key]`, made one if it is missing or not an object.
+fn object_at<'a>(conf: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
+    as_object(child_object(conf, key))
+}
+
+fn as_object(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = json!({});
+    }
+    v.as_object_mut().expect("made an object above")
+}
+
+/// `node[key]` as an object (made one if missing or not an object).
+fn child_object<'a>(node: &'a mut Value, key: &str) -> &'a mut Value {
+    let slot = as_object(node)
+        .entry(key.to_string())
+        .or_insert_with(|| json!({}));
+    if !slot.is_object() {
+        *slot = json!({});
+    }
+    slot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_names_follow_pm2() {
+        for (spec, name) in [
+            ("pm2-logrotate", "pm2-logrotate"),
+            ("pm2-logrotate@2.7.0", "pm2-logrotate"),
+            ("@scope/my-mod@1.0.0", "my-mod"),
+            ("ma-zal/pm2-slack#x", "pm2-slack"),
+            ("https://host/user/pm2-slack.git", "pm2-slack"),
+            ("pm2-slack-1.0.0.tgz", "pm2-slack"),
+            ("./dist/my-module-0.2.1.tar.gz", "my-module"),
+        ] {
+            assert_eq!(canonical_name(spec), name, "{spec}");
+        }
+    }
+
+    #[test]
+    fn set_get_unset_nest_keys_and_refuse_prototypes() {
+        let mut conf = json!({});
+        set(&mut conf, "mod:max_size", "1K").unwrap();
+        set(&mut conf, "mod.retain", "5").unwrap();
+        set(&mut conf, "pm2:registry", "http://r").unwrap();
+        assert_eq!(
+            conf,
+            json!({"mod": {"max_size": "1K", "retain": "5"}, "pm2": {"registry": "http://r"}})
+        );
+        assert_eq!(get(&conf, "mod:retain"), Some(&json!("5")));
+        assert!(matches!(
+            set(&mut conf, "mod:__proto__", "x"),
+            Err(KeyError::Forbidden(_))
+        ));
+        assert!(matches!(
+            set(&mut conf, "nokey", "x"),
+            Err(KeyError::Malformed(_))
+        ));
+        assert!(unset(&mut conf, "mod:retain"));
+        assert!(!unset(&mut conf, "mod:retain"));
+        assert!(unset(&mut conf, "pm2"));
+        assert_eq!(conf, json!({"mod": {"max_size": "1K"}}));
+    }
+
+    #[test]
+    fn registries_and_seeding() {
+        let mut conf = json!({"m": {"a": "mine"}});
+        seed_defaults(&mut conf, "m", &json!({"a": "default", "b": false}));
+        assert_eq!(conf["m"], json!({"a": "mine", "b": false}));
+        let npm = Installed {
+            name: "m".into(),
+            source: Source::Npm,
+        };
+        register(&mut conf, &npm, 1);
+        let tar = Installed {
+            name: "t".into(),
+            source: Source::Tarball("/x/t.tgz".into()),
+        };
+        register(&mut conf, &tar, 7);
+        assert_eq!(conf[NPM_REGISTRY], json!({"m": {}}));
+        assert_eq!(conf[TAR_REGISTRY]["t"]["install_url"], "/x/t.tgz");
+        assert_eq!(installed(&conf), vec![npm, tar]);
+        unregister(&mut conf, "t");
+        assert_eq!(installed(&conf).len(), 1);
+        assert_eq!(
+            sections(&conf).len(),
+            1,
+            "registries are not config sections"
+        );
+    }
+
+    #[test]
+    fn multiset_takes_pairs() {
+        assert_eq!(
+            multiset_pairs("a:x 1 b:y two").unwrap(),
+            vec![("a:x".into(), "1".into()), ("b:y".into(), "two".into())]
+        );
+        assert!(multiset_pairs("a:x").is_err());
+    }
+
+    #[test]
+    fn package_apps_name_and_mark_modules() {
+        let dir = std::env::temp_dir().join(format!("pm2-modpkg-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let write = |json: Value| fs::write(dir.join("package.json"), json.to_string()).unwrap();
+        write(json!({"name": "m", "main": "lib/app.js"}));
+        let apps = Package::read(&dir).unwrap().apps().unwrap();
+        assert_eq!(apps[0]["script"], "lib/app.js");
+        assert_eq!(apps[0]["name"], "m");
+        assert_eq!(apps[0]["pmx_module"], true);
+        assert_eq!(apps[0]["cwd"], dir.to_string_lossy().as_ref());
+        write(json!({"name": "m", "bin": {"m": "bin/m"}, "main": "x.js"}));
+        assert_eq!(
+            Package::read(&dir).unwrap().apps().unwrap()[0]["script"],
+            "bin/m"
+        );
+        write(
+            json!({"name": "m", "apps": [{"name": "m", "script": "a.js", "max_memory_restart": "500M"}]}),
+        );
+        let apps = Package::read(&dir).unwrap().apps().unwrap();
+        assert_eq!(
+            (
+                apps[0]["name"].as_str(),
+                apps[0]["max_memory_restart"].as_str()
+            ),
+            (Some("m"), Some("500M"))
+        );
+        write(
+            json!({"name": "m", "apps": [{"name": "w1", "script": "a.js"}, {"name": "w2", "script": "b.js"}]}),
+        );
+        let names: Vec<_> = Package::read(&dir)
+            .unwrap()
+            .apps()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].clone())
+            .collect();
+        assert_eq!(names, vec![json!("m:w1"), json!("m:w2")]);
+        write(json!({"name": "m"}));
+        assert!(matches!(
+            Package::read(&dir).unwrap().apps(),
+            Err(PackageError::NothingToRun(_))
+        ));
+        write(json!({"version": "1"}));
+        assert!(matches!(Package::read(&dir), Err(PackageError::NoName(_))));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_updates_keep_every_key() {
+        let home = std::env::temp_dir().join(format!("pm2-modconf-{}", std::process::id()));
+        fs::create_dir_all(&home).unwrap();
+        let paths = Paths::new(home.clone());
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let paths = paths.clone();
+                std::thread::spawn(move || {
+                    update_conf(&paths, |c| set(c, &format!("m:k{i}"), "v"))
+                        .unwrap()
+                        .1
+                        .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let conf = read_conf(&paths).unwrap();
+        assert_eq!(conf["m"].as_object().unwrap().len(), 32);
+        let text = fs::read_to_string(&paths.module_conf).unwrap();
+        assert!(text.contains("\n    \"m\": {"), "4-space indent: {text}");
+        fs::write(&paths.module_conf, "{broken").unwrap();
+        assert!(update_conf(&paths, |c| set(c, "m:x", "y")).is_err());
+        assert_eq!(fs::read_to_string(&paths.module_conf).unwrap(), "{broken");
+        fs::remove_dir_all(&home).unwrap();
+    }
+}
