@@ -35,7 +35,7 @@ test('cloud-only and not-yet-built methods answer with an error that says so', a
   for (const name of Object.keys(NOT_BUILT)) {
     assert.strictEqual(typeof api[name], 'function', name);
   }
-  await assert.rejects(api.install('pm2-logrotate'), /install is not built in this pm2 yet \(the module system\)/);
+  await assert.rejects(api.deploy('ecosystem.config.js', ['production']), /deploy is not built in this pm2 yet \(deployment\)/);
 });
 
 test('clearDump, generateSample, jlist and the internal entry points work', async () => {

@@ -71,7 +71,7 @@ test('module:generate writes a sample module from the template, no network neede
 
 test('install . runs the module in development mode: config through initModule, restarts on change', async () => {
   const dir = path.join(work, 'gen-mod');
-  ok(['install', '.'], { cwd: dir });
+  ok(['install', '.'], { cwd: dir, env: { MODULE_DEBUG: 'true' } });
   const p = await waitFor(() => {
     const q = proc('gen-mod');
     return q && q.pm2_env.status === 'online' && q;
@@ -87,6 +87,9 @@ test('install . runs the module in development mode: config through initModule, 
   assert.strictEqual(proc('gen-mod').pm2_env.axm_options.greeting, 'hello');
   // Its own metric.
   await waitFor(() => proc('gen-mod').pm2_env.axm_monitor.Ticks, { what: 'the Ticks metric' });
+  // MODULE_DEBUG=true: what the module sends is in the daemon's log.
+  const daemonLog = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  assert.match(daemonLog, /\[MODULE_DEBUG\] gen-mod sent \{"type":"axm:option:configuration"/);
 
   // pm2 set: stored, the module restarted with the new value.
   const before = proc('gen-mod').pm2_env.restart_time;
@@ -255,4 +258,41 @@ pm2.connect((err) => {
   assert.strictEqual(p.pm2_env.status, 'online');
   assert.strictEqual(p.pm2_env.restart_time, 0, 'the connected client stayed alive');
   ok(['delete', 'inner-client']);
+});
+
+test('a pid in axm_options makes the list report that process', async () => {
+  const script = path.join(work, 'watcher.js');
+  fs.writeFileSync(script, `
+const { spawn } = require('child_process');
+const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+process.send({ type: 'axm:option:configuration', data: { pid: child.pid } });
+console.log('watching ' + child.pid);
+setInterval(() => {}, 1000);
+process.on('SIGINT', () => { child.kill(); process.exit(0); });
+`);
+  ok(['start', script, '--name', 'pid-watcher']);
+  const line = await waitFor(() => outLog('pid-watcher').match(/watching (\d+)/), { what: 'the child pid' });
+  const childPid = Number(line[1]);
+  await waitFor(() => proc('pid-watcher').pm2_env.axm_options.pid === childPid, { what: 'axm_options.pid' });
+  const p = proc('pid-watcher');
+  // `sleep` is a few hundred kB to a few MB; the node process itself is tens of MB.
+  const rssKb = Number(fs.readFileSync(`/proc/${childPid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  assert.ok(Math.abs(p.monit.memory - rssKb * 1024) < 2 * 1024 * 1024, `memory ${p.monit.memory} is sleep's (${rssKb} kB)`);
+  assert.ok(p.monit.memory < 15 * 1024 * 1024, 'not the node process');
+  ok(['delete', 'pid-watcher']);
+});
+
+test('publish bumps the patch version and runs npm publish (dry run)', () => {
+  ok(['module:generate', 'pub-mod']);
+  const r = ok(['publish', 'pub-mod', '--dry-run']);
+  assert.match(r.out, /Publishing pub-mod 0\.1\.0 -> 0\.1\.1/);
+  assert.match(r.out + r.err, /pub-mod@0\.1\.1/, 'npm packed the bumped version');
+  const pkg = JSON.parse(fs.readFileSync(path.join(work, 'pub-mod', 'package.json'), 'utf8'));
+  assert.strictEqual(pkg.version, '0.1.1');
+  // npm failing (a package.json npm refuses) puts the version back.
+  fs.writeFileSync(path.join(work, 'pub-mod', 'package.json'), JSON.stringify({ name: 'Bad Name!', version: '1.0.0', main: 'index.js' }));
+  const bad = pm2(['publish', 'pub-mod', '--dry-run']);
+  assert.strictEqual(bad.code, 1);
+  assert.match(bad.err, /npm publish failed .*version 1\.0\.0 kept/);
+  assert.strictEqual(JSON.parse(fs.readFileSync(path.join(work, 'pub-mod', 'package.json'), 'utf8')).version, '1.0.0');
 });
