@@ -227,6 +227,40 @@ test('the API: set, get, conf, multiset, unset with callbacks and promises', asy
   assert.strictEqual(proc('gen-mod').pm2_env.restart_time, before + 1);
 });
 
+test('pm2-runtime starts the installed modules with its apps', async () => {
+  ok(['kill']);
+  const runtimeBin = path.join(root, 'node_modules', '.bin', 'pm2-runtime');
+  fs.writeFileSync(path.join(work, 'rt-app.js'), 'setInterval(() => {}, 1000);\n');
+  const rt = spawn(runtimeBin, [path.join(work, 'rt-app.js')], { env, stdio: 'ignore' });
+  try {
+    const list = await waitFor(() => {
+      const r = pm2(['jlist']);
+      const l = r.code === 0 ? JSON.parse(r.out) : [];
+      return l.some((p) => p.name === 'gen-mod' && p.pm2_env.status === 'online') && l.some((p) => p.name === 'rt-app') && l;
+    }, { timeout: 15000, what: 'the module beside the runtime app' });
+    assert.strictEqual(list.find((p) => p.name === 'gen-mod').pm2_env.pmx_module, true);
+  } finally {
+    const exited = new Promise((resolve) => rt.on('exit', resolve));
+    rt.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('the API installs, packages and uninstalls modules too', async () => {
+  const sample = await new Promise((resolve, reject) => api.generateModuleSample('api-mod', (err, r) => (err ? reject(err) : resolve(r))));
+  assert.strictEqual(sample.path, path.join(work, 'api-mod'));
+  const procs = await api.install(path.join(work, 'api-mod'));
+  assert.deepStrictEqual(procs.map((p) => p.name), ['api-mod']);
+  assert.strictEqual(procs[0].pm2_env.pmx_module, true);
+  const packed = await api.package('api-mod');
+  assert.strictEqual(packed.file, path.join(work, 'api-mod-0.1.0.tgz'));
+  assert.ok(fs.existsSync(packed.file));
+  // A development module is not registered: deleteModule removes its process.
+  await api.deleteModule('api-mod');
+  assert.strictEqual(proc('api-mod'), undefined);
+  await assert.rejects(api.uninstall('api-mod'), /exited with code 1/);
+});
+
 test('uninstall removes the process, the folder and the registry entry', async () => {
   const pid = proc('gen-mod').pid;
   const r = ok(['uninstall', 'gen-mod']);
