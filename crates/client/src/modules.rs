@@ -358,14 +358,8 @@ async fn put_in_place(
     let paths = &client.paths;
     let live = paths.modules_dir.join(&module.name);
     let previous = paths.modules_dir.join(format!(".{}.previous", module.name));
-    let staged_package = {
-        let probe = Installed {
-            name: module.name.clone(),
-            source: module.source.clone(),
-        };
-        let dir = probe_dir(&probe, &staging);
-        Package::read(&dir).and_then(|p| p.apps().map(|_| p))
-    };
+    let staged_package =
+        Package::read(&module.package_dir_in(&staging)).and_then(|p| p.apps().map(|_| p));
     if let Err(e) = staged_package {
         let _ = fs::remove_dir_all(&staging);
         return Err(Error::Usage(format!("{}: {e}", module.name)));
@@ -412,14 +406,6 @@ async fn put_in_place(
             }
             Err(e)
         }
-    }
-}
-
-/// Where a staged module's package.json is.
-fn probe_dir(module: &Installed, staging: &Path) -> PathBuf {
-    match module.source {
-        Source::Npm => staging.join("node_modules").join(&module.name),
-        Source::Tarball(_) => staging.to_path_buf(),
     }
 }
 

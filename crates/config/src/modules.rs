@@ -38,10 +38,29 @@ pub struct Installed {
 impl Installed {
     /// The folder holding the module's package.json.
     pub fn package_dir(&self, paths: &Paths) -> PathBuf {
-        let base = paths.home.join("modules").join(&self.name);
+        self.package_dir_in(&paths.home.join("modules").join(&self.name))
+    }
+
+    /// The package folder inside `base`, the module's (or its staging) folder.
+    /// A scoped npm package (`@scope/name`) sits under its scope's folder.
+    pub fn package_dir_in(&self, base: &Path) -> PathBuf {
         match self.source {
-            Source::Npm => base.join("node_modules").join(&self.name),
-            Source::Tarball(_) => base,
+            Source::Npm => {
+                let node_modules = base.join("node_modules");
+                let plain = node_modules.join(&self.name);
+                if plain.exists() {
+                    return plain;
+                }
+                fs::read_dir(&node_modules)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with('@'))
+                    .map(|e| e.path().join(&self.name))
+                    .find(|p| p.join("package.json").is_file())
+                    .unwrap_or(plain)
+            }
+            Source::Tarball(_) => base.to_path_buf(),
         }
     }
 }
@@ -485,6 +504,25 @@ mod tests {
             1,
             "registries are not config sections"
         );
+    }
+
+    #[test]
+    fn scoped_npm_packages_are_found_under_their_scope() {
+        let base = std::env::temp_dir().join(format!("pm2-scoped-{}", std::process::id()));
+        let pkg = base.join("node_modules").join("@acme").join("mod");
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(pkg.join("package.json"), "{}").unwrap();
+        let m = Installed {
+            name: "mod".into(),
+            source: Source::Npm,
+        };
+        assert_eq!(m.package_dir_in(&base), pkg);
+        let t = Installed {
+            name: "mod".into(),
+            source: Source::Tarball("x".into()),
+        };
+        assert_eq!(t.package_dir_in(&base), base);
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
