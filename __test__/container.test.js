@@ -31,7 +31,8 @@ function run(script, { args = [], env = {}, ipc = true, onMessage, timeout = 100
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CONTAINER, ...args], {
       cwd: dir,
-      env: { ...process.env, ...env, pm_exec_path: script },
+      // the metrics agent is off here (its own tests are in metrics-agent.test.js)
+      env: { ...process.env, pmx: 'false', ...env, pm_exec_path: script },
       stdio: ['pipe', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
     });
     const messages = [];

@@ -1,7 +1,8 @@
 'use strict';
 // Runs a node app for the daemon: `node [node_args] lib/container.js [args...]`, with the
-// app's script in env pm_exec_path. It names the process, reports the node version, turns
-// a crash into a `process:exception` message, then hands over to the app as main module.
+// app's script in env pm_exec_path. It names the process, reports the node version, starts
+// the metrics agent, turns a crash into a `process:exception` message, then hands over to
+// the app as main module.
 // Deliberately tiny: it must cost the app next to nothing.
 
 const script = process.env.pm_exec_path;
@@ -22,6 +23,11 @@ if (
 }
 
 if (process.send) process.send({ node_version: process.versions.node });
+// PM2's metrics and actions (heap, event loop, handles, HTTP; heap dump and profiles), as
+// PM2's bundled agent gives every app unless `pmx` (or `automation`) is false.
+if (process.env.pmx !== 'false' && process.env.automation !== 'false') {
+  require('./metrics_agent').start();
+}
 // No 'message' listener is added here, so the IPC channel keeps the app alive only if the
 // app itself listens for messages (Node refs the channel for such listeners); an app that
 // finishes its work exits. An explicit process.channel.unref() would also stop an app that

@@ -1,0 +1,299 @@
+'use strict';
+// The metrics and actions every node app under the daemon reports, without @pm2/io: the
+// same names, units and types PM2's bundled agent uses, sent over the IPC channel as
+// `axm:monitor` (the daemon merges them into pm2_env.axm_monitor) and `axm:action`.
+// Cheap by design: Node's own counters read once a second, only changed values sent, HTTP
+// seen through diagnostics_channel (no patching), every timer unref'd so the agent never
+// keeps an app alive, and the profilers loaded only when an action asks for them.
+
+const SAMPLE_MS = 1000;
+// The event-loop probe wakes every RESOLUTION_MS; a blocked loop shows whatever the
+// resolution, and a coarser one costs an idle app fewer wake-ups.
+const RESOLUTION_MS = 50;
+const LAGS = 64; // probe samples kept per report (20 a second)
+const HTTP_WINDOW_S = 60;
+const HTTP_LATENCIES = 1024; // the most recent responses kept for the mean and p95
+
+const MIB = 1024 * 1024;
+// Milliseconds from a monotonic clock (process.hrtime needs no module; `performance` loads one).
+const ms = () => {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+};
+const two = (x) => Math.round(x * 100) / 100;
+
+// name → [type, unit]; the order is PM2's, so a first report lists them as PM2 does.
+const METRICS = {
+  'Heap Size': ['internal/v8/heap/total', 'MiB'],
+  'Heap Usage': ['internal/v8/heap/usage', '%'],
+  'Used Heap Size': ['internal/v8/heap/used', 'MiB'],
+  'Active requests': ['internal/libuv/requests'],
+  'Active handles': ['internal/libuv/handles'],
+  'Event Loop Latency': ['internal/libuv/latency/p50', 'ms'],
+  'Event Loop Latency p95': ['internal/libuv/latency/p95', 'ms'],
+  'HTTP Mean Latency': ['internal/http/builtin/latency/p50', 'ms'],
+  'HTTP P95 Latency': ['internal/http/builtin/latency/p95', 'ms'],
+  HTTP: ['internal/http/builtin/reqs', 'req/min'],
+};
+
+// libuv request types, as process.getActiveResourcesInfo() names them; the rest are handles.
+const REQUEST = /Req|^Query|^(?:Write|Shutdown|Connect|Send)Wrap$/;
+
+function send(msg) {
+  if (!process.connected) return false;
+  try {
+    process.send(msg, () => {}); // a callback: a closed channel is an error passed here, not thrown
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- metrics ------------------------------------------------------------------------------
+
+function startMetrics() {
+  const v8 = require('v8');
+  const loop = watchLoop();
+  const http = watchHttp();
+  const sent = new Map(); // name → the value last sent
+  let inFlight = false;
+
+  const sample = () => {
+    const values = {};
+    const heap = v8.getHeapStatistics();
+    values['Heap Size'] = (heap.total_heap_size / MIB).toFixed(2);
+    values['Heap Usage'] = two((heap.used_heap_size / heap.total_heap_size) * 100);
+    values['Used Heap Size'] = (heap.used_heap_size / MIB).toFixed(2);
+    let requests = 0;
+    let handles = 0;
+    for (const kind of process.getActiveResourcesInfo()) {
+      if (REQUEST.test(kind)) requests++;
+      else if (kind !== 'Timeout' && kind !== 'Immediate') handles++;
+    }
+    values['Active requests'] = requests;
+    values['Active handles'] = handles;
+    Object.assign(values, loop.sample());
+    Object.assign(values, http.sample());
+    return values;
+  };
+
+  const report = () => {
+    if (inFlight || !process.connected) return;
+    const data = {};
+    let any = false;
+    for (const [name, value] of Object.entries(sample())) {
+      if (sent.get(name) === value) continue;
+      const [type, unit] = METRICS[name];
+      data[name] = unit ? { historic: true, unit, type, value } : { historic: true, type, value };
+      sent.set(name, value);
+      any = true;
+    }
+    if (!any) return;
+    // One message in flight at most: a slow or closed channel never queues metrics up.
+    inFlight = true;
+    try {
+      process.send({ type: 'axm:monitor', data }, () => (inFlight = false));
+    } catch {
+      inFlight = false;
+    }
+  };
+  setInterval(report, SAMPLE_MS).unref();
+}
+
+// How late the event loop runs a timer due every RESOLUTION_MS: the p50 and p95 of the
+// delays seen since the last report. A JS interval rather than perf_hooks'
+// monitorEventLoopDelay, whose module and histogram add ~1 MB to every app.
+function watchLoop() {
+  const lags = new Float64Array(LAGS);
+  let n = 0;
+  let last = ms();
+  setInterval(() => {
+    const now = ms();
+    if (n < LAGS) lags[n++] = Math.max(0, now - last - RESOLUTION_MS);
+    last = now;
+  }, RESOLUTION_MS).unref();
+  return {
+    sample() {
+      if (n === 0) return {};
+      const sorted = lags.subarray(0, n).sort();
+      const at = (p) => sorted[Math.min(n - 1, Math.floor(n * p))].toFixed(2);
+      const out = { 'Event Loop Latency': at(0.5), 'Event Loop Latency p95': at(0.95) };
+      n = 0;
+      return out;
+    },
+  };
+}
+
+// Requests served by http/https servers in this process, from Node's diagnostics channels.
+function watchHttp() {
+  const dc = require('diagnostics_channel');
+  const started = Symbol('pm2.requestStart');
+  const buckets = new Uint32Array(HTTP_WINDOW_S); // requests finished, per second
+  const durations = new Float64Array(HTTP_LATENCIES);
+  const finishedAt = new Float64Array(HTTP_LATENCIES);
+  let next = 0; // ring position in durations
+  let firstSecond = -1;
+  let lastSecond = -1;
+  const second = () => Math.floor(ms() / 1000);
+  const advance = (now) => {
+    // zero the buckets of the seconds that passed since the last request
+    for (let s = Math.max(lastSecond + 1, now - HTTP_WINDOW_S + 1); s <= now; s++) {
+      buckets[s % HTTP_WINDOW_S] = 0;
+    }
+    lastSecond = now;
+  };
+  dc.subscribe('http.server.request.start', ({ response }) => {
+    if (response) response[started] = ms();
+  });
+  dc.subscribe('http.server.response.finish', ({ response }) => {
+    const t0 = response && response[started];
+    if (t0 === undefined) return;
+    const t = ms();
+    const now = Math.floor(t / 1000);
+    if (firstSecond < 0) firstSecond = now;
+    if (now !== lastSecond) advance(now);
+    buckets[now % HTTP_WINDOW_S]++;
+    durations[next] = t - t0;
+    finishedAt[next] = t;
+    next = (next + 1) % HTTP_LATENCIES;
+  });
+  return {
+    sample() {
+      if (firstSecond < 0) return {}; // no HTTP server has answered yet: no HTTP metrics
+      const now = second();
+      if (now !== lastSecond) advance(now);
+      let count = 0;
+      for (const n of buckets) count += n;
+      // req/min over the last minute, or over the time since the first request if shorter
+      const span = Math.min(HTTP_WINDOW_S, now - firstSecond + 1);
+      const out = { HTTP: two((count * 60) / span) };
+      const since = ms() - HTTP_WINDOW_S * 1000;
+      const recent = [];
+      for (let i = 0; i < HTTP_LATENCIES; i++) {
+        if (finishedAt[i] > since) recent.push(durations[i]);
+      }
+      if (recent.length) {
+        recent.sort((a, b) => a - b);
+        out['HTTP Mean Latency'] = two(recent.reduce((a, b) => a + b, 0) / recent.length);
+        out['HTTP P95 Latency'] = two(recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.95))]);
+      }
+      return out;
+    },
+  };
+}
+
+// ---- actions ------------------------------------------------------------------------------
+
+// Snapshots and profiles go to <PM2_HOME>/profiles (never watched by the daemon), or to the
+// directory given as the action's parameter; the reply says which file.
+function outputFile(dir, ext) {
+  const fs = require('fs');
+  const path = require('path');
+  const os = require('os');
+  const home = process.env.PM2_HOME || path.join(os.homedir(), '.pm2');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const base = `${process.env.name || 'app'}-${process.env.pm_id || process.pid}-${stamp}.${ext}`;
+  const target = dir ? path.resolve(String(dir)) : path.join(home, 'profiles');
+  try {
+    fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+    fs.accessSync(target, fs.constants.W_OK);
+    return path.join(target, base);
+  } catch (e) {
+    if (dir) throw new Error(`cannot write into ${target}: ${e.message}`);
+    return path.join(os.tmpdir(), base); // PM2_HOME not writable by this app's user
+  }
+}
+
+function writeJson(file, value) {
+  require('fs').writeFileSync(file, JSON.stringify(value), { mode: 0o600 });
+  return file;
+}
+
+let session = null;
+function inspectorSession() {
+  if (!session) {
+    const { Session } = require('inspector');
+    session = new Session();
+    session.connect();
+  }
+  return session;
+}
+
+function post(method, params) {
+  return new Promise((resolve, reject) =>
+    inspectorSession().post(method, params || {}, (err, res) => (err ? reject(err) : resolve(res)))
+  );
+}
+
+// One profiler of each kind at a time, as in PM2: `running` holds its uuid.
+function profiler(kind) {
+  const cpu = kind === 'cpu';
+  let running = null;
+  const domain = cpu ? 'Profiler' : 'HeapProfiler';
+  return {
+    async start(param) {
+      if (param !== undefined) throw new Error(`km:${cpu ? 'cpu:profiling' : 'heap:sampling'}:start takes no parameter`);
+      if (running) throw new Error('A profiling is already running');
+      const run = { uuid: require('crypto').randomUUID(), at: Date.now() };
+      run.ready = (async () => {
+        await post(`${domain}.enable`);
+        await post(cpu ? 'Profiler.start' : 'HeapProfiler.startSampling');
+      })();
+      running = run;
+      try {
+        await run.ready;
+      } catch (e) {
+        if (running === run) running = null;
+        throw e;
+      }
+      return { success: true, uuid: run.uuid };
+    },
+    async stop(dir) {
+      const run = running;
+      if (!run) throw new Error('No profiling are already running');
+      running = null;
+      await run.ready; // a stop sent right after the start waits for the profiler to run
+      const { profile } = await post(cpu ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
+      await post(`${domain}.disable`);
+      const file = writeJson(outputFile(dir, cpu ? 'cpuprofile' : 'heapprofile'), profile);
+      return { success: true, uuid: run.uuid, duration: Date.now() - run.at, file };
+    },
+  };
+}
+
+function startActions() {
+  const cpu = profiler('cpu');
+  const heap = profiler('heap');
+  const ACTIONS = {
+    'km:heapdump': [2, (dir) => ({ success: true, file: require('v8').writeHeapSnapshot(outputFile(dir, 'heapsnapshot')) })],
+    'km:cpu:profiling:start': [2, (p) => cpu.start(p)],
+    'km:cpu:profiling:stop': [1, (dir) => cpu.stop(dir)],
+    'km:heap:sampling:start': [2, (p) => heap.start(p)],
+    'km:heap:sampling:stop': [1, (dir) => heap.stop(dir)],
+  };
+  for (const [name, [arity]] of Object.entries(ACTIONS)) {
+    send({ type: 'axm:action', data: { action_name: name, action_type: 'internal', arity } });
+  }
+  process.on('message', (msg) => {
+    // the daemon sends the action's name, or {msg, opts, uuid} when there is a parameter
+    const name = typeof msg === 'string' ? msg : msg && typeof msg.msg === 'string' ? msg.msg : null;
+    const action = name && Object.prototype.hasOwnProperty.call(ACTIONS, name) && ACTIONS[name];
+    if (!action) return;
+    const param = msg && typeof msg === 'object' ? msg.opts : undefined;
+    Promise.resolve()
+      .then(() => action[1](param))
+      .catch((e) => ({ success: false, err: e && e.message ? e.message : String(e) }))
+      .then((ret) => send({ type: 'axm:reply', data: { at: Date.now(), action_name: name, return: ret } }));
+  });
+  // Listening for actions must not keep the app alive: Node refs the channel for each
+  // 'message' listener, so take ours back out of the count (the app's own still count).
+  if (process.channel && typeof process.channel.unrefCounted === 'function') process.channel.unrefCounted();
+}
+
+function start() {
+  if (!process.send) return;
+  startActions();
+  startMetrics();
+}
+
+module.exports = { start, METRICS };
