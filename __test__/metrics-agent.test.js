@@ -82,6 +82,9 @@ test("registers PM2's actions and reports PM2's metrics with their units and typ
       { action_name: 'km:heap:sampling:start', action_type: 'internal', arity: 2 },
       { action_name: 'km:heap:sampling:stop', action_type: 'internal', arity: 1 },
     ]);
+    const options = app.messages.find((x) => x.type === 'axm:option:configuration').data;
+    assert.equal(options.module_name, 'agent-app');
+    assert.deepEqual(options.metrics, { v8: true, network: false, eventLoop: true, runtime: false, http: true });
     const m = app.monitor;
     assert.deepEqual(Object.keys(m), [
       'Heap Size', 'Heap Usage', 'Used Heap Size', 'Active requests', 'Active handles',

@@ -290,8 +290,35 @@ function startActions() {
   if (process.channel && typeof process.channel.unrefCounted === 'function') process.channel.unrefCounted();
 }
 
+// The agent's configuration, in the keys PM2's agent sends (the daemon keeps them in
+// pm2_env.axm_options), saying what this agent does.
+function sendOptions() {
+  const version = require('../package.json').version;
+  send({
+    type: 'axm:option:configuration',
+    data: {
+      error: true,
+      heapdump: true,
+      'feature.profiler.heapsnapshot': false,
+      'feature.profiler.heapsampling': true,
+      'feature.profiler.cpu_js': true,
+      latency: true,
+      catchExceptions: true,
+      profiling: true,
+      metrics: { v8: true, network: false, eventLoop: true, runtime: false, http: true },
+      standalone: false,
+      tracing: { enabled: false, outbound: false },
+      module_conf: {},
+      apm: { type: 'node', version },
+      module_name: process.env.name || 'app',
+      module_version: version,
+    },
+  });
+}
+
 function start() {
   if (!process.send) return;
+  sendOptions();
   startActions();
   startMetrics();
 }

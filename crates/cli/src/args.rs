@@ -540,6 +540,15 @@ pub enum Command {
         #[arg(value_name = "value", allow_hyphen_values = true)]
         value: Option<String>,
     },
+    /// trigger process action
+    Trigger {
+        #[arg(value_name = "id|proc_name|namespace|all")]
+        target: String,
+        #[arg(value_name = "action_name")]
+        action: String,
+        #[arg(value_name = "params")]
+        param: Option<String>,
+    },
     #[command(external_subcommand)]
     Other(Vec<String>),
 }

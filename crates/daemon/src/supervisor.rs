@@ -1394,7 +1394,10 @@ impl Actor {
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
         let by_name = target.get("name").and_then(Value::as_str);
         if let Some(id) = by_id {
-            let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
+            let p = self
+                .procs
+                .get(&id)
+                .ok_or_else(|| format!("{id} id unknown"))?;
             if !has_action(p) {
                 return Err(format!("Action doesn't exist {action} for {}", p.name()));
             }

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod modules;
 pub mod start;
 mod startup;
+mod trigger;
 
 use crate::args::{Command, Flags};
 use crate::js_text;
@@ -170,7 +171,6 @@ pub fn name_of(list: &[Value], id: u64) -> String {
 
 /// PM2's commands that this CLI does not offer yet, with what they belong to.
 const NOT_BUILT: &[(&str, &str)] = &[
-    ("trigger", "app actions"),
     ("monit", "the terminal dashboard"),
     ("dashboard", "the terminal dashboard"),
     ("dash", "the terminal dashboard"),
@@ -249,6 +249,11 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Reset { target } => actions::reset(ctx, &target).await,
         C::Scale { app, count } => actions::scale(ctx, &app, &count).await,
         C::SendSignal { signal, target } => actions::send_signal(ctx, &signal, &target).await,
+        C::Trigger {
+            target,
+            action,
+            param,
+        } => trigger::trigger(ctx, &target, &action, param).await,
         C::List => info::list(ctx).await,
         C::Jlist => info::jlist(ctx).await,
         C::Prettylist => info::prettylist(ctx).await,
