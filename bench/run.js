@@ -89,8 +89,9 @@ async function main() {
   const groupOf = Object.fromEntries(metrics.map((m) => [m.key, m.group]));
   const sel = opts.only;
   if (sel) for (const s of sel) if (!groupOf[s] && !Object.values(groupOf).includes(s)) throw new Error(`--only: unknown metric or group ${s}; known: ${[...new Set(Object.values(groupOf))].join(' ')} or ${Object.keys(groupOf).join(' ')}`);
-  // a metric is selected by its key or its group; the node -e 0 floor comes with api and crash
-  const wantKey = (k) => !sel || sel.includes(k) || sel.includes(groupOf[k]) || (k === 'node_boot' && ['api', 'crash', 'crash_gap'].some(wantKey));
+  // a metric is selected by its key or its group; a floor comes with the rows measured against it
+  const FLOORS = { node_boot: ['api', 'crash', 'crash_gap'], start_listen_floor: ['start_listen_n'], log_floor: ['log_rate'], log_floor_batch: ['log_rate_batch'] };
+  const wantKey = (k) => !sel || sel.includes(k) || sel.includes(groupOf[k]) || (FLOORS[k] || []).some(wantKey);
   const want = (g) => metrics.some((m) => m.group === g && wantKey(m.key));
   // the HTTP load tool, only when a cluster row is selected
   let httpLoad = null;

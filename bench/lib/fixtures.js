@@ -48,6 +48,10 @@ setInterval(() => {}, 1e6);
   // appends a hi-res wall-clock timestamp (ms) at start, then crashes
   'crash.js': `require('fs').appendFileSync(process.env.BENCH_STAMPS, (performance.timeOrigin + performance.now()).toFixed(3) + '\\n');\nprocess.exit(1);\n`,
 
+  // an HTTP server on a free port that appends its pid to BENCH_READY once listening
+  // (one short O_APPEND write per app, so concurrent apps never interleave)
+  'listen.js': `require('http').createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', () => require('fs').appendFileSync(process.env.BENCH_READY, process.pid + '\\n'));\n`,
+
   // minimal http app for cluster mode
   'http.js': `require('http').createServer((req, res) => res.end('ok')).listen(Number(process.env.BENCH_PORT), '127.0.0.1');\n`,
 

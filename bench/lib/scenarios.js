@@ -59,10 +59,18 @@ function outLogOf(impl, name) {
   return (p && p.pm2_env && p.pm2_env.pm_out_log_path) || path.join(impl.home, 'logs', `${name}-out.log`);
 }
 
+// The daemon's CPU and the apps' (summed) over the window: with the apps reporting metrics
+// every second, the first is what receiving them costs, the second what sending them costs.
 async function cpuWindow(impl, pid, cfg, rec) {
   await M.sleep(cfg.settleMs);
-  const c0 = M.cpuMs(pid); await M.sleep(cfg.cpuSeconds * 1000); const c1 = M.cpuMs(pid);
-  rec('cpu_idle', c1 - c0, `${(((c1 - c0) / (cfg.cpuSeconds * 1000)) * 100).toFixed(2)}% of a core; ${1000 / M.CLK_TCK} ms ticks`);
+  const apps = I.jlist(impl).map((p) => p.pid).filter(Boolean);
+  const appsCpu = () => apps.reduce((a, p) => a + (M.cpuMs(p) || 0), 0);
+  const c0 = M.cpuMs(pid); const a0 = appsCpu();
+  await M.sleep(cfg.cpuSeconds * 1000);
+  const c1 = M.cpuMs(pid); const a1 = appsCpu();
+  const share = (ms) => `${((ms / (cfg.cpuSeconds * 1000)) * 100).toFixed(2)}% of a core`;
+  rec('cpu_idle', c1 - c0, `${share(c1 - c0)}; ${1000 / M.CLK_TCK} ms ticks`);
+  rec('cpu_apps', a1 - a0, `${share(a1 - a0)} for ${apps.length} apps`);
 }
 
 // ---- boot: cold ping, idle RSS, 1-app latencies, API, app overhead, crash gap, logs --------
@@ -86,16 +94,24 @@ async function boot(base, ctx, rec) {
 
   if (want('overhead') || want('jlist') || want('ls') || want('api')) {
     I.cliOk(impl, ['start', fx.idle, '--name', 'one']);
-    const bare = spawn(process.execPath, [fx.idle], { stdio: 'ignore' });
+    if (want('overhead')) I.cliOk(impl, ['start', fx.idle, '--name', 'off', '--no-pmx']);
+    // the floor: the same app spawned by a bare Node parent (this one) with an IPC channel,
+    // so the channel's own cost is not counted as the manager's
+    const bare = spawn(process.execPath, [fx.idle], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    bare.on('message', () => {});
     ctx.track(bare);
     try {
-      const [one] = await I.waitList(impl, (l) => l.length === 1 && I.statusOf(l[0]) === 'online' && l[0].pid, { what: 'app online' });
+      const n = want('overhead') ? 2 : 1;
+      const list = await I.waitList(impl, (l) => l.length === n && l.every((p) => I.statusOf(p) === 'online' && p.pid), { what: 'apps online' });
       if (want('overhead')) {
-        await M.sleep(Math.max(cfg.settleMs, 2000));
-        const managed = M.rssMB(one.pid); const bareRss = M.rssMB(bare.pid);
-        rec('overhead', managed - bareRss, `${managed.toFixed(1)} vs ${bareRss.toFixed(1)} MB bare`);
+        await M.sleep(Math.max(cfg.settleMs, 3000)); // the agent's first reports are in
+        const pidOf = (name) => list.find((p) => p.name === name).pid;
+        const on = M.rssMB(pidOf('one')); const off = M.rssMB(pidOf('off')); const floorRss = M.rssMB(bare.pid);
+        rec('overhead', on - floorRss, `${on.toFixed(1)} vs ${floorRss.toFixed(1)} MB floor`);
+        rec('overhead_off', off - floorRss, `${off.toFixed(1)} vs ${floorRss.toFixed(1)} MB floor`);
       }
     } finally { bare.kill('SIGKILL'); }
+    if (want('overhead')) I.cliOk(impl, ['delete', 'off']);
     if (want('jlist')) for (const t of latency(impl, [impl.bin, 'jlist'], cfg)) rec('jlist_1', t);
     if (want('ls')) for (const t of latency(impl, [impl.bin, 'ls'], cfg)) rec('ls_1', t);
     if (want('api')) for (const t of latency(impl, [process.execPath, fx.api], cfg, { BENCH_PKG: impl.pkg })) rec('api', t);
@@ -134,7 +150,8 @@ async function boot(base, ctx, rec) {
       ctx.track(sh);
       let f;
       try { f = await linesToLog(floorLog, N, floorT0); } finally { try { process.kill(-sh.pid, 'SIGKILL'); } catch { /* gone */ } }
-      rec(key, r.rate, `${r.seconds.toFixed(2)} s; bare pipe → cat: ${(f.rate / 1e6).toFixed(2)}M/s`);
+      rec(key, r.rate, `${r.seconds.toFixed(2)} s`);
+      rec(batch === 1 ? 'log_floor' : 'log_floor_batch', f.rate, `${f.seconds.toFixed(2)} s`);
       rec('log_lost', r.lost);
     }
   }
@@ -207,6 +224,45 @@ async function fleet(base, ctx, rec) {
     await I.waitList(impl, (l) => l.length === 0, { timeout: 120000, what: 'empty list' });
     rec('delete_n', (M.now() - t0) / 1000);
   }
+}
+
+// ---- listen: N HTTP apps until all listen, under the manager and spawned bare -------------
+// Counts the pids the apps append to a file once listening; the clock starts at the
+// command (ours, pm2) or at the shell that spawns them all (the floor).
+async function allListening(file, n, t0, timeout = 120000) {
+  for (;;) {
+    let lines = 0;
+    try { lines = fs.readFileSync(file, 'utf8').split('\n').length - 1; } catch { /* none yet */ }
+    if (lines >= n) return (M.now() - t0) / 1000;
+    if (M.now() - t0 > timeout) throw new Error(`${lines} of ${n} apps listening after ${timeout / 1000} s`);
+    await M.sleep(5);
+  }
+}
+
+async function listen(base, ctx, rec) {
+  const { cfg } = ctx;
+  const impl = ctx.home(base);
+  const fx = writeFixtures(path.join(impl.home, 'fx'));
+  const N = cfg.apps;
+  I.cliOk(impl, ['ping']); // daemon already up, as in the fleet rows
+  await I.waitDaemonPid(impl);
+  // floor first: N bare apps at once, started by a shell loop (fork + exec, no waiting on
+  // each child as Node's spawn does), killed as a group before the managed ones start
+  const floorFile = path.join(impl.home, 'ready-bare');
+  const floorApp = withEnv(fx, 'listen', { BENCH_READY: floorFile });
+  const t0f = M.now();
+  const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${N} ]; do "$0" "$1" & i=$((i+1)); done; wait`, process.execPath, floorApp], { stdio: 'ignore', detached: true });
+  ctx.track(sh);
+  try {
+    rec('start_listen_floor', await allListening(floorFile, N, t0f));
+  } finally { try { process.kill(-sh.pid, 'SIGKILL'); } catch { /* gone */ } }
+  await M.sleep(cfg.settleMs);
+  const file = path.join(impl.home, 'ready');
+  const eco = writeEcosystem(path.join(impl.home, 'fx'), N, withEnv(fx, 'listen', { BENCH_READY: file }), 'web');
+  const t0 = M.now();
+  I.cliOk(impl, ['start', eco], { timeout: 300000 });
+  rec('start_listen_n', await allListening(file, N, t0));
+  I.cli(impl, ['delete', 'all'], { timeout: 120000 });
 }
 
 // ---- idle20: 20 idle apps, RSS and CPU (only when the fleet is not 20 already) --------------
@@ -307,9 +363,10 @@ const FLOOD = ['flood_before', 'flood_after', 'flood_peak', 'flood_rate'];
 module.exports = {
   // keys: the metrics a scenario records (a scenario runs if any of them is selected)
   SCENARIOS: [
-    { name: 'boot', fn: boot, keys: () => ['node_boot', 'ping', 'rss_idle', 'overhead', 'jlist_1', 'ls_1', 'api', 'crash_gap', 'crash_floor', 'log_rate', 'log_rate_batch', 'log_lost', ...FLOOD] },
-    { name: 'fleet', fn: fleet, keys: (cfg) => ['start_n', 'rss_n', 'jlist_n', 'ls_n', 'restart_n', 'stop_n', 'delete_n', ...(cfg.apps === 20 ? ['cpu_idle'] : [])] },
-    { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle']) },
+    { name: 'boot', fn: boot, keys: () => ['node_boot', 'ping', 'rss_idle', 'overhead', 'overhead_off', 'jlist_1', 'ls_1', 'api', 'crash_gap', 'crash_floor', 'log_floor', 'log_rate', 'log_floor_batch', 'log_rate_batch', 'log_lost', ...FLOOD] },
+    { name: 'fleet', fn: fleet, keys: (cfg) => ['start_n', 'rss_n', 'jlist_n', 'ls_n', 'restart_n', 'stop_n', 'delete_n', ...(cfg.apps === 20 ? ['cpu_idle', 'cpu_apps'] : [])] },
+    { name: 'listen', fn: listen, keys: () => ['start_listen_floor', 'start_listen_n'] },
+    { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle', 'cpu_apps']) },
     { name: 'cluster', fn: cluster, keys: () => CLUSTER_KEYS },
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
   ],
