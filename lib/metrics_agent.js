@@ -135,7 +135,7 @@ function watchHttp() {
   const started = Symbol('pm2.requestStart');
   const buckets = new Uint32Array(HTTP_WINDOW_S); // requests finished, per second
   const durations = new Float64Array(HTTP_LATENCIES);
-  const finishedAt = new Float64Array(HTTP_LATENCIES);
+  const finishedAt = new Float64Array(HTTP_LATENCIES).fill(-Infinity); // unused slots are never recent
   let next = 0; // ring position in durations
   let firstSecond = -1;
   let lastSecond = -1;
@@ -171,7 +171,7 @@ function watchHttp() {
       for (const n of buckets) count += n;
       // req/min over the last minute, or over the time since the first request if shorter
       const span = Math.min(HTTP_WINDOW_S, now - firstSecond + 1);
-      const out = { HTTP: two((count * 60) / span) };
+      const out = {}; // PM2's order: the latencies, then HTTP
       const since = ms() - HTTP_WINDOW_S * 1000;
       const recent = [];
       for (let i = 0; i < HTTP_LATENCIES; i++) {
@@ -182,6 +182,7 @@ function watchHttp() {
         out['HTTP Mean Latency'] = two(recent.reduce((a, b) => a + b, 0) / recent.length);
         out['HTTP P95 Latency'] = two(recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.95))]);
       }
+      out.HTTP = two((count * 60) / span);
       return out;
     },
   };

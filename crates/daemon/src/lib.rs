@@ -4,6 +4,7 @@
 //! Used by the `pm2-daemon` binary and, for `connect(true)`, inside the Node
 //! addon (the same supervisor, in the user's process).
 
+mod agent_data;
 mod app_processes;
 pub mod bus;
 mod cgroup;

@@ -11,6 +11,7 @@
 mod cluster_mode;
 mod reload;
 
+use crate::agent_data;
 use crate::app_processes::AppProcesses;
 use crate::bus::Bus;
 use crate::cgroup::AppCgroups;
@@ -1240,25 +1241,18 @@ impl Actor {
         {
             match kind {
                 "axm:monitor" => {
-                    if let (Some(Value::Object(m)), Value::Object(d)) =
-                        (p.env.get_mut("axm_monitor"), data)
-                    {
-                        m.extend(d.clone());
+                    if let Some(m) = p.env.get_mut("axm_monitor") {
+                        agent_data::merge_monitor(m, data);
                     }
                 }
                 "axm:action" => {
-                    let name = data.get("action_name");
-                    if let Some(Value::Array(actions)) = p.env.get_mut("axm_actions") {
-                        if !actions.iter().any(|a| a.get("action_name") == name) {
-                            actions.push(data.clone());
-                        }
+                    if let Some(a) = p.env.get_mut("axm_actions") {
+                        agent_data::add_action(a, data);
                     }
                 }
                 "axm:option:configuration" => {
-                    if let (Some(Value::Object(m)), Value::Object(d)) =
-                        (p.env.get_mut("axm_options"), data)
-                    {
-                        m.extend(d.clone());
+                    if let Some(o) = p.env.get_mut("axm_options") {
+                        agent_data::merge_options(o, data);
                     }
                 }
                 "axm:option:setPID" => {
