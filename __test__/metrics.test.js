@@ -123,6 +123,11 @@ test('pm2 trigger <app> km:heapdump writes a heap snapshot and says where', asyn
   assert.strictEqual(stop.code, 0, stop.err);
   const profile = JSON.parse(stop.out.trim().split('\n')[1].replace(/^\[[^\]]*\]=/, '')).file;
   assert.ok(Array.isArray(JSON.parse(fs.readFileSync(profile, 'utf8')).nodes));
+  // by script file name, as the daemon matches it: heap sampling on the web app
+  assert.strictEqual(pm2('trigger', 'web.js', 'km:heap:sampling:start').code, 0);
+  const sampled = pm2('trigger', 'web.js', 'km:heap:sampling:stop');
+  assert.strictEqual(sampled.code, 0, sampled.err);
+  assert.match(sampled.out, /^\[web:\d+:default\]=\{"success":true,.*"file":".*\.heapprofile"\}$/m);
 });
 
 test("pm2 trigger's errors are PM2's", () => {

@@ -22,6 +22,14 @@ pub async fn trigger(ctx: &Ctx, target: &str, action: &str, param: Option<String
     if let Some(p) = param {
         msg["opts"] = json!(p);
     }
+    // The processes the daemon can pick, by its rule: their replies are the ones awaited.
+    let candidates: Vec<u64> = client
+        .list()
+        .await?
+        .iter()
+        .filter(|p| targets(target, p))
+        .filter_map(pm2_client::target::pm_id)
+        .collect();
     let reply = client
         .call("msgProcess", vec![msg])
         .await
@@ -45,7 +53,8 @@ pub async fn trigger(ctx: &Ctx, target: &str, action: &str, param: Option<String
             ));
         };
         let process = &packet["process"];
-        if !targets(target, process) {
+        let id = process["pm_id"].as_u64();
+        if !id.is_some_and(|id| candidates.contains(&id)) {
             continue;
         }
         match event.as_str() {
@@ -82,14 +91,25 @@ fn label(process: &Value) -> String {
     )
 }
 
-/// Whether a bus packet's process is one the target names (as the daemon matched it).
-fn targets(target: &str, process: &Value) -> bool {
-    let is = |k: &str| match &process[k] {
-        Value::String(s) => s == target,
-        Value::Number(n) => n.to_string() == target,
-        _ => false,
+/// Whether the daemon's `msgProcess` may pick this process of the list for
+/// `target`: its id, `all`, its name, its namespace or its script's file name.
+fn targets(target: &str, p: &Value) -> bool {
+    let env = &p["pm2_env"];
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     };
-    target == "all" || is("pm_id") || is("name") || is("namespace")
+    let script = env["pm_exec_path"].as_str().and_then(|s| {
+        std::path::Path::new(s)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+    });
+    target == "all"
+        || text(&p["pm_id"]).as_deref() == Some(target)
+        || text(&p["name"]).as_deref() == Some(target)
+        || text(&env["namespace"]).as_deref() == Some(target)
+        || script.as_deref() == Some(target)
 }
 
 #[cfg(test)]
@@ -97,13 +117,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replies_are_matched_to_the_target() {
-        let p = json!({"pm_id": 3, "name": "api", "namespace": "web"});
-        for t in ["3", "api", "web", "all"] {
+    fn the_target_picks_processes_as_the_daemon_does() {
+        let p = json!({"pm_id": 3, "name": "api",
+            "pm2_env": {"namespace": "web", "pm_exec_path": "/srv/app/server.js"}});
+        for t in ["3", "api", "web", "all", "server.js"] {
             assert!(targets(t, &p), "{t}");
         }
         assert!(!targets("4", &p));
         assert!(!targets("other", &p));
-        assert_eq!(label(&p), "api:3:web");
+        let reply = json!({"pm_id": 3, "name": "api", "namespace": "web"});
+        assert_eq!(label(&reply), "api:3:web");
     }
 }
