@@ -473,13 +473,13 @@ pub enum Command {
     /// stop and uninstall a module (a name, all, or . for the module of this folder)
     #[command(alias = "module:uninstall")]
     Uninstall {
-        #[arg(value_name = "module")]
+        #[arg(id = "module", value_name = "module")]
         name: String,
     },
     /// update a module from where it was installed
     #[command(name = "module:update")]
     ModuleUpdate {
-        #[arg(value_name = "module")]
+        #[arg(id = "module", value_name = "module")]
         name: String,
     },
     /// open the Node.js inspector of a process (chrome://inspect)
@@ -493,7 +493,7 @@ pub enum Command {
     /// generate a sample module in ./<name>
     #[command(name = "module:generate")]
     ModuleGenerate {
-        #[arg(value_name = "name")]
+        #[arg(id = "module", value_name = "name")]
         name: Option<String>,
     },
     /// build a tarball module (<name>-<version>.tgz) from a folder
