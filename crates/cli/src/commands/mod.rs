@@ -109,7 +109,7 @@ pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
         let node_daemon = client
             .paths
             .live_daemon_pid()
-            .and_then(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .and_then(|pid| pm2_proc::cmdline(pid as u32))
             .is_some_and(|c| c.windows(10).any(|w| w == b"God Daemon"));
         if version != pm2_client::VERSION || node_daemon {
             let kind = if node_daemon {
