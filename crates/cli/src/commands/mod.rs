@@ -90,7 +90,11 @@ pub type Outcome = Result<(), Failure>;
 pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
     let paths = Paths::from_env();
     let home = paths.home.clone();
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pm2-cli"));
+    // Canonical: macOS reports the path this was run by, which may be a
+    // symlink (npm's bin links), and the daemon sits beside the real file.
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .unwrap_or_else(|_| PathBuf::from("pm2-cli"));
     let opts = ConnectOptions {
         launch,
         daemon_bin: launcher::daemon_binary(&exe),
