@@ -36,7 +36,10 @@ test('the packed tarball installs offline and runs require("pm2") and the pm2 bi
     const r = spawnSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8', timeout: 20000 });
     assert.strictEqual(r.status, 0, r.stderr);
     assert.deepStrictEqual(JSON.parse(r.stdout.trim()), { n: 0, version: require(path.join(root, 'package.json')).version });
-    const bin = spawnSync(path.join(app, 'node_modules', '.bin', 'pm2'), ['ping'], { env, encoding: 'utf8' });
+    // The postinstall step pointed the command at the native CLI: no Node in between.
+    const binLink = path.join(app, 'node_modules', '.bin', 'pm2');
+    assert.strictEqual(fs.realpathSync(binLink), fs.realpathSync(path.join(app, 'node_modules', 'pm2', 'npm', 'linux-x64-gnu', 'pm2-cli')));
+    const bin = spawnSync(binLink, ['ping'], { env, encoding: 'utf8' });
     assert.strictEqual(bin.status, 0, bin.stderr);
     assert.match(bin.stdout, /pong/);
   } finally {
