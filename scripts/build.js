@@ -11,7 +11,8 @@
 //
 // Cross builds need the target's Rust std (`rustup target add <triple>`) and,
 // for the linux targets other than the host's, a linker for them: Debian's
-// gcc-aarch64-linux-gnu for arm64, musl-tools for the x64 musl addon.
+// gcc-aarch64-linux-gnu for arm64, musl-tools for the x64 musl addon. The
+// musl daemon and CLI are static executables.
 
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -30,10 +31,18 @@ const TARGETS = {
   'aarch64-apple-darwin': 'darwin-arm64',
 };
 
-/** Linkers for cross builds from another linux host (Debian's package names). */
+/** Linkers for cross builds from an x64 linux host (Debian's gcc-aarch64-linux-gnu). */
 const CROSS_LINKERS = {
   'aarch64-unknown-linux-gnu': 'aarch64-linux-gnu-gcc',
   'aarch64-unknown-linux-musl': 'aarch64-linux-gnu-gcc',
+};
+/**
+ * Linkers for a musl addon, which links against musl's libc.so (Debian's
+ * musl-tools). Not for the executables: musl-gcc's specs turn Rust's
+ * static-pie link into a dynamic one, while the host's cc links them static
+ * with the musl start files Rust ships.
+ */
+const ADDON_LINKERS = {
   'x86_64-unknown-linux-musl': 'musl-gcc',
 };
 
@@ -61,10 +70,10 @@ const outDir = path.join(root, 'npm', platform);
 const profileDir = profile === 'dev' ? 'debug' : profile;
 const targetDir = path.join(root, 'target', ...(cross ? [target] : []), profileDir);
 
+const linkerVar = `CARGO_TARGET_${target.toUpperCase().replace(/-/g, '_')}_LINKER`;
 const env = { ...process.env };
 if (cross && CROSS_LINKERS[target] && process.platform === 'linux') {
-  const key = `CARGO_TARGET_${target.toUpperCase().replace(/-/g, '_')}_LINKER`;
-  env[key] = env[key] || CROSS_LINKERS[target];
+  env[linkerVar] = env[linkerVar] || CROSS_LINKERS[target];
 }
 
 function run(cmd, args, extraEnv = {}) {
@@ -98,6 +107,7 @@ if (buildAddon) {
   const addonEnv = target.endsWith('-musl')
     ? { RUSTFLAGS: `${env.RUSTFLAGS || ''} -C target-feature=-crt-static`.trim() }
     : {};
+  if (cross && ADDON_LINKERS[target] && !env[linkerVar]) addonEnv[linkerVar] = ADDON_LINKERS[target];
   const napi = napiCli();
   if (napi) {
     run(process.execPath, [

@@ -1,15 +1,17 @@
 //! The parts of a forked child's set-up (between fork and exec) that differ
 //! by platform. Async-signal-safe calls only.
 
-/// One past the highest signal number, for resetting every disposition.
+/// The end (exclusive) of the signal numbers whose dispositions a child
+/// resets before exec.
 pub fn signal_end() -> libc::c_int {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        libc::SIGRTMAX() + 1
+        libc::SIGRTMAX()
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        // macOS and the BSDs have no real-time signals: NSIG is 32.
+        // macOS and the BSDs have no real-time signals: NSIG is 32, the
+        // last signal 31.
         32
     }
 }
