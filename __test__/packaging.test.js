@@ -9,6 +9,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const { root, cleanupHome, makeHome } = require('./support/home');
+const key = require('../lib/platform').platformKey();
 
 test('the packed tarball installs offline and runs require("pm2") and the pm2 bin', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-pack-'));
@@ -17,7 +18,7 @@ test('the packed tarball installs offline and runs require("pm2") and the pm2 bi
     const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
     const [{ filename, files }] = JSON.parse(packed);
     const names = files.map((f) => f.path);
-    for (const f of ['npm/linux-x64-gnu/pm2.linux-x64-gnu.node', 'npm/linux-x64-gnu/pm2-daemon', 'npm/linux-x64-gnu/pm2-cli', 'lib/container.js', 'index.d.ts']) {
+    for (const f of [`npm/${key}/pm2.${key}.node`, `npm/${key}/pm2-daemon`, `npm/${key}/pm2-cli`, 'lib/container.js', 'index.d.ts']) {
       assert.ok(names.includes(f), `${f} is in the tarball`);
     }
     const app = path.join(work, 'app');
@@ -38,7 +39,7 @@ test('the packed tarball installs offline and runs require("pm2") and the pm2 bi
     assert.deepStrictEqual(JSON.parse(r.stdout.trim()), { n: 0, version: require(path.join(root, 'package.json')).version });
     // The postinstall step pointed the command at the native CLI: no Node in between.
     const binLink = path.join(app, 'node_modules', '.bin', 'pm2');
-    assert.strictEqual(fs.realpathSync(binLink), fs.realpathSync(path.join(app, 'node_modules', 'pm2', 'npm', 'linux-x64-gnu', 'pm2-cli')));
+    assert.strictEqual(fs.realpathSync(binLink), fs.realpathSync(path.join(app, 'node_modules', 'pm2', 'npm', key, 'pm2-cli')));
     const bin = spawnSync(binLink, ['ping'], { env, encoding: 'utf8' });
     assert.strictEqual(bin.status, 0, bin.stderr);
     assert.match(bin.stdout, /pong/);
