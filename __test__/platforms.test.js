@@ -75,8 +75,9 @@ test('installed as pm2 + pm2-linux-x64-gnu (how npm installs a release), everyth
   const marker = path.join(work, 'title');
   const start = spawnSync(path.join(app, 'node_modules', '.bin', 'pm2'), ['start', script, '--name', 'plat', '--', marker], { env, encoding: 'utf8', cwd: app });
   assert.strictEqual(start.status, 0, start.stderr);
-  await waitFor(() => fs.existsSync(marker), { what: 'the app to start' });
-  assert.strictEqual(fs.readFileSync(marker, 'utf8'), 'node ' + script);
+  // Written by the app once it runs (wait for the content, not just the file).
+  const title = await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8'), { what: 'the app to start' });
+  assert.strictEqual(title, 'node ' + script);
   // require('pm2') loads the addon from the platform package and sees the app.
   const r = spawnSync(process.execPath, ['-e', `
     const pm2 = require('pm2');
