@@ -9,6 +9,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const { root, cleanupHome, makeHome } = require('./support/home');
+const key = require('../lib/platform').platformKey();
 
 test('the packed tarball installs offline and runs require("pm2") and the pm2 bin', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-pack-'));
@@ -17,7 +18,7 @@ test('the packed tarball installs offline and runs require("pm2") and the pm2 bi
     const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
     const [{ filename, files }] = JSON.parse(packed);
     const names = files.map((f) => f.path);
-    for (const f of ['npm/linux-x64-gnu/pm2.linux-x64-gnu.node', 'npm/linux-x64-gnu/pm2-daemon', 'npm/linux-x64-gnu/pm2-cli', 'lib/container.js', 'index.d.ts']) {
+    for (const f of [`npm/${key}/pm2.${key}.node`, `npm/${key}/pm2-daemon`, `npm/${key}/pm2-cli`, 'lib/container.js', 'index.d.ts']) {
       assert.ok(names.includes(f), `${f} is in the tarball`);
     }
     const app = path.join(work, 'app');
@@ -36,9 +37,16 @@ test('the packed tarball installs offline and runs require("pm2") and the pm2 bi
     const r = spawnSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8', timeout: 20000 });
     assert.strictEqual(r.status, 0, r.stderr);
     assert.deepStrictEqual(JSON.parse(r.stdout.trim()), { n: 0, version: require(path.join(root, 'package.json')).version });
-    const bin = spawnSync(path.join(app, 'node_modules', '.bin', 'pm2'), ['ping'], { env, encoding: 'utf8' });
+    // The postinstall step pointed the command at the native CLI: no Node in between.
+    const binLink = path.join(app, 'node_modules', '.bin', 'pm2');
+    assert.strictEqual(fs.realpathSync(binLink), fs.realpathSync(path.join(app, 'node_modules', 'pm2', 'npm', key, 'pm2-cli')));
+    const bin = spawnSync(binLink, ['ping'], { env, encoding: 'utf8' });
     assert.strictEqual(bin.status, 0, bin.stderr);
     assert.match(bin.stdout, /pong/);
+    // And the package's bin/pm2 still runs under Node, as test suites call it.
+    const viaNode = spawnSync(process.execPath, [path.join(app, 'node_modules', 'pm2', 'bin', 'pm2'), 'ping'], { env, encoding: 'utf8' });
+    assert.strictEqual(viaNode.status, 0, viaNode.stderr);
+    assert.match(viaNode.stdout, /pong/);
   } finally {
     cleanupHome(home);
     fs.rmSync(work, { recursive: true, force: true });

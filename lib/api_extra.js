@@ -8,8 +8,14 @@ const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 
-const root = path.join(__dirname, '..');
-const cliPath = path.join(root, require('../package.json').bin.pm2);
+const { nativeDir, missingMessage } = require('./platform');
+
+/** This platform's native CLI. */
+function cliPath() {
+  const dir = nativeDir();
+  if (!dir) throw new Error(missingMessage());
+  return path.join(dir, 'pm2-cli');
+}
 
 // Methods that only make sense with PM2's paid cloud service.
 const CLOUD = [
@@ -43,7 +49,7 @@ function fail(message, cb) {
 /** Runs the native CLI with this instance's PM2_HOME, its output on ours. */
 function runCli(api, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cliPath, args, {
+    const child = spawn(cliPath(), args, {
       cwd: api.cwd,
       env: { ...process.env, PM2_HOME: api.pm2_home },
       stdio: 'inherit',

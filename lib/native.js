@@ -3,42 +3,28 @@
 // PM2_NATIVE_ADDON=<path to a .node file> overrides the lookup, for development.
 
 const path = require('path');
+const { platformKey, nativeDir, missingMessage } = require('./platform');
 
 function load() {
   const override = process.env.PM2_NATIVE_ADDON;
   if (override) return require(path.resolve(override));
 
-  const platform = `${process.platform}-${process.arch}`;
-  if (platform !== 'linux-x64') {
-    throw new Error(
-      `pm2: no native build for ${platform}; ` +
-        'this package ships linux-x64 (glibc) only. ' +
-        'Set PM2_NATIVE_ADDON to the path of a pm2 .node file built for this platform.'
-    );
+  const key = platformKey();
+  const dir = nativeDir(key);
+  if (!dir) {
+    const err = new Error(missingMessage(key));
+    err.code = 'PM2_NATIVE_ADDON_MISSING';
+    throw err;
   }
-  const candidates = [
-    path.join(__dirname, '..', 'npm', 'linux-x64-gnu', 'pm2.linux-x64-gnu.node'),
-    'pm2-linux-x64-gnu',
-  ];
-  const failures = [];
-  for (const candidate of candidates) {
-    try {
-      return require(candidate);
-    } catch (err) {
-      if (err && err.code !== 'MODULE_NOT_FOUND') {
-        // Found but not loadable (e.g. a musl system): say which platform we are on.
-        err.message = `pm2: cannot load the native addon for ${platform} (glibc): ${err.message}`;
-        throw err;
-      }
-      failures.push(candidate);
-    }
+  const file = path.join(dir, `pm2.${key}.node`);
+  try {
+    return require(file);
+  } catch (err) {
+    // Found but not loadable (a build for another libc, a corrupt file): say
+    // which platform we are on and which file failed.
+    err.message = `pm2: cannot load the native addon for ${key} (${file}): ${err.message}`;
+    throw err;
   }
-  const err = new Error(
-    `pm2: the native addon for linux-x64-gnu is missing (looked for ${failures.join(', ')}). ` +
-      'Build it with `npm run build`, or set PM2_NATIVE_ADDON to a .node file.'
-  );
-  err.code = 'PM2_NATIVE_ADDON_MISSING';
-  throw err;
 }
 
 module.exports = load();

@@ -70,15 +70,11 @@ pub fn daemon_binary() -> String {
         .into_owned()
 }
 
-/// `<package>/lib/container.js`, the addon being `<package>/npm/<platform>/*.node`.
+/// `<package>/lib/container.js`, found from this addon's path.
 fn container_path() -> PathBuf {
-    let addon = addon_path();
-    addon
-        .parent()
-        .and_then(|p| p.parent())
-        .and_then(|p| p.parent())
-        .map(|pkg| pkg.join("lib").join("container.js"))
-        .unwrap_or_default()
+    pm2_config::package_dir(&addon_path())
+        .join("lib")
+        .join("container.js")
 }
 
 /// `(event, payloadJson)` called on the JS thread for each bus event.

@@ -9,8 +9,12 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const root = path.join(__dirname, '..', '..');
-// The native CLI itself: package.json's bin points npm at it.
-const cli = path.join(root, require('../../package.json').bin.pm2);
+// The native CLI itself (this platform's build, as the pm2 command runs it);
+// PM2_TEST_CLI runs the tests against another build of it (the musl one:
+// scripts/test-platforms.js).
+const cli = process.env.PM2_TEST_CLI
+  ? path.resolve(process.env.PM2_TEST_CLI)
+  : path.join(require('../../lib/platform').nativeDir() || path.join(root, 'npm', 'missing'), 'pm2-cli');
 
 function makeHome(tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `pm2-${tag}-`));

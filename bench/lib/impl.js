@@ -35,7 +35,8 @@ function installPm2(log) {
 
 function describeOurs(root) {
   root = path.resolve(root);
-  const bin = path.join(root, JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).bin.pm2);
+  const nativeDir = require(path.join(root, 'lib', 'platform.js')).nativeDir() || path.join(root, 'npm', 'missing');
+  const bin = path.join(nativeDir, 'pm2-cli');
   if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist (ours not built yet? use --ours-is-pm2 to test the harness)`);
   let version = '?';
   try { version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version; } catch { /* none */ }
@@ -47,7 +48,7 @@ function describeOurs(root) {
   // what binaries are being measured (a debug build is much slower than a release one)
   const info = [];
   for (const name of ['pm2-daemon', 'pm2-cli']) {
-    const p = path.join(root, 'npm', 'linux-x64-gnu', name);
+    const p = path.join(nativeDir, name);
     try {
       const st = fs.statSync(p);
       const f = spawnSync('file', ['-b', p], { encoding: 'utf8' }).stdout || '';

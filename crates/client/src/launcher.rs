@@ -55,8 +55,8 @@ pub async fn launch_daemon(
     }
     let log =
         pm2_config::safe_fs::open_append(&paths.log_file, pm2_config::safe_fs::LOG_FILE_MODE)?;
-    let (ready_read, ready_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+    let (ready_read, ready_write) = std::io::pipe()?;
+    let ready_read = std::os::fd::OwnedFd::from(ready_read);
     let mut cmd = Command::new(daemon_bin);
     cmd.env_clear()
         .env("SILENT", "true")

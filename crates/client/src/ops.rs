@@ -519,12 +519,6 @@ fn process_running(pid: i32) -> bool {
     if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
         return false;
     }
-    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
-        return true;
-    };
-    let state = stat
-        .iter()
-        .rposition(|&b| b == b')')
-        .and_then(|i| stat.get(i + 2));
-    !matches!(state, Some(b'Z' | b'X'))
+    // Unreadable (another user's process on a locked-down host): it exists.
+    pm2_proc::stat(pid as u32).is_none_or(|st| !st.exited)
 }

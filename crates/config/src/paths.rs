@@ -99,15 +99,10 @@ impl Paths {
         if pid <= 0 || pid as u32 == std::process::id() {
             return None;
         }
-        let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
-        let state = stat
-            .iter()
-            .rposition(|&b| b == b')')
-            .and_then(|i| stat.get(i + 2));
-        if matches!(state, Some(b'Z' | b'X') | None) {
+        if pm2_proc::stat(pid as u32)?.exited {
             return None;
         }
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmdline = pm2_proc::cmdline(pid as u32)?;
         let is_daemon = |needle: &[u8]| cmdline.windows(needle.len()).any(|w| w == needle);
         // Ours, or PM2's own Node daemon ("PM2 vX: God Daemon (<home>)").
         (is_daemon(b"pm2-daemon") || is_daemon(b"God Daemon")).then_some(pid)

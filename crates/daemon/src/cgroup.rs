@@ -10,7 +10,7 @@
 //!
 //! Usable only where cgroup v2 is delegated to the daemon (it may create
 //! cgroups under its own and move processes into them) and the kernel has
-//! `cgroup.kill` (5.14); elsewhere the daemon does without.
+//! `cgroup.kill` (5.14); elsewhere (and on macOS) the daemon does without.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -33,6 +33,9 @@ const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(2);
 impl AppCgroups {
     /// Creates the daemon's cgroup under the one it runs in, or says why it cannot.
     pub fn create() -> Result<AppCgroups, String> {
+        if !cfg!(target_os = "linux") {
+            return Err("cgroups exist on Linux only".into());
+        }
         let own =
             std::fs::read("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
         let own = unified_path(&own).ok_or("no cgroup v2 hierarchy")?;

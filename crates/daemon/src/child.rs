@@ -7,13 +7,13 @@
 //! stalls for milliseconds per app. Here the parent forks and goes on; an exec
 //! failure travels through a close-on-exec pipe and is read once the child has
 //! exited. The exit itself is awaited on a pidfd (SIGCHLD where the kernel has
-//! none).
+//! none, and on macOS: see `os::child_exit`).
 
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::ffi::CString;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tokio::io::unix::AsyncFd;
@@ -61,8 +61,10 @@ fn cstring(bytes: &[u8]) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in argument"))
 }
 
+/// A close-on-exec pipe (std creates it atomically where the OS can).
 fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+    let (read, write) = io::pipe()?;
+    Ok((read.into(), write.into()))
 }
 
 /// Everything the child needs, allocated before fork: after fork only
@@ -146,7 +148,7 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
     let pid_u32 = pid as u32;
     let exit = ExitWatch {
         pid: Pid::from_raw(pid),
-        pidfd: pidfd_open(pid),
+        pidfd: crate::os::child_exit::exit_fd(pid),
         report: report_r,
         label: cmd.label.clone(),
     };
@@ -183,14 +185,14 @@ unsafe fn exec_child(
     // SAFETY: all of these are async-signal-safe and act on this process only.
     unsafe {
         let fail = || -> ! {
-            let errno = *libc::__errno_location();
+            let errno = nix::errno::Errno::last_raw();
             let bytes = errno.to_ne_bytes();
             libc::write(fds.report, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127)
         };
         // Start from a clean signal state, as exec'd programs expect: default
         // dispositions first (signals are still blocked), then an empty mask.
-        for signal in 1..libc::SIGRTMAX() {
+        for signal in 1..crate::os::pre_exec::signal_end() {
             if signal != libc::SIGKILL && signal != libc::SIGSTOP {
                 libc::signal(signal, libc::SIG_DFL);
             }
@@ -207,7 +209,7 @@ unsafe fn exec_child(
         if libc::setsid() < 0 {
             fail();
         }
-        if die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) < 0 {
+        if die_with_parent && crate::os::pre_exec::die_with_parent().is_err() {
             fail();
         }
         // Sources are never 0..2 (those are open in the daemon), so the
@@ -228,19 +230,6 @@ unsafe fn exec_child(
         libc::execve(p.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
         fail()
     }
-}
-
-fn pidfd_open(pid: libc::pid_t) -> Option<AsyncFd<OwnedFd>> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    // SAFETY: the OwnedFd moves into the AsyncFd and stays open, unchanged,
-    // until the AsyncFd is dropped.
-    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
 }
 
 /// Awaits the child's exit and reaps it.

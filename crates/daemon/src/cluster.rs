@@ -27,8 +27,8 @@
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
-    SockaddrIn, SockaddrIn6, UnixAddr,
+    bind, listen, setsockopt, sockopt, AddressFamily, Backlog, SockType, SockaddrIn, SockaddrIn6,
+    UnixAddr,
 };
 use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Value};
@@ -397,12 +397,7 @@ fn new_socket(family: AddressFamily, kind: SockType) -> Result<OwnedFd, Errno> {
     // Non-blocking, as libuv's sockets are: the flag belongs to the socket,
     // which every worker shares, and each must get EAGAIN once another took
     // the connection.
-    socket(
-        family,
-        kind,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        None,
-    )
+    pm2_wire::sock::new_socket(family, kind)
 }
 
 fn bind_ip(fd: &OwnedFd, ip: IpAddr, port: u16, flags: u64) -> Result<(), Errno> {
@@ -453,7 +448,7 @@ fn bind_udp(ip: IpAddr, port: u16, flags: u64) -> Result<OwnedFd, Errno> {
 fn bind_unix(path: &str, w: &Worker) -> Result<(OwnedFd, Option<(PathBuf, u64)>), Errno> {
     let fd = new_socket(AddressFamily::Unix, SockType::Stream)?;
     if let Some(name) = path.strip_prefix('\0') {
-        let addr = UnixAddr::new_abstract(name.as_bytes())?;
+        let addr = pm2_wire::sock::abstract_addr(name.as_bytes())?;
         bind(fd.as_raw_fd(), &addr)?;
         listen(
             &fd,

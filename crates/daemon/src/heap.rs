@@ -16,8 +16,10 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 static PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Buffers above this size get their own mapping, returned on free.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: i32 = 64 * 1024;
 /// Free space above this at the top of the heap is returned at once.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: i32 = 128 * 1024;
 /// Requests tend to come in bursts (a CLI command makes several): trim once after.
 const RELEASE_DELAY: Duration = Duration::from_millis(200);

@@ -21,6 +21,7 @@ mod log_throttle;
 mod log_writer;
 mod option_checks;
 pub mod orphans;
+mod os;
 mod proc_info;
 mod process;
 mod rpc_server;
@@ -55,19 +56,10 @@ pub fn system_data() -> Value {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kb = |key: &str| {
-        meminfo
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
+    let mem = pm2_proc::memory();
     json!({
         "cpu": {"count": cpus},
-        "mem": {"total": kb("MemTotal:"), "free": kb("MemAvailable:")},
+        "mem": {"total": mem.total, "free": mem.available},
     })
 }
 

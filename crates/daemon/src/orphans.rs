@@ -3,7 +3,7 @@
 //! When the supervisor is a container's PID 1 (`pm2-runtime`), every process
 //! whose parent dies is reparented to it, and stays a zombie until reaped.
 //! The apps themselves are reaped by their exit watch (`child.rs`); here only
-//! the adopted ones are, found by a scan of `/proc` at each SIGCHLD, so that
+//! the adopted ones are, found by a scan of the process table at each SIGCHLD, so that
 //! no exit status of an app is taken away from its watch.
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -25,16 +25,9 @@ pub async fn reap_forever() {
 /// Returns how many.
 pub fn reap_adopted() -> usize {
     let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
     let mut reaped = 0;
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<libc::pid_t>().ok())
-        else {
+    for pid in pm2_proc::pids() {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
             continue;
         };
         if zombie_child_of(pid, me) && !crate::child::is_supervised(pid) {
@@ -49,22 +42,7 @@ pub fn reap_adopted() -> usize {
 
 /// True when `pid` is a zombie whose parent is `parent`.
 fn zombie_child_of(pid: libc::pid_t, parent: u32) -> bool {
-    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let Some(close) = stat.iter().rposition(|&b| b == b')') else {
-        return false;
-    };
-    // After the name: " <state> <ppid> …"
-    let mut fields = stat[close + 1..]
-        .split(|&b| b == b' ')
-        .filter(|f| !f.is_empty());
-    let state = fields.next();
-    let ppid = fields
-        .next()
-        .and_then(|f| std::str::from_utf8(f).ok())
-        .and_then(|f| f.parse::<u32>().ok());
-    state == Some(b"Z") && ppid == Some(parent)
+    pm2_proc::stat(pid as u32).is_some_and(|st| st.exited && st.ppid == parent)
 }
 
 #[cfg(test)]
@@ -83,7 +61,7 @@ mod tests {
         }
         assert!(zombie_child_of(pid, std::process::id()));
         assert!(reap_adopted() >= 1);
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        assert_eq!(pm2_proc::stat(pid as u32), None);
         std::mem::forget(orphan);
     }
 }

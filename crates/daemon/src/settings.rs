@@ -57,14 +57,10 @@ impl Settings {
     }
 }
 
-/// `<package>/lib/container.js`, the binary being `<package>/npm/<platform>/pm2-daemon`.
+/// `<package>/lib/container.js`, found from this binary's path.
 fn default_container() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    let pkg = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    pkg.join("lib").join("container.js")
+    pm2_config::package_dir(&exe)
+        .join("lib")
+        .join("container.js")
 }

@@ -699,7 +699,7 @@ impl Actor {
             (Some(r), Status::Online) => {
                 match proc_info::stat(monitored_pid(&p.env).unwrap_or(r.pid)) {
                     Some(st) => {
-                        let (cpu, sample) = proc_info::cpu_percent(st.cpu_ticks, p.cpu, r.started);
+                        let (cpu, sample) = proc_info::cpu_percent(st.cpu_ns, p.cpu, r.started);
                         p.cpu = Some(sample);
                         (st.rss, cpu)
                     }

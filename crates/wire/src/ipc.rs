@@ -6,10 +6,8 @@
 //! how cluster workers receive listening sockets), so reads and writes here go
 //! through `recvmsg`/`sendmsg` rather than plain byte streams.
 
-use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
-};
+use crate::sock;
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -37,12 +35,7 @@ pub struct IpcMessage {
 /// Creates the channel: the parent's end (async) and the child's end, both
 /// close-on-exec; [`install_child_end`] makes the child's end survive exec.
 pub fn channel() -> io::Result<(UnixStream, OwnedFd)> {
-    let (parent, child) = socketpair(
-        AddressFamily::Unix,
-        SockType::Stream,
-        None,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-    )?;
+    let (parent, child) = sock::new_pair()?;
     // The child end must be blocking: Node expects to own its mode.
     let flags = nix::fcntl::fcntl(&child, nix::fcntl::FcntlArg::F_GETFL)?;
     let flags = nix::fcntl::OFlag::from_bits_truncate(flags) & !nix::fcntl::OFlag::O_NONBLOCK;
@@ -147,12 +140,13 @@ impl IpcReader {
                     self.stream.as_raw_fd(),
                     &mut iov,
                     Some(&mut cmsg),
-                    MsgFlags::MSG_CMSG_CLOEXEC,
+                    sock::RECV_FLAGS,
                 )
                 .map_err(io::Error::from)?;
                 let mut fds = Vec::new();
                 for c in msg.cmsgs().map_err(io::Error::from)? {
                     if let ControlMessageOwned::ScmRights(received) = c {
+                        received.iter().for_each(|&fd| sock::after_receive(fd));
                         fds.extend(received);
                     }
                 }
@@ -209,14 +203,8 @@ impl IpcWriter {
                 let fds: Vec<RawFd> = fd.into_iter().collect();
                 let cmsg = [ControlMessage::ScmRights(&fds)];
                 let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
-                sendmsg::<()>(
-                    self.stream.as_raw_fd(),
-                    &iov,
-                    cmsgs,
-                    MsgFlags::MSG_NOSIGNAL,
-                    None,
-                )
-                .map_err(io::Error::from)
+                sendmsg::<()>(self.stream.as_raw_fd(), &iov, cmsgs, sock::SEND_FLAGS, None)
+                    .map_err(io::Error::from)
             });
             match res {
                 Ok(n) => {
@@ -267,7 +255,7 @@ mod tests {
             child.as_raw_fd(),
             &[IoSlice::new(line)],
             &cmsg,
-            MsgFlags::empty(),
+            nix::sys::socket::MsgFlags::empty(),
             None,
         )
         .unwrap();
@@ -327,7 +315,7 @@ mod tests {
             child.as_raw_fd(),
             &mut iov,
             Some(&mut cmsg),
-            MsgFlags::empty(),
+            nix::sys::socket::MsgFlags::empty(),
         )
         .unwrap();
         let fd = msg

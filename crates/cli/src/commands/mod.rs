@@ -91,7 +91,11 @@ pub type Outcome = Result<(), Failure>;
 pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
     let paths = Paths::from_env();
     let home = paths.home.clone();
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pm2-cli"));
+    // Canonical: macOS reports the path this was run by, which may be a
+    // symlink (npm's bin links), and the daemon sits beside the real file.
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .unwrap_or_else(|_| PathBuf::from("pm2-cli"));
     let opts = ConnectOptions {
         launch,
         daemon_bin: launcher::daemon_binary(&exe),
@@ -110,7 +114,7 @@ pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
         let node_daemon = client
             .paths
             .live_daemon_pid()
-            .and_then(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .and_then(|pid| pm2_proc::cmdline(pid as u32))
             .is_some_and(|c| c.windows(10).any(|w| w == b"God Daemon"));
         if version != pm2_client::VERSION || node_daemon {
             let kind = if node_daemon {

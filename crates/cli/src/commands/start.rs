@@ -361,18 +361,9 @@ pub async fn serve(ctx: &Ctx, args: &crate::args::ServeArgs) -> Outcome {
             dir.display()
         )));
     }
-    // <package>/npm/<platform>/pm2-cli → <package>/lib/serve.js
     let script = std::env::current_exe()
         .ok()
-        .and_then(|exe| {
-            Some(
-                exe.parent()?
-                    .parent()?
-                    .parent()?
-                    .join("lib")
-                    .join("serve.js"),
-            )
-        })
+        .map(|exe| pm2_config::package_dir(&exe).join("lib").join("serve.js"))
         .filter(|s| s.is_file())
         .ok_or_else(|| Failure::Error("serve: lib/serve.js is missing from the package".into()))?;
     let mut env = serde_json::Map::new();

@@ -1,0 +1,16 @@
+//! What the daemon asks of the operating system that Linux and macOS answer
+//! differently, one module per concern. Everything else in the daemon is
+//! plain POSIX; `cfg` for a platform belongs here, not in the supervisor.
+//!
+//! - [`child_exit`]: a descriptor that becomes readable when a child exits
+//!   (pidfd on Linux; elsewhere none, and the caller waits on SIGCHLD).
+//! - [`pre_exec`]: what a forked child does before exec that differs
+//!   (signal range, dying with the daemon).
+//! - [`proc_table`]: the process table: memory, CPU time, parents, groups,
+//!   sessions (`/proc` on Linux, libproc on macOS).
+//!
+//! Cgroups are Linux-only and live in `cgroup.rs`, which finds none elsewhere.
+
+pub mod child_exit;
+pub mod pre_exec;
+pub mod proc_table;
