@@ -416,6 +416,9 @@ pub enum Command {
     ReloadLogs,
     /// ping pm2 daemon - if not up it will launch it
     Ping,
+    /// a terminal dashboard: processes, their logs, metrics and metadata
+    #[command(visible_aliases = ["dashboard", "dash"])]
+    Monit,
     /// print a diagnostic report: versions, daemon, system, security, processes, recent daemon log
     Report,
     /// kill daemon

@@ -84,7 +84,7 @@ pub fn text(v: &Value) -> String {
     }
 }
 
-fn env<'a>(p: &'a Value, key: &str) -> &'a Value {
+pub fn env<'a>(p: &'a Value, key: &str) -> &'a Value {
     p.get("pm2_env")
         .and_then(|e| e.get(key))
         .unwrap_or(&Value::Null)
@@ -143,14 +143,14 @@ fn mode_cell(p: &Value) -> Cell {
     }
 }
 
-fn uptime(p: &Value, now: u64) -> String {
+pub fn uptime(p: &Value, now: u64) -> String {
     match env(p, "pm_uptime").as_u64() {
         Some(since) if status(p) == "online" => time_since(since, now),
         _ => "0".into(),
     }
 }
 
-fn cpu(p: &Value) -> String {
+pub fn cpu(p: &Value) -> String {
     let cpu = p
         .get("monit")
         .and_then(|m| m.get("cpu"))
@@ -161,7 +161,7 @@ fn cpu(p: &Value) -> String {
     }
 }
 
-fn memory(p: &Value) -> String {
+pub fn memory(p: &Value) -> String {
     bytes_to_size(
         p.get("monit")
             .and_then(|m| m.get("memory"))
@@ -174,7 +174,7 @@ fn id_cell(p: &Value) -> Cell {
     Cell::painted(text(p.get("pm_id").unwrap_or(&Value::Null)), paint_id)
 }
 
-fn name(p: &Value) -> String {
+pub fn name(p: &Value) -> String {
     text(p.get("name").unwrap_or(&Value::Null))
 }
 
@@ -400,7 +400,7 @@ pub fn mini_list(list: &[Value], now: u64) -> String {
     out
 }
 
-fn words(v: &Value) -> String {
+pub fn words(v: &Value) -> String {
     match v {
         Value::Array(items) if !items.is_empty() => {
             items.iter().map(text).collect::<Vec<_>>().join(" ")

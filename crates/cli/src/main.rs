@@ -5,6 +5,7 @@
 //! - [`app_options`]: flags as PM2 app options.
 //! - [`ecosystem`]: config files and the apps they declare.
 //! - [`commands`]: one module per area (start, actions, info, logs, daemon).
+//! - [`monit`]: the terminal dashboard.
 //! - [`listing`], [`table`], [`js_text`], [`output`]: what gets printed, and how.
 
 mod app_options;
@@ -13,6 +14,7 @@ mod commands;
 mod ecosystem;
 mod js_text;
 mod listing;
+mod monit;
 mod output;
 mod runtime;
 mod table;

@@ -16,26 +16,71 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     stat(pid).map(|s| s.rss)
 }
 
-/// A CPU sample, kept between two `list` calls to turn ticks into a percentage.
+/// A CPU sample of one pid, kept between two `list` calls to turn CPU time
+/// into a percentage.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSample {
+    pid: u32,
     cpu_ns: u64,
     at: Instant,
+    /// The figure this sample gave, shown again while a newer window is too short.
+    percent: f64,
 }
 
-/// CPU use since the previous sample (or since `started` for the first), in
-/// percent of one core, rounded to one decimal as PM2 shows it.
-pub fn cpu_percent(cpu_ns: u64, prev: Option<CpuSample>, started: Instant) -> (f64, CpuSample) {
-    let now = Instant::now();
-    let (base_ns, base_at) = prev.map(|s| (s.cpu_ns, s.at)).unwrap_or((0, started));
-    let elapsed = now.duration_since(base_at).as_secs_f64();
-    let used = cpu_ns.saturating_sub(base_ns) as f64 / 1e9;
-    let pct = if elapsed > 0.0 {
-        used / elapsed * 100.0
-    } else {
-        0.0
+/// Below this window the kernel's accounting step (a 10 ms tick at 100 Hz)
+/// makes a rate meaningless: one tick seen 1 ms after a fork reads as 1000 %.
+const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn cpu_count() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+/// CPU use of `pid` in percent of one core, rounded to one decimal as PM2
+/// shows it: since the previous sample of the same pid, or since `started`
+/// (just before the spawn) for a pid seen for the first time. A window too
+/// short to measure repeats the last figure (0 for a new pid), and no figure
+/// goes past what every core together can give.
+pub fn cpu_percent(
+    pid: u32,
+    cpu_ns: u64,
+    prev: Option<CpuSample>,
+    started: Instant,
+) -> (f64, CpuSample) {
+    cpu_percent_at(pid, cpu_ns, prev, started, Instant::now())
+}
+
+fn cpu_percent_at(
+    pid: u32,
+    cpu_ns: u64,
+    prev: Option<CpuSample>,
+    started: Instant,
+    now: Instant,
+) -> (f64, CpuSample) {
+    let base = match prev {
+        Some(s) if s.pid == pid => s,
+        _ => CpuSample {
+            pid,
+            cpu_ns: 0,
+            at: started,
+            percent: 0.0,
+        },
     };
-    ((pct * 10.0).round() / 10.0, CpuSample { cpu_ns, at: now })
+    let elapsed = now.saturating_duration_since(base.at);
+    if elapsed < MIN_WINDOW {
+        return (base.percent, base);
+    }
+    let used = cpu_ns.saturating_sub(base.cpu_ns) as f64 / 1e9;
+    let pct = (used / elapsed.as_secs_f64() * 100.0).min(100.0 * cpu_count());
+    let percent = (pct * 10.0).round() / 10.0;
+    (
+        percent,
+        CpuSample {
+            pid,
+            cpu_ns,
+            at: now,
+            percent,
+        },
+    )
 }
 
 /// Every process with its reading, from one scan of the process table.
@@ -131,13 +176,44 @@ mod tests {
         while t0.elapsed().as_millis() < 50 {
             std::hint::black_box(t0.elapsed());
         }
-        let (pct, sample) = cpu_percent(stat(me).unwrap().cpu_ns, None, t0);
+        let (pct, sample) = cpu_percent(me, stat(me).unwrap().cpu_ns, None, t0 - MIN_WINDOW);
         assert!(
             sample.cpu_ns > 0 && pct > 0.0,
             "{pct}% from {} ns",
             sample.cpu_ns
         );
         assert!(process_tree(me).contains(&me));
+    }
+
+    #[test]
+    fn a_first_sample_is_never_a_burst_of_ticks_over_a_tiny_window() {
+        let spawned = Instant::now();
+        let ms = std::time::Duration::from_millis;
+        let tick = 10_000_000; // one 10 ms tick, in ns
+                               // One tick seen 1 ms after the spawn: too short to tell, so 0 (it once read 1000 %).
+        let (pct, first) = cpu_percent_at(7, tick, None, spawned, spawned + ms(1));
+        assert_eq!(pct, 0.0);
+        // Since the spawn once the window is long enough: 30 ticks in 600 ms.
+        let (pct, second) = cpu_percent_at(7, 30 * tick, Some(first), spawned, spawned + ms(600));
+        assert_eq!(pct, 50.0);
+        // A listing right after repeats the last figure instead of a 1-tick rate.
+        let (pct, third) = cpu_percent_at(7, 31 * tick, Some(second), spawned, spawned + ms(610));
+        assert_eq!(pct, 50.0);
+        // Then the rate since the previous sample: 10 ticks in a second.
+        let (pct, _) = cpu_percent_at(7, 40 * tick, Some(third), spawned, spawned + ms(1600));
+        assert_eq!(pct, 10.0);
+        // A new pid (a restart, a scale) starts from its own spawn, not the old pid's sample.
+        let (pct, _) = cpu_percent_at(
+            8,
+            5 * tick,
+            Some(third),
+            spawned + ms(1590),
+            spawned + ms(1600),
+        );
+        assert_eq!(pct, 0.0);
+        // Never more than every core busy, whatever the counters say.
+        let (pct, _) = cpu_percent_at(9, 1000 * tick, None, spawned, spawned + ms(1000));
+        assert_eq!(pct, 100.0 * cpu_count());
     }
 
     #[test]

@@ -697,9 +697,11 @@ impl Actor {
         };
         match (&p.running, p.status) {
             (Some(r), Status::Online) => {
-                match proc_info::stat(monitored_pid(&p.env).unwrap_or(r.pid)) {
+                let pid = monitored_pid(&p.env).unwrap_or(r.pid);
+                match proc_info::stat(pid) {
                     Some(st) => {
-                        let (cpu, sample) = proc_info::cpu_percent(st.cpu_ns, p.cpu, r.started);
+                        let (cpu, sample) =
+                            proc_info::cpu_percent(pid, st.cpu_ns, p.cpu, r.started);
                         p.cpu = Some(sample);
                         (st.rss, cpu)
                     }

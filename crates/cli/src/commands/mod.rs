@@ -136,9 +136,35 @@ pub async fn show_table(client: &Client, ctx: &Ctx) -> Outcome {
     if output::silent() {
         return Ok(());
     }
-    let list = client.list().await?;
+    let list = booted_list(client).await?;
     print_list(list, ctx);
     Ok(())
+}
+
+/// The list once the Node apps just started have booted (their wrapper has
+/// reported `node_version`), for at most [`BOOT_WAIT`]: a listing taken
+/// within milliseconds of the spawn would show the few hundred kB of a Node
+/// still loading instead of the app's memory.
+async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
+    const BOOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+    let deadline = std::time::Instant::now() + BOOT_WAIT;
+    loop {
+        let list = client.list().await?;
+        if !list.iter().any(is_booting) || std::time::Instant::now() >= deadline {
+            return Ok(list);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// An online Node app whose wrapper has not reported yet.
+fn is_booting(p: &Value) -> bool {
+    let env = &p["pm2_env"];
+    let node = env["exec_interpreter"]
+        .as_str()
+        .and_then(|i| std::path::Path::new(i).file_name())
+        .is_some_and(|n| n == "node");
+    node && env["status"] == "online" && env["node_version"].is_null()
 }
 
 pub fn print_list(mut list: Vec<Value>, ctx: &Ctx) {
@@ -175,10 +201,10 @@ pub fn name_of(list: &[Value], id: u64) -> String {
 
 /// PM2's commands that this CLI does not offer yet, with what they belong to.
 const NOT_BUILT: &[(&str, &str)] = &[
-    ("monit", "the terminal dashboard"),
-    ("dashboard", "the terminal dashboard"),
-    ("dash", "the terminal dashboard"),
-    ("imonit", "the terminal dashboard"),
+    (
+        "imonit",
+        "the old terminal dashboard (`pm2 monit` is built)",
+    ),
     ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("attach", "attaching to a process"),
@@ -270,6 +296,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::ReloadLogs => daemon::reload_logs(ctx).await,
         C::Ping => daemon::ping(ctx).await,
         C::Report => info::report(ctx).await,
+        C::Monit => crate::monit::run(ctx).await,
         C::Kill => daemon::kill(ctx).await,
         C::Update => daemon::update(ctx).await,
         C::Save => daemon::save(ctx).await,
