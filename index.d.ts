@@ -635,8 +635,9 @@ declare class PM2API {
   dockerMode(script: string, opts?: { imageName?: string; nodeVersion?: string; fresh?: boolean; detach?: boolean }, mode?: 'development' | 'distribution', cb?: pm2.Callback<{ success: boolean; image: string; dockerfile: string }>): Promise<{ success: boolean; image: string; dockerfile: string }> | void;
   /** `pm2 serve`: a folder over HTTP as a managed app. */
   serve(path?: string, port?: number | string, opts?: { spa?: boolean; homepage?: string; basicAuth?: { username: string; password: string } }, cb?: pm2.ErrCallback): Promise<void> | void;
-  monit(...rest: unknown[]): Promise<never> | void;
-  dashboard(...rest: unknown[]): Promise<never> | void;
+  /** `pm2 monit`: the terminal dashboard, in this process's terminal, until the user leaves it. */
+  monit(cb?: pm2.ErrCallback): Promise<void> | void;
+  dashboard(cb?: pm2.ErrCallback): Promise<void> | void;
   /** `pm2 inspect <app>`: opens Node's inspector (SIGUSR1) in the app's online node processes. */
   inspect(app: pm2.Target, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
   attach(...rest: unknown[]): Promise<never> | void;

@@ -141,3 +141,18 @@ setInterval(() => {}, 1000);
   assert.strictEqual(jlist().filter((p) => p.name === 'burner').length, 5);
   pm2('delete', 'burner');
 });
+
+test('the API\'s monit() and dashboard() run the native dashboard', () => {
+  const { root } = require('./support/home');
+  const script = `
+    const pm2 = require(${JSON.stringify(root)});
+    pm2.monit((err) => {
+      console.log('monit: ' + (err && err.message));
+      pm2.dashboard().catch((e) => console.log('dashboard: ' + e.message));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 20000 });
+  // Without a terminal the native command says so: proof it ran.
+  assert.match(r.stderr, /pm2 monit needs a terminal[\s\S]*pm2 monit needs a terminal/);
+  assert.match(r.stdout, /monit: pm2 monit exited with code 1/);
+  assert.match(r.stdout, /dashboard: pm2 dashboard exited with code 1/);
+});

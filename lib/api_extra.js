@@ -25,7 +25,6 @@ const CLOUD = [
 
 // Methods of PM2's class not built in this package yet, with what they belong to.
 const NOT_BUILT = {
-  monit: 'the terminal dashboard', dashboard: 'the terminal dashboard',
   attach: 'attaching to a process',
   deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
   pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
@@ -114,6 +113,14 @@ function install(PM2, { settle }) {
   proto.streamLogs = function (target, lines, raw, timestamp, exclusive, cb) {
     ({ cb } = splitCallback([...arguments]));
     return settle(runCli(this, logArgs(target, lines, raw, timestamp, exclusive, true)), cb);
+  };
+
+  /** monit(cb) / dashboard(cb): `pm2 monit` in this process's terminal, until the user leaves it. */
+  proto.monit = function (cb) {
+    return settle(runCli(this, ['monit']), cb);
+  };
+  proto.dashboard = function (cb) {
+    return settle(runCli(this, ['dashboard']), cb);
   };
 
   /** env(id, cb): prints a process's environment. */
