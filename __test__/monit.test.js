@@ -156,3 +156,40 @@ test('the API\'s monit() and dashboard() run the native dashboard', () => {
   assert.match(r.stdout, /monit: pm2 monit exited with code 1/);
   assert.match(r.stdout, /dashboard: pm2 dashboard exited with code 1/);
 });
+
+test('pm2 ls prints the host metrics line under the table once the daemon has sampled the host', async () => {
+  // Sampled a second after the daemon starts, then every worker interval.
+  const r = await waitFor(() => {
+    const out = pm2('ls');
+    return /host metrics/.test(out.out) && out;
+  }, { timeout: 15000, what: 'the host metrics line' });
+  const lines = r.out.trimEnd().split('\n');
+  const line = lines[lines.length - 1];
+  assert.match(line, /^host metrics \| cpu: \d+(\.\d)?% \| ram usage: \d+(\.\d)?%/);
+  // Not a terminal: the full table, so the disk part is there too.
+  assert.match(line, /\| disk: ⇓ [\d.]+mb\/s ⇑ [\d.]+mb\/s/);
+  assert.match(lines[lines.length - 2], /^└/);
+  // `-m` (the mini list) has no host line, as in PM2.
+  assert.doesNotMatch(pm2('ls', '-m').out, /host metrics/);
+  // The report's system section has the host too.
+  const report = pm2('report').out;
+  assert.match(report, /totalmem\s+: \d+/);
+  assert.match(report, /cpu usage\s+: \d+(\.\d)?%/);
+});
+
+test('pm2 set pm2:sysmonit false (module_conf.json) turns host sampling off for the next daemon', async () => {
+  const other = makeHome('sysmonit');
+  try {
+    fs.writeFileSync(path.join(other, 'module_conf.json'), JSON.stringify({ pm2: { sysmonit: 'false' } }));
+    const run = (...args) => spawnSync(cli, args, { env: { ...env, PM2_HOME: other }, encoding: 'utf8', timeout: 20000 });
+    assert.strictEqual(run('ping').status, 0);
+    // Sampling on, the line would be there a second after the start: nothing to await when it is off.
+    const started = Date.now();
+    await waitFor(() => Date.now() - started > 1500, { what: 'a second and a half' });
+    const out = run('ls').stdout;
+    assert.match(out, /┌/);
+    assert.doesNotMatch(out, /host metrics/);
+  } finally {
+    cleanupHome(other);
+  }
+});

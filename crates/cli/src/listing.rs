@@ -215,23 +215,30 @@ pub fn sort(list: &mut [Value], spec: Option<&str>) {
 
 /// `pm2 ls`: the apps' table, then the modules' ("Module") table when there are any.
 /// `columns` is the terminal width (`None` when not a terminal: the full table).
-pub fn process_tables(list: &[Value], now: u64, columns: Option<usize>) -> String {
+/// Also tells whether the apps' table has all its columns (PM2 leaves the
+/// host line's disk part out of a condensed listing).
+pub fn process_tables(list: &[Value], now: u64, columns: Option<usize>) -> (String, bool) {
     let (modules, apps): (Vec<&Value>, Vec<&Value>) = list.iter().partition(|p| is_module(p));
     let longest_name = list
         .iter()
         .map(|p| table::text_width(&name(p)))
         .max()
         .unwrap_or(0);
-    let mut out = apps_table(&apps, now, columns, longest_name);
+    let (mut out, full) = apps_table(&apps, now, columns, longest_name);
     if !modules.is_empty() {
         out.push_str(&bold("Module"));
         out.push('\n');
         out.push_str(&modules_table(&modules, columns));
     }
-    out
+    (out, full)
 }
 
-fn apps_table(apps: &[&Value], now: u64, columns: Option<usize>, longest_name: usize) -> String {
+fn apps_table(
+    apps: &[&Value],
+    now: u64,
+    columns: Option<usize>,
+    longest_name: usize,
+) -> (String, bool) {
     let name_width = (longest_name + 5).max(6);
     let full = [
         Column::auto("id"),
@@ -275,7 +282,7 @@ fn apps_table(apps: &[&Value], now: u64, columns: Option<usize>, longest_name: u
     let widths = table::widths(&full, &rows);
     let fits = |w: &[usize]| columns.is_none_or(|c| table::total_width(w) <= c);
     if fits(&widths) {
-        return table::render_with_widths(&full, &widths, &rows);
+        return (table::render_with_widths(&full, &widths, &rows), true);
     }
     // Narrower terminals: fewer columns, as PM2 does.
     let condensed = [
@@ -298,7 +305,10 @@ fn apps_table(apps: &[&Value], now: u64, columns: Option<usize>, longest_name: u
     let condensed_rows = pick(&[0, 1, 4, 7, 8, 9, 10], rows);
     let widths = table::widths(&condensed, &condensed_rows);
     if fits(&widths) {
-        return table::render_with_widths(&condensed, &widths, &condensed_rows);
+        return (
+            table::render_with_widths(&condensed, &widths, &condensed_rows),
+            false,
+        );
     }
     let minimal = [
         Column::auto("id"),
@@ -308,7 +318,7 @@ fn apps_table(apps: &[&Value], now: u64, columns: Option<usize>, longest_name: u
         Column::fixed("mem", 10),
     ];
     let minimal_rows = pick(&[0, 1, 4, 5, 6], condensed_rows);
-    table::render(&minimal, &minimal_rows)
+    (table::render(&minimal, &minimal_rows), false)
 }
 
 fn modules_table(modules: &[&Value], columns: Option<usize>) -> String {
@@ -590,7 +600,7 @@ mod tests {
     #[test]
     fn full_table_matches_pm2s_layout() {
         let list = vec![proc_(0, "x", "online", json!({}))];
-        let t = process_tables(&list, 1_002_000, None);
+        let t = process_tables(&list, 1_002_000, None).0;
         let expected = "\
 ┌────┬──────┬─────────────┬─────────┬─────────┬──────────┬────────┬──────┬───────────┬──────────┬──────────┬──────────┬──────────┐
 │ id │ name │ namespace   │ version │ mode    │ pid      │ uptime │ ↺    │ status    │ cpu      │ mem      │ user     │ watching │
@@ -609,7 +619,7 @@ mod tests {
             "online",
             json!({"exec_mode": "cluster_mode"}),
         )];
-        let t = process_tables(&list, 1_002_000, Some(100));
+        let t = process_tables(&list, 1_002_000, Some(100)).0;
         assert!(
             t.contains(
                 "│ id │ name               │ mode     │ ↺    │ status    │ cpu      │ memory   │"
@@ -617,12 +627,12 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("│ 1  │ a-very-long-proce… │ cluster  │"), "{t}");
-        let t = process_tables(&list, 1_002_000, Some(60));
+        let t = process_tables(&list, 1_002_000, Some(60)).0;
         assert!(
             t.contains("│ id │ name           │ status    │ cpu    │ mem      │"),
             "{t}"
         );
-        let t = process_tables(&list, 1_002_000, Some(158));
+        let t = process_tables(&list, 1_002_000, Some(158)).0;
         assert!(t.contains("namespace"), "{t}");
     }
 
@@ -637,7 +647,7 @@ mod tests {
                 json!({"pmx_module": true, "version": "3.0.0"}),
             ),
         ];
-        let t = process_tables(&list, 1_002_000, None);
+        let t = process_tables(&list, 1_002_000, None).0;
         assert!(t.contains("│ id │ name             │"), "{t}");
         assert!(t.contains("│ 0  │ x                │ default     │ N/A     │ fork    │ 0        │ 0      │ 0    │ stopped   │ 0%       │ 0b       │"), "{t}");
         assert!(

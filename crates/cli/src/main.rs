@@ -12,6 +12,7 @@ mod app_options;
 mod args;
 mod commands;
 mod ecosystem;
+mod host_line;
 mod js_text;
 mod listing;
 mod monit;

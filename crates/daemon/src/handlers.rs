@@ -175,7 +175,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
         "ping" => one(json!({"msg": "pong"})),
         "getVersion" => one(json!(crate::VERSION)),
         "getMonitorData" => Ok(Reply::Json(sup.list_json().await?)),
-        "getSystemData" => one(crate::system_data()),
+        "getSystemData" => one(Value::Object(d.host.snapshot())),
         "getReport" => one(report(d).await?),
         "prepare" => {
             let app = object_arg(first, "prepare")?;

@@ -16,6 +16,7 @@ pub mod exposure;
 mod glob;
 mod handlers;
 pub mod heap;
+pub mod host_metrics;
 mod limits;
 mod log_throttle;
 mod log_writer;
@@ -34,7 +35,7 @@ use bus::Bus;
 use cgroup::AppCgroups;
 use daemon_log::DaemonLog;
 use pm2_config::Paths;
-use serde_json::{json, Value};
+use serde_json::json;
 use settings::Settings;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -49,18 +50,6 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// Host figures for `getSystemData`.
-pub fn system_data() -> Value {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mem = pm2_proc::memory();
-    json!({
-        "cpu": {"count": cpus},
-        "mem": {"total": mem.total, "free": mem.available},
-    })
 }
 
 /// Why the daemon is going down.
@@ -83,6 +72,8 @@ pub struct Daemon {
     settings: Settings,
     /// Where the apps' cgroups are, when the daemon can have them.
     cgroups: Option<Arc<AppCgroups>>,
+    /// The last host snapshot, for `getSystemData`.
+    host: host_metrics::HostMetrics,
     exit: tokio::sync::watch::Sender<Option<ExitReason>>,
 }
 
@@ -184,8 +175,13 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         paths,
         settings,
         cgroups: cgroups.as_ref().ok().cloned(),
+        host: host_metrics::HostMetrics::default(),
         exit,
     });
+    // Not inside a user's Node process, nor where `pm2 set pm2:sysmonit false` says so.
+    if !daemon.settings.in_process && !host_metrics::sampling_off(&daemon.paths.module_conf) {
+        daemon.host.start_sampling(daemon.settings.worker_interval);
+    }
     rpc_server::serve_rpc(rpc, daemon.clone());
     rpc_server::serve_pub(publisher, daemon.clone());
     if !daemon.settings.in_process {

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 pub async fn list(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
-    print_list(client.list().await?, ctx);
+    let list = client.list().await?;
+    print_list(list, super::host_snapshot(&client).await, ctx);
     Ok(())
 }
 
@@ -172,10 +173,28 @@ pub async fn report(ctx: &Ctx) -> Outcome {
     out.push_str(&section("System info"));
     out.push_str(&field("arch", &std::env::consts::ARCH));
     out.push_str(&field("platform", &std::env::consts::OS));
+    for (k, v) in pm2_daemon::host_metrics::system_info() {
+        out.push_str(&field(k, &v));
+    }
     out.push_str(&field(
-        "cpus nb",
-        &std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "home",
+        &ctx.env.get("HOME").map_or("", String::as_str),
     ));
+    // The daemon's latest host figures (the same as `pm2 ls`'s host line).
+    if let Some(host) = super::host_snapshot(&client).await {
+        for (k, m) in host.iter().filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "CPU Usage" | "RAM Usage" | "Disk Reads" | "Disk Writes"
+            ) || k.starts_with("fs:use:")
+        }) {
+            let unit = m["unit"].as_str().unwrap_or("");
+            out.push_str(&field(
+                &k.to_lowercase(),
+                &format!("{}{unit}", listing::text(&m["value"])),
+            ));
+        }
+    }
     out.push_str(&section("Security"));
     match daemon["security"].as_array() {
         Some(w) if !w.is_empty() => w
@@ -188,7 +207,7 @@ pub async fn report(ctx: &Ctx) -> Outcome {
     out.push_str("Anyone who can connect to rpc.sock can read every app's env and run commands as this user.\n");
     out.push_str(&section("PM2 list"));
     output::raw(&out);
-    super::print_list(client.list().await?, ctx);
+    super::print_list(client.list().await?, None, ctx);
     let mut tail = section("Daemon logs");
     let log = std::fs::read_to_string(&client.paths.log_file).unwrap_or_default();
     let lines: Vec<&str> = log.lines().collect();

@@ -137,8 +137,21 @@ pub async fn show_table(client: &Client, ctx: &Ctx) -> Outcome {
         return Ok(());
     }
     let list = booted_list(client).await?;
-    print_list(list, ctx);
+    print_list(list, host_snapshot(client).await, ctx);
     Ok(())
+}
+
+/// The daemon's host snapshot for the `host metrics` line; nothing when the
+/// daemon has none (or does not answer it), as PM2 skips the line then.
+pub async fn host_snapshot(client: &Client) -> Option<serde_json::Map<String, Value>> {
+    let reply = client
+        .call("getSystemData", vec![Value::Object(Default::default())])
+        .await
+        .ok()?;
+    match reply.into_iter().next()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
 }
 
 /// The list once the Node apps just started have booted (their wrapper has
@@ -167,18 +180,20 @@ fn is_booting(p: &Value) -> bool {
     node && env["status"] == "online" && env["node_version"].is_null()
 }
 
-pub fn print_list(mut list: Vec<Value>, ctx: &Ctx) {
+/// The process table, then PM2 7's `host metrics` line when the daemon has
+/// a host snapshot (not with `-m`, as in PM2).
+pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Value>>, ctx: &Ctx) {
     let now = listing::now_ms();
     if ctx.flags.mini_list {
         output::raw(&listing::mini_list(&list, now));
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
-    output::raw(&listing::process_tables(
-        &list,
-        now,
-        output::terminal_columns(),
-    ));
+    let (tables, full) = listing::process_tables(&list, now, output::terminal_columns());
+    output::raw(&tables);
+    if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
+        output::line(&line);
+    }
 }
 
 /// `[ 0, 2 ]`, or `[ '2' ]` when the user typed the id (PM2 echoes it as text).
