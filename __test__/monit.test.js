@@ -177,18 +177,22 @@ test('pm2 ls prints the host metrics line under the table once the daemon has sa
   assert.match(report, /cpu usage\s+: \d+(\.\d)?%/);
 });
 
-test('pm2 set pm2:sysmonit false (module_conf.json) turns host sampling off for the next daemon', async () => {
+test('pm2 set pm2:sysmonit false, then pm2 update, turns host sampling off', async () => {
   const other = makeHome('sysmonit');
   try {
-    fs.writeFileSync(path.join(other, 'module_conf.json'), JSON.stringify({ pm2: { sysmonit: 'false' } }));
     const run = (...args) => spawnSync(cli, args, { env: { ...env, PM2_HOME: other }, encoding: 'utf8', timeout: 20000 });
-    assert.strictEqual(run('ping').status, 0);
+    assert.strictEqual(run('set', 'pm2:sysmonit', 'false').status, 0);
+    assert.strictEqual(run('update').status, 0);
     // Sampling on, the line would be there a second after the start: nothing to await when it is off.
     const started = Date.now();
     await waitFor(() => Date.now() - started > 1500, { what: 'a second and a half' });
     const out = run('ls').stdout;
     assert.match(out, /┌/);
     assert.doesNotMatch(out, /host metrics/);
+    // And back on.
+    assert.strictEqual(run('set', 'pm2:sysmonit', 'true').status, 0);
+    assert.strictEqual(run('update').status, 0);
+    await waitFor(() => /host metrics/.test(run('ls').stdout), { what: 'the host metrics line again' });
   } finally {
     cleanupHome(other);
   }
