@@ -159,14 +159,15 @@ pub async fn host_snapshot(client: &Client) -> Option<serde_json::Map<String, Va
 /// within milliseconds of the spawn would show the few hundred kB of a Node
 /// still loading instead of the app's memory.
 async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
-    const BOOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+    const BOOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
     let deadline = std::time::Instant::now() + BOOT_WAIT;
     loop {
         let list = client.list().await?;
         if !list.iter().any(is_booting) || std::time::Instant::now() >= deadline {
             return Ok(list);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Not faster: with many apps booting, each list is a whole table for the daemon to write.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
