@@ -19,8 +19,9 @@ pub fn draw(frame: &mut Frame, board: &Board, now: u64) {
     .areas(frame.area());
     let [list_area, logs_area] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Min(20)]).areas(top);
+    // A little wider than the list: metric names run long (`Event Loop Latency p95`).
     let [metrics_area, meta_area] =
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Min(20)]).areas(bottom);
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Min(20)]).areas(bottom);
 
     draw_list(frame, board, list_area);
     draw_logs(frame, board, logs_area);
@@ -120,13 +121,14 @@ fn key_value_table(rows: Vec<(String, String)>, key_width: u16, title: &str) -> 
 
 fn draw_metrics(frame: &mut Frame, board: &Board, area: Rect) {
     let rows = board.selected().map(board::metrics).unwrap_or_default();
-    let widest = rows
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
-    // Names get at most half the pane, values the rest.
-    let key_width = (widest as u16).min(area.width.saturating_sub(2) / 2);
+    let widest = |f: fn(&(String, String)) -> &String| {
+        rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0) as u16
+    };
+    // Names as wide as the values leave room for (values are short: `4.7 MiB`),
+    // and at least half the pane.
+    let inner = area.width.saturating_sub(2);
+    let room = inner.saturating_sub(widest(|r| &r.1) + 1).max(inner / 2);
+    let key_width = widest(|r| &r.0).min(room);
     frame.render_widget(key_value_table(rows, key_width, " Custom Metrics "), area);
 }
 
@@ -218,9 +220,15 @@ mod tests {
         assert!(s.contains("…") && s.contains("/at/all/server.js"), "{s}");
         assert_eq!(keep_tail("abcdef", 4), "…def");
         assert_eq!(keep_tail("abc", 4), "abc");
-        let board = long;
+        // Names as long as the agent's fit beside short values.
+        let mut metrics = long;
+        metrics.set_list(vec![
+            json!({"pm_id": 0, "name": "api", "pm2_env": {"axm_monitor": {
+            "Event Loop Latency p95": {"value": 12.28, "unit": "ms"}}}}),
+        ]);
+        assert!(screen(&metrics, 80, 24).contains("Event Loop Latency p95 12.28 ms"));
         // Tiny terminals draw what fits instead of failing.
-        screen(&board, 20, 5);
+        screen(&metrics, 20, 5);
         screen(&Board::default(), 80, 24);
     }
 }
