@@ -28,6 +28,7 @@ pub mod settings;
 mod spawn;
 pub mod supervisor;
 pub mod watch;
+pub mod web;
 
 use bus::Bus;
 use cgroup::AppCgroups;
@@ -91,6 +92,8 @@ pub struct Daemon {
     settings: Settings,
     /// Where the apps' cgroups are, when the daemon can have them.
     cgroups: Option<Arc<AppCgroups>>,
+    /// `pm2 web`: the HTTP listener, when one is on.
+    web: web::Web,
     exit: tokio::sync::watch::Sender<Option<ExitReason>>,
 }
 
@@ -192,6 +195,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         paths,
         settings,
         cgroups: cgroups.as_ref().ok().cloned(),
+        web: web::Web::default(),
         exit,
     });
     rpc_server::serve_rpc(rpc, daemon.clone());
@@ -219,6 +223,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
             "apps run without cgroups ({why}): a stop reaches an app's process tree, group and session"
         ),
     });
+    web::restore(&daemon).await;
     let (done_tx, done) = tokio::sync::watch::channel(false);
     let d = daemon.clone();
     tokio::spawn(async move {
@@ -240,6 +245,8 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
     d.log
         .info(&format!("PM2 daemon shutting down ({reason:?})"));
     d.supervisor.block_restarts();
+    // The setting stays in PM2_HOME for the next daemon.
+    d.web.stop();
     if reason == ExitReason::Signal {
         if let Err(e) = save_dump(d).await {
             d.log.info(&format!("could not save the process list: {e}"));

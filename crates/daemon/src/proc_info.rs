@@ -12,7 +12,7 @@ fn page_size() -> u64 {
     }
 }
 
-fn clock_ticks() -> u64 {
+pub fn clock_ticks() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if v > 0 {

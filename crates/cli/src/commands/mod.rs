@@ -11,6 +11,7 @@ pub mod modules;
 pub mod start;
 mod startup;
 mod trigger;
+pub mod web;
 
 use crate::args::{Command, Flags};
 use crate::js_text;
@@ -175,7 +176,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("dashboard", "the terminal dashboard"),
     ("dash", "the terminal dashboard"),
     ("imonit", "the terminal dashboard"),
-    ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("attach", "attaching to a process"),
     ("pull", "git versioning"),
@@ -290,6 +290,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Conf { key, value } => {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
+        C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
