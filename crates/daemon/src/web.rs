@@ -1,6 +1,7 @@
 //! `pm2 web`: the daemon itself serves PM2's web interface over HTTP, with no
-//! Node process: PM2's JSON process list at `/` and Prometheus text
-//! exposition at `/metrics`. It listens on 127.0.0.1 unless told otherwise.
+//! Node process: PM2's JSON process list at `/`, Prometheus text
+//! exposition at `/metrics` and, for readiness probes, `/ready` (200 once
+//! every app is online). It listens on 127.0.0.1 unless told otherwise.
 //!
 //! PM2 runs its web interface as an app (`pm2-http-interface`), so a saved
 //! list brings it back with `pm2 resurrect`. Here it is a daemon setting
@@ -242,6 +243,7 @@ impl Routes {
         match req.path.as_str() {
             "/" => self.process_list().await,
             "/metrics" => self.metrics().await,
+            "/ready" => self.readiness().await,
             _ => json(404, r#"{"err":"404"}"#),
         }
     }
@@ -259,6 +261,18 @@ impl Routes {
             host::monit()
         );
         json(200, body)
+    }
+
+    /// For an orchestrator's readiness probe: 200 once there is an app and
+    /// every app is online (with `wait_ready`, once it has sent `ready`),
+    /// else 503 with the ones that are not.
+    async fn readiness(&self) -> Response {
+        let list = match self.sup.list().await {
+            Ok(list) => list,
+            Err(e) => return Response::text(503, &e),
+        };
+        let (body, ready) = readiness(&list);
+        json(if ready { 200 } else { 503 }, body.to_string())
     }
 
     async fn metrics(&self) -> Response {
@@ -280,6 +294,26 @@ impl Routes {
             metrics::render(&list, figures, crate::now_ms()),
         )
     }
+}
+
+/// `{ready, not_ready: [{id, name, status}]}` over the apps (modules aside).
+fn readiness(list: &[Value]) -> (Value, bool) {
+    let apps: Vec<&Value> = list
+        .iter()
+        .filter(|p| p["pm2_env"]["pmx_module"] != Value::Bool(true))
+        .collect();
+    let not_ready: Vec<Value> = apps
+        .iter()
+        .filter(|p| p["pm2_env"]["status"] != "online")
+        .map(|p| {
+            serde_json::json!({"id": p["pm_id"], "name": p["name"], "status": p["pm2_env"]["status"]})
+        })
+        .collect();
+    let ready = !apps.is_empty() && not_ready.is_empty();
+    (
+        serde_json::json!({"ready": ready, "apps": apps.len(), "not_ready": not_ready}),
+        ready,
+    )
 }
 
 /// The list without each process's `pm2_env.env`.
@@ -335,6 +369,19 @@ mod tests {
         for bad in ["evil.example:9615", "evil.example", "127.0.0.1.nip.io"] {
             assert!(!local_host_header(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn ready_when_every_app_is_online() {
+        let online = json!({"pm_id": 0, "name": "a", "pm2_env": {"status": "online"}});
+        let launching = json!({"pm_id": 1, "name": "b", "pm2_env": {"status": "launching"}});
+        let module =
+            json!({"pm_id": 2, "name": "m", "pm2_env": {"status": "stopped", "pmx_module": true}});
+        assert!(readiness(&[online.clone(), module.clone()]).1);
+        let (body, ready) = readiness(&[online, launching]);
+        assert!(!ready);
+        assert_eq!(body["not_ready"][0]["name"], "b");
+        assert!(!readiness(&[module]).1, "no app is not ready");
     }
 
     #[test]
