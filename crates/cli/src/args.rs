@@ -439,7 +439,7 @@ pub enum Command {
     Resurrect,
     /// empty the dump file
     Cleardump,
-    /// enable the pm2 startup hook (systemd; others are not built yet)
+    /// enable the pm2 startup hook (systemd, upstart, launchd, openrc, rcd, systemv)
     Startup {
         #[arg(value_name = "platform")]
         platform: Option<String>,

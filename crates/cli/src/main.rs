@@ -11,6 +11,7 @@ mod app_options;
 mod args;
 mod commands;
 mod ecosystem;
+mod init_files;
 mod js_text;
 mod listing;
 mod output;
