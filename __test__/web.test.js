@@ -206,3 +206,29 @@ test('pm2-runtime --web serves the same, without saving the setting', { skip: pa
   assert.strictEqual(await exited, 0);
   await assert.rejects(request(port), /ECONNREFUSED/);
 });
+
+test('clients that connect and send nothing hold at most 32 slots for 2 s each: the daemon stays answerable and small', async (t) => {
+  const home = makeHome('web-idle');
+  t.after(() => cleanupHome(home));
+  const port = portFrom(pm2(home, ['web', '0']).stdout);
+  const daemonPid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8'));
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemonPid}/status`, 'utf8'))[1]);
+  const before = rss();
+  const idle = [];
+  t.after(() => idle.forEach((s) => s.destroy()));
+  for (let i = 0; i < 100; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    idle.push(s);
+  }
+  // The RPC socket is not held up meanwhile.
+  const t0 = Date.now();
+  assert.strictEqual(pm2(home, ['ping']).status, 0);
+  assert.ok(Date.now() - t0 < 2000, 'ping answers at once');
+  // A scrape waits for a slot: the silent clients ahead of it are dropped
+  // 2 s after they were let in, 32 at a time.
+  const m = await request(port, { path: '/metrics' });
+  assert.strictEqual(m.status, 200);
+  assert.ok(Date.now() - t0 < 12000, `answered after ${Date.now() - t0} ms`);
+  assert.ok(rss() - before < 4096, `daemon RSS grew ${rss() - before} KB`);
+});

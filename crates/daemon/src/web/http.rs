@@ -14,7 +14,10 @@ use tokio::sync::Semaphore;
 pub const MAX_HEAD: usize = 8 * 1024;
 /// Connections served at once; more wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 32;
-/// A connection that has not sent its head and taken its answer by then is dropped.
+/// A connection that has not sent its whole request head by then is dropped:
+/// clients send it at once, and a silent one must not hold a slot for long.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+/// A connection that has not taken its answer by then is dropped.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +151,8 @@ where
     H: Fn(Request) -> F + Send + Sync,
     F: Future<Output = Response> + Send,
 {
-    let (resp, head_only) = match read_head(&mut stream).await {
+    let head = tokio::time::timeout(HEAD_DEADLINE, read_head(&mut stream)).await;
+    let (resp, head_only) = match head.unwrap_or(Err(None)) {
         Ok(req) => {
             let head_only = req.method == "HEAD";
             (handler(req).await, head_only)
@@ -161,7 +165,8 @@ where
 }
 
 /// Accepts connections until the task is aborted, at most
-/// [`MAX_CONNECTIONS`] at a time, each answered by `handler` within [`DEADLINE`].
+/// [`MAX_CONNECTIONS`] at a time, each answered by `handler` within
+/// [`DEADLINE`] once its head has arrived (within [`HEAD_DEADLINE`]).
 pub async fn serve<H, F>(listener: TcpListener, handler: H)
 where
     H: Fn(Request) -> F + Send + Sync + 'static,
