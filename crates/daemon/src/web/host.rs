@@ -102,7 +102,9 @@ fn interfaces() -> Map<String, Value> {
             })
     };
     let mut out = Map::new();
-    for a in &addrs {
+    // As Node lists them: addresses of interfaces that are up and running.
+    let live = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_RUNNING;
+    for a in addrs.iter().filter(|a| a.flags.contains(live)) {
         let (Some(addr), Some(mask)) = (a.address.as_ref(), a.netmask.as_ref()) else {
             continue;
         };
