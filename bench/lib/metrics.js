@@ -109,6 +109,9 @@ function defineMetrics(cfg) {
     { key: 'abuse_req_ping', group: 'abuse', label: 'another client\'s `ping` meanwhile (a fresh connection every 100 ms)', unit: 'ms', target: max(50, 'ms') },
     { key: 'abuse_sub_rss', group: 'abuse', label: `daemon RSS growth while a pub.sock subscriber reads nothing during a ${cfg.abuseLogMB} MB log flood (${cfg.abuseWindowMs / 1000} s)`, unit: 'MB', target: max(16, 'MB') },
     { key: 'abuse_sub_ping', group: 'abuse', label: 'another client\'s `ping` meanwhile', unit: 'ms', target: max(50, 'ms') },
+    { key: 'runtime_rss', group: 'runtime', label: '`pm2-runtime app.js` (one HTTP app): RSS of the pm2-runtime process', unit: 'MB' },
+    { key: 'runtime_online', group: 'runtime', label: '`pm2-runtime app.js`: command start → app listening', unit: 'ms' },
+    { key: 'runtime_floor', group: 'runtime', label: 'same app started bare with `node app.js`: start → listening (floor)', unit: 'ms' },
   ];
 }
 

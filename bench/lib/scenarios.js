@@ -8,6 +8,7 @@ const M = require('./measure');
 const I = require('./impl');
 const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
 const abuse = require('./abuse');
+const runtimeBench = require('./runtime');
 const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
@@ -377,5 +378,6 @@ module.exports = {
     { name: 'idle20', fn: idle20, keys: (cfg) => (cfg.apps === 20 ? [] : ['rss_20', 'cpu_idle', 'cpu_apps']) },
     { name: 'cluster', fn: cluster, keys: () => CLUSTER_KEYS },
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
+    { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
   ],
 };

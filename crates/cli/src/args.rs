@@ -394,6 +394,15 @@ pub enum Command {
     /// serve a directory over http via port
     #[command(visible_alias = "expose")]
     Serve(ServeArgs),
+    /// serve the process list (JSON at /) and Prometheus metrics (/metrics) from the daemon; `web stop` stops it
+    Web {
+        /// the port (default 9615, or PM2_API_PORT), or `stop`
+        #[arg(value_name = "port|stop")]
+        port: Option<String>,
+        /// the address to listen on (default 127.0.0.1, or PM2_API_IPADDR)
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// list all processes
     #[command(visible_aliases = ["ls", "l", "ps", "status"])]
     List,
@@ -433,7 +442,7 @@ pub enum Command {
     Resurrect,
     /// empty the dump file
     Cleardump,
-    /// enable the pm2 startup hook (systemd; others are not built yet)
+    /// enable the pm2 startup hook (systemd, upstart, launchd, openrc, rcd, systemv)
     Startup {
         #[arg(value_name = "platform")]
         platform: Option<String>,

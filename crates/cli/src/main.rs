@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod ecosystem;
 mod host_line;
+mod init_files;
 mod js_text;
 mod listing;
 mod monit;

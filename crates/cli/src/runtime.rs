@@ -24,6 +24,8 @@ pub struct RuntimeOptions {
     pub delay_secs: u64,
     /// Prefix each log line with its time (`pm2-dev`).
     pub timestamps: bool,
+    /// `--web [port]`: serve the web interface (the port, when given).
+    pub web: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,9 +85,10 @@ pub fn parse(argv: Vec<OsString>) -> Result<(Cli, RuntimeOptions), String> {
                     .ok_or_else(|| format!("--delay takes a number of seconds, got {v:?}"))?;
             }
             "--web" => {
-                return Err(
-                    "--web (the metrics endpoint) is not built in this pm2-runtime yet".into(),
-                )
+                let port = rest
+                    .next_if(|v| v.to_string_lossy().parse::<u16>().is_ok())
+                    .map(|v| v.to_string_lossy().into_owned());
+                opts.web = Some(port);
             }
             "start" if !seen_target => {}
             "--" => {
@@ -165,9 +168,14 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_do() {
         assert!(parse(argv(&[])).unwrap_err().contains("give a script"));
-        assert!(parse(argv(&["app.js", "--web"]))
-            .unwrap_err()
-            .contains("not built"));
+        let (cli, opts) = parse(argv(&["--web", "app.js"])).unwrap();
+        assert_eq!(opts.web, Some(None));
+        assert!(matches!(
+            cli.command,
+            Some(crate::args::Command::Start { .. })
+        ));
+        let (_, opts) = parse(argv(&["app.js", "--web", "9700"])).unwrap();
+        assert_eq!(opts.web, Some(Some("9700".into())));
         assert!(parse(argv(&["app.js", "--delay", "soon"])).is_err());
         assert!(invoked_as_runtime(&OsString::from("/usr/bin/pm2-docker")));
         assert!(!invoked_as_runtime(&OsString::from("pm2")));

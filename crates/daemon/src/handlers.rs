@@ -308,6 +308,12 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             sup.block_restarts();
             none()
         }
+        // Ours, not PM2's: `pm2 web` and `pm2 web stop`.
+        "webStart" => {
+            let config = crate::web::WebConfig::from_request(first)?;
+            one(json!(crate::web::start(d, config).await?))
+        }
+        "webStop" => one(json!({"stopped": crate::web::stop(d)})),
         "profileCPU" | "profileMEM" => Err(format!(
             "{method} is not available: the daemon is not a Node process"
         )),

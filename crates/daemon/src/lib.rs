@@ -30,6 +30,7 @@ pub mod settings;
 mod spawn;
 pub mod supervisor;
 pub mod watch;
+pub mod web;
 
 use bus::Bus;
 use cgroup::AppCgroups;
@@ -74,6 +75,8 @@ pub struct Daemon {
     cgroups: Option<Arc<AppCgroups>>,
     /// The last host snapshot, for `getSystemData`.
     host: host_metrics::HostMetrics,
+    /// `pm2 web`: the HTTP listener, when one is on.
+    web: web::Web,
     exit: tokio::sync::watch::Sender<Option<ExitReason>>,
 }
 
@@ -176,6 +179,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         settings,
         cgroups: cgroups.as_ref().ok().cloned(),
         host: host_metrics::HostMetrics::default(),
+        web: web::Web::default(),
         exit,
     });
     // Not inside a user's Node process, nor where `pm2 set pm2:sysmonit false` says so.
@@ -207,6 +211,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
             "apps run without cgroups ({why}): a stop reaches an app's process tree, group and session"
         ),
     });
+    web::restore(&daemon).await;
     let (done_tx, done) = tokio::sync::watch::channel(false);
     let d = daemon.clone();
     tokio::spawn(async move {
@@ -228,6 +233,8 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
     d.log
         .info(&format!("PM2 daemon shutting down ({reason:?})"));
     d.supervisor.block_restarts();
+    // The setting stays in PM2_HOME for the next daemon.
+    d.web.stop();
     if reason == ExitReason::Signal {
         if let Err(e) = save_dump(d).await {
             d.log.info(&format!("could not save the process list: {e}"));

@@ -57,6 +57,13 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
 
 async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> Outcome {
     let list = client.list().await?;
+    // PM2's web interface is an app of that name; ours is the daemon's.
+    if t == super::web::PM2_PROCESS_NAME
+        && matches!(action, Action::Stop | Action::Delete)
+        && target::resolve(&list, t).is_err()
+    {
+        return super::web::stop(client, ctx).await;
+    }
     let ids = target::resolve(&list, t)?;
     ctx.info(&format!(
         "Applying action {} on app [{t}](ids: {})",

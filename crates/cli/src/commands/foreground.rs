@@ -37,6 +37,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         if std::process::id() == 1 {
             tokio::spawn(pm2_daemon::orphans::reap_forever());
         }
+        if let Some(port) = &rt.web {
+            serve_web(ctx, handle.as_ref(), port.as_deref()).await?;
+        }
         if rt.delay_secs > 0 {
             tokio::time::sleep(Duration::from_secs(rt.delay_secs)).await;
         }
@@ -85,6 +88,35 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         }
     }
     ran
+}
+
+/// `pm2-runtime --web [port]`: this supervisor serves the web interface
+/// (without saving the setting), or the daemon that already serves the home does.
+async fn serve_web(
+    ctx: &Ctx,
+    handle: Option<&pm2_daemon::DaemonHandle>,
+    port: Option<&str>,
+) -> Outcome {
+    let request = super::web::request(ctx, port, None)?;
+    let on = match handle {
+        Some(h) => {
+            let config = pm2_daemon::web::WebConfig::from_request(Some(&request))?;
+            serde_json::json!(pm2_daemon::web::start(&h.daemon, config).await?)
+        }
+        None => super::connect(ctx, false)
+            .await?
+            .call("webStart", vec![request])
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+    };
+    crate::output::err_line(&format!(
+        "pm2-runtime: web interface on {}:{} (process list at /, Prometheus metrics at /metrics)",
+        on["host"].as_str().unwrap_or(""),
+        on["port"]
+    ));
+    Ok(())
 }
 
 /// Resolves once no app (modules aside) is online or launching, as

@@ -11,6 +11,7 @@ pub mod modules;
 pub mod start;
 mod startup;
 mod trigger;
+pub mod web;
 
 use crate::args::{Command, Flags};
 use crate::js_text;
@@ -221,7 +222,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "imonit",
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
-    ("web", "the metrics endpoint"),
     ("deploy", "deployment"),
     ("attach", "attaching to a process"),
     ("pull", "git versioning"),
@@ -337,6 +337,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Conf { key, value } => {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
+        C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }

@@ -1,0 +1,391 @@
+//! `pm2 web`: the daemon itself serves PM2's web interface over HTTP, with no
+//! Node process: PM2's JSON process list at `/`, Prometheus text
+//! exposition at `/metrics` and, for readiness probes, `/ready` (200 once
+//! every app is online). It listens on 127.0.0.1 unless told otherwise.
+//!
+//! PM2 runs its web interface as an app (`pm2-http-interface`), so a saved
+//! list brings it back with `pm2 resurrect`. Here it is a daemon setting
+//! kept in `PM2_HOME/web.json`: written when it starts, removed when it is
+//! stopped (`pm2 web stop`), and read by every new daemon at start, so it
+//! comes back after `pm2 kill` (at the next command, `pm2 resurrect` at
+//! boot included) without a `pm2 save`. The foreground supervisor
+//! (`pm2-runtime --web`, `--no-daemon`) serves it without saving it.
+//!
+//! Requests for the list go through the supervisor's ordinary messages, so
+//! serving never blocks the actor; `http` bounds what a client can hold.
+
+mod host;
+mod http;
+pub mod metrics;
+
+use crate::supervisor::Supervisor;
+use crate::Daemon;
+use http::{Request, Response};
+use pm2_config::Paths;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// PM2's port for the web interface (`PM2_API_PORT` overrides it in the CLI).
+pub const DEFAULT_PORT: u16 = 9615;
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// Where to listen. A `port` of 0 picks a free one; what is saved and
+/// replied is the port actually bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+impl WebConfig {
+    /// From a `webStart` request's `{host, port}`.
+    pub fn from_request(v: Option<&Value>) -> Result<WebConfig, String> {
+        let v = v.cloned().unwrap_or(Value::Null);
+        let host = match &v["host"] {
+            Value::Null => DEFAULT_HOST.to_string(),
+            Value::String(s) => s.clone(),
+            other => return Err(format!("web: host must be an IP address, got {other}")),
+        };
+        let port = match &v["port"] {
+            Value::Null => DEFAULT_PORT,
+            p => p
+                .as_u64()
+                .or_else(|| p.as_str().and_then(|s| s.trim().parse().ok()))
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| format!("web: port must be a number from 0 to 65535, got {p}"))?,
+        };
+        Ok(WebConfig { host, port })
+    }
+
+    fn address(&self) -> Result<SocketAddr, String> {
+        let ip: IpAddr = if self.host == "localhost" {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            self.host.parse().map_err(|_| {
+                format!(
+                    "web: host must be an IP address (such as 127.0.0.1 or 0.0.0.0), got \"{}\"",
+                    self.host
+                )
+            })?
+        };
+        Ok(SocketAddr::new(ip, self.port))
+    }
+}
+
+fn saved_file(paths: &Paths) -> PathBuf {
+    paths.home.join("web.json")
+}
+
+/// The setting a previous `pm2 web` left in PM2_HOME, if any.
+pub fn saved(paths: &Paths) -> Option<WebConfig> {
+    let text = std::fs::read(saved_file(paths)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// The daemon's web interface: at most one listener at a time.
+pub struct Web {
+    running: Mutex<Option<(WebConfig, tokio::task::AbortHandle)>>,
+    started: Instant,
+    /// `PM2_WEB_STRIP_ENV_VARS`: leave each process's `env` out of `/`, as PM2 does.
+    strip_env: bool,
+}
+
+impl Default for Web {
+    fn default() -> Web {
+        Web {
+            running: Mutex::new(None),
+            started: Instant::now(),
+            strip_env: std::env::var("PM2_WEB_STRIP_ENV_VARS")
+                .is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0")),
+        }
+    }
+}
+
+impl Web {
+    /// Where it listens now.
+    pub fn current(&self) -> Option<WebConfig> {
+        self.running.lock().ok()?.as_ref().map(|(c, _)| c.clone())
+    }
+
+    /// Stops listening; returns where it listened.
+    pub fn stop(&self) -> Option<WebConfig> {
+        let (config, task) = self.running.lock().ok()?.take()?;
+        task.abort();
+        Some(config)
+    }
+
+    /// Listens at `config` (in place of any previous listener) and serves.
+    async fn start(&self, config: WebConfig, sup: Supervisor) -> Result<WebConfig, String> {
+        let addr = config.address()?;
+        let previous = self.current();
+        // Rebinding the same address needs the old listener closed first.
+        if previous.as_ref().and_then(|p| p.address().ok()) == Some(addr) {
+            self.stop();
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("web: cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        self.stop();
+        let actual = WebConfig {
+            host: config.host.clone(),
+            port: bound.port(),
+        };
+        let ctx = Arc::new(Routes {
+            sup,
+            started: self.started,
+            strip_env: self.strip_env,
+            loopback_only: bound.ip().is_loopback(),
+        });
+        let task = tokio::spawn(http::serve(listener, move |req| {
+            let ctx = ctx.clone();
+            async move { ctx.answer(req).await }
+        }));
+        if let Ok(mut running) = self.running.lock() {
+            *running = Some((actual.clone(), task.abort_handle()));
+        }
+        Ok(actual)
+    }
+}
+
+/// Starts (or moves) the daemon's web interface; a standalone daemon keeps
+/// the setting in PM2_HOME for the daemons after it.
+pub async fn start(d: &Daemon, config: WebConfig) -> Result<WebConfig, String> {
+    let actual = d.web.start(config, d.supervisor.clone()).await?;
+    if !d.settings.in_process {
+        let text = serde_json::to_vec(&actual).map_err(|e| e.to_string())?;
+        pm2_config::write_atomic(&saved_file(&d.paths), &text)
+            .map_err(|e| format!("web: cannot save {}: {e}", saved_file(&d.paths).display()))?;
+    }
+    d.log.info(&format!(
+        "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics)",
+        SocketAddr::new(
+            actual
+                .address()
+                .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip()),
+            actual.port
+        )
+    ));
+    Ok(actual)
+}
+
+/// Stops the web interface and forgets the setting; returns where it listened.
+pub fn stop(d: &Daemon) -> Option<WebConfig> {
+    let was = d.web.stop();
+    if !d.settings.in_process {
+        let _ = std::fs::remove_file(saved_file(&d.paths));
+    }
+    if let Some(c) = &was {
+        d.log
+            .info(&format!("web interface on {}:{} stopped", c.host, c.port));
+    }
+    was
+}
+
+/// Brings back the setting a previous daemon saved (at a daemon's start).
+pub async fn restore(d: &Daemon) {
+    if d.settings.in_process {
+        return;
+    }
+    if let Some(config) = saved(&d.paths) {
+        if let Err(e) = start(d, config).await {
+            d.log
+                .info(&format!("could not restore the web interface: {e}"));
+        }
+    }
+}
+
+/// What a request is answered with.
+struct Routes {
+    sup: Supervisor,
+    started: Instant,
+    strip_env: bool,
+    /// Bound to a loopback address: only requests addressed to an IP or to
+    /// `localhost` are answered, so a web page cannot read the list through
+    /// a name that resolves to 127.0.0.1 (DNS rebinding).
+    loopback_only: bool,
+}
+
+/// A `Host` header that names an IP address or `localhost` (any port).
+fn local_host_header(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
+}
+
+fn json(status: u16, body: impl Into<Vec<u8>>) -> Response {
+    Response::new(status, "application/json", body)
+}
+
+impl Routes {
+    async fn answer(&self, req: Request) -> Response {
+        if self.loopback_only && !req.host.as_deref().is_none_or(local_host_header) {
+            return Response::text(
+                403,
+                "this address only answers requests made to localhost or an IP address",
+            );
+        }
+        if req.method != "GET" && req.method != "HEAD" {
+            let mut r = Response::text(405, "only GET and HEAD are served");
+            r.headers.push("Allow: GET, HEAD".into());
+            return r;
+        }
+        match req.path.as_str() {
+            "/" => self.process_list().await,
+            "/metrics" => self.metrics().await,
+            "/ready" => self.readiness().await,
+            _ => json(404, r#"{"err":"404"}"#),
+        }
+    }
+
+    /// PM2's document: `{system_info, monit, processes}`.
+    async fn process_list(&self) -> Response {
+        let processes = match self.sup.list_json().await {
+            Ok(list) if self.strip_env => strip_env(&list),
+            Ok(list) => list,
+            Err(e) => return Response::text(503, &e),
+        };
+        let body = format!(
+            r#"{{"system_info":{},"monit":{},"processes":{processes}}}"#,
+            host::system_info(),
+            host::monit()
+        );
+        json(200, body)
+    }
+
+    /// For an orchestrator's readiness probe: 200 once there is an app and
+    /// every app is online (with `wait_ready`, once it has sent `ready`),
+    /// else 503 with the ones that are not.
+    async fn readiness(&self) -> Response {
+        let list = match self.sup.list().await {
+            Ok(list) => list,
+            Err(e) => return Response::text(503, &e),
+        };
+        let (body, ready) = readiness(&list);
+        json(if ready { 200 } else { 503 }, body.to_string())
+    }
+
+    async fn metrics(&self) -> Response {
+        let list = match self.sup.list().await {
+            Ok(list) => list,
+            Err(e) => return Response::text(503, &e),
+        };
+        let me = crate::proc_info::stat(std::process::id());
+        let figures = metrics::DaemonFigures {
+            rss_bytes: me.map_or(0, |s| s.rss),
+            cpu_seconds: me.map_or(0.0, |s| s.cpu_ns as f64 / 1e9),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        Response::new(
+            200,
+            metrics::CONTENT_TYPE,
+            metrics::render(&list, figures, crate::now_ms()),
+        )
+    }
+}
+
+/// `{ready, not_ready: [{id, name, status}]}` over the apps (modules aside).
+fn readiness(list: &[Value]) -> (Value, bool) {
+    let apps: Vec<&Value> = list
+        .iter()
+        .filter(|p| p["pm2_env"]["pmx_module"] != Value::Bool(true))
+        .collect();
+    let not_ready: Vec<Value> = apps
+        .iter()
+        .filter(|p| p["pm2_env"]["status"] != "online")
+        .map(|p| {
+            serde_json::json!({"id": p["pm_id"], "name": p["name"], "status": p["pm2_env"]["status"]})
+        })
+        .collect();
+    let ready = !apps.is_empty() && not_ready.is_empty();
+    (
+        serde_json::json!({"ready": ready, "apps": apps.len(), "not_ready": not_ready}),
+        ready,
+    )
+}
+
+/// The list without each process's `pm2_env.env`.
+fn strip_env(list: &str) -> String {
+    let Ok(mut list) = serde_json::from_str::<Vec<Value>>(list) else {
+        return list.to_string();
+    };
+    for p in &mut list {
+        if let Some(env) = p.get_mut("pm2_env").and_then(Value::as_object_mut) {
+            env.remove("env");
+        }
+    }
+    serde_json::to_string(&list).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn config_from_a_request() {
+        assert_eq!(
+            WebConfig::from_request(None).unwrap(),
+            WebConfig {
+                host: "127.0.0.1".into(),
+                port: 9615
+            }
+        );
+        let c = WebConfig::from_request(Some(&json!({"host": "0.0.0.0", "port": "8080"}))).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("0.0.0.0", 8080));
+        assert!(WebConfig::from_request(Some(&json!({"port": 70000})))
+            .unwrap_err()
+            .contains("port must be a number"));
+        let bad_host = WebConfig {
+            host: "example.com".into(),
+            port: 1,
+        };
+        assert!(bad_host.address().unwrap_err().contains("IP address"));
+    }
+
+    #[test]
+    fn host_headers_that_name_this_machine_directly() {
+        for ok in [
+            "127.0.0.1:9615",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:9615",
+            "10.0.0.2",
+        ] {
+            assert!(local_host_header(ok), "{ok}");
+        }
+        for bad in ["evil.example:9615", "evil.example", "127.0.0.1.nip.io"] {
+            assert!(!local_host_header(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ready_when_every_app_is_online() {
+        let online = json!({"pm_id": 0, "name": "a", "pm2_env": {"status": "online"}});
+        let launching = json!({"pm_id": 1, "name": "b", "pm2_env": {"status": "launching"}});
+        let module =
+            json!({"pm_id": 2, "name": "m", "pm2_env": {"status": "stopped", "pmx_module": true}});
+        assert!(readiness(&[online.clone(), module.clone()]).1);
+        let (body, ready) = readiness(&[online, launching]);
+        assert!(!ready);
+        assert_eq!(body["not_ready"][0]["name"], "b");
+        assert!(!readiness(&[module]).1, "no app is not ready");
+    }
+
+    #[test]
+    fn strip_env_leaves_the_rest() {
+        let list = r#"[{"pm_id":0,"pm2_env":{"env":{"SECRET":"x"},"status":"online"}}]"#;
+        let out = strip_env(list);
+        assert!(!out.contains("SECRET") && out.contains("online"), "{out}");
+    }
+}

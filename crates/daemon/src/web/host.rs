@@ -1,0 +1,173 @@
+//! The host figures PM2's web interface puts beside the process list, in the
+//! shapes of Node's `os` module (`hostname()`, `uptime()`, `loadavg()`,
+//! `totalmem()`, `freemem()`, `cpus()`, `networkInterfaces()`), read from
+//! /proc and `getifaddrs`.
+
+use serde_json::{json, Map, Value};
+use std::net::IpAddr;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// `{hostname, uptime}`.
+pub fn system_info() -> Value {
+    let uptime = read("/proc/uptime")
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    json!({
+        "hostname": read("/proc/sys/kernel/hostname").trim(),
+        "uptime": uptime,
+    })
+}
+
+/// `{loadavg, total_mem, free_mem, cpu, interfaces}`.
+pub fn monit() -> Value {
+    let loadavg: Vec<f64> = read("/proc/loadavg")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let mem = pm2_proc::memory();
+    json!({
+        "loadavg": loadavg,
+        "total_mem": mem.total,
+        "free_mem": mem.available,
+        "cpu": cpus(&read("/proc/stat"), &read("/proc/cpuinfo")),
+        "interfaces": interfaces(),
+    })
+}
+
+/// The kernel's clock tick rate (USER_HZ), the unit of `/proc/stat`'s times.
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(v).ok().filter(|&v| v > 0).unwrap_or(100)
+}
+
+/// One entry per CPU: `model`, `speed` (MHz, from cpufreq, else 0, as Node
+/// reports it) and `times` in milliseconds.
+fn cpus(stat: &str, cpuinfo: &str) -> Vec<Value> {
+    let ms_per_tick = 1000 / clock_ticks().max(1);
+    let models: Vec<&str> = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("model name"))
+        .filter_map(|l| l.split_once(':').map(|(_, v)| v.trim()))
+        .collect();
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .enumerate()
+        .map(|(i, line)| {
+            let t: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .map(|v| v.parse().unwrap_or(0))
+                .collect();
+            let field = |n: usize| t.get(n).copied().unwrap_or(0) * ms_per_tick;
+            let speed = read(&format!(
+                "/sys/devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"
+            ))
+            .trim()
+            .parse::<u64>()
+            .map_or(0, |khz| khz / 1000);
+            json!({
+                "model": models.get(i).or(models.first()).copied().unwrap_or(""),
+                "speed": speed,
+                "times": {"user": field(0), "nice": field(1), "sys": field(2), "idle": field(3), "irq": field(5)},
+            })
+        })
+        .collect()
+}
+
+fn prefix_len(mask: &IpAddr) -> u32 {
+    match mask {
+        IpAddr::V4(m) => u32::from(*m).count_ones(),
+        IpAddr::V6(m) => u128::from(*m).count_ones(),
+    }
+}
+
+/// Interface name → its addresses, as `os.networkInterfaces()` gives them.
+fn interfaces() -> Map<String, Value> {
+    use nix::ifaddrs::getifaddrs;
+    use nix::net::if_::InterfaceFlags;
+    let Ok(addrs) = getifaddrs() else {
+        return Map::new();
+    };
+    let addrs: Vec<_> = addrs.collect();
+    let mac_of = |name: &str| {
+        addrs
+            .iter()
+            .filter(|a| a.interface_name == name)
+            .find_map(|a| a.address.as_ref()?.as_link_addr()?.addr())
+            .map_or("00:00:00:00:00:00".to_string(), |m| {
+                m.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+    };
+    let mut out = Map::new();
+    // As Node lists them: addresses of interfaces that are up and running.
+    let live = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_RUNNING;
+    for a in addrs.iter().filter(|a| a.flags.contains(live)) {
+        let (Some(addr), Some(mask)) = (a.address.as_ref(), a.netmask.as_ref()) else {
+            continue;
+        };
+        let (ip, netmask, scope) =
+            if let (Some(ip), Some(m)) = (addr.as_sockaddr_in(), mask.as_sockaddr_in()) {
+                (IpAddr::V4(ip.ip()), IpAddr::V4(m.ip()), None)
+            } else if let (Some(ip), Some(m)) = (addr.as_sockaddr_in6(), mask.as_sockaddr_in6()) {
+                (IpAddr::V6(ip.ip()), IpAddr::V6(m.ip()), Some(ip.scope_id()))
+            } else {
+                continue;
+            };
+        let mut entry = json!({
+            "address": ip.to_string(),
+            "netmask": netmask.to_string(),
+            "family": if ip.is_ipv4() { "IPv4" } else { "IPv6" },
+            "mac": mac_of(&a.interface_name),
+            "internal": a.flags.contains(InterfaceFlags::IFF_LOOPBACK),
+            "cidr": format!("{ip}/{}", prefix_len(&netmask)),
+        });
+        if let Some(scope) = scope {
+            entry["scopeid"] = json!(scope);
+        }
+        out.entry(a.interface_name.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+            .expect("inserted as an array")
+            .push(entry);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_read_like_node() {
+        let stat =
+            "cpu  10 0 5 100 0 1 0 0\ncpu0 4 0 2 50 0 1 0 0\ncpu1 6 0 3 50 0 0 0 0\nintr 1\n";
+        let info = "processor: 0\nmodel name\t: Some CPU\nprocessor: 1\nmodel name\t: Some CPU\n";
+        let cpus = cpus(stat, info);
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[0]["model"], "Some CPU");
+        let tick = 1000 / clock_ticks();
+        assert_eq!(cpus[0]["times"]["user"], json!(4 * tick));
+        assert_eq!(cpus[0]["times"]["irq"], json!(tick));
+        assert_eq!(cpus[1]["times"]["idle"], json!(50 * tick));
+    }
+
+    #[test]
+    fn the_loopback_interface_is_internal() {
+        let ifs = interfaces();
+        let lo = ifs.get("lo").and_then(Value::as_array).expect("lo");
+        let v4 = lo.iter().find(|a| a["family"] == "IPv4").expect("lo IPv4");
+        assert_eq!(v4["address"], "127.0.0.1");
+        assert_eq!(v4["cidr"], "127.0.0.1/8");
+        assert_eq!(v4["internal"], true);
+    }
+}

@@ -1,0 +1,236 @@
+//! The smallest HTTP/1.1 server the web interface needs: one request per
+//! connection (answered with `Connection: close`), a bounded request head, a
+//! deadline per connection and a cap on connections served at once. Bodies
+//! are never read: every route is a GET.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// A request head larger than this is refused (431).
+pub const MAX_HEAD: usize = 8 * 1024;
+/// Connections served at once; more wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 32;
+/// A connection that has not sent its whole request head by then is dropped:
+/// clients send it at once, and a silent one must not hold a slot for long.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+/// A connection that has not taken its answer by then is dropped.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// The path, without the query string.
+    pub path: String,
+    /// The `Host` header, if any.
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Extra header lines, `Name: value` each.
+    pub headers: Vec<String>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            content_type,
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn text(status: u16, body: &str) -> Response {
+        Response::new(status, "text/plain; charset=utf-8", format!("{body}\n"))
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// What a request head says, or the answer for a malformed one.
+pub fn parse_head(head: &[u8]) -> Result<Request, Response> {
+    let bad = || Response::text(400, "bad request");
+    let text = std::str::from_utf8(head).map_err(|_| bad())?;
+    let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
+    let mut first = lines.next().ok_or_else(bad)?.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (first.next(), first.next(), first.next(), first.next())
+    else {
+        return Err(bad());
+    };
+    if !version.starts_with("HTTP/1.") || method.is_empty() || !target.starts_with('/') {
+        return Err(bad());
+    }
+    let host = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value.trim().to_string());
+    Ok(Request {
+        method: method.to_string(),
+        path: target.split('?').next().unwrap_or("/").to_string(),
+        host,
+    })
+}
+
+/// Where the head ends (after its blank line), if it has arrived.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    (0..buf.len()).find_map(|i| {
+        if buf[i..].starts_with(b"\r\n\r\n") {
+            Some(i + 4)
+        } else if buf[i..].starts_with(b"\n\n") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })
+}
+
+/// Reads one request head, bounded by [`MAX_HEAD`].
+async fn read_head(stream: &mut TcpStream) -> Result<Request, Option<Response>> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(|_| None)?;
+        if n == 0 {
+            return Err(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let end = head_end(&buf);
+        if end.unwrap_or(buf.len()) > MAX_HEAD {
+            return Err(Some(Response::text(431, "request head too large")));
+        }
+        if let Some(end) = end {
+            return parse_head(&buf[..end]).map_err(Some);
+        }
+    }
+}
+
+fn serialize(resp: &Response, head_only: bool) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        resp.status,
+        reason(resp.status),
+        resp.content_type,
+        resp.body.len()
+    );
+    for h in &resp.headers {
+        out.push_str(h);
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if !head_only {
+        bytes.extend_from_slice(&resp.body);
+    }
+    bytes
+}
+
+async fn serve_one<H, F>(mut stream: TcpStream, handler: Arc<H>)
+where
+    H: Fn(Request) -> F + Send + Sync,
+    F: Future<Output = Response> + Send,
+{
+    let head = tokio::time::timeout(HEAD_DEADLINE, read_head(&mut stream)).await;
+    let (resp, head_only) = match head.unwrap_or(Err(None)) {
+        Ok(req) => {
+            let head_only = req.method == "HEAD";
+            (handler(req).await, head_only)
+        }
+        Err(Some(resp)) => (resp, false),
+        Err(None) => return,
+    };
+    let _ = stream.write_all(&serialize(&resp, head_only)).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Accepts connections until the task is aborted, at most
+/// [`MAX_CONNECTIONS`] at a time, each answered by `handler` within
+/// [`DEADLINE`] once its head has arrived (within [`HEAD_DEADLINE`]).
+pub async fn serve<H, F>(listener: TcpListener, handler: H)
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of descriptors, or a connection reset before it was
+            // accepted: try again shortly rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(DEADLINE, serve_one(stream, handler)).await;
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_request_head() {
+        let req = parse_head(b"GET /metrics?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9615\r\n\r\n").unwrap();
+        assert_eq!(req.method, "GET");
+        assert_eq!(req.path, "/metrics");
+        assert_eq!(req.host.as_deref(), Some("127.0.0.1:9615"));
+        let req = parse_head(b"GET / HTTP/1.0\n\n").unwrap();
+        assert_eq!((req.path.as_str(), req.host), ("/", None));
+        for bad in [
+            &b"GET /\r\n\r\n"[..],
+            b"GET / SPDY/3\r\n\r\n",
+            b"GET http://x/ HTTP/1.1\r\n\r\n",
+            b"\xff / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1 extra\r\n\r\n",
+        ] {
+            assert_eq!(parse_head(bad).unwrap_err().status, 400);
+        }
+    }
+
+    #[test]
+    fn finds_the_end_of_the_head() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nbody"), Some(18));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+    }
+
+    #[test]
+    fn a_head_request_gets_no_body() {
+        let resp = Response::text(200, "hello");
+        let full = String::from_utf8(serialize(&resp, false)).unwrap();
+        assert!(full.starts_with("HTTP/1.1 200 OK\r\n"), "{full}");
+        assert!(full.contains("Content-Length: 6\r\n") && full.ends_with("\r\n\r\nhello\n"));
+        let head = String::from_utf8(serialize(&resp, true)).unwrap();
+        assert!(head.ends_with("Connection: close\r\n\r\n"), "{head}");
+    }
+}
