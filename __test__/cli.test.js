@@ -6,22 +6,13 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { makeHome, waitFor, isAlive, cleanupHome, readPid, cli } = require('./support/home');
+const { makeHome, waitFor, isAlive, cleanupHome, readPid, cli, cliRunner } = require('./support/home');
 
 const home = makeHome('cli');
 const apps = path.join(__dirname, 'apps');
 const env = { ...process.env, PM2_HOME: home };
 
-function pm2(...args) {
-  const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd: apps, timeout: 20000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function jlist() {
-  const r = pm2('jlist');
-  assert.strictEqual(r.code, 0, r.err);
-  return JSON.parse(r.out);
-}
+const { pm2, jlist } = cliRunner(env, apps);
 
 test.after(() => cleanupHome(home));
 

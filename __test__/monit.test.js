@@ -8,23 +8,14 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { makeHome, waitFor, cleanupHome, cli } = require('./support/home');
+const { makeHome, waitFor, cleanupHome, cli, cliRunner } = require('./support/home');
 
 const home = makeHome('monit');
 const apps = path.join(home, 'apps');
 fs.mkdirSync(apps);
 const env = { ...process.env, PM2_HOME: home };
 
-function pm2(...args) {
-  const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd: apps, timeout: 20000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function jlist() {
-  const r = pm2('jlist');
-  assert.strictEqual(r.code, 0, r.err);
-  return JSON.parse(r.out);
-}
+const { pm2, jlist } = cliRunner(env, apps);
 
 // A tmux server of this test's own, so no other session is touched.
 const tmuxSocket = `pm2-monit-test-${process.pid}`;

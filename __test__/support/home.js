@@ -71,6 +71,22 @@ function cleanupHome(home) {
   fs.rmSync(home, { recursive: true, force: true });
 }
 
+/** `pm2(...args)` runs the native CLI with `env` in `cwd`; `jlist()` parses its list (and fails the test on an error). */
+function cliRunner(env, cwd, timeout = 20000) {
+  const { spawnSync } = require('child_process');
+  const assert = require('node:assert');
+  function pm2(...args) {
+    const r = spawnSync(cli, args, { env, encoding: 'utf8', cwd, timeout });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+  function jlist() {
+    const r = pm2('jlist');
+    assert.strictEqual(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  }
+  return { pm2, jlist };
+}
+
 function readPid(file) {
   try {
     return Number(fs.readFileSync(file, 'utf8').trim()) || 0;
@@ -79,4 +95,4 @@ function readPid(file) {
   }
 }
 
-module.exports = { root, cli, makeHome, waitFor, isAlive, processesOf, cleanupHome, readPid };
+module.exports = { root, cli, makeHome, waitFor, isAlive, processesOf, cleanupHome, readPid, cliRunner };
