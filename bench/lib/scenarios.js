@@ -247,31 +247,37 @@ async function listen(base, ctx, rec) {
   const N = cfg.apps;
   I.cliOk(impl, ['ping']); // daemon already up, as in the fleet rows
   await I.waitDaemonPid(impl);
-  // floor first: N bare apps at once, started by a shell loop (fork + exec, no waiting on
+  // The floor: N bare apps at once, started by a shell loop (fork + exec, no waiting on
   // each child as Node's spawn does), killed before the managed ones start. Each app leads
   // its own session, as under both managers: with the kernel's autogroup scheduling, apps
   // sharing one session share one CPU share (measured: 18.6 s against 4.5 s for 100 apps
-  // on a busy machine)
-  const floorFile = path.join(impl.home, 'ready-bare');
-  const floorApp = withEnv(fx, 'listen', { BENCH_READY: floorFile });
-  const t0f = M.now();
-  const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${N} ]; do setsid "$0" "$1" & i=$((i+1)); done; wait`, process.execPath, floorApp], { stdio: 'ignore' });
-  ctx.track(sh);
-  try {
-    rec('start_listen_floor', await allListening(floorFile, N, t0f));
-  } finally {
-    // each app has its own session: kill them by the pids they wrote
-    const pids = fs.readFileSync(floorFile, 'utf8').split('\n').filter(Boolean).map(Number);
-    I.killPids(pids);
-    sh.kill('SIGKILL');
-  }
-  await M.sleep(cfg.settleMs);
+  // on a busy machine). It is measured before and after the managed start, so that a
+  // machine slowing down or speeding up during the round weighs on both sides alike.
+  const floor = async (tag) => {
+    const floorFile = path.join(impl.home, `ready-bare-${tag}`);
+    const floorApp = withEnv(fx, 'listen', { BENCH_READY: floorFile });
+    const t0f = M.now();
+    const sh = spawn('sh', ['-c', `i=0; while [ $i -lt ${N} ]; do setsid "$0" "$1" & i=$((i+1)); done; wait`, process.execPath, floorApp], { stdio: 'ignore' });
+    ctx.track(sh);
+    try {
+      rec('start_listen_floor', await allListening(floorFile, N, t0f));
+    } finally {
+      // each app has its own session: kill them by the pids they wrote
+      const pids = fs.readFileSync(floorFile, 'utf8').split('\n').filter(Boolean).map(Number);
+      I.killPids(pids);
+      sh.kill('SIGKILL');
+    }
+    await M.sleep(cfg.settleMs);
+  };
+  await floor('before');
   const file = path.join(impl.home, 'ready');
   const eco = writeEcosystem(path.join(impl.home, 'fx'), N, withEnv(fx, 'listen', { BENCH_READY: file }), 'web');
   const t0 = M.now();
   I.cliOk(impl, ['start', eco], { timeout: 300000 });
   rec('start_listen_n', await allListening(file, N, t0));
   I.cli(impl, ['delete', 'all'], { timeout: 120000 });
+  await M.sleep(cfg.settleMs);
+  await floor('after');
 }
 
 // ---- idle20: 20 idle apps, RSS and CPU (only when the fleet is not 20 already) --------------

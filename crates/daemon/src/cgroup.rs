@@ -83,8 +83,8 @@ impl AppCgroups {
     }
 
     /// Creates the cgroup of one launch of app `pm_id` and opens its
-    /// `cgroup.procs`, for the child to write itself in between fork and exec.
-    pub fn launch_procs(&self, pm_id: u64, launch: u64) -> io::Result<OwnedFd> {
+    /// directory, for the child to start in (see `os::fork`).
+    pub fn launch_dir(&self, pm_id: u64, launch: u64) -> io::Result<OwnedFd> {
         let leaf = self.app_dir(pm_id).join(launch.to_string());
         let mut attempts = 0;
         // A background release may remove the app's cgroup between the two
@@ -95,10 +95,7 @@ impl AppCgroups {
                 return Err(e);
             }
         }
-        let procs = std::fs::OpenOptions::new()
-            .write(true)
-            .open(leaf.join("cgroup.procs"))?;
-        Ok(procs.into())
+        Ok(std::fs::File::open(&leaf)?.into())
     }
 
     /// Every process in the cgroups of app `pm_id`.
@@ -383,25 +380,34 @@ mod tests {
 
     /// A child that moves itself into `procs` the way `child.rs` does, then
     /// double-forks a `setsid` process; returns the child and that process's pid.
-    fn spawn_into(procs: &OwnedFd) -> (std::process::Child, u32) {
-        use std::io::BufRead;
+    /// Starts, in the cgroup `dir`, a shell that leaves a `setsid` process
+    /// behind; returns the shell and the escaped process's pid.
+    async fn spawn_into(dir: &OwnedFd) -> (crate::child::Child, u32) {
         use std::os::fd::AsRawFd;
-        use std::os::unix::process::CommandExt;
-        let fd = procs.as_raw_fd();
-        let mut cmd = std::process::Command::new("sh");
-        cmd.args(["-c", "sh -c 'setsid sleep 30 & echo $!'; exec sleep 30"])
-            .stdout(std::process::Stdio::piped());
-        // SAFETY: a write(2) to a descriptor opened before the fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::write(fd, b"0".as_ptr().cast(), 1);
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().unwrap();
+        use tokio::io::AsyncBufReadExt;
+        let (_keep, passed) = std::os::unix::net::UnixStream::pair().unwrap();
+        let argv = [
+            "sh",
+            "-c",
+            "sh -c 'setsid sleep 30 & echo $!'; exec sleep 30",
+        ]
+        .map(String::from);
+        let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())];
+        let mut child = crate::child::spawn(&crate::child::Command {
+            program: Path::new("/bin/sh"),
+            argv: &argv,
+            env: &env,
+            cwd: None,
+            channel_fd: passed.as_raw_fd(),
+            die_with_parent: false,
+            cgroup: Some(dir.as_raw_fd()),
+            label: "sh".into(),
+        })
+        .unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
+        tokio::io::BufReader::new(&mut child.stdout)
             .read_line(&mut line)
+            .await
             .unwrap();
         (child, line.trim().parse().unwrap())
     }
@@ -426,14 +432,15 @@ mod tests {
                 return;
             }
         };
-        let procs = cgroups.launch_procs(7, 1).unwrap();
-        let (mut child, escaped) = spawn_into(&procs);
-        drop(procs);
+        let dir = cgroups.launch_dir(7, 1).unwrap();
+        let (child, escaped) = spawn_into(&dir).await;
+        drop(dir);
         // The middle shell may not have exited yet: it may be listed too.
         let members = cgroups.pids(7);
-        let in_cgroup = members.contains(&child.id()) && members.contains(&escaped);
+        let in_cgroup = members.contains(&child.pid) && members.contains(&escaped);
         cgroups.kill(7);
-        child.wait().unwrap();
+        let child_pid = child.pid;
+        child.exit.wait().await;
         let deadline = Instant::now() + Duration::from_secs(5);
         while !gone(escaped) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -446,7 +453,7 @@ mod tests {
         }
         let app_removed = !cgroups.dir().join("7").exists();
         cgroups.remove().await;
-        assert!(in_cgroup, "{} and {escaped} in {members:?}", child.id());
+        assert!(in_cgroup, "{child_pid} and {escaped} in {members:?}");
         assert!(
             escaped_gone,
             "the setsid process {escaped} survived cgroup.kill"

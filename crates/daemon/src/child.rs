@@ -32,9 +32,9 @@ pub struct Command<'a> {
     pub channel_fd: RawFd,
     /// Ask the kernel to SIGTERM the child when the daemon's thread dies.
     pub die_with_parent: bool,
-    /// The `cgroup.procs` of the app's cgroup, opened close-on-exec: the
-    /// child writes itself in before exec, so all it forks stays there.
-    pub cgroup_procs: Option<RawFd>,
+    /// The directory of the app's cgroup, opened close-on-exec: the child
+    /// starts in it (or moves itself in before exec), so all it forks stays there.
+    pub cgroup: Option<RawFd>,
     /// How an exec failure names the program ("failed to launch <label>").
     pub label: String,
 }
@@ -117,7 +117,7 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
         ],
         channel: cmd.channel_fd,
         report: report_w.as_raw_fd(),
-        cgroup_procs: cmd.cgroup_procs,
+        cgroup: cmd.cgroup,
     };
 
     // Signals stay blocked across the fork: until the child has reset its
@@ -131,9 +131,17 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
         let mut previous: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut previous);
-        let pid = libc::fork();
+        let forked = crate::os::fork::fork_into(fds.cgroup);
+        let pid = forked.pid;
         if pid == 0 {
-            exec_child(&prepared, &argv, &envp, &fds, cmd.die_with_parent)
+            exec_child(
+                &prepared,
+                &argv,
+                &envp,
+                &fds,
+                forked.in_cgroup,
+                cmd.die_with_parent,
+            )
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
         pid
@@ -168,7 +176,8 @@ struct ChildFds {
     channel: RawFd,
     /// Where an exec failure's errno goes.
     report: RawFd,
-    cgroup_procs: Option<RawFd>,
+    /// The directory of the cgroup the child is to run in.
+    cgroup: Option<RawFd>,
 }
 
 /// The child between fork and exec.
@@ -180,6 +189,7 @@ unsafe fn exec_child(
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
     fds: &ChildFds,
+    in_cgroup: bool,
     die_with_parent: bool,
 ) -> ! {
     // SAFETY: all of these are async-signal-safe and act on this process only.
@@ -202,8 +212,16 @@ unsafe fn exec_child(
         libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
         // Without its cgroup the app still runs: a stop then reaches its
         // tree, group and session only.
-        if let Some(procs) = fds.cgroup_procs {
-            libc::write(procs, b"0".as_ptr().cast(), 1);
+        if let (Some(dir), false) = (fds.cgroup, in_cgroup) {
+            let procs = libc::openat(
+                dir,
+                c"cgroup.procs".as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            );
+            if procs >= 0 {
+                libc::write(procs, b"0".as_ptr().cast(), 1);
+                libc::close(procs);
+            }
         }
         // Its own session: signals aimed at the daemon's group spare the apps.
         if libc::setsid() < 0 {
@@ -344,7 +362,7 @@ mod tests {
             cwd: Some(Path::new("/tmp")),
             channel_fd: passed.as_raw_fd(),
             die_with_parent: false,
-            cgroup_procs: None,
+            cgroup: None,
             label: program.to_string(),
         })
     }

@@ -62,13 +62,13 @@ fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
         .unwrap_or_else(|| name.into())
 }
 
-/// Starts the app `env` describes; `cgroup_procs`, when given, is the
-/// `cgroup.procs` of the cgroup it is to run in; `worker_id`, when given,
+/// Starts the app `env` describes; `cgroup`, when given, is the directory
+/// of the cgroup it is to run in; `worker_id`, when given,
 /// makes a node app a cluster worker of the daemon with that id.
 pub fn spawn(
     env: &Map<String, Value>,
     settings: &Settings,
-    cgroup_procs: Option<OwnedFd>,
+    cgroup: Option<OwnedFd>,
     worker_id: Option<u64>,
 ) -> io::Result<Spawned> {
     let get = |k: &str| env.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -128,7 +128,7 @@ pub fn spawn(
         channel_fd: child_end.as_raw_fd(),
         // In-process mode the apps die with the host script, as PM2's no-daemon mode does.
         die_with_parent: settings.in_process,
-        cgroup_procs: cgroup_procs.as_ref().map(AsRawFd::as_raw_fd),
+        cgroup: cgroup.as_ref().map(AsRawFd::as_raw_fd),
         label: label.to_string(),
     })
     .map_err(|e| io::Error::new(e.kind(), format!("failed to launch {label}: {e}")))?;

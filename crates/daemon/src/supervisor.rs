@@ -844,13 +844,13 @@ impl Actor {
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
         p.log = Some(sink.clone());
-        let cgroup_procs = self
+        let cgroup = self
             .cgroups
             .as_ref()
-            .and_then(|c| c.launch_procs(id, generation).ok());
+            .and_then(|c| c.launch_dir(id, generation).ok());
         let worker_id = self.worker_id_for(id);
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup_procs, worker_id) {
+        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup, worker_id) {
             Ok(s) => s,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };

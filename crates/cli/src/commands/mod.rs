@@ -162,13 +162,17 @@ pub async fn host_snapshot(client: &Client) -> Option<serde_json::Map<String, Va
 async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
     const BOOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
     let deadline = std::time::Instant::now() + BOOT_WAIT;
+    // A single app has booted within tens of milliseconds; a hundred take
+    // seconds, and each list costs the daemon a whole table while they boot:
+    // the pause doubles, so a second holds at most six lists.
+    let mut pause = std::time::Duration::from_millis(20);
     loop {
         let list = client.list().await?;
         if !list.iter().any(is_booting) || std::time::Instant::now() >= deadline {
             return Ok(list);
         }
-        // Not faster: with many apps booting, each list is a whole table for the daemon to write.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(pause).await;
+        pause *= 2;
     }
 }
 

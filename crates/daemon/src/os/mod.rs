@@ -4,6 +4,7 @@
 //!
 //! - [`child_exit`]: a descriptor that becomes readable when a child exits
 //!   (pidfd on Linux; elsewhere none, and the caller waits on SIGCHLD).
+//! - [`fork`]: forking a child straight into its cgroup (clone3 on Linux).
 //! - [`pre_exec`]: what a forked child does before exec that differs
 //!   (signal range, dying with the daemon).
 //! - [`proc_table`]: the process table: memory, CPU time, parents, groups,
@@ -12,5 +13,6 @@
 //! Cgroups are Linux-only and live in `cgroup.rs`, which finds none elsewhere.
 
 pub mod child_exit;
+pub mod fork;
 pub mod pre_exec;
 pub mod proc_table;
