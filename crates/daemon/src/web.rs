@@ -255,11 +255,11 @@ impl Routes {
             Ok(list) => list,
             Err(e) => return Response::text(503, &e),
         };
-        let body = format!(
-            r#"{{"system_info":{},"monit":{},"processes":{processes}}}"#,
-            host::system_info(),
-            host::monit()
-        );
+        // The host is read from files: on the blocking pool, off the runtime.
+        let host = tokio::task::spawn_blocking(|| (host::system_info(), host::monit())).await;
+        let (system_info, monit) = host.unwrap_or_default();
+        let body =
+            format!(r#"{{"system_info":{system_info},"monit":{monit},"processes":{processes}}}"#);
         json(200, body)
     }
 

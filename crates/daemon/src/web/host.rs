@@ -1,41 +1,40 @@
 //! The host figures PM2's web interface puts beside the process list, in the
 //! shapes of Node's `os` module (`hostname()`, `uptime()`, `loadavg()`,
-//! `totalmem()`, `freemem()`, `cpus()`, `networkInterfaces()`), read from
-//! /proc and `getifaddrs`.
+//! `totalmem()`, `freemem()`, `cpus()`, `networkInterfaces()`): sysinfo for
+//! the host, `getifaddrs` for the interfaces, and `/proc/stat` for the CPU
+//! times, which sysinfo does not give (zero where there is no `/proc`).
 
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
+use sysinfo::System;
 
 /// `{hostname, uptime}`.
 pub fn system_info() -> Value {
-    let uptime = read("/proc/uptime")
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
     json!({
-        "hostname": read("/proc/sys/kernel/hostname").trim(),
-        "uptime": uptime,
+        "hostname": System::host_name().unwrap_or_default(),
+        "uptime": System::uptime().unwrap_or(0),
     })
 }
 
 /// `{loadavg, total_mem, free_mem, cpu, interfaces}`.
 pub fn monit() -> Value {
-    let loadavg: Vec<f64> = read("/proc/loadavg")
-        .split_whitespace()
-        .take(3)
-        .filter_map(|v| v.parse().ok())
-        .collect();
+    let loadavg = System::load_average().map_or(vec![0.0; 3], |l| vec![l.one, l.five, l.fifteen]);
     let mem = pm2_proc::memory();
+    let models: Vec<(String, u64)> = System::new()
+        .map(|mut sys| {
+            sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing().with_frequency());
+            sys.cpus()
+                .iter()
+                .map(|c| (c.brand().trim().to_string(), c.frequency()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     json!({
         "loadavg": loadavg,
         "total_mem": mem.total,
         "free_mem": mem.available,
-        "cpu": cpus(&read("/proc/stat"), &read("/proc/cpuinfo")),
+        "cpu": cpus(&models, &stat),
         "interfaces": interfaces(),
     })
 }
@@ -47,33 +46,29 @@ fn clock_ticks() -> u64 {
     u64::try_from(v).ok().filter(|&v| v > 0).unwrap_or(100)
 }
 
-/// One entry per CPU: `model`, `speed` (MHz, from cpufreq, else 0, as Node
-/// reports it) and `times` in milliseconds.
-fn cpus(stat: &str, cpuinfo: &str) -> Vec<Value> {
+/// One entry per CPU of `models` (brand, MHz): `model`, `speed` and `times`
+/// in milliseconds, from `stat`'s `cpuN` lines (zero without them).
+fn cpus(models: &[(String, u64)], stat: &str) -> Vec<Value> {
     let ms_per_tick = 1000 / clock_ticks().max(1);
-    let models: Vec<&str> = cpuinfo
+    let times: Vec<Vec<u64>> = stat
         .lines()
-        .filter(|l| l.starts_with("model name"))
-        .filter_map(|l| l.split_once(':').map(|(_, v)| v.trim()))
-        .collect();
-    stat.lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-        .enumerate()
-        .map(|(i, line)| {
-            let t: Vec<u64> = line
-                .split_whitespace()
+        .map(|line| {
+            line.split_whitespace()
                 .skip(1)
                 .map(|v| v.parse().unwrap_or(0))
-                .collect();
-            let field = |n: usize| t.get(n).copied().unwrap_or(0) * ms_per_tick;
-            let speed = read(&format!(
-                "/sys/devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"
-            ))
-            .trim()
-            .parse::<u64>()
-            .map_or(0, |khz| khz / 1000);
+                .collect()
+        })
+        .collect();
+    models
+        .iter()
+        .enumerate()
+        .map(|(i, (model, speed))| {
+            let field = |n: usize| {
+                times.get(i).and_then(|t| t.get(n)).copied().unwrap_or(0) * ms_per_tick
+            };
             json!({
-                "model": models.get(i).or(models.first()).copied().unwrap_or(""),
+                "model": model,
                 "speed": speed,
                 "times": {"user": field(0), "nice": field(1), "sys": field(2), "idle": field(3), "irq": field(5)},
             })
@@ -151,14 +146,30 @@ mod tests {
     fn cpus_read_like_node() {
         let stat =
             "cpu  10 0 5 100 0 1 0 0\ncpu0 4 0 2 50 0 1 0 0\ncpu1 6 0 3 50 0 0 0 0\nintr 1\n";
-        let info = "processor: 0\nmodel name\t: Some CPU\nprocessor: 1\nmodel name\t: Some CPU\n";
-        let cpus = cpus(stat, info);
-        assert_eq!(cpus.len(), 2);
-        assert_eq!(cpus[0]["model"], "Some CPU");
+        let models = [
+            ("Some CPU".to_string(), 2400),
+            ("Some CPU".to_string(), 2400),
+        ];
+        let listed = cpus(&models, stat);
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0]["model"], "Some CPU");
+        assert_eq!(listed[0]["speed"], 2400);
         let tick = 1000 / clock_ticks();
-        assert_eq!(cpus[0]["times"]["user"], json!(4 * tick));
-        assert_eq!(cpus[0]["times"]["irq"], json!(tick));
-        assert_eq!(cpus[1]["times"]["idle"], json!(50 * tick));
+        assert_eq!(listed[0]["times"]["user"], json!(4 * tick));
+        assert_eq!(listed[0]["times"]["irq"], json!(tick));
+        assert_eq!(listed[1]["times"]["idle"], json!(50 * tick));
+        // Without /proc the times are zero, the CPUs still listed.
+        assert_eq!(cpus(&models, "")[1]["times"]["user"], 0);
+    }
+
+    #[test]
+    fn the_host_is_named_and_has_cpus() {
+        let info = system_info();
+        assert!(!info["hostname"].as_str().unwrap().is_empty());
+        assert!(info["uptime"].as_u64().unwrap() > 0);
+        let monit = monit();
+        assert!(!monit["cpu"].as_array().unwrap().is_empty());
+        assert_eq!(monit["loadavg"].as_array().unwrap().len(), 3);
     }
 
     #[test]
