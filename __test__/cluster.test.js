@@ -68,18 +68,37 @@ function get(target) {
   });
 }
 
+/** One request on a keep-alive connection of `agent`. */
+function getKeepAlive(port, agent) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+  });
+}
+
 /**
  * A load generator: `concurrency` loops of requests until stop() (or `maxMs`, so it is
  * bounded even if a test fails). Counts successes, failures by error code, and pids seen.
  */
-function load(target, { concurrency = 8, maxMs = 60000 } = {}) {
+function load(target, { concurrency = 8, maxMs = 60000, agent = null } = {}) {
   const stats = { ok: 0, failed: 0, errors: {}, pids: new Set() };
   let running = true;
   const deadline = Date.now() + maxMs;
   const loops = Array.from({ length: concurrency }, async () => {
     while (running && Date.now() < deadline) {
       try {
-        const r = await get(target);
+        const r = await (agent ? getKeepAlive(target, agent) : get(target));
         stats.ok++;
         stats.pids.add(r.pid);
       } catch (e) {
@@ -269,6 +288,28 @@ test('reload replaces every instance one by one under load with zero failed requ
   assert.strictEqual(answer.counter, 'updated', 'the new env reached the reloaded instances');
   assert.deepStrictEqual((await procs('web')).map((p) => p.pm2_env.restart_time), [4, 4, 4, 4]);
   await pm2.delete('web');
+});
+
+test('reload under keep-alive load fails no request: retiring instances stop keeping connections alive', async () => {
+  const port = await freePort();
+  const since = Date.now();
+  await pm2.start({ script: server, name: 'web-ka', instances: 4, exec_mode: 'cluster', env: { PORT: String(port) } });
+  await allListening('web-ka', 4, since);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const gen = load(port, { concurrency: 8, agent });
+  try {
+    await waitFor(() => gen.stats.ok >= 200, { what: 'load running' });
+    for (let i = 0; i < 3; i++) await pm2.reload('web-ka');
+    const okBeforeEnd = gen.stats.ok;
+    await waitFor(() => gen.stats.ok >= okBeforeEnd + 200, { what: 'load after the reloads' });
+  } finally {
+    await gen.stop();
+    agent.destroy();
+  }
+  const { stats } = gen;
+  assert.strictEqual(stats.failed, 0, `failed requests: ${JSON.stringify(stats.errors)} of ${stats.ok + stats.failed}`);
+  assert.ok(stats.pids.size >= 8, `${stats.pids.size} processes answered across the reloads`);
+  await pm2.delete('web-ka');
 });
 
 test('a fork-mode app reloads as a restart; a non-node app with instances runs N fork instances', async () => {

@@ -74,8 +74,9 @@ const rejections = /--unhandled-rejections[= ](warn|none)\b/.test(
 );
 if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unhandledRejection'));
 
-// A cluster worker (the daemon set NODE_UNIQUE_ID, which is how Node itself tells; requiring
-// `cluster` to ask would load that module into every fork-mode app)
+// A cluster worker (the daemon runs it with exec_mode=cluster_mode; Node has already loaded
+// `cluster` there, and asking every fork-mode app would load it into each of them; Node also
+// deletes NODE_UNIQUE_ID from a worker's env at start, so that is no test)
 // retires when the daemon sends the cluster 'disconnect': Node then closes the worker's
 // servers, and an HTTP server first closes its idle connections, which include a connection
 // accepted a moment ago whose request is not read yet (that client would get a reset), and
@@ -85,7 +86,7 @@ if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unh
 // server has stopped accepting and the requests already accepted are being answered.
 // (A client that connects and then waits longer than that before sending its request still
 // gets a reset, as with any server that closes idle connections.)
-if ('NODE_UNIQUE_ID' in process.env) {
+if (process.env.exec_mode === 'cluster_mode' && require('cluster').isWorker) {
   process.prependListener('internalMessage', (m) => {
     if (m && m.cmd === 'NODE_CLUSTER' && m.act === 'disconnect') retireGently();
   });
