@@ -48,30 +48,11 @@ function freePort() {
   });
 }
 
-/** One request without keep-alive: a new connection each time. */
-function get(target) {
+/** One request: on a new connection, or on a keep-alive connection of `agent` when given. */
+function get(target, agent = false) {
   return new Promise((resolve, reject) => {
     const opts = typeof target === 'string' ? { socketPath: target } : { host: '127.0.0.1', port: target };
-    const req = http.get({ ...opts, path: '/', agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-  });
-}
-
-/** One request on a keep-alive connection of `agent`. */
-function getKeepAlive(port, agent) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: 5000 }, (res) => {
+    const req = http.get({ ...opts, path: '/', agent, timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => {
@@ -98,7 +79,7 @@ function load(target, { concurrency = 8, maxMs = 60000, agent = null } = {}) {
   const loops = Array.from({ length: concurrency }, async () => {
     while (running && Date.now() < deadline) {
       try {
-        const r = await (agent ? getKeepAlive(target, agent) : get(target));
+        const r = await get(target, agent || false);
         stats.ok++;
         stats.pids.add(r.pid);
       } catch (e) {
