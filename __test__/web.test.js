@@ -84,6 +84,8 @@ test('pm2 web: PM2\'s JSON list at /, Prometheus text at /metrics, on 127.0.0.1 
   assert.strictEqual(doc.monit.total_mem, os.totalmem());
   assert.strictEqual(doc.monit.cpu.length, os.cpus().length);
   assert.deepStrictEqual(Object.keys(doc.monit.cpu[0].times), ['user', 'nice', 'sys', 'idle', 'irq']);
+  assert.deepStrictEqual(doc.monit.cpu.map((c) => c.model), os.cpus().map((c) => c.model));
+  assert.strictEqual(doc.monit.cpu[0].speed, os.cpus()[0].speed);
   assert.deepStrictEqual(Object.keys(doc.monit.interfaces).sort(), Object.keys(os.networkInterfaces()).sort());
   assert.deepStrictEqual(doc.monit.interfaces.lo.find((a) => a.family === 'IPv4'), os.networkInterfaces().lo.find((a) => a.family === 'IPv4'));
   assert.strictEqual(doc.processes.length, 1);

@@ -77,22 +77,19 @@ impl Sampler {
                 let name = name.to_string_lossy();
                 let per_sec = |bytes: u64| rounded(bytes as f64 / secs / MB, 3);
                 let per_min = |n: u64| json!((n as f64 / secs * 60.0).round() as u64);
-                m.insert(
-                    format!("net:rx_5:{name}"),
-                    metric(per_sec(data.received()), "mb/s"),
-                );
-                m.insert(
-                    format!("net:tx_5:{name}"),
-                    metric(per_sec(data.transmitted()), "mb/s"),
-                );
-                m.insert(
-                    format!("net:rx_errors_60:{name}"),
-                    metric(per_min(data.errors_on_received()), "/min"),
-                );
-                m.insert(
-                    format!("net:tx_errors_60:{name}"),
-                    metric(per_min(data.errors_on_transmitted()), "/min"),
-                );
+                let figures = [
+                    ("rx_5", per_sec(data.received()), "mb/s"),
+                    ("tx_5", per_sec(data.transmitted()), "mb/s"),
+                    ("rx_errors_60", per_min(data.errors_on_received()), "/min"),
+                    (
+                        "tx_errors_60",
+                        per_min(data.errors_on_transmitted()),
+                        "/min",
+                    ),
+                ];
+                for (key, value, unit) in figures {
+                    m.insert(format!("net:{key}:{name}"), metric(value, unit));
+                }
             }
         }
 

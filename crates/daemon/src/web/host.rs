@@ -1,8 +1,9 @@
 //! The host figures PM2's web interface puts beside the process list, in the
 //! shapes of Node's `os` module (`hostname()`, `uptime()`, `loadavg()`,
 //! `totalmem()`, `freemem()`, `cpus()`, `networkInterfaces()`): sysinfo for
-//! the host, `getifaddrs` for the interfaces, and `/proc/stat` for the CPU
-//! times, which sysinfo does not give (zero where there is no `/proc`).
+//! the host, `getifaddrs` for the interfaces, and, as Node reads them on
+//! Linux, `/proc/stat` for the CPU times (which sysinfo does not give; zero
+//! where there is no `/proc`) and cpufreq for the speed.
 
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
@@ -25,7 +26,8 @@ pub fn monit() -> Value {
             sys.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing().with_frequency());
             sys.cpus()
                 .iter()
-                .map(|c| (c.brand().trim().to_string(), c.frequency()))
+                .enumerate()
+                .map(|(i, c)| (c.brand().trim().to_string(), speed_mhz(i, c.frequency())))
                 .collect()
         })
         .unwrap_or_default();
@@ -37,6 +39,21 @@ pub fn monit() -> Value {
         "cpu": cpus(&models, &stat),
         "interfaces": interfaces(),
     })
+}
+
+/// A CPU's speed as Node's `os.cpus()` gives it: on Linux cpufreq's current
+/// frequency, 0 without cpufreq (sysinfo would fall back to /proc/cpuinfo);
+/// elsewhere sysinfo's figure.
+fn speed_mhz(cpu: usize, sysinfo_mhz: u64) -> u64 {
+    if !cfg!(target_os = "linux") {
+        return sysinfo_mhz;
+    }
+    std::fs::read_to_string(format!(
+        "/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq"
+    ))
+    .ok()
+    .and_then(|khz| khz.trim().parse::<u64>().ok())
+    .map_or(0, |khz| khz / 1000)
 }
 
 /// The kernel's clock tick rate (USER_HZ), the unit of `/proc/stat`'s times.
