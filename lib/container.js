@@ -74,9 +74,8 @@ const rejections = /--unhandled-rejections[= ](warn|none)\b/.test(
 );
 if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unhandledRejection'));
 
-// A cluster worker (the daemon runs it with exec_mode=cluster_mode; Node has already loaded
-// `cluster` there, and asking every fork-mode app would load it into each of them; Node also
-// deletes NODE_UNIQUE_ID from a worker's env at start, so that is no test)
+// A cluster worker (run with exec_mode=cluster_mode, where Node has loaded `cluster` already,
+// so fork-mode apps do not load it; NODE_UNIQUE_ID tells nothing, Node deletes it at start)
 // retires when the daemon sends the cluster 'disconnect': Node then closes the worker's
 // servers, and an HTTP server first closes its idle connections, which include a connection
 // accepted a moment ago whose request is not read yet (that client would get a reset), and

@@ -171,7 +171,8 @@ async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
         if !list.iter().any(is_booting) || std::time::Instant::now() >= deadline {
             return Ok(list);
         }
-        tokio::time::sleep(pause).await;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        tokio::time::sleep(pause.min(left)).await;
         pause *= 2;
     }
 }
