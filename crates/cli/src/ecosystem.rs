@@ -1,7 +1,8 @@
 //! Config files given to `start`, `stop`, …: which targets are config files, and
 //! the apps they declare. Strict JSON is read here; a JavaScript ecosystem (and a
 //! `.json` file that is really a JavaScript object literal, which PM2 accepts)
-//! is evaluated by `node`, the only time the CLI pays Node's start-up.
+//! is evaluated by `node`, the only time the CLI pays Node's start-up, unless it
+//! is just `module.exports = <JSON>;`, which has the same value read as JSON.
 
 use pm2_config::Options;
 use serde_json::Value;
@@ -72,23 +73,105 @@ pub fn load(path: &Path) -> Result<Value, String> {
             let src = std::fs::read_to_string(path).map_err(|e| format!("File {shown}: {e}"))?;
             pm2_config::yaml::parse(&src).map_err(|e| format!("File {shown} malformated\n{e}"))
         }
-        Kind::Js => {
-            let out = Command::new("node")
-                .arg("-e")
-                .arg(EVAL_MODULE)
-                .arg(path)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("Cannot run node to read {shown}: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "File {shown} malformated\n{}",
-                    String::from_utf8_lossy(&out.stderr).trim_end()
-                ));
+        Kind::Js => json_module(path).map_or_else(|| eval_module(path), Ok),
+    }
+}
+
+/// A JavaScript config's exports, evaluated by `node`.
+fn eval_module(path: &Path) -> Result<Value, String> {
+    let shown = path.display();
+    let out = Command::new("node")
+        .arg("-e")
+        .arg(EVAL_MODULE)
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("Cannot run node to read {shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "File {shown} malformated\n{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("File {shown} malformated\n{e}"))
+}
+
+/// The exports of a CommonJS config whose whole text is `module.exports = <JSON>;`
+/// (as `pm2 ecosystem` and most generators write it), read without starting Node.
+/// `None` sends the file to Node: any other text, an ES module scope, and the few
+/// JSON texts whose JavaScript value differs (see `same_in_javascript`).
+fn json_module(path: &Path) -> Option<Value> {
+    let ext = path.extension().and_then(|e| e.to_str());
+    if ext == Some("mjs") || (ext != Some("cjs") && in_module_scope(path)) {
+        return None;
+    }
+    let src = std::fs::read_to_string(path).ok()?;
+    let src = src.strip_prefix('\u{feff}').unwrap_or(&src).trim_start();
+    let src = ["'use strict';", "\"use strict\";"]
+        .iter()
+        .find_map(|d| src.strip_prefix(d))
+        .unwrap_or(src)
+        .trim_start();
+    let body = src
+        .strip_prefix("module.exports")?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_end();
+    let body = body.strip_suffix(';').unwrap_or(body);
+    let mut value: Value = serde_json::from_str(body).ok()?;
+    same_in_javascript(&mut value).then_some(value)
+}
+
+/// Whether Node would load this `.js` file as an ES module: the nearest
+/// package.json says `"type": "module"` (or cannot be read, which Node reports).
+fn in_module_scope(path: &Path) -> bool {
+    let dir = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    for dir in dir.iter().flat_map(|d| d.ancestors()) {
+        let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
+            continue;
+        };
+        return match serde_json::from_str::<Value>(&text) {
+            Ok(pkg) => pkg.get("type").and_then(Value::as_str) == Some("module"),
+            Err(_) => true,
+        };
+    }
+    false
+}
+
+/// Makes a JSON value what `JSON.stringify` of the same text evaluated by Node
+/// gives (`2.0` and `-0` are the integers 2 and 0), or says it cannot: integers
+/// past 2^53 lose digits in JavaScript, a `__proto__` key sets the prototype, and
+/// keys that are array indices come first in JavaScript's key order.
+fn same_in_javascript(value: &mut Value) -> bool {
+    const SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                return i.unsigned_abs() <= SAFE as u64;
             }
-            serde_json::from_slice(&out.stdout)
-                .map_err(|e| format!("File {shown} malformated\n{e}"))
+            if n.as_u64().is_some() {
+                return false;
+            }
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 {
+                if f.abs() > SAFE {
+                    return false;
+                }
+                *value = Value::from(f as i64);
+            }
+            true
         }
+        Value::Array(items) => items.iter_mut().all(same_in_javascript),
+        Value::Object(map) => map.iter_mut().all(|(key, v)| {
+            let index = !key.is_empty()
+                && key.bytes().all(|b| b.is_ascii_digit())
+                && (key == "0" || !key.starts_with('0'))
+                && key.parse::<u64>().is_ok_and(|i| i < u32::MAX as u64);
+            key != "__proto__" && !index && same_in_javascript(v)
+        }),
+        _ => true,
     }
 }
 
@@ -188,6 +271,47 @@ mod tests {
         assert_eq!(apps(&load(&mjs).unwrap()).unwrap()[0]["name"], "m");
         std::fs::write(&js, "module.exports = { apps: [ ;").unwrap();
         assert!(load(&js).unwrap_err().contains("malformated"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reads_json_modules_without_node_as_node_would() {
+        let dir = temp_dir("jsonmod");
+        let js = dir.join("ecosystem.config.js");
+        let same = [
+            "module.exports = {\"apps\": [{\"name\": \"a\", \"script\": \"a.js\", \"instances\": 2.0, \"x\": -0, \"y\": 1e2, \"z\": 0.1}]};\n",
+            "\u{feff}'use strict';\nmodule.exports={\"apps\":[{\"script\":\"b.js\",\"env\":{\"S\":\"\\u2028 é\"}}]}",
+        ];
+        for text in same {
+            std::fs::write(&js, text).unwrap();
+            let fast = json_module(&js).unwrap_or_else(|| panic!("not read as JSON: {text}"));
+            assert_eq!(fast, eval_module(&js).unwrap(), "{text}");
+            assert_eq!(
+                serde_json::to_string(&fast).unwrap(),
+                serde_json::to_string(&eval_module(&js).unwrap()).unwrap()
+            );
+        }
+        // JavaScript gives another value (or an error): left to node
+        let other = [
+            "module.exports = {\"apps\": [], \"big\": 9007199254740993};",
+            "module.exports = {\"apps\": [], \"__proto__\": {\"a\": 1}};",
+            "module.exports = {\"b\": 1, \"1\": 2};",
+            "module.exports = {apps: []};",
+            "const x = 1;\nmodule.exports = {\"apps\": []};",
+            "module.exports = {\"apps\": []}; module.exports.apps.push({\"script\": \"c.js\"});",
+        ];
+        for text in other {
+            std::fs::write(&js, text).unwrap();
+            assert_eq!(json_module(&js), None, "{text}");
+        }
+        // in an ES module scope the same text means something else to Node
+        std::fs::write(&js, "module.exports = {\"apps\": []};").unwrap();
+        std::fs::write(dir.join("package.json"), r#"{"type": "module"}"#).unwrap();
+        assert_eq!(json_module(&js), None);
+        assert_ne!(eval_module(&js).unwrap(), json!({"apps": []}));
+        let cjs = dir.join("ecosystem.config.cjs");
+        std::fs::write(&cjs, "module.exports = {\"apps\": []};").unwrap();
+        assert_eq!(json_module(&cjs), Some(json!({"apps": []})));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

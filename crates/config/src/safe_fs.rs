@@ -38,62 +38,99 @@ fn not_regular(path: &Path, ft: &std::fs::FileType) -> io::Error {
     )
 }
 
-/// Fails when `path` exists and is not a regular file. Checked before the
-/// open only for a clear message: the open itself never waits either way.
-fn refuse_existing_special(path: &Path) -> io::Result<()> {
+/// An open of `path` that failed: when `path` is there but is not a regular
+/// file (a directory, a FIFO without a reader), the error says what it is.
+fn open_error(path: &Path, e: io::Error) -> io::Error {
     match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => Err(not_regular(path, &m.file_type())),
-        _ => Ok(()),
+        Ok(m) if !m.is_file() => not_regular(path, &m.file_type()),
+        _ => e,
     }
 }
 
-/// Fails unless `file` (opened from `path`) is a regular file.
-fn ensure_regular(file: &File, path: &Path) -> io::Result<()> {
-    let ft = file.metadata()?.file_type();
-    if ft.is_file() {
-        return Ok(());
+/// Fails unless `file` (opened from `path`) is a regular file; else its size.
+fn regular_len(file: &File, path: &Path) -> io::Result<u64> {
+    let meta = file.metadata()?;
+    if meta.is_file() {
+        return Ok(meta.len());
     }
-    Err(not_regular(path, &ft))
+    Err(not_regular(path, &meta.file_type()))
+}
+
+/// Opens `path` with `options` (plus `O_NONBLOCK`, so that a FIFO never makes
+/// the open wait, and `O_NOCTTY`), refusing anything but a regular file.
+fn open_regular(path: &Path, options: &mut OpenOptions) -> io::Result<(File, u64)> {
+    let file = options
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    let len = regular_len(&file, path)?;
+    Ok((file, len))
 }
 
 /// Opens `path` for appending, creating it with `mode` if missing; refuses
 /// anything but a regular file without ever waiting on it.
 pub fn open_append(path: &Path, mode: u32) -> io::Result<File> {
-    refuse_existing_special(path)?;
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(mode)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    ensure_regular(&file, path)?;
-    Ok(file)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true).mode(mode);
+    Ok(open_regular(path, &mut options)?.0)
+}
+
+/// Checks, creating nothing, that [`open_append`] of `path` can succeed: an
+/// existing regular file this user may write, or a missing one whose nearest
+/// existing folder this user may write into (missing folders get created).
+pub fn check_appendable(path: &Path) -> io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(not_regular(path, &m.file_type())),
+        Ok(_) => access(path, libc::W_OK),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = path
+                .ancestors()
+                .skip(1)
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        d
+                    }
+                })
+                .find(|d| d.exists())
+                .unwrap_or(Path::new("/"));
+            access(dir, libc::W_OK | libc::X_OK)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))?;
+    // SAFETY: a valid NUL-terminated path; access only reads it.
+    if unsafe { libc::access(c.as_ptr(), mode) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Replaces the content of `path` (created with `mode`), refusing anything
 /// but a regular file. For small files the daemon rewrites (pid files).
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     use std::io::Write;
-    refuse_existing_special(path)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .mode(mode)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    ensure_regular(&file, path)?;
-    file.set_len(0)?;
+    let mut options = OpenOptions::new();
+    options.create(true).write(true).mode(mode);
+    let (mut file, len) = open_regular(path, &mut options)?;
+    // A new file is empty already; truncating one anyway makes ext4 flush it
+    // to disk when it is closed (its guard for files rewritten in place).
+    if len > 0 {
+        file.set_len(0)?;
+    }
     file.write_all(bytes)
 }
 
 /// Reads a regular file of at most `max` bytes.
 pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    refuse_existing_special(path)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    ensure_regular(&file, path)?;
+    let (file, _) = open_regular(path, OpenOptions::new().read(true))?;
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
@@ -137,6 +174,8 @@ mod tests {
             "{err}"
         );
         assert!(write_file(&f, b"1", 0o600).is_err());
+        let err = check_appendable(&f).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
         let err = read_limited(&f, 100).unwrap_err();
         assert!(err.to_string().contains("a FIFO"), "{err}");
         assert!(t0.elapsed() < Duration::from_secs(1));
@@ -162,7 +201,24 @@ mod tests {
         assert_eq!(mode & 0o007, 0, "mode {mode:o}");
         write_file(&f, b"42", 0o600).unwrap();
         assert_eq!(std::fs::read(&f).unwrap(), b"42");
-        assert!(open_append(&d, LOG_FILE_MODE).is_err(), "a directory");
+        let pid = d.join("n.pid");
+        write_file(&pid, b"1234", 0o600).unwrap();
+        write_file(&pid, b"7", 0o600).unwrap();
+        assert_eq!(std::fs::read(&pid).unwrap(), b"7");
+        check_appendable(&f).unwrap();
+        check_appendable(&d.join("new/deeper/x.log")).unwrap();
+        let err = check_appendable(&d).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is a directory, not a regular file"),
+            "{err}"
+        );
+        let err = open_append(&d, LOG_FILE_MODE).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is a directory, not a regular file"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -314,6 +314,14 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             one(json!(crate::web::start(d, config).await?))
         }
         "webStop" => one(json!({"stopped": crate::web::stop(d)})),
+        // Ours: answers once the Node apps just started have booted, or after
+        // the given milliseconds (at most 10 s); the CLI's table waits on it.
+        "waitBooted" => {
+            let ms = first.and_then(Value::as_u64).unwrap_or(1000).min(10_000);
+            sup.wait_booted(std::time::Duration::from_millis(ms))
+                .await?;
+            none()
+        }
         "profileCPU" | "profileMEM" => Err(format!(
             "{method} is not available: the daemon is not a Node process"
         )),

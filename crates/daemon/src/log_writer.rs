@@ -53,6 +53,8 @@ struct Files {
     combined: Option<File>,
     /// Whether the next byte of each stream starts a line (for date prefixes).
     at_line_start: [bool; 2],
+    /// Whether the files were opened (see `LogSink::new`).
+    opened: bool,
 }
 
 pub struct LogSink {
@@ -74,25 +76,47 @@ fn open_append(path: &Option<PathBuf>) -> std::io::Result<Option<File>> {
     if path == Path::new("/dev/null") {
         return Ok(None);
     }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    pm2_config::safe_fs::open_append(path, pm2_config::safe_fs::LOG_FILE_MODE)
-        .map(Some)
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot open log file {}: {e}", path.display()),
-            )
-        })
+    let open = || pm2_config::safe_fs::open_append(path, pm2_config::safe_fs::LOG_FILE_MODE);
+    // The folder is made only when missing: a start looks up nothing more.
+    let opened = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            open()
+        }
+        opened => opened,
+    };
+    opened.map(Some).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot open log file {}: {e}", path.display()),
+        )
+    })
 }
 
 impl LogSink {
-    /// Opens the log files; fails when one of them cannot be opened.
+    /// A sink whose files are checked now (an error says which one cannot be
+    /// opened) and opened by `open_files`, at the latest with the first output:
+    /// creating a file is the dearest step of a launch, so the supervisor does
+    /// it once it has nothing else to do (see `supervisor/launch_files.rs`).
     pub fn new(config: LogConfig, identity: Value, bus: Bus) -> std::io::Result<Arc<LogSink>> {
+        for path in [&config.out, &config.err, &config.combined]
+            .into_iter()
+            .flatten()
+        {
+            if path != Path::new("/dev/null") {
+                pm2_config::safe_fs::check_appendable(path).map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot open log file {}: {e}", path.display()),
+                    )
+                })?;
+            }
+        }
         let app_name = identity["name"].as_str().unwrap_or_default().to_string();
         let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
-        let sink = LogSink {
+        Ok(Arc::new(LogSink {
             config,
             files: Mutex::new(Files {
                 at_line_start: [true, true],
@@ -102,17 +126,25 @@ impl LogSink {
             app_name,
             pm_id,
             bus,
-        };
-        sink.reopen()?;
-        Ok(Arc::new(sink))
+        }))
+    }
+
+    /// Opens the files unless they are open already.
+    pub fn open_files(&self) -> std::io::Result<()> {
+        let mut f = self.files.lock().expect("log lock");
+        if f.opened {
+            return Ok(());
+        }
+        self.open_into(&mut f)
     }
 
     /// Opens the files again (after a rotation moved them away). A file that
     /// cannot be opened is left closed and the first error is returned.
     pub fn reopen(&self) -> std::io::Result<()> {
-        let out = open_append(&self.config.out);
-        let err = open_append(&self.config.err);
-        let combined = open_append(&self.config.combined);
+        self.open_into(&mut self.files.lock().expect("log lock"))
+    }
+
+    fn open_into(&self, f: &mut Files) -> std::io::Result<()> {
         let mut first_error = None;
         let mut keep = |opened: std::io::Result<Option<File>>| {
             opened.unwrap_or_else(|e| {
@@ -120,9 +152,10 @@ impl LogSink {
                 None
             })
         };
-        let (out, err, combined) = (keep(out), keep(err), keep(combined));
-        let mut f = self.files.lock().expect("log lock");
-        (f.out, f.err, f.combined) = (out, err, combined);
+        f.out = keep(open_append(&self.config.out));
+        f.err = keep(open_append(&self.config.err));
+        f.combined = keep(open_append(&self.config.combined));
+        f.opened = true;
         first_error.map_or(Ok(()), Err)
     }
 
@@ -130,6 +163,9 @@ impl LogSink {
         let formatted = self.format(stream, chunk);
         {
             let mut f = self.files.lock().expect("log lock");
+            if !f.opened {
+                let _ = self.open_into(&mut f);
+            }
             let target = match stream {
                 Stream::Out => f.out.as_mut(),
                 Stream::Err => f.err.as_mut(),

@@ -77,6 +77,17 @@ impl Proc {
         self.env.get(key).and_then(Value::as_str)
     }
 
+    /// An online Node app whose wrapper has not reported `node_version` yet:
+    /// it is still loading, and its memory is not the app's yet.
+    pub fn is_booting(&self) -> bool {
+        let node = self
+            .str("exec_interpreter")
+            .and_then(|i| std::path::Path::new(i).file_name())
+            .is_some_and(|n| n == "node");
+        node && self.status == Status::Online
+            && self.env.get("node_version").is_none_or(Value::is_null)
+    }
+
     /// A numeric option; accepts numbers and numeric strings.
     pub fn num(&self, key: &str) -> Option<u64> {
         match self.env.get(key)? {

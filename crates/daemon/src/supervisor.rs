@@ -9,6 +9,7 @@
 //! them (restart = stop then start) are composed by [`Supervisor`], outside.
 
 mod cluster_mode;
+mod launch_files;
 mod reload;
 
 use crate::agent_data;
@@ -110,6 +111,10 @@ pub enum Msg {
     BlockRestarts,
     Ids {
         reply: Reply<Vec<u64>>,
+    },
+    /// How many apps are still booting (see `Proc::is_booting`).
+    Booting {
+        reply: Reply<usize>,
     },
     // Events from children and timers; `generation` ties them to one launch.
     Exited {
@@ -269,6 +274,7 @@ impl Supervisor {
             reload_locks: reload_locks.clone(),
             triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
             launches: 0,
+            launch_files: Default::default(),
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -318,6 +324,21 @@ impl Supervisor {
 
     pub async fn ids(&self) -> Result<Vec<u64>, String> {
         self.ask(|reply| Msg::Ids { reply }).await
+    }
+
+    /// Waits until no app is booting, for at most `limit`. A count is a few
+    /// microseconds of the actor's time where a list is the whole table.
+    pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
+        const EVERY: Duration = Duration::from_millis(10);
+        let deadline = Instant::now() + limit;
+        while self.ask(|reply| Msg::Booting { reply }).await? > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(EVERY.min(left)).await;
+        }
+        Ok(())
     }
 
     /// Starts a stopped process (no-op when it runs).
@@ -448,6 +469,8 @@ struct Actor {
     triggers: triggers::Triggers,
     /// Launches so far, all apps together: each launch's `generation`.
     launches: u64,
+    /// Files of new launches, created once the actor is idle.
+    launch_files: launch_files::LaunchFiles,
 }
 
 fn unknown(id: u64) -> String {
@@ -456,8 +479,46 @@ fn unknown(id: u64) -> String {
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        while let Some(msg) = rx.recv().await {
+        loop {
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    self.create_launch_files();
+                    match rx.recv().await {
+                        Some(msg) => msg,
+                        None => break,
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
+            if self.launch_files.overdue() {
+                self.create_launch_files();
+            }
             self.handle(msg);
+        }
+    }
+
+    /// The log files of the launches noted, and the pid files of those that
+    /// still run (see `launch_files`).
+    fn create_launch_files(&mut self) {
+        for (id, generation) in self.launch_files.take() {
+            let Some(p) = self.procs.get(&id).filter(|p| p.generation == generation) else {
+                continue;
+            };
+            let mut failed = Vec::new();
+            if let Some(Err(e)) = p.log.as_ref().map(|sink| sink.open_files()) {
+                failed.push(e.to_string());
+            }
+            if let (Some(r), Some(path)) = (&p.running, p.str("pm_pid_path")) {
+                if let Err(e) =
+                    safe_fs::write_file(path.as_ref(), r.pid.to_string().as_bytes(), 0o644)
+                {
+                    failed.push(format!("cannot write the pid file: {e}"));
+                }
+            }
+            for e in failed {
+                self.log.info(&format!("app {} id {id}: {e}", p.name()));
+            }
         }
     }
 
@@ -481,6 +542,9 @@ impl Actor {
             }
             Msg::Ids { reply } => {
                 let _ = reply.send(Ok(self.procs.keys().copied().collect()));
+            }
+            Msg::Booting { reply } => {
+                let _ = reply.send(Ok(self.procs.values().filter(|p| p.is_booting()).count()));
             }
             Msg::Launch {
                 id,
@@ -908,15 +972,7 @@ impl Actor {
                 })
                 .await;
         });
-        if let Some(pid_path) = p.str("pm_pid_path") {
-            let written = safe_fs::write_file(pid_path.as_ref(), pid.to_string().as_bytes(), 0o644);
-            if let Err(e) = written {
-                self.log.info(&format!(
-                    "cannot write the pid file of app {} id {id}: {e}",
-                    p.name()
-                ));
-            }
-        }
+        self.launch_files.note(id, generation);
         p.running = Some(Running {
             pid,
             ipc: Some(writer.clone()),

@@ -155,36 +155,20 @@ pub async fn host_snapshot(client: &Client) -> Option<serde_json::Map<String, Va
     }
 }
 
+/// The longest a table waits for the apps just started to boot.
+const BOOT_WAIT_MS: u64 = 1000;
+
 /// The list once the Node apps just started have booted (their wrapper has
-/// reported `node_version`), for at most [`BOOT_WAIT`]: a listing taken
+/// reported `node_version`), for at most [`BOOT_WAIT_MS`]: a listing taken
 /// within milliseconds of the spawn would show the few hundred kB of a Node
 /// still loading instead of the app's memory.
 async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
-    const BOOT_WAIT: std::time::Duration = std::time::Duration::from_millis(1000);
-    let deadline = std::time::Instant::now() + BOOT_WAIT;
-    // A single app has booted within tens of milliseconds; a hundred take
-    // seconds, and each list costs the daemon a whole table while they boot:
-    // the pause doubles, so a second holds at most six lists.
-    let mut pause = std::time::Duration::from_millis(20);
-    loop {
-        let list = client.list().await?;
-        if !list.iter().any(is_booting) || std::time::Instant::now() >= deadline {
-            return Ok(list);
-        }
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        tokio::time::sleep(pause.min(left)).await;
-        pause *= 2;
-    }
-}
-
-/// An online Node app whose wrapper has not reported yet.
-fn is_booting(p: &Value) -> bool {
-    let env = &p["pm2_env"];
-    let node = env["exec_interpreter"]
-        .as_str()
-        .and_then(|i| std::path::Path::new(i).file_name())
-        .is_some_and(|n| n == "node");
-    node && env["status"] == "online" && env["node_version"].is_null()
+    // The daemon answers as soon as the last one has booted: no polling of
+    // the whole table while they boot. A daemon without the method lists now.
+    let _ = client
+        .call("waitBooted", vec![Value::from(BOOT_WAIT_MS)])
+        .await;
+    Ok(client.list().await?)
 }
 
 /// The process table, then PM2 7's `host metrics` line when the daemon has
