@@ -88,6 +88,25 @@ test('an ecosystem file starts its apps; stop/delete take it too', () => {
   assert.deepStrictEqual(jlist().map((p) => p.name), ['web']);
 });
 
+test('once start returns, every app of a burst has its log files and pid file', () => {
+  // `module.exports = <JSON>` is read without node; the files are created after the burst.
+  const quiet = path.join(home, 'quiet.js');
+  fs.writeFileSync(quiet, 'process.exit(0);\n');
+  const burst = Array.from({ length: 30 }, (_, i) => ({ name: `burst-${i}`, script: path.join(apps, 'echo.js') }));
+  const eco = path.join(home, 'burst.config.js');
+  fs.writeFileSync(eco, `module.exports = ${JSON.stringify({ apps: [...burst, { name: 'quiet', script: quiet, autorestart: false }] }, null, 2)};\n`);
+  assert.strictEqual(pm2('start', eco).code, 0);
+  for (const p of jlist().filter((p) => p.name.startsWith('burst-'))) {
+    assert.ok(fs.existsSync(p.pm2_env.pm_out_log_path), `${p.name}: ${p.pm2_env.pm_out_log_path}`);
+    assert.ok(fs.existsSync(p.pm2_env.pm_err_log_path), `${p.name}: ${p.pm2_env.pm_err_log_path}`);
+    assert.strictEqual(fs.readFileSync(p.pm2_env.pm_pid_path, 'utf8'), String(p.pid), p.name);
+  }
+  const q = jlist().find((p) => p.name === 'quiet');
+  assert.ok(fs.existsSync(q.pm2_env.pm_out_log_path) && fs.existsSync(q.pm2_env.pm_err_log_path));
+  assert.strictEqual(pm2('delete', eco).code, 0);
+  assert.deepStrictEqual(jlist().map((p) => p.name), ['web']);
+});
+
 test('save, kill and resurrect bring the app back under a new daemon', () => {
   assert.strictEqual(pm2('save').code, 0);
   const old = readPid(path.join(home, 'pm2.pid'));
