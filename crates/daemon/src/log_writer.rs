@@ -87,12 +87,15 @@ fn open_append(path: &Option<PathBuf>) -> std::io::Result<Option<File>> {
         }
         opened => opened,
     };
-    opened.map(Some).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("cannot open log file {}: {e}", path.display()),
-        )
-    })
+    opened.map(Some).map_err(|e| log_file_error(path, e))
+}
+
+/// An error that names the log file it is about.
+fn log_file_error(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("cannot open log file {}: {e}", path.display()),
+    )
 }
 
 impl LogSink {
@@ -106,12 +109,7 @@ impl LogSink {
             .flatten()
         {
             if path != Path::new("/dev/null") {
-                pm2_config::safe_fs::check_appendable(path).map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("cannot open log file {}: {e}", path.display()),
-                    )
-                })?;
+                pm2_config::safe_fs::check_appendable(path).map_err(|e| log_file_error(path, e))?;
             }
         }
         let app_name = identity["name"].as_str().unwrap_or_default().to_string();
