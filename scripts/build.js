@@ -99,7 +99,9 @@ function copyExecutable(name) {
   fs.renameSync(`${to}.partial`, to);
 }
 
-const profileArgs = profile === 'release' ? ['--release'] : ['--profile', profile];
+// The napi-rs CLI looks for a `--profile dev` build under target/dev, where
+// cargo never puts it: a dev build is asked for with no profile flag at all.
+const profileArgs = { release: ['--release'], dev: [] }[profile] || ['--profile', profile];
 const targetArgs = cross ? ['--target', target] : [];
 if (buildAddon) {
   // A musl addon links against the system's musl dynamically: Node loads it
