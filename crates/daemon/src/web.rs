@@ -289,7 +289,7 @@ impl Routes {
         Response::new(
             200,
             metrics::CONTENT_TYPE,
-            metrics::render(&list, figures, crate::now_ms()),
+            metrics::render(&list, figures, crate::clock::now_ms()),
         )
     }
 }
