@@ -139,15 +139,30 @@ test('pm2 web: PM2\'s JSON list at /, Prometheus text at /metrics, on 127.0.0.1 
   }
 });
 
-/** An app with secrets in its env: one from the shell, one from its ecosystem file, one in an `env_<name>` block. */
-function appWithSecrets(t, home) {
-  const { dir, app } = apps(t);
+/**
+ * An app with secrets in its env: one from the shell, one from its ecosystem file, one in an
+ * `env_<name>` block, and one set with `pm2 set` (which its agent reports back in axm_options).
+ */
+async function appWithSecrets(t, home) {
+  const { dir } = apps(t);
+  const app = path.join(dir, 'configured.js');
+  // Reports its configuration the way @pm2/io's agent does: module_conf, and merged.
+  fs.writeFileSync(app, `
+    const conf = JSON.parse(process.env[process.env.name] || '{}');
+    process.send({ type: 'axm:option:configuration', data: { module_name: process.env.name, module_conf: conf, ...conf } });
+    setInterval(() => {}, 1000);
+  `);
   const secret = `hunter2-${process.pid}-${Date.now()}`;
   const eco = path.join(dir, 'ecosystem.config.js');
   fs.writeFileSync(eco, `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(app)},
     env: { DB_PASSWORD: 'db-${secret}' }, env_production: { PROD_KEY: 'prod-${secret}' } }] };`);
+  assert.strictEqual(pm2(home, ['set', 'api:webhook', `hook-${secret}`]).status, 0);
   const started = pm2(home, ['start', eco, '-s'], { MY_SECRET_TOKEN: `shell-${secret}` });
   assert.strictEqual(started.status, 0, started.stderr);
+  await waitFor(() => {
+    const [p] = JSON.parse(pm2(home, ['jlist']).stdout);
+    return p.pm2_env.axm_options.module_conf?.webhook === `hook-${secret}`;
+  }, { what: 'the agent reporting the app\'s configuration' });
   return secret;
 }
 
@@ -167,7 +182,7 @@ function everyRequest(port, headers = {}) {
 test('pm2 web serves no app env at any path: PM2\'s other fields stay', async (t) => {
   const home = makeHome('web-secret');
   t.after(() => cleanupHome(home));
-  const secret = appWithSecrets(t, home);
+  const secret = await appWithSecrets(t, home);
   const [listed] = JSON.parse(pm2(home, ['jlist']).stdout);
   // The daemon does hold them, at both places PM2 keeps an env.
   assert.strictEqual(listed.pm2_env.env.MY_SECRET_TOKEN, `shell-${secret}`);
@@ -204,7 +219,7 @@ test('pm2 web serves no app env at any path: PM2\'s other fields stay', async (t
 test('pm2 web --env serves the env to requests with the token only; --new-token replaces it', async (t) => {
   const home = makeHome('web-token');
   t.after(() => cleanupHome(home));
-  const secret = appWithSecrets(t, home);
+  const secret = await appWithSecrets(t, home);
   const on = pm2(home, ['web', '0', '--env']);
   assert.strictEqual(on.status, 0, on.stderr);
   const tokenFile = path.join(home, 'web.token');

@@ -2,8 +2,10 @@
 //! PM2_HOME's permissions. PM2 keeps an app's env twice in `pm2_env`: as the
 //! `env` map and copied key by key onto `pm2_env` itself (with the client's
 //! shell env among them), and an ecosystem's `env_<name>` blocks as they are.
-//! All of that goes; PM2's own fields stay, so tools that read the status,
-//! pids, restarts and metrics keep working.
+//! A module's configuration (`pm2 set module:key value`) reaches it as env
+//! too, and its agent reports it back in `axm_options`. All of that goes;
+//! PM2's own fields stay, so tools that read the status, pids, restarts and
+//! metrics keep working.
 
 use serde_json::{Map, Value};
 
@@ -50,13 +52,15 @@ const PM2_FIELDS: &[&str] = &[
     "autostart",
 ];
 
-/// `pm2_env` without the env map, the env keys copied onto it, and the
-/// `env_<name>` blocks.
+/// `pm2_env` without the env map, the env keys copied onto it, the
+/// `env_<name>` blocks, and the module configuration the agent reported.
 pub fn hide_env(pm2_env: &mut Map<String, Value>) {
-    let env_keys: Vec<String> = match pm2_env.remove("env") {
-        Some(Value::Object(env)) => env.into_iter().map(|(k, _)| k).collect(),
-        _ => Vec::new(),
+    let env = match pm2_env.remove("env") {
+        Some(Value::Object(env)) => env,
+        _ => Map::new(),
     };
+    hide_module_conf(pm2_env, &env);
+    let env_keys: Vec<String> = env.into_iter().map(|(k, _)| k).collect();
     // The variable that carries the instance number is PM2's (`instance_var`).
     let instance_var = pm2_env
         .get("instance_var")
@@ -68,6 +72,26 @@ pub fn hide_env(pm2_env: &mut Map<String, Value>) {
         }
     }
     pm2_env.retain(|k, v| !(k.starts_with("env_") && v.is_object()));
+}
+
+/// A module's configuration is in its env as one JSON variable named after
+/// it; its agent reports it in `axm_options`, as `module_conf` and merged
+/// key by key.
+fn hide_module_conf(pm2_env: &mut Map<String, Value>, env: &Map<String, Value>) {
+    let conf_keys: Vec<String> = pm2_env
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(|name| env.get(name))
+        .and_then(Value::as_str)
+        .and_then(|json| serde_json::from_str::<Map<String, Value>>(json).ok())
+        .map(|conf| conf.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default();
+    if let Some(Value::Object(options)) = pm2_env.get_mut("axm_options") {
+        options.remove("module_conf");
+        for key in conf_keys {
+            options.remove(&key);
+        }
+    }
 }
 
 /// Each entry of a process list (`{pm2_env, …}`) without its env.
@@ -134,6 +158,28 @@ mod tests {
         );
         assert_eq!(list[0]["pid"], 42, "the entry's other fields stay");
         assert_eq!(list[0]["monit"]["memory"], 1);
+    }
+
+    #[test]
+    fn a_module_configuration_reported_by_its_agent_goes() {
+        let mut e = json!({
+            "name": "pm2-notify",
+            "env": {"pm2-notify": r#"{"webhook":"https://hooks.example/secret","interval":5}"#, "webhook": "https://hooks.example/secret"},
+            "webhook": "https://hooks.example/secret",
+            "axm_options": {
+                "isModule": true,
+                "module_name": "pm2-notify",
+                "webhook": "https://hooks.example/secret",
+                "interval": 5,
+                "module_conf": {"webhook": "https://hooks.example/secret", "interval": 5}
+            }
+        });
+        hide_env(e.as_object_mut().unwrap());
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert_eq!(
+            e["axm_options"],
+            json!({"isModule": true, "module_name": "pm2-notify"})
+        );
     }
 
     #[test]
