@@ -327,7 +327,20 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Conf { key, value } => {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
-        C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
+        C::Web {
+            port,
+            host,
+            new_token,
+            env,
+        } => {
+            let args = web::WebArgs {
+                port: port.as_deref(),
+                host: host.as_deref(),
+                env,
+                new_token,
+            };
+            web::web(ctx, args).await
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
