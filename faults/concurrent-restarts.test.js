@@ -5,8 +5,10 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
 const { spawn } = require('child_process');
-const { cli, daemonHome, daemonPid, rpc, list, pm2, processesOf, isAlive, waitFor, needsPidNamespace } = require('./support');
+const { cli, daemonHome, daemonPid, rpc, list, pm2, processesOf, isAlive, waitFor, writeApp, needsPidNamespace } = require('./support');
 
 const APPS = 10;
 const RESTARTS = 100;
@@ -111,4 +113,41 @@ test('restarts, stops and starts interleaved: all answered, the last stop is fin
   await late;
   await waitFor(() => !isAlive(daemon), { what: 'daemon gone' });
   assert.deepStrictEqual(appPids(home, daemon), [], 'no app process survives kill');
+});
+
+test('a request that outlasts PM2_RPC_TIMEOUT fails the command and says so; the daemon still carries it out', async (t) => {
+  const home = daemonHome(t, 'faults-rpc-timeout');
+  // Ignores the kill signal: its stop takes kill_timeout, then SIGKILL.
+  const script = writeApp(home, 'stubborn.js', "process.on('SIGINT', () => {}); setInterval(() => {}, 1e6);\n");
+  const start = pm2(home, ['start', script, '--name', 'stubborn', '--kill-timeout', '2000']);
+  assert.strictEqual(start.code, 0, start.err);
+  const stop = pm2(home, ['stop', 'stubborn'], { env: { PM2_RPC_TIMEOUT: '300' } });
+  assert.notStrictEqual(stop.code, 0);
+  assert.match(stop.out + stop.err, /did not answer stopProcessId within 0\.3 s \(PM2_RPC_TIMEOUT/);
+  await waitFor(async () => (await list(home))[0].pm2_env.status === 'stopped', { what: 'stopped after the kill timeout' });
+  const bad = pm2(home, ['ls'], { env: { PM2_RPC_TIMEOUT: 'soon' } });
+  assert.notStrictEqual(bad.code, 0);
+  assert.match(bad.out + bad.err, /PM2_RPC_TIMEOUT must be a number of milliseconds above 0, not "soon"/);
+});
+
+test('a stop sent while a restart waits for the old process is final', needsPidNamespace, async (t) => {
+  const home = daemonHome(t, 'faults-stop-wins');
+  // Takes a moment to exit, so the stop arrives while the restart waits.
+  const ready = path.join(home, 'ready');
+  const script = writeApp(home, 'slow-exit.js', `process.on('SIGINT', () => setTimeout(() => process.exit(0), 300));
+require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid));
+setInterval(() => {}, 1e6);
+`);
+  const started = await rpc(home, 'prepare', [{ name: 'slow', script, pm_exec_path: script, exec_mode: 'fork_mode', env: { PM2_HOME: home } }]);
+  const id = started.args[0][0].pm2_env.pm_id;
+  await waitFor(() => fs.existsSync(ready), { what: 'the app handles SIGINT' });
+  const restart = rpc(home, 'restartProcessId', [{ id }], REPLY_MS);
+  await waitFor(async () => (await list(home))[0].pm2_env.status === 'stopping', { interval: 5, what: 'stopping' });
+  const stop = await rpc(home, 'stopProcessId', [id], REPLY_MS);
+  assert.ok(!stop.error, JSON.stringify(stop.error));
+  assert.strictEqual(stop.args[0].pm2_env.status, 'stopped');
+  const restarted = await restart;
+  assert.match(JSON.stringify(restarted.error), /not restarted: a stop came after the restart/);
+  assert.strictEqual((await list(home))[0].pm2_env.status, 'stopped');
+  assert.deepStrictEqual(appPids(home), [], 'no app process after the stop');
 });

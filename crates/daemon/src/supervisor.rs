@@ -1077,7 +1077,9 @@ impl Actor {
     }
 
     fn stop(&mut self, id: u64, reply: Waiter) {
-        self.end_reload(id, false);
+        // As the daemon goes down, the old process of a reload goes at once:
+        // its retirement timers would not outlive the daemon.
+        self.end_reload(id, self.restarts_blocked);
         self.request(id, reply, |reply| Event::Stop { reply });
         self.release_sockets_of(id);
     }
