@@ -118,9 +118,14 @@ test('restarts, stops and starts interleaved: all answered, the last stop is fin
 test('a request that outlasts PM2_RPC_TIMEOUT fails the command and says so; the daemon still carries it out', async (t) => {
   const home = daemonHome(t, 'faults-rpc-timeout');
   // Ignores the kill signal: its stop takes kill_timeout, then SIGKILL.
-  const script = writeApp(home, 'stubborn.js', "process.on('SIGINT', () => {}); setInterval(() => {}, 1e6);\n");
+  const ready = path.join(home, 'ready');
+  const script = writeApp(home, 'stubborn.js', `process.on('SIGINT', () => {});
+require('fs').writeFileSync(${JSON.stringify(ready)}, String(process.pid));
+setInterval(() => {}, 1e6);
+`);
   const start = pm2(home, ['start', script, '--name', 'stubborn', '--kill-timeout', '2000']);
   assert.strictEqual(start.code, 0, start.err);
+  await waitFor(() => fs.existsSync(ready), { what: 'the app ignores SIGINT' });
   const stop = pm2(home, ['stop', 'stubborn'], { env: { PM2_RPC_TIMEOUT: '300' } });
   assert.notStrictEqual(stop.code, 0);
   assert.match(stop.out + stop.err, /did not answer stopProcessId within 0\.3 s \(PM2_RPC_TIMEOUT/);

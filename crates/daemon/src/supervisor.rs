@@ -4,9 +4,11 @@
 //! messages, timers) arrives as a [`Msg`] on one channel and is handled in
 //! order, so there are no locks around the table. Every status change goes
 //! through [`Actor::transition`], which also publishes the bus event, so the
-//! table and the events never disagree. Operations that take time (stop waits
-//! for the child to die) are a request plus a reply sent later; sequences of
-//! them (restart = stop then start) are composed by [`Supervisor`], outside.
+//! table and the events never disagree. Start, stop, restart and delete are
+//! events of each process's lifecycle (`lifecycle.rs`), which holds the
+//! callers until the child is up or gone and says what to do; the actor
+//! carries that out ([`Actor::step`]). Longer sequences (a zero-downtime
+//! reload) are composed by [`Supervisor`], outside.
 
 mod cluster_mode;
 mod launch_files;
