@@ -193,6 +193,14 @@ impl World {
                     self.feed(Event::Exited { generation });
                 }
             }
+            18 if self.rng.below(4) == 0 => {
+                // A signalled child that survives SIGKILL: given up on.
+                if let Some(g) = self.rng.pick(&self.signalled) {
+                    self.alive.remove(&g);
+                    self.signalled.remove(&g);
+                    self.feed(Event::KillFailed { generation: g });
+                }
+            }
             17 if with_shutdown && self.rng.below(8) == 0 => {
                 self.shut_down = true;
                 self.feed(Event::Shutdown);
