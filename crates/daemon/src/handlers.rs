@@ -306,7 +306,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             one(json!({"success": true}))
         }
         "notifyKillPM2" => {
-            sup.block_restarts();
+            sup.block_restarts().await;
             none()
         }
         // Ours, not PM2's: `pm2 web` and `pm2 web stop`.

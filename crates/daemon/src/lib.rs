@@ -18,6 +18,7 @@ mod glob;
 mod handlers;
 pub mod heap;
 pub mod host_metrics;
+mod lifecycle;
 mod limits;
 mod log_throttle;
 mod log_writer;
@@ -228,7 +229,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
 async fn shut_down(d: &Daemon, reason: ExitReason) {
     d.log
         .info(&format!("PM2 daemon shutting down ({reason:?})"));
-    d.supervisor.block_restarts();
+    d.supervisor.block_restarts().await;
     // The setting stays in PM2_HOME for the next daemon.
     d.web.stop();
     if reason == ExitReason::Signal {

@@ -1,6 +1,7 @@
 //! One supervised process: its `pm2_env` (the description PM2 clients read)
 //! and the handles of its running child.
 
+use crate::lifecycle::Lifecycle;
 use crate::log_writer::{LogConfig, LogSink};
 use crate::proc_info::CpuSample;
 use pm2_config::date_format::dayjs_to_chrono;
@@ -11,6 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
+
+/// A caller waiting for a request on a process to be carried out; told the
+/// process as it is then (its `describe` view), or why it was not.
+pub type Waiter = oneshot::Sender<Result<Value, String>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -58,8 +63,9 @@ pub struct Proc {
     /// Bumped at each launch; events from an older child carry an older value
     /// and are ignored.
     pub generation: u64,
-    /// Callers waiting for the process to be down (stop, restart, delete).
-    pub stop_waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    /// Whether a child is alive and what comes after it, with the callers
+    /// waiting for that (see `lifecycle`).
+    pub life: Lifecycle<Waiter>,
     pub cpu: Option<CpuSample>,
     pub log: Option<Arc<LogSink>>,
 }
@@ -420,7 +426,7 @@ impl Proc {
             status: Status::Stopped,
             running: None,
             generation: 0,
-            stop_waiters: Vec::new(),
+            life: Lifecycle::default(),
             cpu: None,
             log: None,
         };

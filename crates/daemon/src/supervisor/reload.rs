@@ -16,6 +16,7 @@
 use super::{unknown, Actor, Msg, Reply, Supervisor};
 use crate::app_processes::AppProcesses;
 use crate::cluster::is_cluster_mode;
+use crate::lifecycle::{Event, State};
 use crate::process::{Running, Status};
 use nix::sys::signal::Signal;
 use serde_json::{json, Map, Value};
@@ -88,11 +89,11 @@ impl Supervisor {
             .to_string();
         let lock = self.reload_locks.of(&name);
         let _turn = lock.lock().await;
-        let was_running = self
-            .ask(|reply| Msg::PrepareRestart { id, update, reply })
+        self.ask(|reply| Msg::PrepareRestart { id, update, reply })
             .await?;
         match self.ask(|reply| Msg::ReloadStart { id, reply }).await? {
-            Started::Restart => self.stop_then_start(id, was_running).await?,
+            // The options are merged already.
+            Started::Restart => return self.restart(id, Map::new()).await,
             Started::Replacing { ready, timeout } => {
                 // Listening, dead before listening, or too slow: retire the
                 // old process in every case, as PM2 does.
@@ -117,6 +118,8 @@ impl Actor {
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         let replaceable = is_cluster_mode(p.str("exec_mode"))
             && p.status == Status::Online
+            && matches!(p.life.state(), State::Up { .. })
+            && !self.restarts_blocked
             && !self.reloads.contains_key(&id);
         let Some(running) = p.running.take_if(|_| replaceable) else {
             return Ok(Started::Restart);
@@ -140,6 +143,12 @@ impl Actor {
         }
         let (tx, rx) = oneshot::channel();
         let new_generation = self.procs[&id].generation;
+        self.step(
+            id,
+            Event::Replaced {
+                generation: new_generation,
+            },
+        );
         self.reloads.insert(
             id,
             Reloading {
