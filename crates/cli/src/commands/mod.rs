@@ -181,8 +181,9 @@ pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Val
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
-    let (tables, full) = listing::process_tables(&list, now, output::terminal_columns());
+    let (tables, layout) = listing::process_tables(&list, now, output::terminal_columns());
     output::raw(&tables);
+    let full = layout == listing::Layout::Full;
     if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
         output::line(&line);
     }
