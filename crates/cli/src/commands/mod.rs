@@ -3,7 +3,10 @@
 //! most actions.
 
 pub mod actions;
+mod attach;
 pub mod daemon;
+mod env_hint;
+mod examples;
 mod foreground;
 pub mod info;
 pub mod logs;
@@ -214,13 +217,11 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
     ("deploy", "deployment"),
-    ("attach", "attaching to a process"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
     ("backward", "git versioning"),
     ("logrotate", "log rotation (the pm2-logrotate module)"),
     ("autoinstall", "autoinstall"),
-    ("examples", "examples"),
     ("link", "PM2's paid cloud service"),
     ("unlink", "PM2's paid cloud service"),
     ("plus", "PM2's paid cloud service"),
@@ -329,6 +330,11 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
         C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
+        C::Attach { id, separator } => attach::attach(ctx, &id, separator.as_deref()).await,
+        C::Examples => {
+            examples::print();
+            Ok(())
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
