@@ -396,10 +396,15 @@ impl Client {
                 .and_then(|p| p.get("pm2_env")?.get("env")?.as_object().cloned())
                 .unwrap_or_default();
             let fresh = refreshed_env(id, &stored, list, opts, &ctx);
+            // What the app's process sees is text: `3000` and `"3000"` are one value.
+            let as_env = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             names.extend(
                 fresh
                     .into_iter()
-                    .filter(|(k, v)| stored.get(k) != Some(v))
+                    .filter(|(k, v)| stored.get(k).map(as_env) != Some(as_env(v)))
                     .map(|(k, _)| k),
             );
         }
