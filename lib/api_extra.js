@@ -25,7 +25,6 @@ const CLOUD = [
 
 // Methods of PM2's class not built in this package yet, with what they belong to.
 const NOT_BUILT = {
-  attach: 'attaching to a process',
   deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
   pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
   logrotate: 'log rotation (use the pm2-logrotate module)', boilerplate: 'boilerplates', autoinstall: 'autoinstall',
@@ -191,6 +190,20 @@ function install(PM2, { settle }) {
       return { success: true, image, dockerfile: file };
     });
     return settle(p, cb);
+  };
+
+  /**
+   * attach(pm_id, [separator], cb): `pm2 attach` on this process's terminal: the app's output
+   * here, each line typed here to the app's stdin, until Ctrl-C or the end of stdin.
+   */
+  proto.attach = function (pmId, separator, cb) {
+    if (typeof separator === 'function') {
+      cb = separator;
+      separator = undefined;
+    }
+    const args = ['attach', String(pmId)];
+    if (separator !== undefined && separator !== null) args.push(String(separator));
+    return settle(runCli(this, args).then(() => ({ success: true })), cb);
   };
 
   /** inspect(app, cb): opens Node's inspector in the app's processes (`pm2 inspect`). */

@@ -578,6 +578,16 @@ pub enum Command {
         #[arg(value_name = "params")]
         param: Option<String>,
     },
+    /// attach stdin/stdout to the application identified by <pm_id> (Ctrl-C detaches)
+    Attach {
+        #[arg(value_name = "pm_id")]
+        id: String,
+        /// ends each line sent (a newline by default)
+        #[arg(value_name = "separator", allow_hyphen_values = true)]
+        separator: Option<String>,
+    },
+    /// display pm2 usage examples
+    Examples,
     #[command(external_subcommand)]
     Other(Vec<String>),
 }

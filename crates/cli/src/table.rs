@@ -135,8 +135,11 @@ pub fn render_with_widths(columns: &[Column], w: &[usize], rows: &[Vec<Cell>]) -
     let head: Vec<Cell> = columns.iter().map(|c| Cell::new(c.header)).collect();
     out.push_str(&row_line(w, &head));
     out.push('\n');
-    out.push_str(&rule(w, '├', '┼', '┤'));
-    out.push('\n');
+    // No rows: the header closes the table, as PM2 draws an empty list.
+    if !rows.is_empty() {
+        out.push_str(&rule(w, '├', '┼', '┤'));
+        out.push('\n');
+    }
     for r in rows {
         out.push_str(&row_line(w, r));
         out.push('\n');

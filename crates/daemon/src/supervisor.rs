@@ -1450,7 +1450,9 @@ impl Actor {
                 tokio::spawn(async move {
                     let write = async {
                         let mut stdin = stdin.lock().await;
-                        stdin.write_all(format!("{line}\n").as_bytes()).await
+                        // As PM2 does, the line goes as given: its sender
+                        // ends it (`pm2 attach`'s separator, the API's newline).
+                        stdin.write_all(line.as_bytes()).await
                     };
                     let r = match tokio::time::timeout(STDIN_WRITE_TIMEOUT, write).await {
                         Ok(written) => written.map_err(|e| e.to_string()),

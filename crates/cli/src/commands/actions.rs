@@ -38,7 +38,11 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
     let client = connect(ctx, true).await?;
     let refreshing = action.refreshes();
     if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
-        output::line("Use --update-env to update environment variables");
+        let named: Vec<&String> = targets
+            .iter()
+            .filter(|t| !configs.iter().any(|(name, _, _)| name == *t))
+            .collect();
+        super::env_hint::print(&client, &named, &action_options(ctx, true)).await;
     }
     for t in targets {
         if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {

@@ -3,7 +3,10 @@
 //! most actions.
 
 pub mod actions;
+mod attach;
 pub mod daemon;
+mod env_hint;
+mod examples;
 mod foreground;
 pub mod info;
 pub mod logs;
@@ -181,8 +184,9 @@ pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Val
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
-    let (tables, full) = listing::process_tables(&list, now, output::terminal_columns());
+    let (tables, layout) = listing::process_tables(&list, now, output::terminal_columns());
     output::raw(&tables);
+    let full = layout == listing::Layout::Full;
     if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
         output::line(&line);
     }
@@ -213,13 +217,11 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
     ("deploy", "deployment"),
-    ("attach", "attaching to a process"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
     ("backward", "git versioning"),
     ("logrotate", "log rotation (the pm2-logrotate module)"),
     ("autoinstall", "autoinstall"),
-    ("examples", "examples"),
     ("link", "PM2's paid cloud service"),
     ("unlink", "PM2's paid cloud service"),
     ("plus", "PM2's paid cloud service"),
@@ -340,6 +342,11 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
                 new_token,
             };
             web::web(ctx, args).await
+        }
+        C::Attach { id, separator } => attach::attach(ctx, &id, separator.as_deref()).await,
+        C::Examples => {
+            examples::print();
+            Ok(())
         }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
