@@ -18,6 +18,7 @@ mod js_text;
 mod listing;
 mod monit;
 mod output;
+mod printable;
 mod runtime;
 mod table;
 
