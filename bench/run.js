@@ -150,7 +150,7 @@ async function main() {
   const dir = path.join(__dirname, 'results');
   R.writeResults(dir, report, md);
   log(`wrote ${path.join(dir, 'latest.md')} and latest.json`);
-  if (opts.writeReadme) log(R.writeReadme(path.resolve(__dirname, '..', 'README.md'), md, `node bench/run.js${cfg.quick ? ' --quick' : ''}`));
+  if (opts.writeReadme) log(R.writeReadme(path.join(__dirname, 'README.md'), md, `node bench/run.js${cfg.quick ? ' --quick' : ''}`));
 }
 
 main().then(() => process.exit(0), (e) => { log(e.stack || e.message); process.exit(1); });

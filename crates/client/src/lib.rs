@@ -10,6 +10,7 @@
 pub mod bus;
 pub mod error;
 pub mod launcher;
+mod module_tarball;
 pub mod modules;
 pub mod ops;
 pub mod rpc;

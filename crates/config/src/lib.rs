@@ -14,6 +14,7 @@ mod error;
 mod interpreter;
 mod locate;
 mod logs;
+pub mod module_name;
 pub mod modules;
 mod options;
 mod package_dir;

@@ -38,7 +38,7 @@ impl DaemonLog {
             "log:PM2",
             &json!({
                 "process": {"pm_id": "PM2", "name": "PM2", "rev": null},
-                "at": crate::now_ms(),
+                "at": crate::clock::now_ms(),
                 "data": msg,
             }),
         );

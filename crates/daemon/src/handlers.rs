@@ -155,6 +155,7 @@ async fn report(d: &Daemon) -> Result<Value, String> {
         "argv": std::env::args().collect::<Vec<_>>(),
         "processes": d.supervisor.ids().await?.len(),
         "security": crate::exposure::warnings(&d.paths),
+        "web": d.web.current(),
     }))
 }
 
@@ -314,9 +315,11 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
         // Ours, not PM2's: `pm2 web` and `pm2 web stop`.
         "webStart" => {
             let config = crate::web::WebConfig::from_request(first)?;
-            one(json!(crate::web::start(d, config).await?))
+            let new_token = first.is_some_and(|v| v["newToken"] == true);
+            one(json!(crate::web::start(d, config, new_token).await?))
         }
         "webStop" => one(json!({"stopped": crate::web::stop(d)})),
+        "webNewToken" => one(crate::web::new_token(d)?),
         // Ours: answers once the Node apps just started have booted, or after
         // the given milliseconds (at most 10 s); the CLI's table waits on it.
         "waitBooted" => {

@@ -9,6 +9,7 @@ mod app_processes;
 pub mod bus;
 mod cgroup;
 mod child;
+mod clock;
 mod cluster;
 mod cron;
 mod daemon_log;
@@ -46,12 +47,7 @@ use tokio::net::UnixListener;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use clock::now_ms;
 
 /// Why the daemon is going down.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -180,7 +180,7 @@ impl LogSink {
                 stream.event(),
                 &json!({
                     "process": self.identity,
-                    "at": crate::now_ms(),
+                    "at": crate::clock::now_ms(),
                     "data": String::from_utf8_lossy(chunk),
                 }),
             );

@@ -64,10 +64,6 @@ pub struct Proc {
     pub log: Option<Arc<LogSink>>,
 }
 
-pub fn now_ms() -> u64 {
-    crate::now_ms()
-}
-
 impl Proc {
     pub fn name(&self) -> &str {
         self.str("name").unwrap_or("")
@@ -365,7 +361,7 @@ pub fn new_pm2_env(
     };
     env.insert("pm_pid_path".into(), json!(pid_path));
 
-    let now = now_ms();
+    let now = crate::clock::now_ms();
     let instance_var = env
         .get("instance_var")
         .and_then(Value::as_str)

@@ -8,6 +8,7 @@ mod foreground;
 pub mod info;
 pub mod logs;
 pub mod modules;
+mod monit;
 pub mod start;
 mod startup;
 mod trigger;
@@ -301,7 +302,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::ReloadLogs => daemon::reload_logs(ctx).await,
         C::Ping => daemon::ping(ctx).await,
         C::Report => info::report(ctx).await,
-        C::Monit => crate::monit::run(ctx).await,
+        C::Monit => monit::run(ctx).await,
         C::Kill => daemon::kill(ctx).await,
         C::Update => daemon::update(ctx).await,
         C::Save => daemon::save(ctx).await,
@@ -326,7 +327,20 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Conf { key, value } => {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
-        C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
+        C::Web {
+            port,
+            host,
+            new_token,
+            env,
+        } => {
+            let args = web::WebArgs {
+                port: port.as_deref(),
+                host: host.as_deref(),
+                env,
+                new_token,
+            };
+            web::web(ctx, args).await
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
