@@ -342,9 +342,18 @@ impl Client {
         let mut answers = vec![Value::Null; count];
         for chunk in chunks_by_name(apps, REQUEST_BUDGET) {
             let (slots, apps): (Vec<usize>, Vec<Value>) = chunk.into_iter().unzip();
-            let reply = self
-                .call_one("prepareUnique", vec![Value::Array(apps), rule.clone()])
-                .await?;
+            let reply = match self
+                .call_one(
+                    "prepareUnique",
+                    vec![Value::Array(apps.clone()), rule.clone()],
+                )
+                .await
+            {
+                Err(Error::Remote(e)) if e == r#"method "prepareUnique" does not exist"# => {
+                    json!({"apps": self.prepare_listed(apps, &rule).await?})
+                }
+                other => other?,
+            };
             if reply.get("refused").and_then(Value::as_bool) == Some(true) {
                 return Err(Error::AlreadyLaunched);
             }
@@ -358,6 +367,49 @@ impl Client {
             }
         }
         Ok(answers)
+    }
+
+    /// `prepareUnique`'s answers from a daemon that lacks it (PM2's own, or
+    /// one of ours from before, still running after an upgrade): the same
+    /// rules, decided from a list first, so concurrent clients race there as
+    /// PM2's do.
+    async fn prepare_listed(&self, apps: Vec<Value>, rule: &Value) -> Result<Vec<Value>> {
+        let list = self.list().await?;
+        let by_script = rule["match"] == "script";
+        let found: Vec<Vec<Value>> = apps
+            .iter()
+            .map(|app| {
+                list.iter()
+                    .filter(|p| p.get("name").is_some() && p.get("name") == app.get("name"))
+                    .filter(|p| {
+                        !by_script
+                            || (app.get("pm_exec_path").is_some()
+                                && p["pm2_env"].get("pm_exec_path") == app.get("pm_exec_path"))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let down = |p: &Value| {
+            matches!(
+                p["pm2_env"]["status"].as_str(),
+                Some("stopped" | "stopping" | "errored")
+            )
+        };
+        if rule["refuseRunning"] == true && found.iter().flatten().any(|p| !down(p)) {
+            return Err(Error::AlreadyLaunched);
+        }
+        let calls = apps.into_iter().zip(found).map(|(app, found)| async move {
+            if !found.is_empty() {
+                return Ok(json!({ "existing": found }));
+            }
+            match self.call_one("prepare", vec![app]).await {
+                Ok(procs) => Ok(json!({ "created": procs })),
+                Err(Error::Remote(e)) => Ok(json!({ "error": e })),
+                Err(e) => Err(e),
+            }
+        });
+        join_all(calls).await.into_iter().collect()
     }
 
     /// Applies `action` to every process `target` names.
