@@ -104,6 +104,19 @@ test('10 parallel start --name same make one app; the others are told it runs', 
   assert.strictEqual(procs[0].pm2_env.status, 'online');
 });
 
+test('10 parallel pm2 start of one ecosystem file start each app once', async (t) => {
+  const home = daemonHome(t, 'faults-eco-race');
+  const apps = ['web', 'worker'].map((name) => ({ name, script: writeApp(home, `${name}.js`, 'setInterval(() => {}, 1000);') }));
+  const file = path.join(home, 'apps.config.json');
+  fs.writeFileSync(file, JSON.stringify({ apps }));
+  for (let round = 0; round < ROUNDS; round++) {
+    assert.strictEqual(pm2(home, ['kill']).code, 0);
+    const runs = await parallel(home, 10, () => ['start', file]);
+    for (const r of runs) assert.strictEqual(r.code, 0, r.err);
+    assert.deepStrictEqual(counts(await list(home)), { web: 1, worker: 1 }, `round ${round}`);
+  }
+});
+
 test('concurrent API resurrects and ecosystem starts create each app once', async (t) => {
   const home = daemonHome(t, 'faults-api-race');
   saveThree(home);
