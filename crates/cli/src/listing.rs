@@ -74,10 +74,11 @@ pub fn iso_date(ms: u64) -> String {
     )
 }
 
-/// A value as a table shows it: strings bare, numbers the JavaScript way, `N/A` for nothing.
+/// A value as a table shows it: strings bare (control characters escaped),
+/// numbers the JavaScript way, `N/A` for nothing.
 pub fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::printable::printable(s).into_owned(),
         Value::Null => "N/A".into(),
         Value::Number(n) => js_text::number(n),
         other => js_text::json(other),

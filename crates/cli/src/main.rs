@@ -17,6 +17,7 @@ mod init_files;
 mod js_text;
 mod listing;
 mod output;
+mod printable;
 mod runtime;
 mod table;
 

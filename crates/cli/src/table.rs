@@ -2,6 +2,7 @@
 //! a value does not fit its column).
 
 use crate::output::plain;
+use crate::printable::printable;
 
 /// Paints a cell's text (after truncation, so colors never count toward width).
 pub type Paint = fn(&str) -> String;
@@ -12,16 +13,18 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// A cell of `text`, its control characters escaped (see `printable`).
     pub fn new(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            paint: plain,
-        }
+        Cell::painted(text, plain)
     }
 
     pub fn painted(text: impl Into<String>, paint: Paint) -> Cell {
+        let text = text.into();
         Cell {
-            text: text.into(),
+            text: match printable(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                escaped => escaped.into_owned(),
+            },
             paint,
         }
     }

@@ -19,6 +19,7 @@ pub mod target;
 pub use error::Error;
 pub use ops::{
     Action, ActionOptions, Client, ConnectOptions, ResurrectFailure, Resurrected, StartOptions,
+    Started,
 };
 pub use pm2_config::Paths;
 

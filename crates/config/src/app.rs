@@ -56,6 +56,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     {
         name = format!("{name}-{env_name}");
     }
+    crate::app_name::check(&name).map_err(ConfigError::InvalidName)?;
 
     let (exec_path, interpreter) = match &launch {
         // The shell runs the command line itself: no interpreter in between.

@@ -3,7 +3,7 @@
 //! no sockets, no processes; the only I/O is looking at the file system and PATH.
 
 mod app;
-mod app_name;
+pub mod app_name;
 mod args;
 pub mod cron;
 pub mod date_format;

@@ -182,6 +182,9 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             let app = object_arg(first, "prepare")?;
             one(Value::Array(sup.prepare(app).await?))
         }
+        // Ours: check-and-create, so concurrent starts and resurrects never
+        // create an app twice (PM2's own clients send `prepare`).
+        "prepareUnique" => one(sup.prepare_unique(args).await?),
         "startProcessId" => one(sup.start_process(id_arg(first)?).await?),
         "stopProcessId" => one(sup.stop(id_arg(first)?).await?),
         "restartProcessId" | "reloadProcessId" | "softReloadProcessId" => {

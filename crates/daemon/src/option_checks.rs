@@ -72,6 +72,9 @@ pub fn convert_units(app: &mut Map<String, Value>) {
 /// Checks the timer and counter options of an app (as sent to `prepare`, or
 /// an update merged by a restart).
 pub fn check(app: &Map<String, Value>) -> Result<(), String> {
+    if let Some(name) = app.get("name").and_then(Value::as_str) {
+        pm2_config::app_name::check(name)?;
+    }
     for key in DURATIONS {
         if let Some(v) = app.get(*key) {
             whole_number(key, v, MAX_DELAY_MS, " ms")?;
@@ -152,6 +155,13 @@ mod tests {
         assert!(err.contains("ignore_watch"), "{err}");
         let err = check(&app(json!({"watch_delay": -5}))).unwrap_err();
         assert!(err.starts_with("watch_delay must not be negative"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_name_with_a_line_break() {
+        let err = check(&app(json!({"name": "a\nb"}))).unwrap_err();
+        assert!(err.contains("line break"), "{err}");
+        assert!(check(&app(json!({"name": "a\u{1b}b"}))).is_ok());
     }
 
     #[test]

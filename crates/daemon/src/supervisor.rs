@@ -39,6 +39,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 mod triggers;
+mod unique;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
@@ -54,6 +55,11 @@ pub enum Msg {
     },
     /// The next batch of a `prepare` of many instances.
     PrepareMore(Box<Preparing>),
+    /// Check-and-create: the apps of the request that are not in the table.
+    PrepareUnique {
+        request: unique::Request,
+        reply: Reply<Value>,
+    },
     List {
         reply: Reply<Vec<Value>>,
     },
@@ -322,6 +328,14 @@ impl Supervisor {
         self.ask(|reply| Msg::Prepare { app, reply }).await
     }
 
+    /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
+    /// exist yet, in one step of the actor.
+    pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
+        let request = unique::Request::parse(args)?;
+        self.ask(|reply| Msg::PrepareUnique { request, reply })
+            .await
+    }
+
     pub async fn list(&self) -> Result<Vec<Value>, String> {
         self.ask(|reply| Msg::List { reply }).await
     }
@@ -519,6 +533,7 @@ impl Actor {
         match msg {
             Msg::Prepare { app, reply } => self.prepare(app, reply),
             Msg::PrepareMore(job) => self.prepare_batch(job),
+            Msg::PrepareUnique { request, reply } => self.prepare_unique(request, reply),
             Msg::List { reply } => {
                 let _ = reply.send(Ok(self.list()));
             }

@@ -206,8 +206,8 @@ pub fn name_of(list: &[Value], id: u64) -> String {
         .find(|p| pm2_client::target::pm_id(p) == Some(id))
         .and_then(|p| p.get("name"))
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
+        .map(|name| crate::printable::printable(name).into_owned())
+        .unwrap_or_default()
 }
 
 /// PM2's commands that this CLI does not offer yet, with what they belong to.
