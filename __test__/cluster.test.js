@@ -318,7 +318,7 @@ test('a fork-mode app reloads as a restart; a non-node app with instances runs N
   await pm2.delete('cli-cluster');
 });
 
-test('scale adds and removes instances of a running cluster app, which keeps serving', async () => {
+test('scale adds instances and removes the oldest ones of a running cluster app, which keeps serving', async () => {
   const port = await freePort();
   const since = Date.now();
   await pm2.start({ script: server, name: 'scaled', instances: 2, exec_mode: 'cluster', increment_var: 'COUNTER', env: { PORT: String(port), COUNTER: '10' } });
@@ -331,9 +331,15 @@ test('scale adds and removes instances of a running cluster app, which keeps ser
   const { pids } = await pidsAnswering(port, 3);
   assert.ok(pids.size >= 3, `${pids.size} instances answered after scaling up`);
 
-  execFileSync(cli, ['scale', 'scaled', '-3'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
+  // Scaling down removes the oldest instances, as in PM2.
+  const ids = list.map((p) => p.pm_id);
+  execFileSync(cli, ['scale', 'scaled', '2'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
   list = await procs('scaled');
-  assert.strictEqual(list.length, 1);
+  assert.deepStrictEqual(list.map((p) => p.pm_id), ids.slice(2), 'the two newest stay');
+  assert.deepStrictEqual(list.map((p) => p.pm2_env.NODE_APP_INSTANCE), [2, 3]);
+  execFileSync(cli, ['scale', 'scaled', '-1'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
+  list = await procs('scaled');
+  assert.deepStrictEqual(list.map((p) => p.pm_id), ids.slice(3));
   assert.strictEqual((await get(port)).pid, list[0].pid, 'the remaining instance serves the port');
   await pm2.delete('scaled');
 });
@@ -472,4 +478,25 @@ test('startOrReload of an ecosystem file starts, then reloads without failing a 
   forks = await procs('forks');
   assert.strictEqual(forks.length, 1);
   await pm2.delete('forks');
+});
+
+test('-i max logs every instance into <app>-out.log; -i <n> and ecosystem instances suffix each file with its pm_id', async () => {
+  const env = { ...process.env, PM2_HOME: home, PORT: '0' };
+  const logs = path.join(home, 'logs');
+  execFileSync(cli, ['start', server, '-i', 'max', '--name', 'maxed'], { env, stdio: 'ignore' });
+  const n = (await procs('maxed')).length;
+  assert.ok(n >= 1);
+  const maxed = await allListening('maxed', n);
+  for (const p of maxed) {
+    assert.strictEqual(p.pm2_env.pm_out_log_path, path.join(logs, 'maxed-out.log'));
+    assert.strictEqual(p.pm2_env.pm_err_log_path, path.join(logs, 'maxed-error.log'));
+  }
+  assert.ok(!fs.readdirSync(logs).some((f) => /^maxed-out-\d+\.log$/.test(f)), 'no per-instance file');
+  await pm2.delete('maxed');
+
+  execFileSync(cli, ['start', server, '-i', '2', '--name', 'two'], { env, stdio: 'ignore' });
+  const two = await allListening('two', 2);
+  assert.deepStrictEqual(two.map((p) => p.pm2_env.pm_out_log_path), two.map((p) => path.join(logs, `two-out-${p.pm_id}.log`)));
+  assert.ok(two.every((p) => fs.existsSync(p.pm2_env.pm_out_log_path)));
+  await pm2.delete('two');
 });

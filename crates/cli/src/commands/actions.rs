@@ -205,9 +205,8 @@ pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
                 .await?;
         }
     } else if wanted < ids.len() {
-        ctx.info("Scaling down application");
-        // The newest instances go; the first ones (instance 0 …) stay.
-        for &id in ids[wanted..].iter().rev() {
+        // The oldest instances go, as in PM2: the newest ones stay.
+        for &id in &ids[..ids.len() - wanted] {
             ctx.info(&format!(
                 "Applying action deleteProcessId on app [{id}](ids: {})",
                 ids_text(name, &[id])
