@@ -500,3 +500,17 @@ test('-i max logs every instance into <app>-out.log; -i <n> and ecosystem instan
   assert.ok(two.every((p) => fs.existsSync(p.pm2_env.pm_out_log_path)));
   await pm2.delete('two');
 });
+
+test('reload signals a worker that uses @pm2/io before it loses its channel: its SIGINT handler runs and it exits 0', async () => {
+  const since = Date.now();
+  await pm2.start({ script: path.join(__dirname, 'apps', 'pmio-server.js'), name: 'pmio', instances: 2, exec_mode: 'cluster', env: { PORT: '0' } });
+  const before = await allListening('pmio', 2, since);
+  await waitFor(async () => (await procs('pmio')).every((p) => Object.keys(p.pm2_env.axm_options || {}).length > 0), { what: '@pm2/io options' });
+  await pm2.reload('pmio');
+  await waitFor(() => before.every((p) => !isAlive(p.pid)), { what: 'old workers gone' });
+  const out = () => before.map((p) => fs.readFileSync(p.pm2_env.pm_out_log_path, 'utf8')).join('');
+  await waitFor(() => before.every((p) => out().includes(`graceful shutdown of ${p.pid}`)), { what: 'the shutdown handler of each old worker' });
+  const errors = before.map((p) => fs.readFileSync(p.pm2_env.pm_err_log_path, 'utf8')).join('');
+  assert.doesNotMatch(errors, /disconnected from parent/i);
+  await pm2.delete('pmio');
+});

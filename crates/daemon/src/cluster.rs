@@ -12,9 +12,9 @@
 //!   a bind error goes back as Node's errno, so the app sees a real `EADDRINUSE`.
 //! - `online`, `listening`: reported to the supervisor, which waits for
 //!   `listening` before retiring the old process of a reload.
-//! - `exitedAfterDisconnect`: acked, as Node's primary does.
-//! - `disconnect` (sent): the worker closes its servers, lets its open
-//!   connections finish and exits; the graceful end of a reload.
+//! - `exitedAfterDisconnect`: acked, as Node's primary does. A worker that
+//!   gets its kill signal and does not handle it disconnects so (closes its
+//!   servers, lets its connections finish), then ends (lib/container.js).
 //!
 //! Scheduling is the shared handle: every worker of an app listening on the
 //! same address gets the same socket, and the kernel hands each connection to
@@ -168,19 +168,6 @@ impl Cluster {
     /// Forgets a worker whose process ended.
     pub fn remove_worker(&mut self, pm_id: u64, launch: u64) {
         self.workers.remove(&(pm_id, launch));
-    }
-
-    /// Asks a worker to close its servers and exit once its connections are
-    /// done (`cluster.worker.disconnect()` from the primary's side). False
-    /// when it is not a cluster worker.
-    pub fn disconnect(&mut self, pm_id: u64, launch: u64) -> bool {
-        match self.workers.get_mut(&(pm_id, launch)) {
-            Some(w) => {
-                w.send(json!({"act": "disconnect"}), None);
-                true
-            }
-            None => false,
-        }
     }
 
     /// Closes the listening sockets of `app`: its last instance is down.
