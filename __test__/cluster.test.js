@@ -514,3 +514,26 @@ test('reload signals a worker that uses @pm2/io before it loses its channel: its
   assert.doesNotMatch(errors, /disconnected from parent/i);
   await pm2.delete('pmio');
 });
+
+test('two cluster apps listening on the same port share it, as under one Node primary', async () => {
+  const port = await freePort();
+  const since = Date.now();
+  await pm2.start({ script: server, name: 'share-a', instances: 2, exec_mode: 'cluster', env: { PORT: String(port) } });
+  await pm2.start({ script: server, name: 'share-b', instances: 2, exec_mode: 'cluster', env: { PORT: String(port) } });
+  await allListening('share-a', 2, since);
+  await allListening('share-b', 2, since);
+  const names = new Set();
+  await waitFor(async () => {
+    names.add((await get(port)).name);
+    return names.size === 2;
+  }, { what: 'both apps answering on the port' });
+  const restarts = (await procs('share-b')).map((p) => p.pm2_env.restart_time);
+  assert.deepStrictEqual(restarts, [0, 0], 'no crash loop');
+  // One app gone, the port stays open for the other.
+  await pm2.delete('share-a');
+  for (let i = 0; i < 20; i++) assert.strictEqual((await get(port)).name, 'share-b');
+  await pm2.delete('share-b');
+  await waitFor(() => new Promise((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  }), { what: 'the port free after both apps are gone' });
+});
