@@ -113,7 +113,7 @@ fn millis(v: Option<&Value>) -> Option<u64> {
 
 impl WatchConfig {
     /// The watch settings of an app, `None` when it is not watched. `home` is
-    /// PM2_HOME, never watched.
+    /// PM2_HOME: what the daemon writes there is never a change.
     pub fn from_env(env: &Map<String, Value>, home: &Path) -> Result<Option<WatchConfig>, String> {
         let watch = env.get("watch");
         if !is_on(watch) {
@@ -143,7 +143,7 @@ impl WatchConfig {
         if let Some(p) = &patterns {
             Ignore::compile(p)?;
         }
-        let mut excluded = vec![home.to_path_buf()];
+        let mut excluded = daemon_files(home);
         for key in [
             "pm_out_log_path",
             "pm_err_log_path",
@@ -172,6 +172,38 @@ impl WatchConfig {
             depth: millis(options.get("depth")).map(|d| d as usize),
         }))
     }
+}
+
+/// What the daemon writes under PM2_HOME (logs, pid files, sockets, dump,
+/// configuration). Only these are excluded: an app that lives there (an
+/// installed module) is watched as PM2 watches it.
+fn daemon_files(home: &Path) -> Vec<PathBuf> {
+    let p = pm2_config::Paths::new(home);
+    vec![
+        p.logs_dir,
+        p.pids_dir,
+        p.log_file,
+        p.pid_file,
+        p.rpc_sock,
+        p.pub_sock,
+        p.dump_file,
+        p.dump_backup,
+        p.module_conf,
+        home.join("conf.js"),
+        home.join("web.json"),
+    ]
+}
+
+/// Whether `path` is the temp file `write_atomic` writes `file` through
+/// (`.<name>.<pid>.partial` next to it).
+fn is_temp_of(path: &Path, file: &Path) -> bool {
+    let (Some(name), Some(temp)) = (file.file_name(), path.file_name()) else {
+        return false;
+    };
+    let temp = temp.to_string_lossy();
+    path.parent() == file.parent()
+        && temp.ends_with(".partial")
+        && temp.starts_with(&format!(".{}.", name.to_string_lossy()))
 }
 
 /// Checks the watch options of an app before it is created or updated, so a
@@ -250,7 +282,11 @@ impl Ignore {
     }
 
     pub fn is_ignored(&self, path: &Path) -> bool {
-        if self.excluded.iter().any(|e| path.starts_with(e)) {
+        if self
+            .excluded
+            .iter()
+            .any(|e| path.starts_with(e) || is_temp_of(path, e))
+        {
             return true;
         }
         let rel = self
@@ -812,6 +848,41 @@ mod tests {
         assert!(i.is_ignored(Path::new("/srv/.hidden/app/lib/node_modules")));
         assert!(i.is_ignored(Path::new("/srv/.hidden/app/out.log")));
         assert!(i.is_ignored(Path::new("/home/u/.pm2/logs/app-out.log")));
+    }
+
+    #[test]
+    fn an_app_under_pm2_home_is_watched_but_not_the_daemons_files() {
+        let home = Path::new("/home/u/.pm2");
+        let c = WatchConfig::from_env(
+            &env(json!({"watch": true, "pm_cwd": "/home/u/.pm2/modules/mod/node_modules/mod"})),
+            home,
+        )
+        .unwrap()
+        .unwrap();
+        let i = Ignore::new(&c);
+        assert!(!i.is_ignored(Path::new(
+            "/home/u/.pm2/modules/mod/node_modules/mod/index.js"
+        )));
+        assert!(!i.is_ignored(Path::new(
+            "/home/u/.pm2/modules/mod/node_modules/mod/lib/a.js"
+        )));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/logs/mod-out.log")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/pids/mod-0.pid")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/pm2.log")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/rpc.sock")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/dump.pm2")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/module_conf.json")));
+        // Custom patterns: the daemon's files and their temp files still go.
+        let c = WatchConfig::from_env(
+            &env(json!({"watch": ["/home/u/.pm2"], "ignore_watch": ["*.tmp"], "pm_cwd": "/home/u/.pm2"})),
+            home,
+        )
+        .unwrap()
+        .unwrap();
+        let i = Ignore::new(&c);
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/.dump.pm2.42.partial")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/.module_conf.json.7.partial")));
+        assert!(!i.is_ignored(Path::new("/home/u/.pm2/modules/m/index.js")));
     }
 
     #[test]
