@@ -537,3 +537,21 @@ test('two cluster apps listening on the same port share it, as under one Node pr
     const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   }), { what: 'the port free after both apps are gone' });
 });
+
+test('reload <ecosystem> --update-env keeps exec_mode cluster_mode, and the instances stay cluster workers', async () => {
+  const port = await freePort();
+  const file = path.join(home, 'eco-update.config.js');
+  fs.writeFileSync(file, `module.exports = { apps: [{ name: 'ecoupd', script: ${JSON.stringify(server)}, exec_mode: 'cluster', instances: 2, env: { PORT: '${port}' } }] };\n`);
+  const env = { ...process.env, PM2_HOME: home };
+  await execFileAsync(cli, ['start', file], { env });
+  await allListening('ecoupd', 2);
+  const since = Date.now();
+  await execFileAsync(cli, ['reload', file, '--update-env'], { env });
+  const list = await allListening('ecoupd', 2, since);
+  assert.deepStrictEqual(list.map((p) => p.pm2_env.exec_mode), ['cluster_mode', 'cluster_mode']);
+  assert.strictEqual((await get(port)).isWorker, true);
+  const log = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  for (const p of list) assert.doesNotMatch(log, new RegExp(`App \\[ecoupd:${p.pm_id}\\] starting in -fork mode-`));
+  assert.strictEqual((log.match(/App \[ecoupd:\d+\] starting in -cluster mode-/g) || []).length, 4);
+  await pm2.delete('ecoupd');
+});
