@@ -95,7 +95,8 @@ test('start --watch; touch app.js restarts the app, logged in pm2.log and on the
   touch(path.join(appDir, 'app.js'));
   const p = await waitFor(() => { const p = proc('w'); return p.pm2_env.restart_time === 1 && p.pm2_env.status === 'online' && p; }, { what: 'a restart' });
   assert.notStrictEqual(p.pid, first.pid);
-  assert.strictEqual(await logged, 'Change detected on path app.js for app w - restarting');
+  // A line ending with a newline, as PM2 publishes it.
+  assert.strictEqual(await logged, 'Change detected on path app.js for app w - restarting\n');
   assert.match(pm2Log(), /PM2 log: Change detected on path app\.js for app w - restarting/);
   bus.close();
 });
@@ -284,4 +285,17 @@ test('an app under PM2_HOME (as a module is) is watched; what the daemon writes 
   await waitFor(() => proc('homeapp').pm2_env.restart_time === 1, { what: 'a restart for the app\'s file' });
   assert.match(pm2Log(), /Change detected on path .*app\.js for app homeapp - restarting/);
   await api.delete('homeapp');
+});
+
+test("an editor's save (temp file renamed over the file) is reported under the file's name", async () => {
+  const r = pm2('start', 'app.js', '--watch', '--name', 'edited');
+  assert.strictEqual(r.code, 0, r.err);
+  await watcherStarted('edited', 1);
+  const temp = path.join(appDir, 'app.js.tmp-4913');
+  fs.writeFileSync(temp, APP);
+  fs.renameSync(temp, path.join(appDir, 'app.js'));
+  await waitFor(() => proc('edited').pm2_env.restart_time === 1, { what: 'a restart' });
+  const lines = pm2Log().split('\n').filter((l) => /Change detected on path .* for app edited/.test(l));
+  assert.deepStrictEqual(lines.map((l) => l.replace(/^.*PM2 log: /, '')), ['Change detected on path app.js for app edited - restarting']);
+  assert.strictEqual(pm2('delete', 'edited').code, 0);
 });

@@ -546,30 +546,55 @@ impl Outlet {
     }
 }
 
+/// How many changed paths of a burst are kept to name the change.
+const NAMED_PATHS: usize = 64;
+
 /// Waits for a burst to end: `QUIET` without a change, at least `delay` after
-/// its first change, at most `MAX_BURST` (or `delay`) in all. Returns false
-/// when the watcher is to stop.
-fn wait_for_quiet(tree: &mut Tree, rx: &std_mpsc::Receiver<Signal>, delay: Duration) -> bool {
+/// its first change, at most `MAX_BURST` (or `delay`) in all. Returns the
+/// path that names the burst (see [`burst_name`]), or `None` when the
+/// watcher is to stop.
+fn wait_for_quiet(
+    tree: &mut Tree,
+    rx: &std_mpsc::Receiver<Signal>,
+    delay: Duration,
+    first: PathBuf,
+) -> Option<PathBuf> {
     let start = Instant::now();
     let mut last = start;
+    let mut changed = vec![first];
     loop {
         let due = (start + delay)
             .max(last + QUIET)
             .min(start + MAX_BURST.max(delay));
         let now = Instant::now();
         if now >= due {
-            return true;
+            return Some(burst_name(changed));
         }
         match rx.recv_timeout(due - now) {
-            Ok(Signal::Change(_)) => last = Instant::now(),
+            Ok(Signal::Change(p)) => {
+                last = Instant::now();
+                if changed.len() < NAMED_PATHS && !changed.contains(&p) {
+                    changed.push(p);
+                }
+            }
             Ok(Signal::NewDir(d)) => {
                 tree.add(&d);
                 last = Instant::now();
             }
             Ok(Signal::Restarted) => {}
-            Ok(Signal::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return false,
-            Err(std_mpsc::RecvTimeoutError::Timeout) => return true,
+            Ok(Signal::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => return Some(burst_name(changed)),
         }
+    }
+}
+
+/// The path a burst of changes is reported by: the first one that still
+/// exists, so an editor's save (a temp file written, then renamed over the
+/// file) names the file saved, not the temp file; else the first.
+fn burst_name(mut changed: Vec<PathBuf>) -> PathBuf {
+    match changed.iter().position(|p| p.symlink_metadata().is_ok()) {
+        Some(i) => changed.swap_remove(i),
+        None => changed.swap_remove(0),
     }
 }
 
@@ -594,7 +619,10 @@ fn run(mut tree: Tree, rx: std_mpsc::Receiver<Signal>, outlet: Outlet) {
                 Ok(Signal::Stop) | Err(_) => return,
             },
         };
-        if !wait_for_quiet(&mut tree, &rx, delay) || !outlet.send(first) {
+        let Some(named) = wait_for_quiet(&mut tree, &rx, delay, first) else {
+            return;
+        };
+        if !outlet.send(named) {
             return;
         }
         // Until the restart is over, changes are kept for one more restart.
@@ -974,6 +1002,18 @@ mod tests {
 
     /// A real tree: a burst of writes becomes one message, an ignored folder
     /// none, and a folder made after the start is watched too.
+    #[test]
+    fn a_burst_is_named_by_its_first_path_that_still_exists() {
+        let dir = std::env::temp_dir().join(format!("pm2-watch-name-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.js"), "1").unwrap();
+        let temp = dir.join("app.js.tmp-123");
+        let saved = burst_name(vec![temp.clone(), dir.join("app.js")]);
+        assert_eq!(saved, dir.join("app.js"));
+        assert_eq!(burst_name(vec![temp.clone(), dir.join("gone.js")]), temp);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_burst_of_changes_is_one_message_and_ignored_trees_none() {
         let dir = std::env::temp_dir().join(format!("pm2-watch-unit-{}", std::process::id()));
