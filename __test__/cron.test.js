@@ -110,8 +110,10 @@ test('a job that does its work and exits (--no-autorestart) runs again at each c
   }, { timeout: 9000, interval: 100, what: 'three runs of the job' });
   const p = await proc('job');
   assert.strictEqual(p.pm2_env.exit_code, 0);
-  // A user's stop ends the schedule.
-  await pm2.stop('job');
+  // A user's stop pauses the schedule, and the CLI says so.
+  const stop = run('stop', 'job');
+  assert.strictEqual(stop.code, 0, stop.err);
+  assert.match(stop.out, /\[PM2\]\[WARN\] App .*job.* stopped: its CRON RESTART \*\/2 \* \* \* \* \* is paused until it is started again/);
   const n = count();
   await holds(async () => count() === n && (await proc('job')).pm2_env.status === 'stopped', 4500, 'no run after stop');
   await pm2.delete('job');

@@ -75,10 +75,30 @@ async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> O
     }
     let opts = action_options(ctx, ctx.flags.update_env);
     client.act_on_ids(action, &ids, &list, &opts).await?;
-    for id in ids {
+    for &id in &ids {
         ctx.info(&format!("[{}]({id}) ✓", name_of(&list, id)));
     }
+    if action == Action::Stop {
+        warn_paused_crons(&list, &ids);
+    }
     Ok(())
+}
+
+/// PM2 warns that a stopped app's `cron_restart` is still up (its cron
+/// starts it again); here a user's stop pauses the cron until the app is
+/// started again, and the warning says so.
+fn warn_paused_crons(list: &[Value], ids: &[u64]) {
+    for p in list {
+        let cron = p["pm2_env"]["cron_restart"].as_str().unwrap_or("");
+        let stopped = target::pm_id(p).is_some_and(|id| ids.contains(&id));
+        if stopped && !cron.is_empty() && cron != "0" {
+            let name = p["name"].as_str().unwrap_or("");
+            output::warn(&format!(
+                "App {} stopped: its CRON RESTART {cron} is paused until it is started again",
+                output::bold(name)
+            ));
+        }
+    }
 }
 
 /// `pm2 stop --watch` turns watching off for good (a plain stop only pauses
