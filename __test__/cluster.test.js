@@ -510,6 +510,12 @@ test('reload signals a worker that uses @pm2/io before it loses its channel: its
   await waitFor(() => before.every((p) => !isAlive(p.pid)), { what: 'old workers gone' });
   const out = () => before.map((p) => fs.readFileSync(p.pm2_env.pm_out_log_path, 'utf8')).join('');
   await waitFor(() => before.every((p) => out().includes(`graceful shutdown of ${p.pid}`)), { what: 'the shutdown handler of each old worker' });
+  // A stop too: the handler runs and the exit is clean.
+  const after = await procs('pmio');
+  await pm2.stop('pmio');
+  // (Each pm_id keeps its log file across the reload: `out()` reads the new workers' too.)
+  await waitFor(() => after.every((p) => out().includes(`graceful shutdown of ${p.pid}`)), { what: 'the shutdown handler on stop' });
+  assert.ok((await procs('pmio')).every((p) => p.pm2_env.status === 'stopped' && p.pm2_env.exit_code === 0));
   const errors = before.map((p) => fs.readFileSync(p.pm2_env.pm_err_log_path, 'utf8')).join('');
   assert.doesNotMatch(errors, /disconnected from parent/i);
   await pm2.delete('pmio');
