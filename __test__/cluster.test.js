@@ -446,6 +446,9 @@ test('dump and resurrect bring cluster instances back on their port', async () =
       ['kept', 'cluster_mode', 0],
       ['kept', 'cluster_mode', 1],
     ]);
+    // As PM2 7.0.4: a resurrected process has no `instances` (the dump has one entry per
+    // process), not a misleading 1.
+    assert.ok(list.every((p) => !('instances' in p.pm2_env)), JSON.stringify(list.map((p) => p.pm2_env.instances)));
     const answer = await waitFor(() => get(port).catch(() => null), { what: 'serving again' });
     assert.ok(list.some((p) => p.pid === answer.pid) && answer.isWorker);
   } finally {
