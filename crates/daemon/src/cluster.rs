@@ -278,20 +278,38 @@ impl Cluster {
         msg: &Value,
     ) -> Option<Result<(OwnedFd, Value), Errno>> {
         let w = self.workers.get(&key)?;
-        if !self.listeners.contains_key(server_key) {
+        let at = listener_key(server_key, msg, w);
+        if !self.listeners.contains_key(&at) {
             let listener = match open_listener(msg, w) {
                 Ok(l) => l,
                 Err(e) => return Some(Err(e)),
             };
-            self.listeners.insert(server_key.to_string(), listener);
+            self.listeners.insert(at.clone(), listener);
         }
-        let l = self.listeners.get_mut(server_key)?;
+        let l = self.listeners.get_mut(&at)?;
         l.apps.insert(w.app.clone());
         Some(
             l.fd.try_clone()
                 .map(|fd| (fd, l.data.clone()))
                 .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE))),
         )
+    }
+}
+
+/// Where a listener is kept: its server key, and for a unix socket given
+/// by a relative path the folder it is relative to (two apps in different
+/// folders naming `app.sock` ask for two sockets).
+fn listener_key(server_key: &str, msg: &Value, w: &Worker) -> String {
+    let unix = msg.get("addressType").and_then(Value::as_i64) == Some(-1);
+    let relative_path = unix
+        && msg
+            .get("address")
+            .and_then(Value::as_str)
+            .is_some_and(|a| !a.starts_with('/') && !a.starts_with('\0'));
+    if relative_path {
+        format!("{server_key} in {}", w.cwd.display())
+    } else {
+        server_key.to_string()
     }
 }
 
@@ -531,6 +549,22 @@ mod tests {
         c.release("other");
         assert!(c.listeners.is_empty());
         assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_relative_unix_socket_path_is_a_different_socket_per_folder() {
+        let mut c = Cluster::default();
+        for (pm_id, dir) in [(0, "/srv/a"), (1, "/srv/b")] {
+            let (parent, _child) = ipc::channel().unwrap();
+            let (_reader, writer) = ipc::split(parent);
+            c.add_worker(pm_id, 1, "app", 1, Path::new(dir), writer);
+        }
+        let unix = |addr: &str| json!({"address": addr, "port": null, "addressType": -1});
+        let key = |pm_id: u64, msg: &Value| listener_key("k", msg, &c.workers[&(pm_id, 1)]);
+        assert_ne!(key(0, &unix("app.sock")), key(1, &unix("app.sock")));
+        assert_eq!(key(0, &unix("/run/app.sock")), key(1, &unix("/run/app.sock")));
+        let tcp = query(8000, 1);
+        assert_eq!(key(0, &tcp), key(1, &tcp));
     }
 
     #[tokio::test]
