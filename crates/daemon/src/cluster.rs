@@ -562,7 +562,10 @@ mod tests {
         let unix = |addr: &str| json!({"address": addr, "port": null, "addressType": -1});
         let key = |pm_id: u64, msg: &Value| listener_key("k", msg, &c.workers[&(pm_id, 1)]);
         assert_ne!(key(0, &unix("app.sock")), key(1, &unix("app.sock")));
-        assert_eq!(key(0, &unix("/run/app.sock")), key(1, &unix("/run/app.sock")));
+        assert_eq!(
+            key(0, &unix("/run/app.sock")),
+            key(1, &unix("/run/app.sock"))
+        );
         let tcp = query(8000, 1);
         assert_eq!(key(0, &tcp), key(1, &tcp));
     }
