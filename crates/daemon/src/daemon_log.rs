@@ -39,7 +39,8 @@ impl DaemonLog {
             &json!({
                 "process": {"pm_id": "PM2", "name": "PM2", "rev": null},
                 "at": crate::clock::now_ms(),
-                "data": msg,
+                // A line, as PM2 publishes it.
+                "data": format!("{msg}\n"),
             }),
         );
     }

@@ -67,6 +67,14 @@ pub fn convert_units(app: &mut Map<String, Value>) {
             app.insert("max_memory_restart".into(), Value::from(bytes));
         }
     }
+    // `exec_mode: 'cluster'` as an ecosystem file writes it: the daemon's
+    // name for it is `cluster_mode` (else it would launch in fork mode).
+    if let Some(Value::String(mode)) = app.get("exec_mode") {
+        if let "cluster" | "fork" = mode.as_str() {
+            let full = format!("{mode}_mode");
+            app.insert("exec_mode".into(), Value::from(full));
+        }
+    }
 }
 
 /// Checks the timer and counter options of an app (as sent to `prepare`, or
@@ -172,6 +180,9 @@ mod tests {
         assert_eq!(update["min_uptime"], 2000);
         assert_eq!(update["max_memory_restart"], 200 * 1024 * 1024);
         assert!(check(&update).is_ok());
+        let mut update = app(json!({"exec_mode": "cluster"}));
+        convert_units(&mut update);
+        assert_eq!(update["exec_mode"], "cluster_mode");
     }
 
     #[test]

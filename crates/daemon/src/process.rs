@@ -309,7 +309,8 @@ pub fn new_pm2_env(
     default(&mut env, "namespace", json!("default"));
     default(&mut env, "exec_interpreter", json!("node"));
     default(&mut env, "exec_mode", json!("fork_mode"));
-    default(&mut env, "instances", json!(1));
+    // No default `instances`: a dump entry (one process) has none, and PM2
+    // shows none for a resurrected process either.
     for key in [
         "autorestart",
         "autostart",

@@ -1235,7 +1235,8 @@ impl Actor {
         }
         p.set("axm_actions", json!([]));
         p.set("axm_monitor", json!({}));
-        let exit_code = code.map(i64::from).unwrap_or(1);
+        // Killed by a signal (a stop's SIGINT included): PM2 records 0.
+        let exit_code = code.map(i64::from).unwrap_or(0);
         p.set("exit_code", json!(exit_code));
         let deliberate_status = matches!(
             p.status,

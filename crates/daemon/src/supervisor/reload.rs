@@ -4,8 +4,10 @@
 //! serving, wait until the replacement listens (or sends `ready` with
 //! `wait_ready`), at most `listen_timeout`, then retire the old process
 //! gracefully: the `'shutdown'` message with `shutdown_with_message` (and for
-//! a graceful reload), else the cluster `disconnect`; after `kill_timeout`
-//! the kill sequence (`kill_signal`, then SIGKILL). The app's listening
+//! a graceful reload), else `kill_signal`, as PM2 (a Node worker that does
+//! not handle it disconnects, lets its connections finish and then ends:
+//! lib/container.js); after `kill_timeout` the kill sequence (`kill_signal`
+//! again, then SIGKILL). The app's listening
 //! socket stays open in the daemon throughout, so no connection is refused.
 //!
 //! The sequence is composed by [`Supervisor::reload`], outside the actor,
@@ -212,11 +214,10 @@ impl Actor {
             Some(ipc) if by_message => {
                 tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
             }
-            _ => {
-                if !self.cluster.disconnect(id, generation) {
-                    self.signal_old_process(id, None);
-                }
-            }
+            // `kill_signal` first, as PM2: the app's own handler runs while
+            // its channel is up; a worker that does not handle it drains
+            // and closes (the container's default, lib/container.js).
+            _ => self.signal_old_process(id, None),
         }
         self.after(
             timeout,
