@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod daemon;
+mod deploy;
 mod foreground;
 pub mod info;
 pub mod logs;
@@ -211,7 +212,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "imonit",
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
-    ("deploy", "deployment"),
     ("attach", "attaching to a process"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
@@ -327,6 +327,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
         C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
+        C::Other(words) if words.first().is_some_and(|w| w == "deploy") => {
+            deploy::deploy(ctx, &words[1..])
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }
