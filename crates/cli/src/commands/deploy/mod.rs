@@ -71,7 +71,8 @@ fn parse_args(words: &[String]) -> Result<Invocation, String> {
     for w in words {
         match w.as_str() {
             "--force" | "-f" => force = true,
-            s if s.starts_with('-') && plain.len() < 3 => {
+            // The words of `exec <cmd>` are the command's, dashes included.
+            s if s.starts_with('-') && !plain.iter().any(|w| w == "exec" || w == "run") => {
                 return Err(format!("pm2 deploy: unknown option {s}"))
             }
             _ => plain.push(w.clone()),
@@ -389,6 +390,9 @@ mod tests {
         assert!(args(&["p", "revert", "0"]).is_err());
         assert!(args(&["p", "list", "extra"]).unwrap_err().contains("extra"));
         assert!(args(&["p", "--verbose"]).unwrap_err().contains("--verbose"));
+        assert!(args(&["f.json", "p", "list", "--verbose"])
+            .unwrap_err()
+            .contains("unknown option --verbose"));
         assert!(args(&["p", "exec"]).is_err());
     }
 
