@@ -641,7 +641,8 @@ declare class PM2API {
   /** `pm2 inspect <app>`: opens Node's inspector (SIGUSR1) in the app's online node processes. */
   inspect(app: pm2.Target, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
   attach(...rest: unknown[]): Promise<never> | void;
-  deploy(...rest: unknown[]): Promise<never> | void;
+  /** `pm2 deploy <file> …args`: args are the environment, then the command and its arguments. */
+  deploy(file: string, args?: string[] | { rawArgs: string[] }, cb?: pm2.ErrCallback): Promise<void> | void;
   pullAndRestart(...rest: unknown[]): Promise<never> | void;
   pullAndReload(...rest: unknown[]): Promise<never> | void;
   pullCommitId(...rest: unknown[]): Promise<never> | void;

@@ -306,6 +306,17 @@ describe('pm2 deploy over ssh and git', { skip, concurrency: false }, () => {
     await waitFor(async () => (await served(0)) === 'v3' && (await served(1)) === 'v3', { what: 'v3 on both hosts' });
   });
 
+  it('require(\'pm2\').deploy runs the same command', async () => {
+    const PM2 = require('..').custom;
+    const api = new PM2({ pm2_home: path.join(root, 'local-pm2'), cwd: work });
+    await api.deploy('ecosystem.config.js', ['production', 'exec', 'touch ran-by-api']);
+    for (let i = 0; i < HOSTS.length; i++) {
+      assert.ok(fs.existsSync(path.join(hostDir(i), 'app', 'current', 'ran-by-api')), `host ${i + 1}`);
+    }
+    await assert.rejects(api.deploy('ecosystem.config.js', { rawArgs: ['node', 'pm2', 'deploy', 'ecosystem.config.js', 'staging'] }),
+      /pm2 deploy ecosystem\.config\.js staging exited with code 1/);
+  });
+
   it('errors name what is wrong: an unknown environment, an unknown option', () => {
     let r = deploy('staging');
     assert.strictEqual(r.code, 1);
