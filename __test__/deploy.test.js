@@ -256,11 +256,11 @@ describe('pm2 deploy over ssh and git', { skip, concurrency: false }, () => {
     assert.ok(r.out.includes(`--> on host ${HOSTS[1]}\n${v1}\n`), r.out);
   });
 
-  it('exec runs a command in current on every host, with the section\'s env', () => {
-    const r = deploy('production', 'exec', 'cat VERSION; echo " $GREETING in $(pwd)"');
+  it('exec runs a command in current on every host (the section\'s env is for post-deploy only, as in PM2)', () => {
+    const r = deploy('production', 'exec', 'cat VERSION; echo " [$GREETING] in $(pwd)"');
     assert.strictEqual(r.code, 0, r.err);
     for (let i = 0; i < HOSTS.length; i++) {
-      assert.ok(r.out.includes(`v2 it's deployed in ${hostDir(i)}/app/current\n`), r.out);
+      assert.ok(r.out.includes(`v2 [] in ${hostDir(i)}/app/current\n`), r.out);
     }
     const failed = deploy('production', 'exec', 'exit 7');
     assert.strictEqual(failed.code, 1);
@@ -301,7 +301,10 @@ describe('pm2 deploy over ssh and git', { skip, concurrency: false }, () => {
     git(work, 'rm', '-q', 'broken');
     git(work, 'commit', '-q', '-m', 'v3 fixed');
     git(work, 'push', '-q', 'origin', 'main');
-    const fixed = deploy('production');
+    // With --force, even from a work tree with local edits.
+    fs.appendFileSync(path.join(work, 'server.js'), '// local edit\n');
+    const fixed = deploy('production', '--force');
+    git(work, 'checkout', '--', 'server.js');
     assert.strictEqual(fixed.code, 0, fixed.err + fixed.out);
     await waitFor(async () => (await served(0)) === 'v3' && (await served(1)) === 'v3', { what: 'v3 on both hosts' });
   });

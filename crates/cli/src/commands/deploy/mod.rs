@@ -34,13 +34,16 @@ struct Invocation {
 }
 
 /// The ecosystem files looked for when the first word names an environment.
+/// In PM2's order.
 const DEFAULT_FILES: &[&str] = &[
-    "ecosystem.config.js",
-    "ecosystem.config.cjs",
-    "ecosystem.config.mjs",
     "ecosystem.json",
     "ecosystem.yml",
     "ecosystem.yaml",
+    "ecosystem.config.js",
+    "ecosystem.config.cjs",
+    "ecosystem.config.mjs",
+    "ecosystem.json5",
+    "package.json",
 ];
 
 const USAGE: &str = "
@@ -56,12 +59,13 @@ const USAGE: &str = "
     prev[ious]           output previous release commit
     exec|run <cmd>       execute the given <cmd>
     list                 list previous deploy commits
-    [ref]                deploy to [ref], the \"ref\" setting, or latest tag
+    [ref]                deploy to [ref], else the \"ref\" setting
 
   Options:
     --force              deploy even with uncommitted local changes
 
-  Without a file name, ecosystem.config.js in the current folder is read.
+  Without a file name, the first of ecosystem.json, ecosystem.yml, ecosystem.yaml,
+  ecosystem.config.js (.cjs, .mjs), ecosystem.json5 and package.json is read.
   See docs/deploy.md.
 ";
 
@@ -229,7 +233,6 @@ fn run_local_hook(ctx: &Ctx, target: &Target) -> Result<(), i32> {
         .arg("-c")
         .arg(&target.pre_deploy_local)
         .current_dir(&ctx.cwd)
-        .envs(target.env.iter().map(|(k, v)| (k, v)))
         .status()
         .map_err(|_| 1)?;
     if status.success() {
@@ -240,14 +243,9 @@ fn run_local_hook(ctx: &Ctx, target: &Target) -> Result<(), i32> {
     }
 }
 
-/// A deploy of `git_ref` (empty: the section's ref, else the latest tag) to one host.
+/// A deploy of `git_ref` to one host.
 fn deploy_to(ctx: &Ctx, target: &Target, host: &str, git_ref: &str) -> Result<(), i32> {
-    let shown = if git_ref.is_empty() {
-        "the latest tag"
-    } else {
-        git_ref
-    };
-    output::raw(&format!("  \u{25cb} deploying {shown}\n"));
+    output::raw(&format!("  \u{25cb} deploying {git_ref}\n"));
     run_local_hook(ctx, target)?;
     run_on_host(target, host, &Step::Deploy(git_ref.to_string()), false).map(drop)
 }

@@ -1,6 +1,7 @@
 # The host's side of `pm2 deploy`, read by `sh -s` over ssh. The caller puts
-# before it the variables P (the deploy path), REPO, REF, the hook commands and
-# the `export`s of the deploy section's env, and after it the call of one step.
+# before it the variables P (the deploy path), REPO, REF, CMD, the hook commands
+# and post_deploy_env (exports the deploy section's env), and after it the call
+# of one step.
 # Layout, as PM2 keeps it: $P/source (the git clone), $P/current (a symlink to
 # it, where hooks run), $P/shared/{logs,pids}, $P/.deploys (one commit a line).
 # Everything is inside functions so that sh has read the whole text before any
@@ -60,10 +61,6 @@ step_deploy() {
   say "fetching updates"
   say "full fetch"
   git fetch --all --tags </dev/null || fail "git fetch failed"
-  if [ -z "$REF" ]; then
-    latest=$(git rev-list --tags --max-count=1) && [ -n "$latest" ] || fail "no ref given and no tag to deploy"
-    REF=$(git describe --tags --abbrev=0 "$latest") || fail "no ref given and no tag to deploy"
-  fi
   last=$(git rev-parse --verify -q HEAD)
   say "resetting HEAD to $REF"
   git reset --hard "$REF" </dev/null || fail "cannot reset to $REF"
@@ -71,7 +68,7 @@ step_deploy() {
   link_current
   if [ -n "$POST_DEPLOY" ]; then
     say "executing post-deploy \`$POST_DEPLOY\`"
-    if ! (cd "$P/current" && sh -c "$POST_DEPLOY") </dev/null; then
+    if ! (cd "$P/current" && post_deploy_env && sh -c "$POST_DEPLOY") </dev/null; then
       printf '  post-deploy hook failed\n' >&2
       # The release whose post-deploy failed is not kept: current goes back
       # to the commit it held, and .deploys does not record the failed one.

@@ -44,7 +44,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Setup,
-    /// Fetch and reset to this ref (empty: the latest tag), then post-deploy.
+    /// Fetch and reset to this ref, then post-deploy.
     Deploy(String),
     /// Print `.deploys`.
     Deploys,
@@ -140,10 +140,15 @@ impl Target {
                 "deploy.{env}.host is missing: name the host(s) to deploy to"
             ));
         }
-        if target.path.is_empty() {
-            return Err(format!(
-                "deploy.{env}.path is missing: name the folder on the host"
-            ));
+        // Required as PM2 requires them, whatever the command.
+        for (key, value, what) in [
+            ("path", &target.path, "the folder on the host"),
+            ("repo", &target.repo, "the git repository the hosts clone"),
+            ("ref", &target.git_ref, "what to deploy, e.g. origin/main"),
+        ] {
+            if value.is_empty() {
+                return Err(format!("deploy.{env}.{key} is missing: name {what}"));
+            }
         }
         Ok(target)
     }
@@ -188,9 +193,12 @@ impl Target {
         ] {
             s.push_str(&format!("{name}={}\n", quote(value)));
         }
+        // The section's env is for post-deploy only, as in PM2.
+        s.push_str("post_deploy_env() {\n");
         for (name, value) in &self.env {
-            s.push_str(&format!("export {name}={}\n", quote(value)));
+            s.push_str(&format!("  export {name}={}\n", quote(value)));
         }
+        s.push_str("  :\n}\n");
         s.push_str(REMOTE_SCRIPT);
         s.push_str(match step {
             Step::Setup => "step_setup\n",
@@ -246,7 +254,8 @@ mod tests {
                 ("N".into(), "2".into())
             ]
         );
-        let one = Target::from_section("p", &json!({"host": "h", "path": "p"})).unwrap();
+        let one = json!({"host": "h", "path": "p", "repo": "r", "ref": "v1"});
+        let one = Target::from_section("p", &one).unwrap();
         assert_eq!(one.hosts, ["h"]);
         assert_eq!(one.user, None);
     }
@@ -254,7 +263,13 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_honour_naming_the_key() {
         let err = |v: Value| Target::from_section("prod", &v).unwrap_err();
-        assert!(err(json!({"host": "h"})).contains("deploy.prod.path is missing"));
+        assert!(err(json!({"host": "h", "repo": "r", "ref": "v"})).contains("prod.path is missing"));
+        assert!(
+            err(json!({"host": "h", "path": "/p", "ref": "v"})).contains("prod.repo is missing")
+        );
+        assert!(
+            err(json!({"host": "h", "path": "/p", "repo": "r"})).contains("prod.ref is missing")
+        );
         assert!(err(json!({"path": "/p"})).contains("deploy.prod.host is missing"));
         assert!(err(json!({"host": "h", "path": "/p", "hosts": "x"})).contains("deploy.prod.hosts"));
         assert!(err(json!({"host": 3, "path": "/p"})).contains("deploy.prod.host must be"));
@@ -293,7 +308,9 @@ mod tests {
         let t = Target::from_section("production", &production()).unwrap();
         let s = t.script(&Step::Deploy("v1.2".into()));
         assert!(s.starts_with("P='/var/www/app'\nREPO='git@example.com:app.git'\nREF='v1.2'\n"));
-        assert!(s.contains("export NODE_ENV='production'\n"));
+        assert!(s.contains(
+            "post_deploy_env() {\n  export NODE_ENV='production'\n  export N='2'\n  :\n}\n"
+        ));
         assert!(s.contains("POST_DEPLOY='npm ci && pm2 startOrReload ecosystem.config.js'\n"));
         assert!(s.ends_with("step_deploy\n"));
         assert!(t.script(&Step::Exec("ls".into())).contains("CMD='ls'\n"));
