@@ -310,6 +310,10 @@ pub fn deploy(ctx: &Ctx, words: &[String]) -> Outcome {
             "\n  error: missing required argument `file|environment'\n".into(),
         ));
     }
+    if matches!(words[0].as_str(), "help" | "-h" | "--help") {
+        output::raw(USAGE);
+        return Ok(());
+    }
     let inv = parse_args(words).map_err(Failure::Error)?;
     let Some(env) = inv.env.as_deref() else {
         output::raw(USAGE);
