@@ -362,5 +362,10 @@ describe('pm2 deploy over ssh and git', { skip, concurrency: false }, () => {
     r = theirs('list');
     assert.strictEqual(r.status, 0, r.stderr);
     assert.ok(r.stdout.includes(`0\t${head}\n1\t${v4}\n2\t${head}\n`), r.stdout);
+    // A ref on the command line is deployed instead of the ref setting.
+    r = deploy('legacy', v4.slice(0, 10));
+    assert.strictEqual(r.code, 0, r.err + r.out);
+    assert.strictEqual(git(path.join(legacy, 'current'), 'rev-parse', 'HEAD'), v4);
+    assert.deepStrictEqual(deploysOf(legacy), [head, v4, head, v4]);
   });
 });
