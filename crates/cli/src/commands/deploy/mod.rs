@@ -73,12 +73,12 @@ fn parse_args(words: &[String]) -> Result<Invocation, String> {
     let mut force = false;
     let mut plain = Vec::new();
     for w in words {
+        // The words after `exec` are the command's, dashes included.
+        let in_command = plain.iter().any(|p: &String| p == "exec" || p == "run");
         match w.as_str() {
+            _ if in_command => plain.push(w.clone()),
             "--force" | "-f" => force = true,
-            // The words of `exec <cmd>` are the command's, dashes included.
-            s if s.starts_with('-') && !plain.iter().any(|w| w == "exec" || w == "run") => {
-                return Err(format!("pm2 deploy: unknown option {s}"))
-            }
+            s if s.starts_with('-') => return Err(format!("pm2 deploy: unknown option {s}")),
             _ => plain.push(w.clone()),
         }
     }
@@ -383,6 +383,11 @@ mod tests {
         assert_eq!(
             args(&["p", "run", "ls", "-la"]).unwrap().action,
             Action::Exec("ls -la".into())
+        );
+        let inv = args(&["p", "exec", "rm", "--force", "x"]).unwrap();
+        assert_eq!(
+            (inv.action, inv.force),
+            (Action::Exec("rm --force x".into()), false)
         );
     }
 
