@@ -638,12 +638,13 @@ declare class PM2API {
   /** `pm2 attach <pm_id> [separator]` in this process's terminal: the app's output, and stdin lines to the app, until Ctrl-C or the end of stdin. */
   attach(pmId: number | string, separator?: string, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
   attach(pmId: number | string, cb: pm2.Callback<pm2.SuccessResult>): void;
+  /** `pm2 deploy <file> …args`: args are the environment, then the command and its arguments. */
+  deploy(file: string, args?: string[] | { rawArgs: string[] }, cb?: pm2.ErrCallback): Promise<void> | void;
   /**
    * Not built in this package yet, or only meaningful with PM2's paid cloud
    * service: each answers through its callback (or a rejected promise) with
    * an error that says so.
    */
-  deploy(...rest: unknown[]): Promise<never> | void;
   pullAndRestart(...rest: unknown[]): Promise<never> | void;
   pullAndReload(...rest: unknown[]): Promise<never> | void;
   pullCommitId(...rest: unknown[]): Promise<never> | void;

@@ -90,6 +90,12 @@ pub enum Msg {
         id: u64,
         reply: Reply<Value>,
     },
+    /// A cron run: restarts the app if it runs, starts it if it had exited;
+    /// either way it counts in `restart_time`.
+    CronRun {
+        id: u64,
+        reply: Reply<Value>,
+    },
     /// Merges the options of a reload (see reload.rs).
     PrepareRestart {
         id: u64,
@@ -566,6 +572,7 @@ impl Actor {
                 }
             },
             Msg::Delete { id, reply } => self.request(id, reply, |reply| Event::Delete { reply }),
+            Msg::CronRun { id, reply } => self.cron_run(id, reply),
             Msg::PrepareRestart { id, update, reply } => {
                 let _ = reply.send(self.prepare_restart(id, update));
             }
@@ -894,6 +901,21 @@ impl Actor {
             self.step(id, event(reply));
         } else {
             let _ = reply.send(Err(unknown(id)));
+        }
+    }
+
+    fn cron_run(&mut self, id: u64, reply: Waiter) {
+        let down = self
+            .procs
+            .get(&id)
+            .is_some_and(|p| matches!(p.life.state(), crate::lifecycle::State::Down { .. }));
+        if down {
+            self.request(id, reply, |reply| Event::Start {
+                reply: Some(reply),
+                bump: true,
+            });
+        } else {
+            self.request(id, reply, |reply| Event::Restart { reply });
         }
     }
 

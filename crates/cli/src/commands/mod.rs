@@ -5,6 +5,7 @@
 pub mod actions;
 mod attach;
 pub mod daemon;
+mod deploy;
 mod env_hint;
 mod examples;
 mod foreground;
@@ -216,7 +217,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "imonit",
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
-    ("deploy", "deployment"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
     ("backward", "git versioning"),
@@ -347,6 +347,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Examples => {
             examples::print();
             Ok(())
+        }
+        C::Other(words) if words.first().is_some_and(|w| w == "deploy") => {
+            deploy::deploy(ctx, &words[1..])
         }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }

@@ -225,6 +225,8 @@ impl super::Supervisor {
             reply,
         })
         .await?;
-        self.stop_then_start(id, true).await
+        self.ask(|reply| Msg::CronRun { id, reply })
+            .await
+            .map(|_| ())
     }
 }
