@@ -19,6 +19,7 @@ mod handlers;
 pub mod heap;
 pub mod host_metrics;
 mod limits;
+mod log_rotation;
 mod log_throttle;
 mod log_writer;
 mod option_checks;

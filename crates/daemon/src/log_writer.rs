@@ -4,8 +4,13 @@
 //! so a slow disk slows the child's pipe: the daemon's memory never grows with
 //! log volume. Files are opened in append mode, so `flush` (truncation by any
 //! process) and rotation by rename + `reloadLogs` both work.
+//!
+//! When the daemon rotates logs itself (`log_rotation`), the writer moves a
+//! full file aside and opens a new one between two writes, at the end of a
+//! line: every line lands whole in exactly one file.
 
 use crate::bus::Bus;
+use crate::log_rotation::{self, policy::Policy, LogRotation};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Write;
@@ -44,13 +49,45 @@ pub struct LogConfig {
     /// chrono format string translated from the user's day.js format.
     pub date_format: Option<String>,
     pub json: bool,
+    /// The process is a module (`rotateModule` says whether its logs rotate).
+    pub is_module: bool,
+}
+
+/// The combined log's place in [`Files::slots`], after out and err.
+const COMBINED: usize = 2;
+
+/// One open log file and where its writer stands in it.
+struct Slot {
+    file: Option<File>,
+    /// Bytes in the file: where the next append lands.
+    size: u64,
+    /// The last byte written ended a line, so the file may be rotated here.
+    at_line_end: bool,
+    /// A rotation waits for the current line to end.
+    rotation_due: bool,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            file: None,
+            size: 0,
+            at_line_end: true,
+            rotation_due: false,
+        }
+    }
+}
+
+impl Slot {
+    fn due(&self, policy: &Policy) -> bool {
+        self.rotation_due || (policy.max_size > 0 && self.size >= policy.max_size)
+    }
 }
 
 #[derive(Default)]
 struct Files {
-    out: Option<File>,
-    err: Option<File>,
-    combined: Option<File>,
+    /// Out, err and combined.
+    slots: [Slot; 3],
     /// Whether the next byte of each stream starts a line (for date prefixes).
     at_line_start: [bool; 2],
     /// Whether the files were opened (see `LogSink::new`).
@@ -65,6 +102,7 @@ pub struct LogSink {
     app_name: String,
     pm_id: u64,
     bus: Bus,
+    rotation: Option<Arc<LogRotation>>,
 }
 
 /// Opens one log file for appending (`None` for no file or `/dev/null`).
@@ -98,12 +136,39 @@ fn log_file_error(path: &Path, e: std::io::Error) -> std::io::Error {
     )
 }
 
+/// A slot for `path` opened now, knowing how much the file holds already.
+fn open_slot(path: &Option<PathBuf>) -> (Slot, std::io::Result<()>) {
+    match open_append(path) {
+        Ok(file) => {
+            let size = file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map_or(0, |m| m.len());
+            (
+                Slot {
+                    file,
+                    size,
+                    ..Slot::default()
+                },
+                Ok(()),
+            )
+        }
+        Err(e) => (Slot::default(), Err(e)),
+    }
+}
+
 impl LogSink {
     /// A sink whose files are checked now (an error says which one cannot be
     /// opened) and opened by `open_files`, at the latest with the first output:
     /// creating a file is the dearest step of a launch, so the supervisor does
     /// it once it has nothing else to do (see `supervisor/launch_files.rs`).
-    pub fn new(config: LogConfig, identity: Value, bus: Bus) -> std::io::Result<Arc<LogSink>> {
+    /// With `rotation`, the files rotate as it says.
+    pub fn new(
+        config: LogConfig,
+        identity: Value,
+        bus: Bus,
+        rotation: Option<Arc<LogRotation>>,
+    ) -> std::io::Result<Arc<LogSink>> {
         for path in [&config.out, &config.err, &config.combined]
             .into_iter()
             .flatten()
@@ -114,7 +179,7 @@ impl LogSink {
         }
         let app_name = identity["name"].as_str().unwrap_or_default().to_string();
         let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
-        Ok(Arc::new(LogSink {
+        let sink = Arc::new(LogSink {
             config,
             files: Mutex::new(Files {
                 at_line_start: [true, true],
@@ -124,7 +189,12 @@ impl LogSink {
             app_name,
             pm_id,
             bus,
-        }))
+            rotation,
+        });
+        if let Some(rotation) = &sink.rotation {
+            rotation.register(&sink);
+        }
+        Ok(sink)
     }
 
     /// Opens the files unless they are open already.
@@ -142,38 +212,51 @@ impl LogSink {
         self.open_into(&mut self.files.lock().expect("log lock"))
     }
 
+    fn path(&self, slot: usize) -> &Option<PathBuf> {
+        match slot {
+            0 => &self.config.out,
+            1 => &self.config.err,
+            _ => &self.config.combined,
+        }
+    }
+
     fn open_into(&self, f: &mut Files) -> std::io::Result<()> {
         let mut first_error = None;
-        let mut keep = |opened: std::io::Result<Option<File>>| {
-            opened.unwrap_or_else(|e| {
+        for i in 0..f.slots.len() {
+            let (slot, opened) = open_slot(self.path(i));
+            if let Err(e) = opened {
                 first_error.get_or_insert(e);
-                None
-            })
-        };
-        f.out = keep(open_append(&self.config.out));
-        f.err = keep(open_append(&self.config.err));
-        f.combined = keep(open_append(&self.config.combined));
+            }
+            f.slots[i] = slot;
+        }
         f.opened = true;
         first_error.map_or(Ok(()), Err)
     }
 
+    /// The rotation policy that applies to this sink's files now.
+    fn policy(&self) -> Option<Arc<Policy>> {
+        self.rotation
+            .as_ref()?
+            .active()
+            .filter(|p| p.rotate_module || !self.config.is_module)
+    }
+
     pub fn write(&self, stream: Stream, chunk: &[u8]) {
         let formatted = self.format(stream, chunk);
+        let policy = self.policy();
         {
             let mut f = self.files.lock().expect("log lock");
             if !f.opened {
                 let _ = self.open_into(&mut f);
             }
-            let target = match stream {
-                Stream::Out => f.out.as_mut(),
-                Stream::Err => f.err.as_mut(),
-            };
-            if let Some(file) = target {
-                let _ = file.write_all(&formatted);
-            }
-            if let Some(file) = f.combined.as_mut() {
-                let _ = file.write_all(&formatted);
-            }
+            let own = stream as usize;
+            self.write_slot(&mut f.slots[own], own, &formatted, policy.as_deref());
+            self.write_slot(
+                &mut f.slots[COMBINED],
+                COMBINED,
+                &formatted,
+                policy.as_deref(),
+            );
         }
         if self.bus.has_subscribers() {
             self.bus.publish(
@@ -184,6 +267,101 @@ impl LogSink {
                     "data": String::from_utf8_lossy(chunk),
                 }),
             );
+        }
+    }
+
+    /// Appends `bytes` to one file. With a rotation due, the file is rotated
+    /// at the first line end: before the write if the last one ended a line,
+    /// else after the newline that ends it.
+    fn write_slot(&self, slot: &mut Slot, index: usize, bytes: &[u8], policy: Option<&Policy>) {
+        let due = |slot: &Slot| policy.is_some_and(|p| slot.due(p));
+        let mut rest = bytes;
+        loop {
+            if due(slot) && slot.at_line_end {
+                self.rotate(slot, index, policy.expect("due"));
+            }
+            let take = if due(slot) {
+                rest.iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |n| n + 1)
+            } else {
+                rest.len()
+            };
+            let Some(file) = slot.file.as_mut() else {
+                return;
+            };
+            let (now, later) = rest.split_at(take);
+            if file.write_all(now).is_ok() {
+                slot.size += now.len() as u64;
+            }
+            if let Some(&last) = now.last() {
+                slot.at_line_end = last == b'\n';
+            }
+            rest = later;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        // Checked after the write too: a full file does not wait for more output.
+        if due(slot) && slot.at_line_end {
+            self.rotate(slot, index, policy.expect("due"));
+        }
+    }
+
+    /// Moves the file aside under its rotated name and opens a new one.
+    fn rotate(&self, slot: &mut Slot, index: usize, policy: &Policy) {
+        let (Some(path), Some(rotation)) = (self.path(index), &self.rotation) else {
+            return;
+        };
+        let forced = slot.rotation_due;
+        slot.rotation_due = false;
+        // Someone may have truncated the file (`pm2 flush`): trust the file.
+        if !forced {
+            if let Some(len) = slot
+                .file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map(|m| m.len())
+            {
+                slot.size = len;
+                if len < policy.max_size {
+                    return;
+                }
+            }
+        }
+        let Some(to) = log_rotation::files::rotated_name(path, &log_rotation::date_now(policy))
+        else {
+            return;
+        };
+        if let Err(e) = std::fs::rename(path, &to) {
+            // Not again before another max_size of output.
+            slot.size = 0;
+            rotation.failed(path, &e);
+            return;
+        }
+        let (new_slot, opened) = open_slot(self.path(index));
+        *slot = new_slot;
+        if let Err(e) = opened {
+            rotation.failed(path, &e);
+        }
+        rotation.rotated(path, to, policy);
+    }
+
+    /// Rotates every non-empty file now, or at the end of its current line
+    /// (a `rotateInterval` rotation).
+    pub fn rotate_now(&self, policy: &Policy) {
+        if !(policy.rotate_module || !self.config.is_module) {
+            return;
+        }
+        let mut f = self.files.lock().expect("log lock");
+        for (index, slot) in f.slots.iter_mut().enumerate() {
+            if slot.file.is_none() || slot.size == 0 {
+                continue;
+            }
+            slot.rotation_due = true;
+            if slot.at_line_end {
+                self.rotate(slot, index, policy);
+            }
         }
     }
 
@@ -278,7 +456,8 @@ mod tests {
             combined: Some(d.join("a.log")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
+        let sink =
+            LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
         sink.write(Stream::Out, b"hello\n");
         sink.write(Stream::Err, b"oops\n");
         assert_eq!(
@@ -312,7 +491,8 @@ mod tests {
             date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
+        let sink =
+            LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
         sink.write(Stream::Out, b"one\ntw");
         sink.write(Stream::Out, b"o\nthree\n");
         assert_eq!(
