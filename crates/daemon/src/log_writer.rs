@@ -350,7 +350,7 @@ impl LogSink {
     /// Rotates every non-empty file now, or at the end of its current line
     /// (a `rotateInterval` rotation).
     pub fn rotate_now(&self, policy: &Policy) {
-        if !(policy.rotate_module || !self.config.is_module) {
+        if self.config.is_module && !policy.rotate_module {
             return;
         }
         let mut f = self.files.lock().expect("log lock");
