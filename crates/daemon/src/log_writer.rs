@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::io::{AsyncRead, ReadBuf};
@@ -103,6 +104,9 @@ pub struct LogSink {
     pm_id: u64,
     bus: Bus,
     rotation: Option<Arc<LogRotation>>,
+    /// Another sink rotated a file this one writes too (instances sharing
+    /// their logs): open the files again before the next write.
+    reopen_due: AtomicBool,
 }
 
 /// Opens one log file for appending (`None` for no file or `/dev/null`).
@@ -190,6 +194,7 @@ impl LogSink {
             pm_id,
             bus,
             rotation,
+            reopen_due: AtomicBool::new(false),
         });
         if let Some(rotation) = &sink.rotation {
             rotation.register(&sink);
@@ -246,7 +251,7 @@ impl LogSink {
         let policy = self.policy();
         {
             let mut f = self.files.lock().expect("log lock");
-            if !f.opened {
+            if !f.opened || self.reopen_due.swap(false, Ordering::Relaxed) {
                 let _ = self.open_into(&mut f);
             }
             let own = stream as usize;
@@ -345,6 +350,16 @@ impl LogSink {
             rotation.failed(path, &e);
         }
         rotation.rotated(path, to, policy);
+    }
+
+    /// Whether this sink writes to `path`.
+    pub fn writes_to(&self, path: &Path) -> bool {
+        (0..3).any(|i| self.path(i).as_deref() == Some(path))
+    }
+
+    /// Makes the next write open the files again.
+    pub fn reopen_before_next_write(&self) {
+        self.reopen_due.store(true, Ordering::Relaxed);
     }
 
     /// Rotates every non-empty file now, or at the end of its current line

@@ -140,6 +140,19 @@ impl LogRotation {
 
     /// Hands a file just moved aside to the compression/retention thread.
     pub fn rotated(&self, live: &Path, rotated: PathBuf, policy: &Policy) {
+        // Instances that share their log files write on through their old
+        // descriptor (the rotated file) until they open the new one.
+        for sink in self
+            .sinks
+            .lock()
+            .expect("sinks lock")
+            .iter()
+            .filter_map(Weak::upgrade)
+        {
+            if sink.writes_to(live) {
+                sink.reopen_before_next_write();
+            }
+        }
         let job = Job {
             rotated,
             live: live.to_path_buf(),
