@@ -72,7 +72,7 @@ pub fn rotated_copies(live: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+    let mut found: Vec<(std::time::SystemTime, (String, u64), PathBuf)> = entries
         .flatten()
         .filter(|e| {
             e.file_name().to_str().is_some_and(|n| {
@@ -81,11 +81,32 @@ pub fn rotated_copies(live: &Path) -> Vec<PathBuf> {
         })
         .filter_map(|e| {
             let modified = e.metadata().ok()?.modified().ok()?;
-            Some((modified, e.path()))
+            Some((
+                modified,
+                rotation_order(&e.file_name().to_string_lossy()),
+                e.path(),
+            ))
         })
         .collect();
+    // Files rotated within one tick of the file system's clock share their
+    // time: their names order them then (`x__D.log` before `x__D.1.log`).
     found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
+    found.into_iter().map(|(_, _, p)| p).collect()
+}
+
+/// A rotated file's name without its extension and its number (`.1`, `.2`,
+/// given to a name taken already; none counts as 0).
+fn rotation_order(name: &str) -> (String, u64) {
+    let base = name
+        .strip_suffix(".log.gz")
+        .or_else(|| name.strip_suffix(".log"))
+        .unwrap_or(name);
+    match base.rsplit_once('.') {
+        Some((head, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (head.to_string(), n.parse().unwrap_or(u64::MAX))
+        }
+        _ => (base.to_string(), 0),
+    }
 }
 
 /// Deletes the oldest rotated copies of `live` beyond `retain`; returns them.
@@ -162,6 +183,38 @@ mod tests {
         );
         assert!(d.join("a-out__3.log").exists() && d.join("a-out__4.log").exists());
         assert!(live.exists() && d.join("a-out-2__1.log").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn copies_of_the_same_moment_are_ordered_by_their_number() {
+        let d = temp_dir("order");
+        let live = d.join("a-out.log");
+        let t = std::time::SystemTime::now();
+        for name in [
+            "a-out__D.10.log",
+            "a-out__D.1.log",
+            "a-out__D.log",
+            "a-out__D.2.log.gz",
+        ] {
+            std::fs::File::create(d.join(name))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        let names: Vec<_> = rotated_copies(&live)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a-out__D.log",
+                "a-out__D.1.log",
+                "a-out__D.2.log.gz",
+                "a-out__D.10.log"
+            ]
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 
