@@ -106,6 +106,29 @@ test('size rotation keeps every line exactly once across many rotations of a fas
   run('delete', 'fast');
 });
 
+test('instances sharing their log files (merge_logs) lose nothing either, with compression', async () => {
+  await configure([['pm2-logrotate:compress', 'true']], 'compress true');
+  const total = 50000;
+  const r = spawnSync(cli, ['start', path.join(apps, 'seq-writer.js'), '--name', 'shared', '-i', '2', '--merge-logs'],
+    { env: { ...env, SEQ_LINES: String(total), SEQ_BY_INSTANCE: '1' }, encoding: 'utf8', timeout: 20000 });
+  assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+  const all = () => [...rotated('shared'), 'shared-out.log'].map(contents).join('');
+  await waitFor(() => { const t = all(); return t.includes(`i0 DONE ${total}\n`) && t.includes(`i1 DONE ${total}\n`); },
+    { timeout: 30000, interval: 200, what: 'both instances to write every line' });
+  await waitFor(() => rotated('shared').every((f) => f.endsWith('.gz')), { timeout: 5000, interval: 50, what: 'compression' });
+  const seen = [new Uint8Array(total), new Uint8Array(total)];
+  let broken = 0;
+  for (const line of all().split('\n')) {
+    const m = /^i([01]) seq (\d+) x{20}$/.exec(line);
+    if (m) seen[m[1]][m[2]]++; else if (line && !/^i[01] DONE/.test(line)) broken++;
+  }
+  assert.strictEqual(broken, 0);
+  for (const s of seen) assert.deepStrictEqual({ lost: s.filter((n) => n === 0).length, duplicated: s.filter((n) => n > 1).length }, { lost: 0, duplicated: 0 });
+  assert.ok(rotated('shared').length >= 5, rotated('shared').join());
+  run('delete', 'shared');
+  await configure([['pm2-logrotate:compress', 'false']], 'compress false');
+});
+
 test('retain keeps the newest rotated files only', async () => {
   await configure([['pm2-logrotate:max_size', '1K'], ['pm2-logrotate:retain', '3']], 'max_size 1024 bytes, retain 3,');
   // The writer reads the pipe in chunks of up to 64 KiB: enough output for many.
@@ -117,6 +140,10 @@ test('retain keeps the newest rotated files only', async () => {
   const newest = files.map(contents).join('');
   assert.match(newest, /seq 299\d\d /);
   assert.doesNotMatch(newest, /^seq 0 /m);
+  // pm2.log rotates too, into PM2_HOME/pm2__<date>.log, its size checked every workerInterval.
+  await configure([['pm2-logrotate:workerInterval', '1']], 'workerInterval 1 s');
+  await waitFor(() => fs.readdirSync(home).some((f) => /^pm2__\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(\.\d+)?\.log$/.test(f)),
+    { timeout: 5000, interval: 100, what: 'pm2.log rotated' });
   run('delete', 'kept');
 });
 

@@ -241,7 +241,7 @@ fn describe(policy: Option<&Policy>) -> String {
     match policy {
         None => "off".into(),
         Some(p) => format!(
-            "on (max_size {} bytes, retain {}, compress {}, dateFormat {}, rotateInterval {}, rotateModule {})",
+            "on (max_size {} bytes, retain {}, compress {}, dateFormat {}, rotateInterval {}, rotateModule {}, workerInterval {} s)",
             p.max_size,
             p.retain.map_or("all".into(), |n| n.to_string()),
             p.compress,
@@ -250,6 +250,7 @@ fn describe(policy: Option<&Policy>) -> String {
                 .as_ref()
                 .map_or("none".into(), |c| c.pattern.to_string()),
             p.rotate_module,
+            p.worker_interval.as_secs(),
         ),
     }
 }
