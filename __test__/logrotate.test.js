@@ -76,6 +76,17 @@ test('off by default: pm2-logrotate keys alone rotate nothing', async () => {
   run('delete', 'plain');
 });
 
+test('a value the daemon cannot use is named in pm2.log', async () => {
+  run('set', 'pm2:log_rotate', 'yes');
+  await waitFor(() => /log rotation: pm2:log_rotate "yes" is not true or false; rotation stays off/.test(pm2Log()),
+    { timeout: 5000, interval: 100, what: 'the switch named' });
+  run('set', 'pm2-logrotate:max_size', 'huge');
+  run('set', 'pm2:log_rotate', 'true');
+  await waitFor(() => /log rotation: pm2-logrotate:max_size "huge" is not a size like 10M, 500K or 1G; using the default/.test(pm2Log()),
+    { timeout: 5000, interval: 100, what: 'max_size named' });
+  assert.match(pm2Log(), /log rotation: on \(max_size 10485760 bytes/);
+});
+
 test('size rotation keeps every line exactly once across many rotations of a fast writer', async () => {
   await configure([['pm2-logrotate:retain', 'all'], ['pm2-logrotate:max_size', '64K'], ['pm2:log_rotate', 'true']],
     'max_size 65536 bytes, retain all');

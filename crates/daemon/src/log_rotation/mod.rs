@@ -217,7 +217,7 @@ impl LogRotation {
             .unwrap_or(serde_json::Value::Null);
         let (policy, problems) = policy::from_conf(&conf);
         let summary = describe(policy.as_ref());
-        if seen.summary.as_deref() != Some(&summary) {
+        if seen.summary.as_deref() != Some(&summary) || seen.problems != problems {
             // A first read with rotation off says nothing.
             if seen.summary.is_some() || policy.is_some() {
                 self.log.info(&format!("log rotation: {summary}"));
@@ -226,6 +226,7 @@ impl LogRotation {
                 self.log.info(&format!("log rotation: {problem}"));
             }
             seen.summary = Some(summary);
+            seen.problems = problems;
         }
         *self.policy.write().expect("policy lock") = policy.map(Arc::new);
     }
@@ -235,6 +236,7 @@ impl LogRotation {
 struct ConfSeen {
     stamp: Option<Option<(Option<SystemTime>, u64)>>,
     summary: Option<String>,
+    problems: Vec<String>,
 }
 
 fn describe(policy: Option<&Policy>) -> String {

@@ -44,8 +44,17 @@ impl Default for Policy {
 /// The rotation `conf` asks for (`None`: off), and what is wrong in it: a bad
 /// value is named and its default used instead.
 pub fn from_conf(conf: &Value) -> (Option<Policy>, Vec<String>) {
-    if !switched_on(&conf["pm2"]["log_rotate"]) {
-        return (None, Vec::new());
+    let switch = &conf["pm2"]["log_rotate"];
+    match as_bool(switch) {
+        Some(true) => {}
+        None if !switch.is_null() => {
+            let problem = format!(
+                "pm2:log_rotate {} is not true or false; rotation stays off",
+                display(switch)
+            );
+            return (None, vec![problem]);
+        }
+        _ => return (None, Vec::new()),
     }
     let keys = &conf[SECTION];
     let mut problems = Vec::new();
@@ -112,10 +121,6 @@ pub fn from_conf(conf: &Value) -> (Option<Policy>, Vec<String>) {
     (Some(policy), problems)
 }
 
-fn switched_on(v: &Value) -> bool {
-    as_bool(v) == Some(true)
-}
-
 fn present<'a>(keys: &'a Value, key: &str) -> Option<&'a Value> {
     keys.get(key).filter(|v| !v.is_null())
 }
@@ -167,6 +172,12 @@ mod tests {
             .0
             .is_some());
         assert!(from_conf(&json!({"pm2": {"log_rotate": true}})).0.is_some());
+        let (p, problems) = from_conf(&json!({"pm2": {"log_rotate": "yes"}}));
+        assert!(p.is_none());
+        assert!(
+            problems[0].contains("pm2:log_rotate \"yes\""),
+            "{problems:?}"
+        );
     }
 
     #[test]
