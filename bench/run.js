@@ -4,7 +4,7 @@
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
 //                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -56,6 +56,8 @@ function config(o) {
     abuseRequests: q ? 20000 : 100000,
     abuseLogMB: q ? 100 : 300,
     abuseWindowMs: q ? 2000 : 5000,
+    rotations: q ? 10 : 100,
+    rotateRate: 100000, // lines/s
   };
 }
 

@@ -20,6 +20,7 @@ pub mod heap;
 pub mod host_metrics;
 mod lifecycle;
 mod limits;
+mod log_rotation;
 mod log_throttle;
 mod log_writer;
 mod option_checks;

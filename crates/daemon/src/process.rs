@@ -171,6 +171,7 @@ impl Proc {
             combined: path("pm_log_path"),
             date_format,
             json: self.str("log_type") == Some("json"),
+            is_module: self.flag("pmx_module", false),
         }
     }
 }

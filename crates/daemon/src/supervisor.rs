@@ -21,6 +21,7 @@ use crate::cgroup::AppCgroups;
 use crate::cluster::Cluster;
 use crate::daemon_log::DaemonLog;
 use crate::lifecycle::{Action, Event, Refused};
+use crate::log_rotation::{self, LogRotation};
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::now_ms;
 use crate::option_checks;
@@ -285,6 +286,11 @@ impl Supervisor {
         let worker_interval = settings.worker_interval;
         let reload_locks = Arc::new(ReloadLocks::default());
         let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let log_rotation = LogRotation::start(
+            paths.module_conf.clone(),
+            paths.log_file.clone(),
+            log.clone(),
+        );
         let actor = Actor {
             procs: BTreeMap::new(),
             next_id: 0,
@@ -301,6 +307,7 @@ impl Supervisor {
             triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
             launches: 0,
             launch_files: Default::default(),
+            log_rotation,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -484,6 +491,8 @@ struct Actor {
     launches: u64,
     /// Files of new launches, created once the actor is idle.
     launch_files: launch_files::LaunchFiles,
+    /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
+    log_rotation: Arc<LogRotation>,
 }
 
 fn unknown(id: u64) -> String {
@@ -702,9 +711,21 @@ impl Actor {
         };
         p.status = status;
         p.set("status", json!(status.as_str()));
+        if p.name() == log_rotation::MODULE_NAME {
+            self.note_rotation_module();
+        }
         if let Some(event) = event {
             self.emit(id, event, false);
         }
+    }
+
+    /// The daemon leaves rotation to the pm2-logrotate module while it is online.
+    fn note_rotation_module(&self) {
+        let online = self
+            .procs
+            .values()
+            .any(|p| p.name() == log_rotation::MODULE_NAME && p.status == Status::Online);
+        self.log_rotation.set_module_online(online);
     }
 
     fn emit(&self, id: u64, event: &str, manually: bool) {
@@ -1004,7 +1025,8 @@ impl Actor {
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
         p.log = None;
-        let sink = match LogSink::new(p.log_config(), p.identity(), bus) {
+        let rotation = Some(self.log_rotation.clone());
+        let sink = match LogSink::new(p.log_config(), p.identity(), bus, rotation) {
             Ok(sink) => sink,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
