@@ -172,6 +172,7 @@ bunTest('built-in metrics and actions under Bun: heap and event loop; heap dump 
   assert.ok(!('Active handles' in monitor) && !('Active requests' in monitor), Object.keys(monitor).join());
   const p = await proc('metered');
   assert.deepStrictEqual(p.pm2_env.axm_actions.map((a) => a.action_name), ['km:heapdump', 'km:cpu:profiling:start', 'km:cpu:profiling:stop']);
+  assert.strictEqual(p.pm2_env.axm_options['feature.profiler.heapsampling'], false);
 
   const dumpDir = path.join(home, 'dumps');
   let r = cli.pm2('trigger', 'metered', 'km:heapdump', dumpDir);

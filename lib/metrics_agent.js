@@ -5,7 +5,8 @@
 // Cheap by design: Node's own counters read once a second, only changed values sent, HTTP
 // seen through diagnostics_channel (no patching), every timer unref'd so the agent never
 // keeps an app alive, and the profilers loaded only when an action asks for them.
-// Under Bun it reports what Bun has: no libuv handle counts, no heap sampling profiler.
+// Under Bun it reports what Bun has: no libuv handle counts, no HTTP channels, no heap sampling
+// profiler.
 
 const SAMPLE_MS = 1000;
 // The event-loop delay is how late the sampling timer itself runs: one wake-up a second in
@@ -57,7 +58,8 @@ function send(msg) {
 
 function startMetrics(everySample) {
   const loop = loopDelay();
-  const http = watchHttp();
+  // Bun publishes no http.server diagnostics channels
+  const http = BUN ? { sample: () => ({}) } : watchHttp();
   const sent = new Map(); // name → the value last sent
   let inFlight = false;
 
@@ -351,7 +353,7 @@ function sendOptions() {
       latency: true,
       catchExceptions: true,
       profiling: true,
-      metrics: { v8: true, network: false, eventLoop: true, runtime: false, http: true },
+      metrics: { v8: true, network: false, eventLoop: true, runtime: false, http: !BUN },
       standalone: false,
       tracing: { enabled: false, outbound: false },
       module_conf: {},
