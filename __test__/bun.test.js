@@ -298,6 +298,21 @@ setInterval(() => {}, 1000);
   }
 });
 
+bunTest('an ES module runs on Bun as its entry point, with its arguments', async () => {
+  write('module.mjs', `
+import { basename } from 'node:path';
+console.log('esm main:', import.meta.main, basename(process.argv[1]), process.argv.slice(2).join(','));
+setInterval(() => {}, 1000);
+`);
+  const r = cli.pm2('start', 'module.mjs', '--name', 'esm', '--interpreter', 'bun', '--', 'one', 'two');
+  assert.strictEqual(r.code, 0, r.err);
+  const p = await proc('esm');
+  await waitFor(() => /esm main: true module\.mjs one,two/.test(fs.readFileSync(p.pm2_env.pm_out_log_path, 'utf8')), {
+    timeout: 20000,
+    what: 'the module output',
+  });
+});
+
 bunTest('an interpreter path whose name ends in bun is run as Bun', async () => {
   const bin = path.join(home, 'tools');
   fs.mkdirSync(bin, { recursive: true });
