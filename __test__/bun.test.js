@@ -47,6 +47,9 @@ if (bun) {
   // Apps find `bun` on the PATH of the client that starts them.
   process.env.PATH = `${path.dirname(bun)}${path.delimiter}${process.env.PATH}`;
   env.PATH = process.env.PATH;
+  // Where Bun would put what it auto-installs (the container must never make it).
+  process.env.BUN_INSTALL_CACHE_DIR = path.join(home, 'bun-cache');
+  env.BUN_INSTALL_CACHE_DIR = process.env.BUN_INSTALL_CACHE_DIR;
   bunNodeVersion = spawnSync(bun, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
   test.before(async () => {
     const PM2 = require(root).custom;
@@ -208,6 +211,28 @@ setInterval(() => {}, 1000);
   assert.strictEqual(r.code, 0, r.err);
   assert.match(r.out, /\[io:\d+:default\]=\{"buns":12,"runtime":"bun"\}/);
   assert.strictEqual((await proc('io')).pm2_env.axm_monitor['Buns baked'].value, 12);
+});
+
+bunTest("@pm2/io installed next to the app is started by the container; none is auto-installed where there is none", async () => {
+  // no node_modules above `work`: Bun's own lookup of @pm2/io would install it
+  write('plain.js', 'console.log("plain app up");\nsetInterval(() => {}, 1000);\n');
+  assert.strictEqual(cli.pm2('start', 'plain.js', '--name', 'plain', '--interpreter', 'bun').code, 0);
+  const plain = await proc('plain');
+  await waitFor(() => /plain app up/.test(fs.readFileSync(plain.pm2_env.pm_out_log_path, 'utf8')), { timeout: 20000, what: 'plain app output' });
+  assert.ok(!fs.existsSync(path.join(process.env.BUN_INSTALL_CACHE_DIR, '@pm2')), 'nothing auto-installed');
+
+  // an app with @pm2/io in its node_modules gets it started by the container, as under PM2,
+  // without requiring it
+  const appDir = path.join(work, 'with-io');
+  fs.mkdirSync(path.join(appDir, 'node_modules', '@pm2'), { recursive: true });
+  fs.symlinkSync(path.dirname(require.resolve('@pm2/io/package.json')), path.join(appDir, 'node_modules', '@pm2', 'io'));
+  fs.writeFileSync(path.join(appDir, 'app.js'), 'setInterval(() => {}, 1000);\n');
+  assert.strictEqual(cli.pm2('start', path.join(appDir, 'app.js'), '--name', 'local-io', '--interpreter', 'bun').code, 0);
+  // @pm2/io's agent reports its configuration with keys of its own
+  await waitFor(async () => {
+    const found = await proc('local-io');
+    return found && 'feature.profiler.heap_snapshot' in (found.pm2_env.axm_options || {});
+  }, { timeout: 30000, what: "@pm2/io's configuration" });
 });
 
 bunTest("stop sends SIGINT and the app's handler runs; the app goes down by itself", async () => {

@@ -121,7 +121,8 @@ function retireGently() {
 if (process.env.pmx !== 'false' && process.env.automation !== 'false') {
   let io = null;
   try {
-    io = require(bun ? installedIn(require('path').dirname(script)) : require.resolve('@pm2/io', { paths: [require('path').dirname(script)] }));
+    const dir = require('path').dirname(script);
+    io = require(bun ? installedIn(dir) : require.resolve('@pm2/io', { paths: [dir] }));
   } catch {
     // Not installed next to the app: nothing to start.
   }
