@@ -11,6 +11,7 @@ pub mod bus;
 pub mod error;
 pub mod launcher;
 pub mod modules;
+pub mod name_regex;
 pub mod ops;
 pub mod rpc;
 pub mod target;
