@@ -499,6 +499,16 @@ pub enum Command {
         #[arg(value_name = "name|id")]
         target: String,
     },
+    /// mark a process as monitored (the `_km_monitored` flag of its pm2_env)
+    Monitor {
+        #[arg(value_name = "name")]
+        target: Option<String>,
+    },
+    /// clear the monitored mark of a process
+    Unmonitor {
+        #[arg(value_name = "name")]
+        target: Option<String>,
+    },
     /// start every installed module that is not running
     #[command(name = "module:launch-all", hide = true)]
     ModuleLaunchAll,
@@ -522,12 +532,12 @@ pub enum Command {
         #[arg(long = "dry-run")]
         dry_run: bool,
     },
-    /// set a configuration value for a module or app (<module>:<key> <value>)
+    /// set a configuration value for a module or app (<module>:<key> <value>); without a key, edit module_conf.json in $EDITOR
     Set {
         #[arg(value_name = "key")]
-        key: String,
+        key: Option<String>,
         #[arg(value_name = "value", allow_hyphen_values = true)]
-        value: String,
+        value: Option<String>,
     },
     /// set several values: "key1 value1 key2 value2"
     Multiset {
