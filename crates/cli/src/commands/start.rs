@@ -334,11 +334,8 @@ fn starter_ecosystem(simple: bool) -> String {
 pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
     let file = ctx.cwd.join("ecosystem.config.js");
     let text = starter_ecosystem(mode == Some("simple"));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&file)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+    // An existing file is replaced, as PM2 does.
+    pm2_config::write_atomic(&file, text.as_bytes())
         .map_err(|e| Failure::Error(format!("Cannot write {}: {e}", file.display())))?;
     output::line(&format!("File {} generated", file.display()));
     Ok(())
