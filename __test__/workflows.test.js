@@ -125,13 +125,10 @@ test('pm2 init writes a starter ecosystem file that starts; init simple the shor
   const full = require(path.join(dir, 'ecosystem.config.js'));
   assert.strictEqual(full.apps[0].script, './app.js');
   assert.strictEqual(full.apps[0].env_production.NODE_ENV, 'production');
-  r = run('init');
-  assert.notStrictEqual(r.status, 0, 'an existing file is left alone');
-  fs.unlinkSync(path.join(dir, 'ecosystem.config.js'));
   r = run('ecosystem', 'simple');
   assert.strictEqual(r.status, 0, r.stderr);
   const simple = fs.readFileSync(path.join(dir, 'ecosystem.config.js'), 'utf8');
-  assert.doesNotMatch(simple, /env_production/);
+  assert.doesNotMatch(simple, /env_production/, 'the existing file is replaced, as PM2 does');
   fs.writeFileSync(path.join(dir, 'app.js'), 'setInterval(() => {}, 1000);');
   r = run('start', 'ecosystem.config.js');
   assert.strictEqual(r.status, 0, r.stderr);
@@ -217,5 +214,76 @@ test('pm2 serve serves a folder as a managed app, with --spa and basic auth', as
   const auth = { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` };
   assert.strictEqual((await get('/', auth)).status, 200);
   assert.strictEqual((await get('/nope', auth)).status, 404, 'no spa this time');
+  pm2('delete', 'all');
+});
+
+test('/regex/ targets are JavaScript regexes over names: classes, no match, bad pattern', () => {
+  for (const n of ['echo-1', 'echo-2', 'echo-3']) assert.strictEqual(pm2('start', 'app.js', '--name', n).code, 0);
+  let r = pm2('stop', '/echo-[1,2]/');
+  assert.strictEqual(r.code, 0, r.err);
+  const status = () => Object.fromEntries(list().map((p) => [p.name, p.pm2_env.status]));
+  assert.deepStrictEqual(status(), { 'echo-1': 'stopped', 'echo-2': 'stopped', 'echo-3': 'online' });
+  r = pm2('stop', '/^nothing/');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /No process found/);
+  r = pm2('stop', '/(/');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Invalid regular expression: \/\(\/: Unterminated group/);
+  assert.strictEqual(status()['echo-3'], 'online', 'a bad pattern stops nothing');
+  pm2('delete', 'all');
+});
+
+function pm2Piped(input, ...args) {
+  const r = spawnSync(cli, args, { env, input, encoding: 'utf8', cwd: work, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('a config piped on stdin (`-`) is a target of stop, restart and delete', () => {
+  const config = JSON.stringify({ apps: [{ name: 'pipe-a', script: './app.js' }, { name: 'pipe-b', script: './app.js' }] });
+  assert.strictEqual(pm2Piped(config, 'start', '-').code, 0);
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'pipe-other').code, 0);
+  let r = pm2Piped(config, 'stop', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('pipe-a').concat(byName('pipe-b')).map((p) => p.pm2_env.status), ['stopped', 'stopped']);
+  assert.strictEqual(byName('pipe-other')[0].pm2_env.status, 'online');
+  r = pm2Piped(config, 'restart', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('pipe-a').concat(byName('pipe-b')).map((p) => p.pm2_env.status), ['online', 'online']);
+  r = pm2Piped(config, 'delete', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(list().map((p) => p.name), ['pipe-other']);
+  r = pm2Piped(config, 'stop', '-');
+  assert.strictEqual(r.code, 0, 'apps of the config not running are left out quietly, as in PM2');
+  r = pm2Piped('{ broken', 'delete', '-');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Malformated config on stdin/);
+  assert.strictEqual(byName('pipe-other').length, 1, 'a broken config deletes nothing');
+  pm2('delete', 'all');
+});
+
+test('a numeric target is an app name before an id, as PM2 reads it', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', '455').code, 0);
+  const r = pm2('restart', '455');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('455')[0].pm2_env.restart_time, 1);
+  const [p] = byName('455');
+  assert.strictEqual(pm2('stop', String(p.pm_id)).code, 0, 'an id still works');
+  assert.strictEqual(byName('455')[0].pm2_env.status, 'stopped');
+  pm2('delete', 'all');
+});
+
+test('pm2 monitor / unmonitor set and clear the process\'s _km_monitored flag', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'watched').code, 0);
+  let r = pm2('monitor', 'watched');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, true);
+  assert.strictEqual(pm2('restart', 'watched').code, 0);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, true, 'kept over a restart');
+  r = pm2('unmonitor', String(byName('watched')[0].pm_id));
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, false);
+  r = pm2('unmonitor');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Please specify an <app_name\|pm_id>/);
   pm2('delete', 'all');
 });
