@@ -364,9 +364,11 @@ impl Client {
                         Options::new()
                     };
                     let mut packet = json!({"id": id, "env": env});
-                    for (k, v) in &opts.overrides {
-                        if !k.starts_with("env") && k != "script" && k != "name" {
-                            packet[k] = v.clone();
+                    for (k, v) in pm2_config::restart_options(&opts.overrides) {
+                        if !k.starts_with("env")
+                            && !matches!(k.as_str(), "script" | "name" | pm2_config::DEPLOY_ENV)
+                        {
+                            packet[k] = v;
                         }
                     }
                     vec![packet]

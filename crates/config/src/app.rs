@@ -86,12 +86,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     };
 
     match &launch {
-        Launch::Command { shell } => {
-            let shell_name = shell.file_name().map(|n| n.to_string_lossy().into_owned());
-            app.insert(
-                "script".into(),
-                Value::from(shell_name.unwrap_or_else(|| "bash".into())),
-            );
+        Launch::Command { .. } => {
             app.insert(
                 "args".into(),
                 Value::from(vec!["-c".to_string(), script.clone()]),
@@ -140,9 +135,24 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
         env.entry("PYTHONUNBUFFERED")
             .or_insert_with(|| Value::from("1"));
     }
-    app.retain(|k, _| !k.starts_with("env_"));
+    // `script` is resolved into `pm_exec_path` (and `args`): PM2 keeps only those.
+    app.retain(|k, _| !k.starts_with("env_") && k != env::DEPLOY_ENV && k != "script");
     app.insert("env".into(), Value::Object(env));
     Ok(app)
+}
+
+/// The options a restart or reload with an ecosystem file's app gives the
+/// daemon: canonical keys, and `node_args` and `args` as lists, as a start
+/// stores them. A value that is not a list of words is left for the daemon
+/// to refuse.
+pub fn restart_options(opts: &Options) -> Options {
+    let mut out = normalize_keys(opts);
+    for key in ["node_args", "args"] {
+        if let Some(list) = out.get(key).and_then(|v| string_list(v).ok()) {
+            out.insert(key.into(), Value::from(list));
+        }
+    }
+    out
 }
 
 /// The app's name as PM2 would default it, for callers that have no resolved app.

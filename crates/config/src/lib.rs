@@ -27,9 +27,9 @@ mod test_support;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use app::resolve_app;
+pub use app::{resolve_app, restart_options};
 pub use ecosystem::apps_from_config;
-pub use env::{module_env, updated_env};
+pub use env::{module_env, updated_env, DEPLOY_ENV};
 pub use error::ConfigError;
 pub use locate::absolute as resolve_path;
 pub use logs::sanitize_name;
