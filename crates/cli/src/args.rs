@@ -581,6 +581,9 @@ pub struct ServeArgs {
     pub path: Option<String>,
     /// the port (default 8080)
     pub port: Option<String>,
+    /// the port, when not given after the path
+    #[arg(long = "port", id = "port_option", value_name = "port")]
+    pub port_option: Option<String>,
     /// serve index.html for every path that is not a file (single-page apps)
     #[arg(long)]
     pub spa: bool,

@@ -345,7 +345,12 @@ pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
 /// (`lib/serve.js`) as a managed app named `static-page-server-<port>`;
 /// serving the same port again restarts it with the new options.
 pub async fn serve(ctx: &Ctx, args: &crate::args::ServeArgs) -> Outcome {
-    let port = args.port.clone().unwrap_or_else(|| "8080".into());
+    // As PM2: the port after the path wins over `--port`.
+    let port = args
+        .port
+        .clone()
+        .or_else(|| args.port_option.clone())
+        .unwrap_or_else(|| "8080".into());
     if port.parse::<u16>().is_err() {
         return Err(Failure::Error(format!(
             "serve: {port} is not a port number"
