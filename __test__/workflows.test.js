@@ -287,3 +287,57 @@ test('pm2 monitor / unmonitor set and clear the process\'s _km_monitored flag', 
   assert.match(r.err, /Please specify an <app_name\|pm_id>/);
   pm2('delete', 'all');
 });
+
+test('--env <name> merges the ecosystem\'s deploy.<name>.env under the app\'s env', () => {
+  fs.writeFileSync(path.join(work, 'env-ecosystem.json'), JSON.stringify({
+    apps: [{ name: 'deployed', script: './app.js', env: { LAYER: 'app' }, env_production: { NODE_ENV: 'production' } }],
+    deploy: { production: { user: 'x', env: { DEPLOY_VAR: 'from-deploy', LAYER: 'deploy' } } },
+  }));
+  let r = pm2('start', 'env-ecosystem.json', '--env', 'production');
+  assert.strictEqual(r.code, 0, r.err);
+  const [p] = byName('deployed');
+  assert.strictEqual(p.pm2_env.env.DEPLOY_VAR, 'from-deploy');
+  assert.strictEqual(p.pm2_env.env.LAYER, 'app', 'the app\'s env wins over the deploy section');
+  assert.strictEqual(p.pm2_env.env.NODE_ENV, 'production');
+  assert.strictEqual(p.pm2_env.deploy_env, undefined, 'the deploy section is not an option of the app');
+  pm2('delete', 'all');
+  r = pm2('start', 'env-ecosystem.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('deployed')[0].pm2_env.env.DEPLOY_VAR, undefined, 'only under --env');
+  pm2('delete', 'all');
+});
+
+test('pm_env as PM2 keeps it: no relative script once resolved, node_args a list after restart <json>', () => {
+  fs.writeFileSync(path.join(work, 'args.json'), JSON.stringify({ apps: [{ name: 'harmony', script: './app.js', node_args: '--harmony' }] }));
+  assert.strictEqual(pm2('start', 'args.json').code, 0);
+  const scriptLines = pm2('prettylist').out.split('\n').filter((l) => /app\.js/.test(l));
+  assert.deepStrictEqual(scriptLines.map((l) => l.trim().split(':')[0]), ['pm_exec_path'], 'one line per app names its script');
+  assert.strictEqual(byName('harmony')[0].pm2_env.pm_exec_path, path.join(work, 'app.js'));
+  const r = pm2('restart', 'args.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('harmony')[0].pm2_env.node_args, ['--harmony']);
+  assert.match(pm2('prettylist').out, /node_args: \[ '--harmony' \]/);
+  pm2('delete', 'all');
+});
+
+test('pm2 serve --port, and --spa serves a nested file as itself', async () => {
+  const site = fs.mkdtempSync(path.join(home, 'spa-'));
+  fs.writeFileSync(path.join(site, 'index.html'), 'index');
+  fs.mkdirSync(path.join(site, 'a', 'b', 'c'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'a', 'b', 'c', 'other.html'), 'other');
+  const port = 20000 + ((process.pid + 7) % 20000);
+  const get = (p) => new Promise((resolve, reject) => {
+    require('http').get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const { waitFor } = require('./support/home');
+  const r = pm2('serve', site, '--port', String(port), '--spa');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName(`static-page-server-${port}`).length, 1);
+  assert.strictEqual(await waitFor(() => get('/a/b/c/other.html').catch(() => null), { what: 'the server answers' }), 'other');
+  assert.strictEqual(await get('/a/b/c/missing'), 'index');
+  pm2('delete', 'all');
+});
