@@ -120,3 +120,27 @@ test('save, kill and resurrect bring the app back under a new daemon', () => {
   assert.strictEqual(after.pm2_env.status, 'online');
   assert.notStrictEqual(readPid(path.join(home, 'pm2.pid')), old);
 });
+
+test('PM2_SILENT=true and -s print nothing but errors; data commands still answer', () => {
+  const silent = (...args) => {
+    const r = spawnSync(cli, args, { env: { ...env, PM2_SILENT: 'true' }, encoding: 'utf8', cwd: apps, timeout: 20000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  let r = silent('start', 'echo.js', '--name', 'hush');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual([r.out, r.err], ['', '']);
+  assert.ok(jlist().some((p) => p.name === 'hush' && p.pm2_env.status === 'online'), 'the start happened');
+  for (const args of [['ls'], ['describe', 'hush'], ['restart', 'hush'], ['pid', 'hush'], ['id', 'hush']]) {
+    r = silent(...args);
+    assert.strictEqual(r.code, 0, `${args}: ${r.err}`);
+    assert.strictEqual(r.out, '', `pm2 ${args.join(' ')} prints nothing`);
+  }
+  assert.strictEqual(jlist().find((p) => p.name === 'hush').pm2_env.restart_time, 1);
+  assert.ok(JSON.parse(silent('jlist').out).some((p) => p.name === 'hush'), 'jlist is data: still printed');
+  r = pm2('-s', 'ls');
+  assert.deepStrictEqual([r.code, r.out], [0, '']);
+  r = silent('stop', 'nope');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Process or Namespace nope not found/);
+  assert.strictEqual(pm2('delete', 'hush').code, 0);
+});

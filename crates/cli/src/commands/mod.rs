@@ -176,12 +176,12 @@ async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
 pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Value>>, ctx: &Ctx) {
     let now = listing::now_ms();
     if ctx.flags.mini_list {
-        output::raw(&listing::mini_list(&list, now));
+        output::text(&listing::mini_list(&list, now));
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
     let (tables, full) = listing::process_tables(&list, now, output::terminal_columns());
-    output::raw(&tables);
+    output::text(&tables);
     if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
         output::line(&line);
     }
