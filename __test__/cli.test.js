@@ -144,3 +144,16 @@ test('PM2_SILENT=true and -s print nothing but errors; data commands still answe
   assert.match(r.err, /Process or Namespace nope not found/);
   assert.strictEqual(pm2('delete', 'hush').code, 0);
 });
+
+test('PM2_DEEP_MONITORING sets deep_monitoring on the apps started, as PM2; the missing agent is said', () => {
+  const r = spawnSync(cli, ['start', 'echo.js', '--name', 'deep'], {
+    env: { ...env, PM2_DEEP_MONITORING: 'true' }, encoding: 'utf8', cwd: apps, timeout: 20000,
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /deep monitoring \(PM2's OpenTelemetry agent\) are not built/);
+  assert.strictEqual(jlist().find((p) => p.name === 'deep').pm2_env.deep_monitoring, true);
+  assert.strictEqual(pm2('start', 'echo.js', '--name', 'shallow').code, 0);
+  assert.strictEqual(jlist().find((p) => p.name === 'shallow').pm2_env.deep_monitoring, undefined);
+  assert.strictEqual(pm2('delete', 'deep').code, 0);
+  assert.strictEqual(pm2('delete', 'shallow').code, 0);
+});

@@ -271,6 +271,14 @@ fn apply_defaults(app: &mut Options, ctx: &ResolveContext) -> Result<(), ConfigE
     for (key, value) in options::defaults() {
         app.entry(key).or_insert(value);
     }
+    // As PM2's client: the caller's PM2_DEEP_MONITORING turns the option on.
+    if ctx
+        .client_env
+        .get("PM2_DEEP_MONITORING")
+        .is_some_and(|v| !v.is_empty())
+    {
+        app.insert("deep_monitoring".into(), Value::Bool(true));
+    }
     match app.get("namespace") {
         None => {
             app.insert("namespace".into(), Value::from("default"));

@@ -59,6 +59,7 @@ pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
     if ctx.flags.ext.is_some() {
         output::warn("--ext is not supported yet: every file under the watched paths counts (use --ignore-watch)");
     }
+    warn_tracing_not_built(ctx);
     let client = connect(ctx, true).await?;
     for t in targets {
         match t {
@@ -69,6 +70,18 @@ pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
         }
     }
     show_table(&client, ctx).await
+}
+
+/// Deep monitoring and tracing (PM2's OpenTelemetry agent) are recorded on
+/// the app as PM2 records them, but no agent runs inside it: say so.
+fn warn_tracing_not_built(ctx: &Ctx) {
+    let by_env = ctx
+        .env
+        .get("PM2_DEEP_MONITORING")
+        .is_some_and(|v| !v.is_empty());
+    if by_env || ctx.flags.deep_monitoring || ctx.flags.trace {
+        output::warn("Tracing and deep monitoring (PM2's OpenTelemetry agent) are not built: the deep_monitoring/trace options are recorded, the app runs without them");
+    }
 }
 
 /// `startOrRestart` / `startOrReload <ecosystem>`.
