@@ -341,3 +341,27 @@ test('pm2 serve --port, and --spa serves a nested file as itself', async () => {
   assert.strictEqual(await get('/a/b/c/missing'), 'index');
   pm2('delete', 'all');
 });
+
+test('the API as PM2\'s: start gives process.pid, a cluster reload the retired processes, PM2\'s not-found text', async () => {
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    const started = await new Promise((resolve, reject) =>
+      api.start({ script: './app.js', name: 'api-c', instances: 2, exec_mode: 'cluster' }, (e, apps) => (e ? reject(e) : resolve(apps))));
+    const running = byName('api-c');
+    assert.deepStrictEqual(started.map((p) => p.process.pid).sort(), running.map((p) => p.pid).sort());
+    const reloaded = await api.reload('api-c');
+    assert.deepStrictEqual(reloaded.map((p) => [p.pm_id, p.status]), running.map((p) => [`_old_${p.pm_id}`, 'stopped']));
+    assert.deepStrictEqual(reloaded.map((p) => p.pm2_env.pm_id), running.map((p) => `_old_${p.pm_id}`));
+    const after = byName('api-c');
+    assert.ok(after.every((p) => p.pm2_env.status === 'online' && !running.some((r) => r.pid === p.pid)), 'new processes run');
+    const fork = await api.start({ script: './app.js', name: 'api-f' });
+    assert.strictEqual(fork[0].process.pid, byName('api-f')[0].pid);
+    const forkReload = await api.reload('api-f');
+    assert.deepStrictEqual(forkReload.map((p) => [p.pm_id, p.status]), [[byName('api-f')[0].pm_id, 'online']]);
+    await assert.rejects(api.stop('nope'), { message: 'process or namespace not found' });
+  } finally {
+    await api.disconnect();
+  }
+  pm2('delete', 'all');
+});
