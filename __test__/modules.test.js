@@ -77,6 +77,8 @@ test('install . runs the module in development mode: config through initModule, 
     return q && q.pm2_env.status === 'online' && q;
   }, { what: 'gen-mod online' });
   assert.strictEqual(p.pm2_env.pmx_module, true);
+  assert.strictEqual(p.pm2_env.env['gen-mod'], '{}', 'its configuration as JSON before any set, as in PM2');
+  assert.strictEqual(fs.readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0').find((l) => l.startsWith('gen-mod=')), 'gen-mod={}');
   assert.strictEqual(p.pm2_env.pm_cwd, dir);
   assert.ok(p.pm2_env.watch, 'development mode watches the module');
   // Development mode is not registered, and seeds no defaults, as in PM2.

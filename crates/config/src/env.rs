@@ -192,6 +192,11 @@ pub(crate) fn build(
     let home = ctx.paths.home.to_string_lossy().into_owned();
     env.insert("PM2_HOME".into(), Value::String(home));
     env.extend(module_env(name, &ctx.module_conf));
+    // A module finds its configuration as JSON even before any `pm2 set`, as in PM2.
+    if opts.get("pmx_module") == Some(&Value::Bool(true)) {
+        env.entry(name.to_string())
+            .or_insert_with(|| Value::String("{}".into()));
+    }
     Ok(env)
 }
 
