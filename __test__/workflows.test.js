@@ -365,3 +365,22 @@ test('the API as PM2\'s: start gives process.pid, a cluster reload the retired p
   }
   pm2('delete', 'all');
 });
+
+test('stop turns watching off, from the CLI and the API, so a restart does not watch again', async () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'watched-cli', '--watch').code, 0);
+  assert.strictEqual(byName('watched-cli')[0].pm2_env.watch, true);
+  assert.strictEqual(pm2('stop', 'watched-cli').code, 0);
+  assert.strictEqual(pm2('restart', 'watched-cli').code, 0);
+  assert.strictEqual(byName('watched-cli')[0].pm2_env.watch, false);
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    await api.start({ script: './app.js', name: 'watched-api', watch: true });
+    await api.stop('watched-api');
+    await api.restart('watched-api');
+  } finally {
+    await api.disconnect();
+  }
+  assert.strictEqual(byName('watched-api')[0].pm2_env.watch, false);
+  pm2('delete', 'all');
+});

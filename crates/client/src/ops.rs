@@ -376,6 +376,12 @@ impl Client {
                 _ => vec![json!(id)],
             };
             async move {
+                if action == Action::Stop {
+                    // As PM2's client: a stop turns watching off, so a later
+                    // restart does not watch again.
+                    self.call("stopWatch", vec![json!("stopProcessId"), json!(id)])
+                        .await?;
+                }
                 let res = self.call_one(action.method(), args).await?;
                 if let Some(event) = action.notification() {
                     self.call(

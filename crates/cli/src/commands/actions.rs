@@ -89,27 +89,19 @@ async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> O
     Ok(())
 }
 
-/// `pm2 stop --watch` turns watching off for good (a plain stop only pauses
-/// the watcher until the app is started again); `pm2 restart --watch`
-/// toggles it. The daemon calls are PM2's `stopWatch` and `toggleWatch`.
+/// `pm2 restart --watch` toggles watching (PM2's `toggleWatch`); every stop
+/// turns it off already (see [`Client::act_on_ids`]), `--watch` or not.
 async fn switch_watch(client: &Client, action: Action, ids: &[u64]) -> Outcome {
+    if action != Action::Restart {
+        return Ok(());
+    }
     for &id in ids {
-        match action {
-            Action::Stop => {
-                client
-                    .call("stopWatch", vec![json!("stopProcessId"), json!(id)])
-                    .await?;
-            }
-            Action::Restart => {
-                client
-                    .call(
-                        "toggleWatch",
-                        vec![json!("restartProcessId"), json!({"id": id})],
-                    )
-                    .await?;
-            }
-            _ => {}
-        }
+        client
+            .call(
+                "toggleWatch",
+                vec![json!("restartProcessId"), json!({"id": id})],
+            )
+            .await?;
     }
     Ok(())
 }
