@@ -384,3 +384,28 @@ test('stop turns watching off, from the CLI and the API, so a restart does not w
   assert.strictEqual(byName('watched-api')[0].pm2_env.watch, false);
   pm2('delete', 'all');
 });
+
+test('PM2\'s output: reload prints no table, stop/delete <ecosystem> one line an app; unknown options are dropped', () => {
+  fs.writeFileSync(path.join(work, 'cosmetic.json'), JSON.stringify({ apps: [{ name: 'cos', script: './app.js', foo_unknown: 1 }] }));
+  let r = pm2('start', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /Unknown option foo_unknown in app cos: ignored/);
+  assert.match(r.out, /App \[cos\] launched \(1 instances\)/);
+  const [p] = byName('cos');
+  assert.strictEqual(p.pm2_env.foo_unknown, undefined, 'dropped from pm2_env');
+  r = pm2('reload', 'cos');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /\[cos\]\(\d+\) ✓/);
+  assert.doesNotMatch(r.out, /│/, 'no table after reload');
+  r = pm2('reload', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /│/);
+  r = pm2('stop', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /Applying action/);
+  assert.match(r.out, /\[cos\]\(\d+\) ✓/);
+  r = pm2('delete', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /Applying action/);
+  assert.deepStrictEqual(byName('cos'), []);
+});

@@ -33,6 +33,7 @@ pub use env::{module_env, updated_env, DEPLOY_ENV};
 pub use error::ConfigError;
 pub use locate::absolute as resolve_path;
 pub use logs::sanitize_name;
+pub use options::is_app_option;
 pub use package_dir::package_dir;
 pub use paths::{write_atomic, Paths};
 pub use serde_json::{Map, Value};

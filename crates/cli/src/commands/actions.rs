@@ -60,6 +60,10 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
             act_on_target(&client, ctx, action, t).await?;
         }
     }
+    // PM2 shows no table after a reload.
+    if matches!(action, Action::Reload | Action::GracefulReload) {
+        return Ok(());
+    }
     show_table(&client, ctx).await
 }
 
@@ -168,11 +172,6 @@ async fn act_on_config(
             output::warn(&format!("App {name} not running"));
             continue;
         }
-        ctx.info(&format!(
-            "Applying action {} on app [{name}](ids: {})",
-            action_method(action),
-            ids_text(&name, &ids)
-        ));
         let opts = ecosystem_action_options(ctx, base, app.clone());
         client.act_on_ids(action, &ids, &list, &opts).await?;
         for id in ids {
