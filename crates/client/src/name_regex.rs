@@ -2,6 +2,8 @@
 //! them (PM2 builds a `RegExp` from the text between the slashes): literals,
 //! `.`, classes (`[a-z]`, `[^,]`, `\d`, `\w`, `\s`), groups and alternatives,
 //! the quantifiers `* + ? {n} {n,} {n,m}` (greedy or lazy), `^`, `$`, `\b`.
+//! Lookarounds and backreferences are refused with an error rather than
+//! matched differently.
 //!
 //! A small backtracking matcher: process names are short, and a regex crate
 //! would weigh more than the whole client for this one use.
@@ -191,6 +193,11 @@ impl Parser {
             '*' | '+' | '?' => return Err(self.invalid("Nothing to repeat")),
             '\\' => match self.next() {
                 None => return Err(self.invalid("\\ at end of pattern")),
+                Some(d @ '1'..='9') => {
+                    return Err(self.invalid(&format!(
+                        "backreference \\{d} is not supported in a target's regex"
+                    )))
+                }
                 Some('b') => Node::WordBoundary(true),
                 Some('B') => Node::WordBoundary(false),
                 Some(e) => match class_escape(e) {
@@ -377,7 +384,9 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused_with_their_reason() {
-        for bad in ["(a", "a)", "[a", "*a", "a\\", "[z-a]", "x{3,1}"] {
+        for bad in [
+            "(a", "a)", "[a", "*a", "a\\", "[z-a]", "x{3,1}", "(?=a)", "(a)\\1",
+        ] {
             let err = NameRegex::new(bad).unwrap_err();
             assert!(
                 err.starts_with("Invalid regular expression"),
