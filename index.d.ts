@@ -624,11 +624,6 @@ declare class PM2API {
   /** `pm2 startup` / `pm2 unstartup` (systemd). */
   startup(platform?: string, opts?: { user?: string; hp?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
   uninstallStartup(platform?: string, opts?: { user?: string; serviceName?: string }, cb?: pm2.ErrCallback): Promise<void> | void;
-  /**
-   * Not built in this package yet, or only meaningful with PM2's paid cloud
-   * service: each answers through its callback (or a rejected promise) with
-   * an error that says so.
-   */
   /** Writes a Dockerfile in cwd that runs `script` with pm2-runtime; calls back with its path. */
   generateDockerfile(script: string, opts?: { nodeVersion?: string; fresh?: boolean }, cb?: pm2.Callback<string>): Promise<string> | void;
   /** The Dockerfile, then `docker build` and (unless mode is 'distribution') `docker run`. */
@@ -640,8 +635,16 @@ declare class PM2API {
   dashboard(cb?: pm2.ErrCallback): Promise<void> | void;
   /** `pm2 inspect <app>`: opens Node's inspector (SIGUSR1) in the app's online node processes. */
   inspect(app: pm2.Target, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
-  attach(...rest: unknown[]): Promise<never> | void;
-  deploy(...rest: unknown[]): Promise<never> | void;
+  /** `pm2 attach <pm_id> [separator]` in this process's terminal: the app's output, and stdin lines to the app, until Ctrl-C or the end of stdin. */
+  attach(pmId: number | string, separator?: string, cb?: pm2.Callback<pm2.SuccessResult>): Promise<pm2.SuccessResult> | void;
+  attach(pmId: number | string, cb: pm2.Callback<pm2.SuccessResult>): void;
+  /** `pm2 deploy <file> …args`: args are the environment, then the command and its arguments. */
+  deploy(file: string, args?: string[] | { rawArgs: string[] }, cb?: pm2.ErrCallback): Promise<void> | void;
+  /**
+   * Not built in this package yet, or only meaningful with PM2's paid cloud
+   * service: each answers through its callback (or a rejected promise) with
+   * an error that says so.
+   */
   pullAndRestart(...rest: unknown[]): Promise<never> | void;
   pullAndReload(...rest: unknown[]): Promise<never> | void;
   pullCommitId(...rest: unknown[]): Promise<never> | void;

@@ -35,7 +35,7 @@ test('cloud-only and not-yet-built methods answer with an error that says so', a
   for (const name of Object.keys(NOT_BUILT)) {
     assert.strictEqual(typeof api[name], 'function', name);
   }
-  await assert.rejects(api.deploy('ecosystem.config.js', ['production']), /deploy is not built in this pm2 yet \(deployment\)/);
+  await assert.rejects(api.pullAndReload('app'), /pullAndReload is not built in this pm2 yet \(git versioning\)/);
 });
 
 test('clearDump, generateSample, jlist and the internal entry points work', async () => {

@@ -345,7 +345,7 @@ test('trigger gathers one axm:reply per process', async () => {
   await api.disconnect();
 });
 
-test('scale duplicates or deletes instances', async () => {
+test('scale duplicates instances, or deletes the oldest ones', async () => {
   const api = new PM2({ pm2_home: dir });
   fake.list = [proc(0, 'web'), proc(1, 'web'), proc(2, 'other')];
   await api.scale('web', '+2');
@@ -362,7 +362,7 @@ test('scale duplicates or deletes instances', async () => {
   assert.deepEqual(
     ops().map((o) => o.slice(0, 3)),
     [
-      ['action', 'delete', '4'],
+      ['action', 'delete', '0'],
       ['action', 'delete', '1'],
     ]
   );

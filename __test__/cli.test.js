@@ -55,9 +55,9 @@ test('an unknown target or command exits 1 with a message', () => {
   const unknown = pm2('frobnicate');
   assert.strictEqual(unknown.code, 1);
   assert.match(unknown.err, /Unknown command: frobnicate/);
-  const notBuilt = pm2('deploy');
+  const notBuilt = pm2('pull');
   assert.strictEqual(notBuilt.code, 1);
-  assert.match(notBuilt.err, /`pm2 deploy` is a PM2 command that this pm2 does not implement yet/);
+  assert.match(notBuilt.err, /`pm2 pull` is a PM2 command that this pm2 does not implement yet/);
   assert.doesNotMatch(unknown.err + notBuilt.err, /Command not found/);
   const bare = pm2();
   assert.strictEqual(bare.code, 1, 'a bare pm2 prints the usage and fails');

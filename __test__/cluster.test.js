@@ -318,7 +318,7 @@ test('a fork-mode app reloads as a restart; a non-node app with instances runs N
   await pm2.delete('cli-cluster');
 });
 
-test('scale adds and removes instances of a running cluster app, which keeps serving', async () => {
+test('scale adds instances and removes the oldest ones of a running cluster app, which keeps serving', async () => {
   const port = await freePort();
   const since = Date.now();
   await pm2.start({ script: server, name: 'scaled', instances: 2, exec_mode: 'cluster', increment_var: 'COUNTER', env: { PORT: String(port), COUNTER: '10' } });
@@ -331,9 +331,15 @@ test('scale adds and removes instances of a running cluster app, which keeps ser
   const { pids } = await pidsAnswering(port, 3);
   assert.ok(pids.size >= 3, `${pids.size} instances answered after scaling up`);
 
-  execFileSync(cli, ['scale', 'scaled', '-3'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
+  // Scaling down removes the oldest instances, as in PM2.
+  const ids = list.map((p) => p.pm_id);
+  execFileSync(cli, ['scale', 'scaled', '2'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
   list = await procs('scaled');
-  assert.strictEqual(list.length, 1);
+  assert.deepStrictEqual(list.map((p) => p.pm_id), ids.slice(2), 'the two newest stay');
+  assert.deepStrictEqual(list.map((p) => p.pm2_env.NODE_APP_INSTANCE), [2, 3]);
+  execFileSync(cli, ['scale', 'scaled', '-1'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore' });
+  list = await procs('scaled');
+  assert.deepStrictEqual(list.map((p) => p.pm_id), ids.slice(3));
   assert.strictEqual((await get(port)).pid, list[0].pid, 'the remaining instance serves the port');
   await pm2.delete('scaled');
 });
@@ -440,6 +446,9 @@ test('dump and resurrect bring cluster instances back on their port', async () =
       ['kept', 'cluster_mode', 0],
       ['kept', 'cluster_mode', 1],
     ]);
+    // As PM2 7.0.4: a resurrected process has no `instances` (the dump has one entry per
+    // process), not a misleading 1.
+    assert.ok(list.every((p) => !('instances' in p.pm2_env)), JSON.stringify(list.map((p) => p.pm2_env.instances)));
     const answer = await waitFor(() => get(port).catch(() => null), { what: 'serving again' });
     assert.ok(list.some((p) => p.pid === answer.pid) && answer.isWorker);
   } finally {
@@ -472,4 +481,86 @@ test('startOrReload of an ecosystem file starts, then reloads without failing a 
   forks = await procs('forks');
   assert.strictEqual(forks.length, 1);
   await pm2.delete('forks');
+});
+
+test('-i max logs every instance into <app>-out.log; -i <n> and ecosystem instances suffix each file with its pm_id', async () => {
+  const env = { ...process.env, PM2_HOME: home, PORT: '0' };
+  const logs = path.join(home, 'logs');
+  execFileSync(cli, ['start', server, '-i', 'max', '--name', 'maxed'], { env, stdio: 'ignore' });
+  const n = (await procs('maxed')).length;
+  assert.ok(n >= 1);
+  const maxed = await allListening('maxed', n);
+  for (const p of maxed) {
+    assert.strictEqual(p.pm2_env.pm_out_log_path, path.join(logs, 'maxed-out.log'));
+    assert.strictEqual(p.pm2_env.pm_err_log_path, path.join(logs, 'maxed-error.log'));
+  }
+  assert.ok(!fs.readdirSync(logs).some((f) => /^maxed-out-\d+\.log$/.test(f)), 'no per-instance file');
+  await pm2.delete('maxed');
+
+  execFileSync(cli, ['start', server, '-i', '2', '--name', 'two'], { env, stdio: 'ignore' });
+  const two = await allListening('two', 2);
+  assert.deepStrictEqual(two.map((p) => p.pm2_env.pm_out_log_path), two.map((p) => path.join(logs, `two-out-${p.pm_id}.log`)));
+  assert.ok(two.every((p) => fs.existsSync(p.pm2_env.pm_out_log_path)));
+  await pm2.delete('two');
+});
+
+test('reload signals a worker that uses @pm2/io before it loses its channel: its SIGINT handler runs and it exits 0', async () => {
+  const since = Date.now();
+  await pm2.start({ script: path.join(__dirname, 'apps', 'pmio-server.js'), name: 'pmio', instances: 2, exec_mode: 'cluster', env: { PORT: '0' } });
+  const before = await allListening('pmio', 2, since);
+  await waitFor(async () => (await procs('pmio')).every((p) => Object.keys(p.pm2_env.axm_options || {}).length > 0), { what: '@pm2/io options' });
+  await pm2.reload('pmio');
+  await waitFor(() => before.every((p) => !isAlive(p.pid)), { what: 'old workers gone' });
+  const out = () => before.map((p) => fs.readFileSync(p.pm2_env.pm_out_log_path, 'utf8')).join('');
+  await waitFor(() => before.every((p) => out().includes(`graceful shutdown of ${p.pid}`)), { what: 'the shutdown handler of each old worker' });
+  // A stop too: the handler runs and the exit is clean.
+  const after = await procs('pmio');
+  await pm2.stop('pmio');
+  // (Each pm_id keeps its log file across the reload: `out()` reads the new workers' too.)
+  await waitFor(() => after.every((p) => out().includes(`graceful shutdown of ${p.pid}`)), { what: 'the shutdown handler on stop' });
+  assert.ok((await procs('pmio')).every((p) => p.pm2_env.status === 'stopped' && p.pm2_env.exit_code === 0));
+  const errors = before.map((p) => fs.readFileSync(p.pm2_env.pm_err_log_path, 'utf8')).join('');
+  assert.doesNotMatch(errors, /disconnected from parent/i);
+  await pm2.delete('pmio');
+});
+
+test('two cluster apps listening on the same port share it, as under one Node primary', async () => {
+  const port = await freePort();
+  const since = Date.now();
+  await pm2.start({ script: server, name: 'share-a', instances: 2, exec_mode: 'cluster', env: { PORT: String(port) } });
+  await pm2.start({ script: server, name: 'share-b', instances: 2, exec_mode: 'cluster', env: { PORT: String(port) } });
+  await allListening('share-a', 2, since);
+  await allListening('share-b', 2, since);
+  const names = new Set();
+  await waitFor(async () => {
+    names.add((await get(port)).name);
+    return names.size === 2;
+  }, { what: 'both apps answering on the port' });
+  const restarts = (await procs('share-b')).map((p) => p.pm2_env.restart_time);
+  assert.deepStrictEqual(restarts, [0, 0], 'no crash loop');
+  // One app gone, the port stays open for the other.
+  await pm2.delete('share-a');
+  for (let i = 0; i < 20; i++) assert.strictEqual((await get(port)).name, 'share-b');
+  await pm2.delete('share-b');
+  await waitFor(() => new Promise((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  }), { what: 'the port free after both apps are gone' });
+});
+
+test('reload <ecosystem> --update-env keeps exec_mode cluster_mode, and the instances stay cluster workers', async () => {
+  const port = await freePort();
+  const file = path.join(home, 'eco-update.config.js');
+  fs.writeFileSync(file, `module.exports = { apps: [{ name: 'ecoupd', script: ${JSON.stringify(server)}, exec_mode: 'cluster', instances: 2, env: { PORT: '${port}' } }] };\n`);
+  const env = { ...process.env, PM2_HOME: home };
+  await execFileAsync(cli, ['start', file], { env });
+  await allListening('ecoupd', 2);
+  const since = Date.now();
+  await execFileAsync(cli, ['reload', file, '--update-env'], { env });
+  const list = await allListening('ecoupd', 2, since);
+  assert.deepStrictEqual(list.map((p) => p.pm2_env.exec_mode), ['cluster_mode', 'cluster_mode']);
+  assert.strictEqual((await get(port)).isWorker, true);
+  const log = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  for (const p of list) assert.doesNotMatch(log, new RegExp(`App \\[ecoupd:${p.pm_id}\\] starting in -fork mode-`));
+  assert.strictEqual((log.match(/App \[ecoupd:\d+\] starting in -cluster mode-/g) || []).length, 4);
+  await pm2.delete('ecoupd');
 });

@@ -96,3 +96,35 @@ test('require("pm2") and the daemon refuse an invalid pattern too', async () => 
   assert.strictEqual(await proc('raw'), undefined);
   assert.strictEqual(await proc('apicron'), undefined);
 });
+
+test('a job that does its work and exits (--no-autorestart) runs again at each cron time', async () => {
+  const runs = path.join(home, 'job-runs');
+  const job = path.join(home, 'job.js');
+  fs.writeFileSync(job, `require('fs').appendFileSync(${JSON.stringify(runs)}, Date.now() + '\\n');\n`);
+  const r = run('start', job, '--name', 'job', '--cron-restart', '*/2 * * * * *', '--no-autorestart');
+  assert.strictEqual(r.code, 0, r.err);
+  const count = () => (fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').trim().split('\n').length : 0);
+  await waitFor(async () => {
+    const p = await proc('job');
+    return count() >= 3 && p.pm2_env.restart_time >= 2 && p;
+  }, { timeout: 9000, interval: 100, what: 'three runs of the job' });
+  const p = await proc('job');
+  assert.strictEqual(p.pm2_env.exit_code, 0);
+  // A user's stop pauses the schedule, and the CLI says so.
+  const stop = run('stop', 'job');
+  assert.strictEqual(stop.code, 0, stop.err);
+  assert.match(stop.out, /\[PM2\]\[WARN\] App .*job.* stopped: its CRON RESTART \*\/2 \* \* \* \* \* is paused until it is started again/);
+  const n = count();
+  await holds(async () => count() === n && (await proc('job')).pm2_env.status === 'stopped', 4500, 'no run after stop');
+  await pm2.delete('job');
+});
+
+test('an app that errored (too many unstable restarts) is started again by its cron', async () => {
+  const starts = path.join(home, 'errored-starts');
+  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'flaky', cron_restart: '*/2 * * * * *', max_restarts: 1, env: { STARTS_FILE: starts } });
+  const count = () => (fs.existsSync(starts) ? fs.readFileSync(starts, 'utf8').trim().split('\n').length : 0);
+  await waitFor(async () => (await proc('flaky')).pm2_env.status === 'errored', { what: 'errored' });
+  const n = count();
+  await waitFor(() => count() > n, { timeout: 5000, what: 'a start by cron after errored' });
+  await pm2.delete('flaky');
+});

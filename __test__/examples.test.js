@@ -129,7 +129,9 @@ test('the Dockerfile\'s CMD, run as in the container: /ready turns 200 once the 
   await waitFor(async () => (await get(webPort, '/ready')).status === 200, { what: '/ready 200' });
   assert.strictEqual(JSON.parse((await get(appPort, '/')).body).hello, 'world');
   const list = JSON.parse((await get(webPort, '/')).body);
-  assert.strictEqual(list.processes[0].pm2_env.env, undefined, 'PM2_WEB_STRIP_ENV_VARS from the image');
+  assert.strictEqual(list.processes[0].pm2_env.env, undefined, 'the env is not served');
+  assert.strictEqual(list.processes[0].pm2_env.WARM_UP_MS, undefined, 'nor its copy flattened onto pm2_env');
+  assert.strictEqual(list.processes[0].pm2_env.status, 'online');
   rt.kill('SIGTERM');
   assert.strictEqual(await exited, 0);
   assert.match(out, /shutting down/);

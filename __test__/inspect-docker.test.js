@@ -54,6 +54,8 @@ test('pm2 inspect opens the inspector of a running node app', async () => {
   // A real inspector answers its HTTP discovery endpoint.
   const targets = await waitFor(() => getJson(`http://127.0.0.1:${port}/json/list`), { what: 'the inspector' });
   assert.ok(targets[0].webSocketDebuggerUrl.includes(`:${port}/`));
+  const version = await getJson(`http://127.0.0.1:${port}/json/version`);
+  assert.match(version.Browser, /^node\.js\/v\d+/);
   const missing = pm2('inspect', 'nope');
   assert.strictEqual(missing.code, 1);
   pm2('delete', 'dbg');

@@ -236,3 +236,17 @@ w.on('message', (m) => process.send(m));
     child.kill('SIGKILL');
   }
 });
+
+test("application:dependencies: the app's package.json dependencies, once per start", async () => {
+  const appDir = path.join(dir, 'with-pkg');
+  fs.mkdirSync(appDir, { recursive: true });
+  fs.writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'x', dependencies: { express: '^4.18.0', ms: '2.1.3' } }));
+  const script = path.join(appDir, 'idle.js');
+  fs.writeFileSync(script, 'setInterval(() => {}, 1000);\n');
+  const app = launch(script);
+  const deps = await waitFor(() => app.messages.find((m) => m && m.type === 'application:dependencies'), { what: 'application:dependencies' });
+  assert.deepEqual(deps.data, { express: { version: '^4.18.0' }, ms: { version: '2.1.3' } });
+  app.child.kill('SIGKILL');
+  await app.exit;
+  assert.equal(app.messages.filter((m) => m && m.type === 'application:dependencies').length, 1);
+});

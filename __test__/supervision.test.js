@@ -63,6 +63,18 @@ test('autorestart:false leaves a crashed app stopped', async () => {
   await pm2.delete('once');
 });
 
+test('an app ended by the SIGINT of a stop is recorded with exit code 0, as in PM2', async () => {
+  await pm2.start({ script: path.join(apps, 'echo.js'), name: 'plainstop' });
+  await waitFor(async () => (await proc('plainstop')).pm2_env.status === 'online', { what: 'online' });
+  await pm2.stop('plainstop');
+  const p = await proc('plainstop');
+  assert.strictEqual(p.pm2_env.status, 'stopped');
+  assert.strictEqual(p.pm2_env.exit_code, 0);
+  const log = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
+  assert.match(log, /App \[plainstop:\d+\] exited with code \[0\] via signal \[SIGINT\]/);
+  await pm2.delete('plainstop');
+});
+
 test('stop sends SIGINT to the tree, then SIGKILL after kill_timeout', async () => {
   const childPidFile = path.join(home, 'grandchild.pid');
   await pm2.start({ script: path.join(apps, 'stubborn.js'), name: 'stubborn', kill_timeout: 300, env: { CHILD_PID_FILE: childPidFile } });

@@ -26,6 +26,10 @@ test('our CLI drives a running PM2 daemon, then pm2 update moves the apps to our
   r = ours('start', app, '--name', 'kept');
   assert.strictEqual(r.status, 0, `PM2's daemon accepts our prepare: ${r.stderr}`);
   assert.match(r.stderr, /In-memory PM2 is out-of-date, do:\n>>>> \$ pm2 update/);
+  // PM2's daemon has no prepareUnique: the client decides from a list, with the same rules.
+  r = ours('start', app, '--name', 'kept');
+  assert.notStrictEqual(r.status, 0);
+  assert.match(r.stderr, /Script already launched/);
   const listed = JSON.parse(ours('jlist').stdout);
   assert.deepStrictEqual(listed.map((p) => [p.name, p.pm2_env.status]), [['kept', 'online']]);
 

@@ -13,7 +13,7 @@ const { makeHome, waitFor, cleanupHome, readPid, cli, root } = require('./suppor
 const { referencePm2 } = require('./support/pm2-reference');
 
 const home = makeHome('watch');
-// The apps live outside PM2_HOME: the daemon never watches its own folder.
+// The apps live outside PM2_HOME (one test puts one inside it, as modules are).
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-watch-app-'));
 const env = { ...process.env, PM2_HOME: home };
 const APP = "console.log('up', process.pid); setInterval(() => {}, 1000);\n";
@@ -95,7 +95,8 @@ test('start --watch; touch app.js restarts the app, logged in pm2.log and on the
   touch(path.join(appDir, 'app.js'));
   const p = await waitFor(() => { const p = proc('w'); return p.pm2_env.restart_time === 1 && p.pm2_env.status === 'online' && p; }, { what: 'a restart' });
   assert.notStrictEqual(p.pid, first.pid);
-  assert.strictEqual(await logged, 'Change detected on path app.js for app w - restarting');
+  // A line ending with a newline, as PM2 publishes it.
+  assert.strictEqual(await logged, 'Change detected on path app.js for app w - restarting\n');
   assert.match(pm2Log(), /PM2 log: Change detected on path app\.js for app w - restarting/);
   bus.close();
 });
@@ -270,4 +271,33 @@ test('a watcher on 10,000 files costs the daemon no CPU while nothing changes', 
   const used = cpu() - before;
   assert.ok(used <= 1, `the daemon used ${used} ticks of CPU in 3 s of idle watching`);
   await api.delete('big');
+});
+
+test('an app under PM2_HOME (as a module is) is watched; what the daemon writes there is not a change', async () => {
+  const dir = path.join(home, 'modules', 'homeapp');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'app.js'), "setInterval(() => console.log('tick'), 20);\n");
+  // Watching PM2_HOME as a whole: its logs, pid files and pm2.log change all the time.
+  await api.start({ script: path.join(dir, 'app.js'), name: 'homeapp', cwd: dir, watch: [home] });
+  await watcherStarted('homeapp', 1);
+  const outLog = proc('homeapp').pm2_env.pm_out_log_path;
+  await waitFor(() => fs.existsSync(outLog) && fs.statSync(outLog).size > 200, { what: 'the app logging' });
+  await holds(() => proc('homeapp').pm2_env.restart_time === 0, 1500, 'no restart for the daemon\'s own files');
+  touch(path.join(dir, 'app.js'));
+  await waitFor(() => proc('homeapp').pm2_env.restart_time === 1, { what: 'a restart for the app\'s file' });
+  assert.match(pm2Log(), /Change detected on path .*app\.js for app homeapp - restarting/);
+  await api.delete('homeapp');
+});
+
+test("an editor's save (temp file renamed over the file) is reported under the file's name", async () => {
+  const r = pm2('start', 'app.js', '--watch', '--name', 'edited');
+  assert.strictEqual(r.code, 0, r.err);
+  await watcherStarted('edited', 1);
+  const temp = path.join(appDir, 'app.js.tmp-4913');
+  fs.writeFileSync(temp, APP);
+  fs.renameSync(temp, path.join(appDir, 'app.js'));
+  await waitFor(() => proc('edited').pm2_env.restart_time === 1, { what: 'a restart' });
+  const lines = pm2Log().split('\n').filter((l) => /Change detected on path .* for app edited/.test(l));
+  assert.deepStrictEqual(lines.map((l) => l.replace(/^.*PM2 log: /, '')), ['Change detected on path app.js for app edited - restarting']);
+  assert.strictEqual(pm2('delete', 'edited').code, 0);
 });

@@ -1,8 +1,9 @@
 'use strict';
 // `pm2 web`: the daemon serves PM2's JSON process list at / and Prometheus
 // text at /metrics (checked with the real prometheus_client parser), on
-// 127.0.0.1 by default; the setting survives `pm2 kill`; `pm2 web stop` and
-// `pm2 delete pm2-http-interface` stop it; `pm2-runtime --web` serves the same.
+// 127.0.0.1 by default, without the apps' env unless `--env`, and then only
+// to requests with the token; the setting survives `pm2 kill`; `pm2 web stop`
+// and `pm2 delete pm2-http-interface` stop it; `pm2-runtime --web` serves the same.
 
 const test = require('node:test');
 const assert = require('node:assert');
@@ -21,10 +22,11 @@ function pm2(home, args, extraEnv = {}) {
 }
 
 /** One HTTP exchange on a raw socket: `{status, headers, body}`, or the connection error. */
-function request(port, { host = '127.0.0.1', head = null, path: p = '/' } = {}) {
+function request(port, { host = '127.0.0.1', head = null, path: p = '/', method = 'GET', headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port }, () => {
-      sock.write(head || `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      sock.write(head || `${method} ${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`);
     });
     let data = Buffer.alloc(0);
     sock.on('data', (d) => { data = Buffer.concat([data, d]); });
@@ -93,7 +95,7 @@ test('pm2 web: PM2\'s JSON list at /, Prometheus text at /metrics, on 127.0.0.1 
   assert.deepStrictEqual(Object.keys(proc).sort(), ['monit', 'name', 'pid', 'pm2_env', 'pm_id']);
   assert.strictEqual(proc.name, 'wor"ker');
   assert.strictEqual(proc.pm2_env.status, 'online');
-  assert.ok(proc.pm2_env.env, 'the env is there unless PM2_WEB_STRIP_ENV_VARS');
+  assert.strictEqual(proc.pm2_env.env, undefined, 'the env is left out');
 
   // The app's custom metric reaches the list, then the exposition.
   let families;
@@ -135,6 +137,173 @@ test('pm2 web: PM2\'s JSON list at /, Prometheus text at /metrics, on 127.0.0.1 
   if (external) {
     await assert.rejects(request(port, { host: external.address }), /ECONNREFUSED/);
   }
+});
+
+/**
+ * An app with secrets in its env: one from the shell, one from its ecosystem file, one in an
+ * `env_<name>` block, and one set with `pm2 set` (which its agent reports back in axm_options).
+ */
+async function appWithSecrets(t, home) {
+  const { dir } = apps(t);
+  const app = path.join(dir, 'configured.js');
+  // Reports its configuration the way @pm2/io's agent does: module_conf, and merged.
+  fs.writeFileSync(app, `
+    const conf = JSON.parse(process.env[process.env.name] || '{}');
+    process.send({ type: 'axm:option:configuration', data: { module_name: process.env.name, module_conf: conf, ...conf } });
+    setInterval(() => {}, 1000);
+  `);
+  const secret = `hunter2-${process.pid}-${Date.now()}`;
+  const eco = path.join(dir, 'ecosystem.config.js');
+  fs.writeFileSync(eco, `module.exports = { apps: [{ name: 'api', script: ${JSON.stringify(app)},
+    env: { DB_PASSWORD: 'db-${secret}' }, env_production: { PROD_KEY: 'prod-${secret}' } }] };`);
+  assert.strictEqual(pm2(home, ['set', 'api:webhook', `hook-${secret}`]).status, 0);
+  const started = pm2(home, ['start', eco, '-s'], { MY_SECRET_TOKEN: `shell-${secret}` });
+  assert.strictEqual(started.status, 0, started.stderr);
+  await waitFor(() => {
+    const [p] = JSON.parse(pm2(home, ['jlist']).stdout);
+    return p.pm2_env.axm_options.module_conf?.webhook === `hook-${secret}`;
+  }, { what: 'the agent reporting the app\'s configuration' });
+  return secret;
+}
+
+/** Every request the web server answers differently: each route, HEAD, other methods, paths, and refusals. */
+function everyRequest(port, headers = {}) {
+  const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return [
+    { path: '/', headers }, { path: '/metrics', headers }, { path: '/ready', headers },
+    { path: '/?token=x&a=1', headers }, { path: '/nope', headers }, { path: '/metrics/', headers },
+    { path: '/', method: 'HEAD', headers }, { path: '/', method: 'POST', headers }, { path: '/', method: 'DELETE', headers },
+    { head: `GET / HTTP/1.1\r\nHost: evil.example:${port}\r\n${h}\r\n` },
+    { head: `GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n` },
+    { head: 'GARBAGE\r\n\r\n' },
+  ];
+}
+
+test('pm2 web serves no app env at any path: PM2\'s other fields stay', async (t) => {
+  const home = makeHome('web-secret');
+  t.after(() => cleanupHome(home));
+  const secret = await appWithSecrets(t, home);
+  const [listed] = JSON.parse(pm2(home, ['jlist']).stdout);
+  // The daemon does hold them, at both places PM2 keeps an env.
+  assert.strictEqual(listed.pm2_env.env.MY_SECRET_TOKEN, `shell-${secret}`);
+  assert.strictEqual(listed.pm2_env.MY_SECRET_TOKEN, `shell-${secret}`);
+  assert.strictEqual(listed.pm2_env.DB_PASSWORD, `db-${secret}`);
+
+  const on = pm2(home, ['web', '0']);
+  assert.strictEqual(on.status, 0, on.stderr);
+  assert.match(on.stdout, /environment variables are hidden; `pm2 web --env` shows them/);
+  const port = portFrom(on.stdout);
+  assert.ok(!fs.existsSync(path.join(home, 'web.token')), 'no token is made while none is needed');
+
+  const answers = [];
+  for (const r of everyRequest(port)) {
+    const a = await request(port, r);
+    answers.push(a.status);
+    assert.ok(!a.body.includes(secret), `${JSON.stringify(r).slice(0, 60)} answered ${a.status} with the secret: ${a.body.slice(0, 200)}`);
+  }
+  assert.deepStrictEqual(answers, [200, 200, 200, 200, 404, 404, 200, 405, 405, 403, 431, 400]);
+
+  // Every field of PM2's list stays but the env and its copies.
+  const [served] = JSON.parse((await request(port)).body).processes;
+  const envKeys = new Set(Object.keys(listed.pm2_env.env));
+  const expected = Object.keys(listed.pm2_env).filter((k) => k !== 'env' && !envKeys.has(k)).sort();
+  assert.deepStrictEqual(Object.keys(served.pm2_env).sort(), expected);
+  for (const k of ['status', 'pm_id', 'restart_time', 'unstable_restarts', 'pm_uptime', 'exec_mode', 'pm_exec_path', 'unique_id']) {
+    assert.deepStrictEqual(served.pm2_env[k], listed.pm2_env[k], k);
+  }
+  assert.strictEqual(served.pid, listed.pid);
+  assert.ok(served.pid > 0);
+  assert.deepStrictEqual(Object.keys(served.monit), ['memory', 'cpu']);
+});
+
+test('pm2 web --env serves the env to requests with the token only; --new-token replaces it', async (t) => {
+  const home = makeHome('web-token');
+  t.after(() => cleanupHome(home));
+  const secret = await appWithSecrets(t, home);
+  const on = pm2(home, ['web', '0', '--env']);
+  assert.strictEqual(on.status, 0, on.stderr);
+  const tokenFile = path.join(home, 'web.token');
+  assert.strictEqual(fs.statSync(tokenFile).mode & 0o777, 0o600);
+  const token = fs.readFileSync(tokenFile, 'utf8').trim();
+  const m = /to requests with the token only: http:\/\/127\.0\.0\.1:(\d+)\/\?token=([0-9a-f]+)/.exec(on.stdout);
+  assert.ok(m, on.stdout);
+  const port = Number(m[1]);
+  assert.strictEqual(m[2], token, 'the URL printed carries the token in PM2_HOME');
+
+  // Without the token, every path is refused with a JSON error saying why.
+  for (const r of everyRequest(port).slice(0, 9)) {
+    const a = await request(port, r);
+    assert.ok(!a.body.includes(secret), `${r.path}: ${a.body}`);
+    assert.strictEqual(a.status, r.path.includes('token=') ? 403 : 401, `${r.method || 'GET'} ${r.path}`);
+  }
+  const refused = await request(port);
+  assert.strictEqual(refused.headers['content-type'], 'application/json');
+  assert.match(JSON.parse(refused.body).err, /needs its token: send `Authorization: Bearer <token>` or add `\?token=<token>`/);
+  assert.match(refused.headers['www-authenticate'], /^Bearer /);
+  // One character off, at the end: refused like any other.
+  const wrong = await request(port, { headers: { Authorization: `Bearer ${token.slice(0, -1)}${token.endsWith('a') ? 'b' : 'a'}` } });
+  assert.strictEqual(wrong.status, 403);
+  const wrongQuery = await request(port, { path: '/?token=nope' });
+  assert.strictEqual(wrongQuery.status, 403);
+  assert.match(JSON.parse(wrongQuery.body).err, /wrong token/);
+  assert.ok(!wrongQuery.body.includes(secret));
+
+  // With it, PM2's exact list: the env in pm2_env.env and flattened.
+  const [listed] = JSON.parse(pm2(home, ['jlist']).stdout);
+  for (const how of [{ headers: { Authorization: `Bearer ${token}` } }, { path: `/?token=${token}` }]) {
+    const a = await request(port, how);
+    assert.strictEqual(a.status, 200);
+    const [p] = JSON.parse(a.body).processes;
+    assert.strictEqual(p.pm2_env.MY_SECRET_TOKEN, `shell-${secret}`);
+    assert.strictEqual(p.pm2_env.env.DB_PASSWORD, `db-${secret}`);
+    assert.deepStrictEqual(Object.keys(p.pm2_env).sort(), Object.keys(listed.pm2_env).sort());
+  }
+  const metrics = await request(port, { path: '/metrics', headers: { Authorization: `Bearer ${token}` } });
+  assert.strictEqual(metrics.status, 200);
+  assert.match(metrics.body, /^pm2_process_up\{id="0",name="api",namespace="default"\} 1$/m);
+
+  // A new token: the old one is refused at once, the new one works.
+  const rotated = pm2(home, ['web', '--new-token']);
+  assert.strictEqual(rotated.status, 0, rotated.stderr);
+  const fresh = fs.readFileSync(tokenFile, 'utf8').trim();
+  assert.notStrictEqual(fresh, token);
+  assert.strictEqual(fs.statSync(tokenFile).mode & 0o777, 0o600);
+  assert.ok(rotated.stdout.includes(`?token=${fresh}`), rotated.stdout);
+  assert.strictEqual((await request(port, { path: `/?token=${token}` })).status, 403);
+  assert.strictEqual((await request(port, { path: `/?token=${fresh}` })).status, 200);
+
+  // The setting, --env included, comes back with the next daemon.
+  assert.strictEqual(pm2(home, ['kill']).status, 0);
+  pm2(home, ['ping']);
+  assert.strictEqual((await request(port, { path: '/ready' })).status, 401);
+  assert.strictEqual((await request(port, { path: `/ready?token=${fresh}` })).status, 503, 'no app after kill');
+
+  // Back to the default: no token needed, no env.
+  const plain = pm2(home, ['web', String(port)]);
+  assert.strictEqual(plain.status, 0, plain.stderr);
+  const open = await request(port);
+  assert.strictEqual(open.status, 200);
+  assert.ok(!open.body.includes(secret));
+});
+
+test('pm2 web refuses a token file other users can read, and --env with a value', async (t) => {
+  const home = makeHome('web-token-open');
+  t.after(() => cleanupHome(home));
+  fs.writeFileSync(path.join(home, 'web.token'), `${'a'.repeat(64)}\n`, { mode: 0o644 });
+  fs.chmodSync(path.join(home, 'web.token'), 0o644);
+  const open = pm2(home, ['web', '0', '--env']);
+  assert.strictEqual(open.status, 1);
+  assert.match(open.stderr, /web\.token is open to other users \(mode 644\).*pm2 web --new-token/);
+  assert.ok(!fs.existsSync(path.join(home, 'web.json')), 'nothing started or saved');
+  const report = pm2(home, ['report']);
+  assert.match(report.stdout, /WARNING: .*web\.token is readable by users other than the owner/);
+  const fixed = pm2(home, ['web', '0', '--env', '--new-token']);
+  assert.strictEqual(fixed.status, 0, fixed.stderr);
+  assert.strictEqual(fs.statSync(path.join(home, 'web.token')).mode & 0o777, 0o600);
+  assert.match(pm2(home, ['report']).stdout, /Web interface on 127\.0\.0\.1:\d+: the process list with every app's env, to requests with the token/);
+  const valued = pm2(home, ['web', '--env=production']);
+  assert.strictEqual(valued.status, 1);
+  assert.match(valued.stderr, /--env takes no value/);
 });
 
 test('pm2 web survives pm2 kill; pm2 web stop and pm2 delete pm2-http-interface stop it', async (t) => {
@@ -190,7 +359,7 @@ test('pm2-runtime --web serves the same, without saving the setting', { skip: pa
   const home = makeHome('web-runtime');
   t.after(() => cleanupHome(home));
   const { app } = apps(t);
-  const rt = spawn(path.join(root, 'node_modules', '.bin', 'pm2-runtime'), [app, '--web', '0'], { env: { ...process.env, PM2_HOME: home } });
+  const rt = spawn(path.join(root, 'node_modules', '.bin', 'pm2-runtime'), [app, '--web', '0'], { env: { ...process.env, PM2_HOME: home, RUNTIME_SECRET: 'runtime-hunter2' } });
   t.after(() => { try { rt.kill('SIGKILL'); } catch {} });
   let err = '';
   rt.stderr.on('data', (d) => { err += d; });
@@ -200,8 +369,14 @@ test('pm2-runtime --web serves the same, without saving the setting', { skip: pa
     return f.find((x) => x.name === 'pm2_process_up').samples.some((s) => s.value === 1) && f;
   }, { what: 'the app online in /metrics' });
   assert.strictEqual(sample(families, 'pm2_process_up', 'pm2_process_up', { name: 'worker' }), 1);
+  assert.match(err, /environment variables are hidden; `pm2 web --env` shows them/);
+  const listed = JSON.parse(pm2(home, ['jlist']).stdout);
+  assert.strictEqual(listed[0].pm2_env.env.RUNTIME_SECRET, 'runtime-hunter2', 'the app has the secret in its env');
   const doc = JSON.parse((await request(port)).body);
   assert.strictEqual(doc.processes[0].name, 'worker');
+  assert.strictEqual(doc.processes[0].pm2_env.RUNTIME_SECRET, undefined);
+  assert.strictEqual(doc.processes[0].pm2_env.env, undefined);
+  assert.ok(!JSON.stringify(doc).includes('runtime-hunter2'), 'the app\'s env is not served');
   assert.ok(!fs.existsSync(path.join(home, 'web.json')), 'the foreground supervisor saves no setting');
   const exited = new Promise((r) => rt.on('exit', (code) => r(code)));
   rt.kill('SIGTERM');

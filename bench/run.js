@@ -4,7 +4,7 @@
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
 //                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -56,6 +56,8 @@ function config(o) {
     abuseRequests: q ? 20000 : 100000,
     abuseLogMB: q ? 100 : 300,
     abuseWindowMs: q ? 2000 : 5000,
+    rotations: q ? 10 : 100,
+    rotateRate: 100000, // lines/s
   };
 }
 
@@ -150,7 +152,7 @@ async function main() {
   const dir = path.join(__dirname, 'results');
   R.writeResults(dir, report, md);
   log(`wrote ${path.join(dir, 'latest.md')} and latest.json`);
-  if (opts.writeReadme) log(R.writeReadme(path.resolve(__dirname, '..', 'README.md'), md, `node bench/run.js${cfg.quick ? ' --quick' : ''}`));
+  if (opts.writeReadme) log(R.writeReadme(path.join(__dirname, 'README.md'), md, `node bench/run.js${cfg.quick ? ' --quick' : ''}`));
 }
 
 main().then(() => process.exit(0), (e) => { log(e.stack || e.message); process.exit(1); });

@@ -103,7 +103,7 @@ function assertRunning(pids, kinds = KINDS) {
 function assertConfined({ pids, cgroupDir }) {
   if (!cgroupDir) return;
   const cg = cgroupOf(pids.main);
-  assert.match(cg, /\/pm2-\d+(-\d+)?\/0\/\d+$/, `the app runs in its cgroup: ${cg}`);
+  assert.match(cg, /\/pm2-\d+-\d+-[0-9a-f]{8}\/0\/\d+$/, `the app runs in its cgroup: ${cg}`);
   assert.strictEqual(cgroupOf(pids['own-session']), cg, 'the setsid process stays in the app cgroup');
   assert.ok(cgroupDir.endsWith(cg.replace(/\/0\/\d+$/, '')), `${cg} is under ${cgroupDir}`);
 }

@@ -368,7 +368,8 @@ class PM2 {
       const target = /^[+-]/.test(text) ? procs.length + n : n;
       if (target < 1) throw new Error(`Cannot scale ${name} below 1 instance`);
       for (let i = procs.length; i < target; i++) await this._call('duplicateProcessId', procs[0].pm_id);
-      const surplus = procs.sort((a, b) => b.pm_id - a.pm_id).slice(0, Math.max(0, procs.length - target));
+      // The oldest instances go, as in PM2: the newest ones stay.
+      const surplus = procs.sort((a, b) => a.pm_id - b.pm_id).slice(0, Math.max(0, procs.length - target));
       for (const p of surplus) await client.action('delete', String(p.pm_id), '{}');
       return parseJson(await client.list()).filter((p) => p.name === name);
     });

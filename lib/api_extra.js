@@ -25,8 +25,7 @@ const CLOUD = [
 
 // Methods of PM2's class not built in this package yet, with what they belong to.
 const NOT_BUILT = {
-  attach: 'attaching to a process',
-  deploy: 'deployment', pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
+  pullAndRestart: 'git versioning', pullAndReload: 'git versioning',
   pullCommitId: 'git versioning', forward: 'git versioning', backward: 'git versioning',
   logrotate: 'log rotation (use the pm2-logrotate module)', boilerplate: 'boilerplates', autoinstall: 'autoinstall',
 };
@@ -191,6 +190,40 @@ function install(PM2, { settle }) {
       return { success: true, image, dockerfile: file };
     });
     return settle(p, cb);
+  };
+
+  /**
+   * attach(pm_id, [separator], cb): `pm2 attach` on this process's terminal: the app's output
+   * here, each line typed here to the app's stdin, until Ctrl-C or the end of stdin.
+   */
+  proto.attach = function (pmId, separator, cb) {
+    if (typeof separator === 'function') {
+      cb = separator;
+      separator = undefined;
+    }
+    const args = ['attach', String(pmId)];
+    if (separator !== undefined && separator !== null) args.push(String(separator));
+    return settle(runCli(this, args).then(() => ({ success: true })), cb);
+  };
+
+  /**
+   * deploy(file, args, cb): `pm2 deploy <file> …args`, e.g. deploy('ecosystem.config.js',
+   * ['production', 'revert', '1']). `args` may also be PM2's commander object ({ rawArgs }).
+   */
+  proto.deploy = function (file, commands, cb) {
+    if (typeof commands === 'function') [cb, commands] = [commands, []];
+    let words;
+    if (commands === undefined || commands === null) words = [];
+    else if (Array.isArray(commands)) words = commands.map(String);
+    else if (Array.isArray(commands.rawArgs)) {
+      const raw = commands.rawArgs.map(String);
+      const at = raw.indexOf('deploy');
+      words = at >= 0 ? raw.slice(at + 1) : [];
+      if (words[0] === String(file)) words.shift();
+    } else {
+      return fail('deploy(file, args, cb): args must be an array of words (environment, command, …)', cb);
+    }
+    return settle(runCli(this, ['deploy', String(file), ...words]), cb);
   };
 
   /** inspect(app, cb): opens Node's inspector in the app's processes (`pm2 inspect`). */

@@ -30,6 +30,26 @@ function install(PM2, { settle, runCli, splitCallback }) {
     return at > 0 ? s.slice(0, at) : s;
   }
   const self = (api) => api;
+  const isTarball = (spec, opts) => Boolean(opts.tarball) || /\.(tgz|tar\.gz)$/.test(String(spec));
+  const realpath = (file) => {
+    try {
+      return fs.realpathSync(file);
+    } catch {
+      return path.resolve(file);
+    }
+  };
+  /** The module a tarball was just installed as: the name inside it, as registered. */
+  function tarballModule(api, spec) {
+    const file = realpath(path.resolve(api.cwd, String(spec)));
+    const entries = Object.entries(readConf(api)['tar-modules'] || {})
+      .filter(([, e]) => e && typeof e.install_url === 'string' && realpath(e.install_url) === file)
+      .sort(([, a], [, b]) => (b.installed_at || 0) - (a.installed_at || 0));
+    return entries.length ? entries[0][0] : null;
+  }
+  /** `<name>-<version>.tgz` as `pm2 package` names it (`@scope/name` gives `scope-name`). */
+  function tarballName(pkg) {
+    return `${String(pkg.name).replace(/^@/, '').replace('/', '-')}-${pkg.version || '0.0.0'}.tgz`;
+  }
 
   /** install(module, [opts {tarball}], cb): cb(err, processes of the module). */
   proto.install = function (...rest) {
@@ -40,7 +60,7 @@ function install(PM2, { settle, runCli, splitCallback }) {
     if (opts.tarball) cli.push('--tarball');
     const api = self(this);
     const p = runCli(api, cli).then(async () => {
-      let name = moduleName(spec);
+      let name = (isTarball(spec, opts) && tarballModule(api, spec)) || moduleName(spec);
       const dir = path.resolve(api.cwd, String(spec));
       try {
         name = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name || name;
@@ -125,7 +145,7 @@ function install(PM2, { settle, runCli, splitCallback }) {
     const api = this;
     const p = runCli(api, ['package', folder]).then(() => {
       const pkg = JSON.parse(fs.readFileSync(path.resolve(api.cwd, folder, 'package.json'), 'utf8'));
-      return { success: true, file: path.join(api.cwd, `${pkg.name}-${pkg.version || '0.0.0'}.tgz`) };
+      return { success: true, file: path.join(api.cwd, tarballName(pkg)) };
     });
     return settle(p, cb);
   };

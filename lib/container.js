@@ -76,9 +76,10 @@ if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unh
 
 // A cluster worker (run with exec_mode=cluster_mode, where Node has loaded `cluster` already,
 // so fork-mode apps do not load it; NODE_UNIQUE_ID tells nothing, Node deletes it at start)
-// retires when the daemon sends the cluster 'disconnect': Node then closes the worker's
-// servers, and an HTTP server first closes its idle connections, which include a connection
-// accepted a moment ago whose request is not read yet (that client would get a reset), and
+// retires by a cluster disconnect (its own on the kill signal, below, or the primary's): Node
+// then closes the worker's servers, and an HTTP server first closes its idle connections,
+// which include a connection accepted a moment ago whose request is not read yet (that
+// client would get a reset), and
 // keep-alive connections a client may be sending its next request on. So, for that
 // disconnect only: responses from then on say `Connection: close` (the client opens its next
 // connection to another instance), and idle connections are closed a little later, once the
@@ -89,6 +90,29 @@ if (process.env.exec_mode === 'cluster_mode' && require('cluster').isWorker) {
   process.prependListener('internalMessage', (m) => {
     if (m && m.cmd === 'NODE_CLUSTER' && m.act === 'disconnect') retireGently();
   });
+  process.on(process.env.kill_signal || 'SIGINT', drainOnKillSignal);
+}
+
+// The daemon stops or retires a cluster worker with its kill signal first, as PM2 does, so an
+// app's own handler runs while its IPC channel is still up (@pm2/io exits 1 once the channel
+// is gone). A worker whose app does not handle that signal drains instead of dying with
+// requests in flight: it disconnects as above (servers closed, connections finished, channel
+// closed), then ends by the signal as it would have.
+// The daemon signals every process of the app, so the signal can come more than once: the
+// ones that follow are part of the same stop (the daemon's SIGKILL ends a drain that hangs).
+let draining = false;
+function drainOnKillSignal(signal) {
+  if (process.listenerCount(signal) > 1 || draining) return; // the app handles it
+  draining = true;
+  const die = () => {
+    process.removeListener(signal, drainOnKillSignal);
+    process.kill(process.pid, signal);
+  };
+  const worker = require('cluster').worker;
+  if (!process.connected || !worker) return die();
+  retireGently();
+  process.once('disconnect', die);
+  worker.disconnect();
 }
 
 function retireGently() {

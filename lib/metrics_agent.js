@@ -328,6 +328,34 @@ function sendOptions() {
   });
 }
 
+// `application:dependencies` on the bus, once per start as PM2's agent sends it: the
+// `dependencies` of the app's package.json (next to the script, or one or two folders up,
+// where PM2's agent looks), each as { version: <range> }; {} when there is none.
+function sendDependencies() {
+  const fs = require('fs');
+  const path = require('path');
+  const dir = path.dirname(process.env.pm_exec_path || '.');
+  const candidates = [dir, path.join(dir, '..'), path.join(dir, '..', '..')].map((d) => path.join(d, 'package.json'));
+  const next = (i) => {
+    if (i >= candidates.length) return report({});
+    fs.readFile(candidates[i], 'utf8', (err, text) => {
+      if (err) return next(i + 1);
+      let deps = {};
+      try {
+        const pkg = JSON.parse(text);
+        if (pkg && typeof pkg.dependencies === 'object' && pkg.dependencies) deps = pkg.dependencies;
+      } catch {}
+      report(deps);
+    });
+  };
+  const report = (deps) => {
+    const data = {};
+    for (const [name, version] of Object.entries(deps)) data[name] = { version };
+    send({ type: 'application:dependencies', data });
+  };
+  next(0);
+}
+
 function start() {
   if (!process.send) return;
   // The configuration goes first, so that what an app's own @pm2/io or pmx sends after it
@@ -335,6 +363,7 @@ function start() {
   sendOptions();
   startActions();
   startMetrics();
+  sendDependencies();
 }
 
 module.exports = { start, METRICS };

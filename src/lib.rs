@@ -207,6 +207,7 @@ impl NativeClient {
             force: o.force,
             restart_existing: o.restart_existing,
             only: o.only,
+            restart_keeps_env: false,
         };
         to_json(&self.client()?.start(apps, &opts).await.map_err(err)?)
     }

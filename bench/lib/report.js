@@ -1,5 +1,5 @@
 'use strict';
-// Machine header, markdown table, results files and the README section.
+// Machine header, markdown table, results files and the Results section of bench/README.md.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -102,11 +102,13 @@ function writeResults(dir, report, md) {
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
 }
 
-// Replace the text between <!-- bench:start --> and <!-- bench:end --> in README.md.
+// Replace the text between <!-- bench:start --> and <!-- bench:end --> in bench/README.md.
 function writeReadme(readme, md, cmd) {
   if (!fs.existsSync(readme)) return `no ${readme}`;
   const s = fs.readFileSync(readme, 'utf8');
-  const a = s.indexOf('<!-- bench:start -->'); const b = s.indexOf('<!-- bench:end -->');
+  // The markers count only on lines of their own, so prose can name them.
+  const start = /^<!-- bench:start -->$/m.exec(s); const end = /^<!-- bench:end -->$/m.exec(s);
+  const a = start ? start.index : -1; const b = end ? end.index : -1;
   if (a < 0 || b < a) return `no <!-- bench:start --> / <!-- bench:end --> markers in ${readme}`;
   const body = `\n${md}\nReproduce: \`${cmd}\` (or \`npm run bench -- --quick\`; full run without \`--quick\`). Raw figures: \`bench/results/latest.json\`.\n`;
   fs.writeFileSync(readme, s.slice(0, a + '<!-- bench:start -->'.length) + body + s.slice(b));

@@ -9,6 +9,7 @@ const I = require('./impl');
 const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
 const abuse = require('./abuse');
 const runtimeBench = require('./runtime');
+const logrotate = require('./logrotate');
 const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
@@ -385,5 +386,6 @@ module.exports = {
     { name: 'cluster', fn: cluster, keys: () => CLUSTER_KEYS },
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
     { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
+    { name: 'rotation', fn: logrotate.rotation, keys: () => logrotate.KEYS },
   ],
 };

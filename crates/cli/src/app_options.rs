@@ -76,6 +76,14 @@ pub fn from_flags(f: &Flags) -> Options {
             put(k, number_or_text(v));
         }
     }
+    // As PM2's CLI: `-i max` and `-i 0` (one per CPU) log all instances
+    // into the app's one pair of files; `-i <n>` gives each its own.
+    if f.instances
+        .as_deref()
+        .is_some_and(|i| i == "max" || i.parse::<i64>() == Ok(0))
+    {
+        put("merge_logs", json!(true));
+    }
     if let Some(l) = &f.log {
         put(
             "log_file",
@@ -218,6 +226,7 @@ mod tests {
         assert_eq!(o["time"], true);
         assert_eq!(o["kill_timeout"], 3000);
         assert_eq!(o["instances"], "max");
+        assert_eq!(o["merge_logs"], true, "-i max merges logs");
         assert_eq!(o["exec_interpreter"], "python3");
         assert_eq!(o["node_args"], "--harmony");
         assert_eq!(o["cron_restart"], "0 * * * *");
@@ -243,6 +252,7 @@ mod tests {
         assert_eq!(o["pmx"], false);
         assert_eq!(o["treekill"], false);
         assert_eq!(o["instances"], 2);
+        assert!(!o.contains_key("merge_logs"), "-i 2 does not merge logs");
         let o = start(&[
             "app.js",
             "--log",

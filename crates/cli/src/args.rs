@@ -88,14 +88,22 @@ where
     // toggle it), as PM2's do: it must not swallow the target that follows.
     let switch_only = matches!(name.as_str(), "stop" | "restart");
     let is_watch = |a: &OsString| switch_only && a == "--watch";
-    argv2.extend(before.iter().filter(|a| !is_watch(a)).cloned());
+    // `web --env` is a switch too (show the apps' env), not the ecosystem's
+    // `--env <name>`: it must not swallow the port that follows.
+    let is_web_env = |a: &OsString| name == "web" && a == "--env";
+    let is_switch = |a: &OsString| is_watch(a) || is_web_env(a);
+    argv2.extend(before.iter().filter(|a| !is_switch(a)).cloned());
     let watch_switch = before.iter().chain(&rest).any(is_watch);
-    argv2.extend(rest.into_iter().filter(|a| !is_watch(a)));
+    let web_env = before.iter().chain(&rest).any(is_web_env);
+    argv2.extend(rest.into_iter().filter(|a| !is_switch(a)));
     if watch_switch {
         argv2.push(OsString::from("--watch"));
     }
     let m = second.try_get_matches_from(argv2)?;
-    let command = Command::from_arg_matches(&m)?;
+    let mut command = Command::from_arg_matches(&m)?;
+    if let Command::Web { env, .. } = &mut command {
+        *env = web_env;
+    }
     let flags = match m.subcommand() {
         Some((_, sub)) if with_flags => Flags::from_arg_matches(sub)?,
         _ => Flags::default(),
@@ -394,7 +402,10 @@ pub enum Command {
     /// serve a directory over http via port
     #[command(visible_alias = "expose")]
     Serve(ServeArgs),
-    /// serve the process list (JSON at /) and Prometheus metrics (/metrics) from the daemon; `web stop` stops it
+    /// serve the process list (JSON at /) and Prometheus metrics (/metrics) from the daemon, without the apps' env; `web stop` stops it
+    #[command(
+        after_help = "The apps' environment is left out of what the web interface serves unless `pm2 web --env`\n(a switch here): then it is served too, to requests that carry the token in PM2_HOME/web.token\n(`Authorization: Bearer <token>` or `?token=<token>`), and only to them."
+    )]
     Web {
         /// the port (default 9615, or PM2_API_PORT), or `stop`
         #[arg(value_name = "port|stop")]
@@ -402,6 +413,12 @@ pub enum Command {
         /// the address to listen on (default 127.0.0.1, or PM2_API_IPADDR)
         #[arg(long)]
         host: Option<String>,
+        /// replace the token in PM2_HOME/web.token (the old one stops working)
+        #[arg(long = "new-token")]
+        new_token: bool,
+        /// `--env`, read as a switch by `parse` (the program-wide `--env` takes a value).
+        #[arg(skip)]
+        env: bool,
     },
     /// list all processes
     #[command(visible_aliases = ["ls", "l", "ps", "status"])]
@@ -571,6 +588,16 @@ pub enum Command {
         #[arg(value_name = "params")]
         param: Option<String>,
     },
+    /// attach stdin/stdout to the application identified by <pm_id> (Ctrl-C detaches)
+    Attach {
+        #[arg(value_name = "pm_id")]
+        id: String,
+        /// ends each line sent (a newline by default)
+        #[arg(value_name = "separator", allow_hyphen_values = true)]
+        separator: Option<String>,
+    },
+    /// display pm2 usage examples
+    Examples,
     #[command(external_subcommand)]
     Other(Vec<String>),
 }
@@ -698,6 +725,39 @@ mod tests {
         assert!(cli.flags.watch.is_none());
         let cli = parse(&["start", "app.js", "--watch", "src"]);
         assert_eq!(cli.flags.watch.as_deref(), Some("src"));
+    }
+
+    #[test]
+    fn env_is_a_switch_for_web() {
+        let Some(Command::Web {
+            port,
+            env,
+            new_token,
+            ..
+        }) = parse(&["web", "--env", "9700"]).command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (port.as_deref(), env, new_token),
+            (Some("9700"), true, false)
+        );
+        let cli = parse(&["web", "9700", "--new-token"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Web {
+                env: false,
+                new_token: true,
+                ..
+            })
+        ));
+        assert!(cli.flags.env.is_none());
+        let cli = parse(&["web", "--env=prod"]);
+        assert_eq!(
+            cli.flags.env.as_deref(),
+            Some("prod"),
+            "left for web to refuse"
+        );
     }
 
     #[test]

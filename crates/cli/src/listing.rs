@@ -74,10 +74,11 @@ pub fn iso_date(ms: u64) -> String {
     )
 }
 
-/// A value as a table shows it: strings bare, numbers the JavaScript way, `N/A` for nothing.
+/// A value as a table shows it: strings bare (control characters escaped),
+/// numbers the JavaScript way, `N/A` for nothing.
 pub fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::printable::printable(s).into_owned(),
         Value::Null => "N/A".into(),
         Value::Number(n) => js_text::number(n),
         other => js_text::json(other),
@@ -213,33 +214,53 @@ pub fn sort(list: &mut [Value], spec: Option<&str>) {
     }
 }
 
+/// Which of PM2's three tables `pm2 ls` prints: the widest that fits the
+/// terminal (all columns when not a terminal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Every column.
+    Full,
+    /// id, name, mode, restarts, status, cpu, memory.
+    Condensed,
+    /// id, name, status, cpu, mem.
+    Minimal,
+}
+
 /// `pm2 ls`: the apps' table, then the modules' ("Module") table when there are any.
 /// `columns` is the terminal width (`None` when not a terminal: the full table).
-/// Also tells whether the apps' table has all its columns (PM2 leaves the
-/// host line's disk part out of a condensed listing).
-pub fn process_tables(list: &[Value], now: u64, columns: Option<usize>) -> (String, bool) {
+/// The apps' table picks the layout and the modules' table follows it, as in
+/// PM2; the caller needs it too (PM2 leaves the host line's disk part out of
+/// a narrower listing).
+pub fn process_tables(list: &[Value], now: u64, columns: Option<usize>) -> (String, Layout) {
     let (modules, apps): (Vec<&Value>, Vec<&Value>) = list.iter().partition(|p| is_module(p));
+    // An empty list sizes the name column as a six-character name would.
     let longest_name = list
         .iter()
         .map(|p| table::text_width(&name(p)))
         .max()
-        .unwrap_or(0);
-    let (mut out, full) = apps_table(&apps, now, columns, longest_name);
+        .unwrap_or(6);
+    let name_width = longest_name + 5;
+    let (mut out, layout) = apps_table(&apps, now, columns, name_width);
     if !modules.is_empty() {
         out.push_str(&bold("Module"));
         out.push('\n');
-        out.push_str(&modules_table(&modules, columns));
+        out.push_str(&modules_table(&modules, layout, name_width));
     }
-    (out, full)
+    (out, layout)
+}
+
+/// The cells of `row` at `idx`, in that order.
+fn pick(row: Vec<Cell>, idx: &[usize]) -> Vec<Cell> {
+    let mut row: Vec<Option<Cell>> = row.into_iter().map(Some).collect();
+    idx.iter().filter_map(|&i| row[i].take()).collect()
 }
 
 fn apps_table(
     apps: &[&Value],
     now: u64,
     columns: Option<usize>,
-    longest_name: usize,
-) -> (String, bool) {
-    let name_width = (longest_name + 5).max(6);
+    name_width: usize,
+) -> (String, Layout) {
     let full = [
         Column::auto("id"),
         Column::fixed("name", name_width),
@@ -279,12 +300,15 @@ fn apps_table(
             ]
         })
         .collect();
-    let widths = table::widths(&full, &rows);
+    // A layout is used when its whole table fits the terminal's width.
     let fits = |w: &[usize]| columns.is_none_or(|c| table::total_width(w) <= c);
+    let widths = table::widths(&full, &rows);
     if fits(&widths) {
-        return (table::render_with_widths(&full, &widths, &rows), true);
+        return (
+            table::render_with_widths(&full, &widths, &rows),
+            Layout::Full,
+        );
     }
-    // Narrower terminals: fewer columns, as PM2 does.
     let condensed = [
         Column::auto("id"),
         Column::fixed("name", name_width.min(20)),
@@ -294,45 +318,38 @@ fn apps_table(
         Column::fixed("cpu", 10),
         Column::fixed("memory", 10),
     ];
-    let pick = |idx: &[usize], rows: Vec<Vec<Cell>>| -> Vec<Vec<Cell>> {
-        rows.into_iter()
-            .map(|r| {
-                let mut r: Vec<Option<Cell>> = r.into_iter().map(Some).collect();
-                idx.iter().filter_map(|&i| r[i].take()).collect()
-            })
-            .collect()
-    };
-    let condensed_rows = pick(&[0, 1, 4, 7, 8, 9, 10], rows);
+    let condensed_rows: Vec<Vec<Cell>> = rows
+        .into_iter()
+        .map(|r| pick(r, &[0, 1, 4, 7, 8, 9, 10]))
+        .collect();
     let widths = table::widths(&condensed, &condensed_rows);
     if fits(&widths) {
         return (
             table::render_with_widths(&condensed, &widths, &condensed_rows),
-            false,
+            Layout::Condensed,
         );
     }
-    let minimal = [
+    let minimal_rows: Vec<Vec<Cell>> = condensed_rows
+        .into_iter()
+        .map(|r| pick(r, &[0, 1, 4, 5, 6]))
+        .collect();
+    (
+        table::render(&minimal_columns(name_width), &minimal_rows),
+        Layout::Minimal,
+    )
+}
+
+fn minimal_columns(name_width: usize) -> [Column; 5] {
+    [
         Column::auto("id"),
         Column::fixed("name", name_width.min(16)),
         Column::fixed("status", 11),
         Column::fixed("cpu", 8),
         Column::fixed("mem", 10),
-    ];
-    let minimal_rows = pick(&[0, 1, 4, 5, 6], condensed_rows);
-    (table::render(&minimal, &minimal_rows), false)
+    ]
 }
 
-fn modules_table(modules: &[&Value], columns: Option<usize>) -> String {
-    let full = [
-        Column::auto("id"),
-        Column::fixed("module", 30),
-        Column::fixed("version", 15),
-        Column::fixed("pid", 10),
-        Column::fixed("status", 10),
-        Column::fixed("↺", 6),
-        Column::fixed("cpu", 10),
-        Column::fixed("mem", 10),
-        Column::fixed("user", 10),
-    ];
+fn modules_table(modules: &[&Value], layout: Layout, name_width: usize) -> String {
     let rows: Vec<Vec<Cell>> = modules
         .iter()
         .map(|p| {
@@ -349,28 +366,43 @@ fn modules_table(modules: &[&Value], columns: Option<usize>) -> String {
             ]
         })
         .collect();
-    let widths = table::widths(&full, &rows);
-    if columns.is_none_or(|c| table::total_width(&widths) <= c) {
-        return table::render_with_widths(&full, &widths, &rows);
+    match layout {
+        Layout::Full => {
+            let full = [
+                Column::auto("id"),
+                Column::fixed("module", 30),
+                Column::fixed("version", 15),
+                Column::fixed("pid", 10),
+                Column::fixed("status", 10),
+                Column::fixed("↺", 6),
+                Column::fixed("cpu", 10),
+                Column::fixed("mem", 10),
+                Column::fixed("user", 10),
+            ];
+            table::render(&full, &rows)
+        }
+        Layout::Condensed => {
+            let condensed = [
+                Column::auto("id"),
+                Column::fixed("name", name_width.min(20)),
+                Column::fixed("status", 10),
+                Column::fixed("cpu", 10),
+                Column::fixed("mem", 10),
+            ];
+            let rows: Vec<Vec<Cell>> = rows
+                .into_iter()
+                .map(|r| pick(r, &[0, 1, 4, 6, 7]))
+                .collect();
+            table::render(&condensed, &rows)
+        }
+        Layout::Minimal => {
+            let rows: Vec<Vec<Cell>> = rows
+                .into_iter()
+                .map(|r| pick(r, &[0, 1, 4, 6, 7]))
+                .collect();
+            table::render(&minimal_columns(name_width), &rows)
+        }
     }
-    let narrow = [
-        Column::auto("id"),
-        Column::fixed("module", 20),
-        Column::fixed("status", 10),
-        Column::fixed("cpu", 10),
-        Column::fixed("mem", 10),
-    ];
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            let mut r: Vec<Option<Cell>> = r.into_iter().map(Some).collect();
-            [0, 1, 4, 6, 7]
-                .iter()
-                .filter_map(|&i| r[i].take())
-                .collect()
-        })
-        .collect::<Vec<_>>();
-    table::render(&narrow, &rows)
 }
 
 /// `pm2 ls -m`: one plain block per process, in id order.
@@ -655,6 +687,70 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("│ 1  │ pm2-logrotate                │ 3.0.0         │ 5549     │ online   │ 0    │"), "{t}");
+    }
+
+    #[test]
+    fn the_modules_table_follows_the_apps_layout() {
+        let list = vec![
+            proc_(0, "x", "online", json!({})),
+            proc_(
+                1,
+                "pm2-logrotate",
+                "online",
+                json!({"pmx_module": true, "version": "3.0.0"}),
+            ),
+        ];
+        // The full apps table is 142 wide with this name column.
+        let (t, layout) = process_tables(&list, 1_002_000, Some(141));
+        assert_eq!(layout, Layout::Condensed);
+        let expected = "\
+┌────┬──────────────────┬──────────┬──────┬───────────┬──────────┬──────────┐
+│ id │ name             │ mode     │ ↺    │ status    │ cpu      │ memory   │
+├────┼──────────────────┼──────────┼──────┼───────────┼──────────┼──────────┤
+│ 0  │ x                │ fork     │ 0    │ online    │ 0%       │ 20.2mb   │
+└────┴──────────────────┴──────────┴──────┴───────────┴──────────┴──────────┘
+Module
+┌────┬──────────────────┬──────────┬──────────┬──────────┐
+│ id │ name             │ status   │ cpu      │ mem      │
+├────┼──────────────────┼──────────┼──────────┼──────────┤
+│ 1  │ pm2-logrotate    │ online   │ 0%       │ 20.2mb   │
+└────┴──────────────────┴──────────┴──────────┴──────────┘
+";
+        assert_eq!(t, expected);
+        assert_eq!(process_tables(&list, 1_002_000, Some(142)).1, Layout::Full);
+        // The condensed apps table is 77 wide.
+        assert_eq!(
+            process_tables(&list, 1_002_000, Some(77)).1,
+            Layout::Condensed
+        );
+        let (t, layout) = process_tables(&list, 1_002_000, Some(76));
+        assert_eq!(layout, Layout::Minimal);
+        let expected = "\
+┌────┬────────────────┬───────────┬────────┬──────────┐
+│ id │ name           │ status    │ cpu    │ mem      │
+├────┼────────────────┼───────────┼────────┼──────────┤
+│ 0  │ x              │ online    │ 0%     │ 20.2mb   │
+└────┴────────────────┴───────────┴────────┴──────────┘
+Module
+┌────┬────────────────┬───────────┬────────┬──────────┐
+│ id │ name           │ status    │ cpu    │ mem      │
+├────┼────────────────┼───────────┼────────┼──────────┤
+│ 1  │ pm2-logrotate  │ online    │ 0%     │ 20.2mb   │
+└────┴────────────────┴───────────┴────────┴──────────┘
+";
+        assert_eq!(t, expected);
+    }
+
+    #[test]
+    fn an_empty_list_is_a_header_alone() {
+        let (t, layout) = process_tables(&[], 0, None);
+        assert_eq!(layout, Layout::Full);
+        let expected = "\
+┌────┬───────────┬─────────────┬─────────┬─────────┬──────────┬────────┬──────┬───────────┬──────────┬──────────┬──────────┬──────────┐
+│ id │ name      │ namespace   │ version │ mode    │ pid      │ uptime │ ↺    │ status    │ cpu      │ mem      │ user     │ watching │
+└────┴───────────┴─────────────┴─────────┴─────────┴──────────┴────────┴──────┴───────────┴──────────┴──────────┴──────────┴──────────┘
+";
+        assert_eq!(t, expected);
     }
 
     #[test]

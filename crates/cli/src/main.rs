@@ -4,8 +4,8 @@
 //! - [`args`]: the command line (clap), PM2's names, aliases and flags.
 //! - [`app_options`]: flags as PM2 app options.
 //! - [`ecosystem`]: config files and the apps they declare.
-//! - [`commands`]: one module per area (start, actions, info, logs, daemon).
-//! - [`monit`]: the terminal dashboard.
+//! - [`commands`]: one module per area (start, actions, info, logs, daemon,
+//!   monit: the terminal dashboard).
 //! - [`listing`], [`table`], [`js_text`], [`output`]: what gets printed, and how.
 
 mod app_options;
@@ -16,8 +16,8 @@ mod host_line;
 mod init_files;
 mod js_text;
 mod listing;
-mod monit;
 mod output;
+mod printable;
 mod runtime;
 mod table;
 

@@ -2,6 +2,7 @@
 //! a value does not fit its column).
 
 use crate::output::plain;
+use crate::printable::printable;
 
 /// Paints a cell's text (after truncation, so colors never count toward width).
 pub type Paint = fn(&str) -> String;
@@ -12,16 +13,18 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// A cell of `text`, its control characters escaped (see `printable`).
     pub fn new(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            paint: plain,
-        }
+        Cell::painted(text, plain)
     }
 
     pub fn painted(text: impl Into<String>, paint: Paint) -> Cell {
+        let text = text.into();
         Cell {
-            text: text.into(),
+            text: match printable(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                escaped => escaped.into_owned(),
+            },
             paint,
         }
     }
@@ -135,8 +138,11 @@ pub fn render_with_widths(columns: &[Column], w: &[usize], rows: &[Vec<Cell>]) -
     let head: Vec<Cell> = columns.iter().map(|c| Cell::new(c.header)).collect();
     out.push_str(&row_line(w, &head));
     out.push('\n');
-    out.push_str(&rule(w, '├', '┼', '┤'));
-    out.push('\n');
+    // No rows: the header closes the table, as PM2 draws an empty list.
+    if !rows.is_empty() {
+        out.push_str(&rule(w, '├', '┼', '┤'));
+        out.push('\n');
+    }
     for r in rows {
         out.push_str(&row_line(w, r));
         out.push('\n');

@@ -19,6 +19,11 @@ pub enum Error {
     Usage(String),
     #[error("connection to the PM2 daemon closed")]
     Disconnected,
+    #[error("the PM2 daemon did not answer {method} within {} s (PM2_RPC_TIMEOUT sets this bound, in ms)", .after.as_secs_f64())]
+    Timeout {
+        method: String,
+        after: std::time::Duration,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -10,6 +10,7 @@
 pub mod bus;
 pub mod error;
 pub mod launcher;
+mod module_tarball;
 pub mod modules;
 pub mod name_regex;
 pub mod ops;
@@ -19,6 +20,7 @@ pub mod target;
 pub use error::Error;
 pub use ops::{
     Action, ActionOptions, Client, ConnectOptions, ResurrectFailure, Resurrected, StartOptions,
+    Started,
 };
 pub use pm2_config::Paths;
 

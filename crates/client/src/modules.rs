@@ -5,10 +5,16 @@
 //! npm installs into a staging folder beside the module's, and only then is
 //! the old process deleted and the folders swapped; if the new version does
 //! not start, the previous one is put back and started again.
+//!
+//! A module's name becomes its folder, so it is checked ([`ModuleName`])
+//! before any path is built from it; a tarball is unpacked by
+//! [`module_tarball`], which never writes outside its folder.
 
 use crate::error::{Error, Result};
+use crate::module_tarball;
 use crate::ops::{Action, ActionOptions, Client, StartOptions};
 use crate::target;
+use pm2_config::module_name::ModuleName;
 use pm2_config::modules::{self as conf, Installed, Package, Source};
 use pm2_config::{Options, Paths};
 use serde_json::Value;
@@ -80,43 +86,50 @@ pub async fn install(client: &Client, spec: &str, opts: &InstallOptions) -> Resu
     match kind_of(spec, opts)? {
         Kind::Folder(dir) => install_folder(client, &dir, opts).await,
         Kind::Npm => {
-            let name = conf::canonical_name(spec);
+            let name = valid_name(&conf::canonical_name(spec))?;
             let module = Installed {
                 name,
                 source: Source::Npm,
             };
-            let staging = staging_dir(&client.paths, &module.name);
+            let staging = side_dir(&client.paths, &module.name.flat(), "staging")?;
             let registry = pm2_setting(&client.paths, "registry");
             npm_install(spec, &staging, registry.as_deref(), opts).await?;
             put_in_place(client, module, staging, opts).await
         }
         Kind::Tarball(file) => {
-            let staging = staging_dir(&client.paths, ".tarball");
-            let extracted = extract_tarball(&file, &staging)
-                .and_then(|()| Package::read(&staging).map_err(|e| Error::Usage(e.to_string())));
-            let package = match extracted {
-                Ok(p) => p,
+            let unpacked = side_dir(
+                &client.paths,
+                &format!("tarball-{}", std::process::id()),
+                "staging",
+            )?;
+            let staged = module_tarball::unpack(&file, &unpacked)
+                .and_then(|()| Package::read(&unpacked).map_err(|e| Error::Usage(e.to_string())))
+                .and_then(|package| {
+                    let name = package.module_name().clone();
+                    let staging = side_dir(&client.paths, &name.flat(), "staging")?;
+                    fs::rename(&unpacked, &staging)?;
+                    Ok((name, staging))
+                });
+            let (name, staging) = match staged {
+                Ok(staged) => staged,
                 Err(e) => {
-                    let _ = fs::remove_dir_all(&staging);
+                    let _ = fs::remove_dir_all(&unpacked);
                     return Err(e);
                 }
             };
-            let name = package.name().to_string();
-            let final_staging = staging_dir(&client.paths, &name);
-            let _ = fs::remove_dir_all(&final_staging);
-            fs::rename(&staging, &final_staging)?;
             let url = file.to_string_lossy().into_owned();
             let module = Installed {
                 name,
                 source: Source::Tarball(url),
             };
-            put_in_place(client, module, final_staging, opts).await
+            put_in_place(client, module, staging, opts).await
         }
     }
 }
 
 /// `pm2 module:update <name>`: installs it again from where it came from.
 pub async fn update(client: &Client, name: &str, opts: &InstallOptions) -> Result<InstallReport> {
+    valid_name(name)?;
     let registered = conf::read_conf(&client.paths)?;
     let module = conf::installed(&registered)
         .into_iter()
@@ -147,22 +160,39 @@ pub async fn uninstall(client: &Client, spec: &str, cwd: &Path) -> Result<Vec<St
         return Ok(vec![name]);
     }
     let registered = conf::installed(&conf::read_conf(&client.paths)?);
-    let names: Vec<String> = if spec == "all" {
-        registered.iter().map(|m| m.name.clone()).collect()
-    } else if registered.iter().any(|m| m.name == spec) {
-        vec![spec.to_string()]
+    let modules: Vec<&Installed> = if spec == "all" {
+        registered.iter().collect()
     } else {
-        return Err(Error::Usage(format!("Module {spec} is not installed")));
+        let name = valid_name(spec)?;
+        match registered.iter().find(|m| m.name == name) {
+            Some(m) => vec![m],
+            None => return Err(Error::Usage(format!("Module {spec} is not installed"))),
+        }
     };
-    for name in &names {
+    for module in &modules {
+        let name = module.name.as_str();
         conf::update_conf(&client.paths, |c| conf::unregister(c, name))?;
         delete_processes(client, name).await?;
-        let dir = client.paths.modules_dir.join(name);
-        if dir.exists() {
+        let dir = module.dir(&client.paths);
+        if fs::symlink_metadata(&dir).is_ok() {
             fs::remove_dir_all(&dir)?;
         }
+        remove_empty_scope(&client.paths, &module.name);
     }
-    Ok(names)
+    Ok(modules.iter().map(|m| m.name.to_string()).collect())
+}
+
+/// `name` checked as a module name, the error naming the problem.
+fn valid_name(name: &str) -> Result<ModuleName> {
+    ModuleName::parse(name).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// `modules/@scope`, once its last module is gone (as npm leaves no empty
+/// scope folder in node_modules).
+fn remove_empty_scope(paths: &Paths, name: &ModuleName) {
+    if let Some(scope) = name.scope() {
+        let _ = fs::remove_dir(paths.modules_dir.join(format!("@{scope}")));
+    }
 }
 
 /// Starts every registered module that is not running: what a new daemon
@@ -182,7 +212,10 @@ pub async fn launch_all(
         .iter()
         .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
-    let mut failed = Vec::new();
+    let mut failed: Vec<(String, String)> = conf::refused_entries(&registered)
+        .into_iter()
+        .map(|e| (e.name.clone(), e.to_string()))
+        .collect();
     for module in conf::installed(&registered) {
         let started = async {
             let package = Package::read(&module.package_dir(&client.paths))
@@ -203,7 +236,7 @@ pub async fn launch_all(
             Ok::<(), Error>(())
         };
         if let Err(e) = started.await {
-            failed.push((module.name.clone(), e.to_string()));
+            failed.push((module.name.to_string(), e.to_string()));
         }
     }
     failed
@@ -255,6 +288,7 @@ pub async fn unset(
     key: &str,
     client_env: &BTreeMap<String, String>,
 ) -> Result<Vec<String>> {
+    conf::section_of(key).map_err(|e| Error::Usage(e.to_string()))?;
     // A key (or module) not set is no failure, as in PM2: scripts unset a
     // module's section before installing it.
     let removed = conf::update_conf(&client.paths, |c| conf::unset(c, key))?.1;
@@ -357,15 +391,19 @@ async fn start_apps(
     client.start(apps, &start).await
 }
 
-/// `modules/.<name>.staging`, emptied.
-fn staging_dir(paths: &Paths, name: &str) -> PathBuf {
-    let dir = paths.modules_dir.join(format!(".{name}.staging"));
-    let _ = fs::remove_dir_all(&dir);
-    dir
+/// `modules/.<name>.<what>`, a folder beside the modules', not there yet.
+fn side_dir(paths: &Paths, name: &str, what: &str) -> Result<PathBuf> {
+    fs::create_dir_all(&paths.modules_dir)?;
+    let dir = paths.modules_dir.join(format!(".{name}.{what}"));
+    if fs::symlink_metadata(&dir).is_ok() {
+        fs::remove_dir_all(&dir)?;
+    }
+    Ok(dir)
 }
 
 /// Moves a staged module into `modules/<name>`, registers it, seeds its
 /// config defaults and starts it; puts the previous version back on failure.
+/// Whatever happens, the staging folder is gone afterwards.
 async fn put_in_place(
     client: &Client,
     module: Installed,
@@ -373,57 +411,93 @@ async fn put_in_place(
     opts: &InstallOptions,
 ) -> Result<InstallReport> {
     let paths = &client.paths;
-    let live = paths.modules_dir.join(&module.name);
-    let previous = paths.modules_dir.join(format!(".{}.previous", module.name));
+    let name = module.name.as_str();
     let staged_package =
         Package::read(&module.package_dir_in(&staging)).and_then(|p| p.apps().map(|_| p));
     if let Err(e) = staged_package {
         let _ = fs::remove_dir_all(&staging);
-        return Err(Error::Usage(format!("{}: {e}", module.name)));
+        return Err(Error::Usage(format!("{name}: {e}")));
     }
-    delete_processes(client, &module.name).await?;
-    let _ = fs::remove_dir_all(&previous);
-    let had_previous = live.exists();
-    if had_previous {
-        fs::rename(&live, &previous)?;
+    let live = module.dir(paths);
+    let swapped = async {
+        let previous = side_dir(paths, &module.name.flat(), "previous")?;
+        delete_processes(client, name).await?;
+        swap_in(&staging, &live, &previous).map(|had| had.then_some(previous))
     }
-    fs::rename(&staging, &live)?;
-    let package =
-        Package::read(&module.package_dir(paths)).map_err(|e| Error::Usage(e.to_string()))?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    conf::update_conf(paths, |c| {
-        conf::register(c, &module, now_ms);
-        conf::seed_defaults(c, &module.name, &package.config());
-    })?;
-    let apps = package.apps().map_err(|e| Error::Usage(e.to_string()))?;
-    match start_apps(client, &package, apps, &opts.client_env).await {
+    .await;
+    let previous = match swapped {
+        Ok(previous) => previous,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            remove_empty_scope(paths, &module.name);
+            return Err(e);
+        }
+    };
+    let started = async {
+        let package =
+            Package::read(&module.package_dir(paths)).map_err(|e| Error::Usage(e.to_string()))?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        conf::update_conf(paths, |c| {
+            conf::register(c, &module, now_ms);
+            conf::seed_defaults(c, name, &package.config());
+        })?;
+        let apps = package.apps().map_err(|e| Error::Usage(e.to_string()))?;
+        start_apps(client, &package, apps, &opts.client_env).await
+    }
+    .await;
+    match started {
         Ok(processes) => {
-            let _ = fs::remove_dir_all(&previous);
+            if let Some(previous) = previous {
+                let _ = fs::remove_dir_all(previous);
+            }
             Ok(InstallReport {
-                name: module.name,
+                name: module.name.to_string(),
                 development: false,
                 processes,
             })
         }
         Err(e) => {
             // Back to the previous version, running; or no trace of this one.
-            delete_processes(client, &module.name).await?;
+            delete_processes(client, name).await?;
             fs::remove_dir_all(&live)?;
-            if had_previous {
-                fs::rename(&previous, &live)?;
-                if let Ok(old) = Package::read(&module.package_dir(paths)) {
-                    if let Ok(apps) = old.apps() {
-                        start_apps(client, &old, apps, &opts.client_env).await?;
+            match previous {
+                Some(previous) => {
+                    fs::rename(&previous, &live)?;
+                    if let Ok(old) = Package::read(&module.package_dir(paths)) {
+                        if let Ok(apps) = old.apps() {
+                            start_apps(client, &old, apps, &opts.client_env).await?;
+                        }
                     }
                 }
-            } else {
-                conf::update_conf(paths, |c| conf::unregister(c, &module.name))?;
+                None => {
+                    conf::update_conf(paths, |c| conf::unregister(c, name))?;
+                    remove_empty_scope(paths, &module.name);
+                }
             }
             Err(e)
         }
     }
+}
+
+/// Puts `staging` at `live`, the module there before (if any) moved to
+/// `previous`; on failure everything is as it was. True when there was one.
+fn swap_in(staging: &Path, live: &Path, previous: &Path) -> Result<bool> {
+    let had_previous = fs::symlink_metadata(live).is_ok();
+    if had_previous {
+        fs::rename(live, previous)?;
+    } else if let Some(parent) = live.parent() {
+        // A scoped module's `modules/@scope`.
+        fs::create_dir_all(parent)?;
+    }
+    if let Err(e) = fs::rename(staging, live) {
+        if had_previous {
+            let _ = fs::rename(previous, live);
+        }
+        return Err(e.into());
+    }
+    Ok(had_previous)
 }
 
 /// `npm install <spec> --prefix <dir>`, npm's output on ours.
@@ -460,51 +534,12 @@ async fn npm_install(
     Ok(())
 }
 
-/// Extracts a gzipped tarball into `dir`, dropping its single top folder
-/// (`module/` for tarballs from `pm2 package`, `package/` from `npm pack`).
-fn extract_tarball(file: &Path, dir: &Path) -> Result<()> {
-    let bad =
-        |e: std::io::Error| Error::Usage(format!("{} is not a readable .tgz: {e}", file.display()));
-    fs::create_dir_all(dir)?;
-    let gz = flate2::read::GzDecoder::new(fs::File::open(file)?);
-    let mut archive = tar::Archive::new(gz);
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        let path = entry.path().map_err(bad)?.into_owned();
-        let inner: PathBuf = path.components().skip(1).collect();
-        if inner.as_os_str().is_empty() {
-            continue;
-        }
-        // Nothing may land outside `dir`: no `..`, no absolute path.
-        if inner
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(Error::Usage(format!(
-                "{}: unsafe path {}",
-                file.display(),
-                path.display()
-            )));
-        }
-        let target = dir.join(&inner);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        entry.unpack(&target).map_err(bad)?;
-    }
-    Ok(())
-}
-
 /// `pm2 package [dir]`: `<name>-<version>.tgz` in `out_dir`, the module's
 /// files under one `module/` folder (`.git` and `node_modules` left out).
 pub fn package(dir: &Path, out_dir: &Path) -> Result<PathBuf> {
     let pkg = Package::read(dir).map_err(|e| Error::Usage(e.to_string()))?;
     pkg.apps().map_err(|e| Error::Usage(e.to_string()))?;
-    let out = out_dir.join(format!(
-        "{}-{}.tgz",
-        pkg.name(),
-        pkg.version().unwrap_or("0.0.0")
-    ));
+    let out = out_dir.join(tarball_file_name(&pkg)?);
     let file = fs::File::create(&out)?;
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut builder = tar::Builder::new(gz);
@@ -512,6 +547,25 @@ pub fn package(dir: &Path, out_dir: &Path) -> Result<PathBuf> {
     append_tree(&mut builder, dir, Path::new("module"), &out)?;
     builder.into_inner()?.finish()?;
     Ok(out)
+}
+
+/// `<name>-<version>.tgz`, as npm names it: `@scope/name` gives
+/// `scope-name`; a version that is not one is refused (it names a file).
+pub fn tarball_file_name(pkg: &Package) -> Result<String> {
+    let version = pkg.version().unwrap_or("0.0.0");
+    let is_version = !version.is_empty()
+        && !version.starts_with('.')
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c));
+    if !is_version {
+        return Err(Error::Usage(format!(
+            "{}: package.json version {version:?} is not a version",
+            pkg.dir.display()
+        )));
+    }
+    let name = pkg.name().trim_start_matches('@').replace('/', "-");
+    Ok(format!("{name}-{version}.tgz"))
 }
 
 fn append_tree<W: std::io::Write>(
@@ -536,4 +590,34 @@ fn append_tree<W: std::io::Write>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_tarballs_are_named_as_npm_names_them_in_the_folder_asked() {
+        let dir = std::env::temp_dir().join(format!("pm2-tgzname-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let name_of = |json: &str| {
+            fs::write(dir.join("package.json"), json).unwrap();
+            tarball_file_name(&Package::read(&dir).unwrap())
+        };
+        assert_eq!(
+            name_of(r#"{"name": "@acme/mod", "version": "1.0.0"}"#).unwrap(),
+            "acme-mod-1.0.0.tgz"
+        );
+        assert_eq!(name_of(r#"{"name": "m"}"#).unwrap(), "m-0.0.0.tgz");
+        assert_eq!(
+            name_of(r#"{"name": "m", "version": "2.0.0-rc.1+b2"}"#).unwrap(),
+            "m-2.0.0-rc.1+b2.tgz"
+        );
+        for bad in ["1.0.0/../../x", "../x", "", "1 0"] {
+            let json = serde_json::json!({"name": "m", "version": bad}).to_string();
+            let err = name_of(&json).unwrap_err().to_string();
+            assert!(err.contains("is not a version"), "{bad}: {err}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::UnixStream;
@@ -81,17 +82,48 @@ impl RpcClient {
 
     /// Calls `method` and returns the reply's body unparsed, for
     /// [`rpc::reply_args_raw`].
+    ///
+    /// Gives up after [`timeout_for`] `method`: a daemon that never answers
+    /// cannot hold the caller forever.
     pub async fn call_raw(&self, method: &str, args: Vec<Value>) -> Result<Vec<u8>> {
-        let rx = self.send(method, args).await?;
-        rx.await.map_err(|_| Error::Disconnected)
+        self.call_within(method, args, timeout_for(method)?).await
+    }
+
+    async fn call_within(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        limit: Duration,
+    ) -> Result<Vec<u8>> {
+        let (id, rx) = match tokio::time::timeout(limit, self.send(method, args)).await {
+            Ok(sent) => sent?,
+            Err(_) => return Err(timed_out(method, limit)),
+        };
+        match tokio::time::timeout(limit, rx).await {
+            Ok(reply) => reply.map_err(|_| Error::Disconnected),
+            Err(_) => {
+                if let Some(p) = self.pending.lock().expect("pending lock").as_mut() {
+                    p.remove(&id);
+                }
+                Err(timed_out(method, limit))
+            }
+        }
     }
 
     /// Sends a call whose reply nobody waits for (`notifyKillPM2` never replies).
     pub async fn notify(&self, method: &str, args: Vec<Value>) -> Result<()> {
-        self.send(method, args).await.map(drop)
+        let limit = timeout_for(method)?;
+        match tokio::time::timeout(limit, self.send(method, args)).await {
+            Ok(sent) => sent.map(drop),
+            Err(_) => Err(timed_out(method, limit)),
+        }
     }
 
-    async fn send(&self, method: &str, args: Vec<Value>) -> Result<oneshot::Receiver<Vec<u8>>> {
+    async fn send(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<(String, oneshot::Receiver<Vec<u8>>)> {
         let id = format!(
             "{}:{}",
             std::process::id(),
@@ -105,7 +137,7 @@ impl RpcClient {
         let frame = rpc::call_frame(method, &args, &id);
         let mut w = self.writer.lock().await;
         w.write_all(&frame).await.map_err(|_| Error::Disconnected)?;
-        Ok(rx)
+        Ok((id, rx))
     }
 
     /// Resolves when the daemon closes the connection.
@@ -115,8 +147,96 @@ impl RpcClient {
     }
 }
 
+/// Requests that may wait for apps to stop (each up to twice its
+/// `kill_timeout`) or to start: they get the long bound.
+const SLOW_METHODS: &[&str] = &[
+    "prepare",
+    "startProcessId",
+    "stopProcessId",
+    "restartProcessId",
+    "reloadProcessId",
+    "softReloadProcessId",
+    "deleteProcessId",
+    "killMe",
+    "notifyKillPM2",
+    "waitBooted",
+];
+/// How long a request that starts or stops apps may take.
+const SLOW: Duration = Duration::from_secs(300);
+/// How long any other request may take.
+const QUICK: Duration = Duration::from_secs(60);
+/// Overrides both bounds, in milliseconds.
+const TIMEOUT_VAR: &str = "PM2_RPC_TIMEOUT";
+
+/// How long the client waits for the answer to `method`: `PM2_RPC_TIMEOUT`
+/// (ms) when set, else 5 minutes for requests that start or stop apps and
+/// 1 minute for the rest.
+pub fn timeout_for(method: &str) -> Result<Duration> {
+    match std::env::var(TIMEOUT_VAR) {
+        Ok(v) => parse_timeout(&v),
+        Err(_) if SLOW_METHODS.contains(&method) => Ok(SLOW),
+        Err(_) => Ok(QUICK),
+    }
+}
+
+fn parse_timeout(v: &str) -> Result<Duration> {
+    match v.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(Error::Usage(format!(
+            "{TIMEOUT_VAR} must be a number of milliseconds above 0, not {v:?}"
+        ))),
+    }
+}
+
+fn timed_out(method: &str, after: Duration) -> Error {
+    Error::Timeout {
+        method: method.to_string(),
+        after,
+    }
+}
+
 impl Drop for RpcClient {
     fn drop(&mut self) {
         self.reader.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_checked_and_in_milliseconds() {
+        assert_eq!(parse_timeout("1500").unwrap(), Duration::from_millis(1500));
+        for bad in ["0", "-1", "1s", ""] {
+            let e = parse_timeout(bad).unwrap_err().to_string();
+            assert!(e.contains("PM2_RPC_TIMEOUT"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_never_answers_is_given_up_on() {
+        let dir = std::env::temp_dir().join(format!("pm2-rpc-timeout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("rpc.sock");
+        let _ = std::fs::remove_file(&sock);
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        // Accepts and reads, never answers.
+        let silent = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        });
+        let client = RpcClient::connect(&sock).await.unwrap();
+        let limit = Duration::from_millis(200);
+        let e = client
+            .call_within("ping", vec![], limit)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ping") && e.contains("0.2 s"), "{e}");
+        assert!(client.pending.lock().unwrap().as_ref().unwrap().is_empty());
+        silent.abort();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::app_name::default_name;
 use crate::args::string_list;
 use crate::error::ConfigError;
 use crate::interpreter::{self, can_cluster};
@@ -55,6 +56,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     {
         name = format!("{name}-{env_name}");
     }
+    crate::app_name::check(&name).map_err(ConfigError::InvalidName)?;
 
     let (exec_path, interpreter) = match &launch {
         // The shell runs the command line itself: no interpreter in between.
@@ -153,31 +155,6 @@ pub fn restart_options(opts: &Options) -> Options {
         }
     }
     out
-}
-
-/// The app's name as PM2 would default it, for callers that have no resolved app.
-pub(crate) fn name_of(opts: &Options) -> Option<String> {
-    match opts.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => {
-            let script = opts.get("script")?.as_str()?;
-            Some(default_name(script))
-        }
-    }
-}
-
-/// The script's file name without its last extension, as Node's
-/// `path.basename(script, path.extname(script))` gives it, whole command
-/// strings included: `lib/api.test.js` → `api.test`, `node app.js --port 3000`
-/// → `node app`, `python3 -m http.server 8123` → `python3 -m http`.
-fn default_name(script: &str) -> String {
-    let trimmed = script.trim_end_matches('/');
-    let base = trimmed.rsplit('/').next().unwrap_or(trimmed);
-    match base.rfind('.') {
-        Some(dot) if dot > 0 => base[..dot].to_string(),
-        _ => base.to_string(),
-    }
 }
 
 /// Unit conversions and type checks for the options PM2's schema types.

@@ -205,7 +205,7 @@ pub(crate) fn build(
 /// a malformed `env` in the new options, so then the stored env is kept as it is.
 pub fn updated_env(stored_env: &Options, app_opts: &Options, ctx: &ResolveContext) -> Options {
     let opts = crate::options::normalize_keys(app_opts);
-    let name = crate::app::name_of(&opts).unwrap_or_default();
+    let name = crate::app_name::name_of(&opts).unwrap_or_default();
     let mut env = stored_env.clone();
     if let Ok(fresh) = build(&opts, &name, ctx) {
         env.extend(fresh);

@@ -34,6 +34,10 @@ pub enum ConfigError {
     #[error("{0}")]
     InvalidCron(String),
 
+    /// A name that cannot be shown on one line (see `app_name`).
+    #[error("{0}")]
+    InvalidName(String),
+
     /// A config file whose shape holds no recognisable apps.
     #[error("Invalid config: {0}")]
     InvalidConfig(String),

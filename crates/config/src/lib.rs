@@ -3,6 +3,7 @@
 //! no sockets, no processes; the only I/O is looking at the file system and PATH.
 
 mod app;
+pub mod app_name;
 mod args;
 pub mod cron;
 pub mod date_format;
@@ -13,6 +14,7 @@ mod error;
 mod interpreter;
 mod locate;
 mod logs;
+pub mod module_name;
 pub mod modules;
 mod options;
 mod package_dir;

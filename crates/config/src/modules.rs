@@ -6,6 +6,7 @@
 //! which holds an exclusive lock across read, change and atomic write, so
 //! concurrent `pm2 set` never lose each other's keys.
 
+use crate::module_name::{ModuleName, NameError};
 use crate::paths::write_atomic;
 use crate::{Options, Paths};
 use serde_json::{json, Map, Value};
@@ -31,14 +32,19 @@ pub enum Source {
 /// An installed module as the registries of `module_conf.json` list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installed {
-    pub name: String,
+    pub name: ModuleName,
     pub source: Source,
 }
 
 impl Installed {
     /// The folder holding the module's package.json.
     pub fn package_dir(&self, paths: &Paths) -> PathBuf {
-        self.package_dir_in(&paths.home.join("modules").join(&self.name))
+        self.package_dir_in(&self.dir(paths))
+    }
+
+    /// The module's own folder: `modules/<name>` (`modules/@scope/name`).
+    pub fn dir(&self, paths: &Paths) -> PathBuf {
+        self.name.folder_in(&paths.modules_dir)
     }
 
     /// The package folder inside `base`, the module's (or its staging) folder.
@@ -47,7 +53,7 @@ impl Installed {
         match self.source {
             Source::Npm => {
                 let node_modules = base.join("node_modules");
-                let plain = node_modules.join(&self.name);
+                let plain = self.name.folder_in(&node_modules);
                 if plain.exists() {
                     return plain;
                 }
@@ -56,7 +62,7 @@ impl Installed {
                     .flatten()
                     .flatten()
                     .filter(|e| e.file_name().to_string_lossy().starts_with('@'))
-                    .map(|e| e.path().join(&self.name))
+                    .map(|e| self.name.folder_in(&e.path()))
                     .find(|p| p.join("package.json").is_file())
                     .unwrap_or(plain)
             }
@@ -92,22 +98,36 @@ pub fn canonical_name(spec: &str) -> String {
     }
 }
 
-/// The modules both registries list, npm ones first.
+/// The modules both registries list, npm ones first; an entry whose name is
+/// not a valid module name is left out (no path is ever built from it).
 pub fn installed(conf: &Value) -> Vec<Installed> {
+    registered(conf)
+        .into_iter()
+        .filter_map(|(name, source)| {
+            let name = ModuleName::parse(&name).ok()?;
+            Some(Installed { name, source })
+        })
+        .collect()
+}
+
+/// The registry entries [`installed`] leaves out, with why.
+pub fn refused_entries(conf: &Value) -> Vec<NameError> {
+    registered(conf)
+        .into_iter()
+        .filter_map(|(name, _)| ModuleName::parse(&name).err())
+        .collect()
+}
+
+fn registered(conf: &Value) -> Vec<(String, Source)> {
     let mut out = Vec::new();
     if let Some(Value::Object(db)) = conf.get(NPM_REGISTRY) {
-        out.extend(db.keys().map(|name| Installed {
-            name: name.clone(),
-            source: Source::Npm,
-        }));
+        out.extend(db.keys().map(|name| (name.clone(), Source::Npm)));
     }
     if let Some(Value::Object(db)) = conf.get(TAR_REGISTRY) {
         for (name, entry) in db {
             let url = entry.get("install_url").and_then(Value::as_str);
-            out.push(Installed {
-                name: name.clone(),
-                source: Source::Tarball(url.unwrap_or_default().to_string()),
-            });
+            let source = Source::Tarball(url.unwrap_or_default().to_string());
+            out.push((name.clone(), source));
         }
     }
     out
@@ -115,7 +135,7 @@ pub fn installed(conf: &Value) -> Vec<Installed> {
 
 /// Records `module` in its registry (replacing an entry of the other kind).
 pub fn register(conf: &mut Value, module: &Installed, installed_at_ms: u64) {
-    unregister(conf, &module.name);
+    unregister(conf, module.name.as_str());
     let (registry, entry) = match &module.source {
         Source::Npm => (NPM_REGISTRY, json!({})),
         Source::Tarball(url) => (
@@ -123,7 +143,7 @@ pub fn register(conf: &mut Value, module: &Installed, installed_at_ms: u64) {
             json!({"source": "tarball", "install_url": url, "installed_at": installed_at_ms}),
         ),
     };
-    object_at(conf, registry).insert(module.name.clone(), entry);
+    object_at(conf, registry).insert(module.name.to_string(), entry);
 }
 
 /// Forgets `name` in both registries. Its config keys stay, as in PM2.
@@ -153,9 +173,14 @@ pub enum KeyError {
     Malformed(String),
     #[error("Key {0:?} is not allowed (it names an object prototype)")]
     Forbidden(String),
+    #[error("Key {0:?} is not allowed: the module registries change only by pm2 install and pm2 uninstall")]
+    Registry(String),
+    #[error("Key {key:?} does not start with a module name: {error}")]
+    BadModule { key: String, error: NameError },
 }
 
-/// `app:key` or `app.key` (any depth) as its path of nested object keys.
+/// `app:key` or `app.key` (any depth) as its path of nested object keys. The
+/// first part names the module (or app) and must be a valid module name.
 pub fn key_path(key: &str) -> Result<Vec<&str>, KeyError> {
     let parts: Vec<&str> = key.split([':', '.']).collect();
     if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
@@ -167,7 +192,22 @@ pub fn key_path(key: &str) -> Result<Vec<&str>, KeyError> {
     {
         return Err(KeyError::Forbidden(key.to_string()));
     }
+    section_of(key)?;
     Ok(parts)
+}
+
+/// The module (or app) a `pm2 set`/`unset`/`conf` key names: its first part,
+/// a valid module name other than a registry's.
+pub fn section_of(key: &str) -> Result<&str, KeyError> {
+    let section = key.split([':', '.']).next().unwrap_or_default();
+    if section == NPM_REGISTRY || section == TAR_REGISTRY {
+        return Err(KeyError::Registry(key.to_string()));
+    }
+    ModuleName::parse(section).map_err(|error| KeyError::BadModule {
+        key: key.to_string(),
+        error,
+    })?;
+    Ok(section)
 }
 
 /// `pm2 set key value`: the value is stored as the string given, as PM2 does.
@@ -198,6 +238,9 @@ pub fn clear(conf: &mut Value, key: &str) -> Result<(), KeyError> {
 /// `pm2 unset key`: removes it; `pm2 unset <module>` removes the whole section.
 /// True when something was removed.
 pub fn unset(conf: &mut Value, key: &str) -> bool {
+    if section_of(key).is_err() {
+        return false;
+    }
     let path: Vec<&str> = key.split([':', '.']).collect();
     let (last, parents) = path.split_last().expect("split yields one part at least");
     let mut node = &mut *conf;
@@ -311,6 +354,8 @@ pub enum PackageError {
     BadPackageJson(PathBuf, serde_json::Error),
     #[error("{}: package.json has no name", .0.display())]
     NoName(PathBuf),
+    #[error("{}: package.json: {}", .0.display(), .1)]
+    BadName(PathBuf, NameError),
     #[error("{}: the module has nothing to run (no apps, pm2, bin or main in package.json, and no index.js)", .0.display())]
     NothingToRun(PathBuf),
 }
@@ -320,6 +365,7 @@ pub enum PackageError {
 pub struct Package {
     pub dir: PathBuf,
     pub json: Value,
+    name: ModuleName,
 }
 
 impl Package {
@@ -329,17 +375,25 @@ impl Package {
             .map_err(|e| PackageError::NoPackageJson(dir.to_path_buf(), e))?;
         let json: Value = serde_json::from_slice(&bytes)
             .map_err(|e| PackageError::BadPackageJson(dir.to_path_buf(), e))?;
-        if json.get("name").and_then(Value::as_str).is_none() {
+        let Some(name) = json.get("name").and_then(Value::as_str) else {
             return Err(PackageError::NoName(dir.to_path_buf()));
-        }
+        };
+        let name =
+            ModuleName::parse(name).map_err(|e| PackageError::BadName(dir.to_path_buf(), e))?;
         Ok(Package {
             dir: dir.to_path_buf(),
             json,
+            name,
         })
     }
 
     pub fn name(&self) -> &str {
-        self.json["name"].as_str().unwrap_or_default()
+        self.name.as_str()
+    }
+
+    /// The package's name, valid as a module's folder name.
+    pub fn module_name(&self) -> &ModuleName {
+        &self.name
     }
 
     pub fn version(&self) -> Option<&str> {
@@ -498,12 +552,12 @@ mod tests {
         seed_defaults(&mut conf, "m", &json!({"a": "default", "b": false}));
         assert_eq!(conf["m"], json!({"a": "mine", "b": false}));
         let npm = Installed {
-            name: "m".into(),
+            name: ModuleName::parse("m").unwrap(),
             source: Source::Npm,
         };
         register(&mut conf, &npm, 1);
         let tar = Installed {
-            name: "t".into(),
+            name: ModuleName::parse("t").unwrap(),
             source: Source::Tarball("/x/t.tgz".into()),
         };
         register(&mut conf, &tar, 7);
@@ -526,16 +580,86 @@ mod tests {
         fs::create_dir_all(&pkg).unwrap();
         fs::write(pkg.join("package.json"), "{}").unwrap();
         let m = Installed {
-            name: "mod".into(),
+            name: ModuleName::parse("mod").unwrap(),
             source: Source::Npm,
         };
         assert_eq!(m.package_dir_in(&base), pkg);
         let t = Installed {
-            name: "mod".into(),
+            name: ModuleName::parse("mod").unwrap(),
             source: Source::Tarball("x".into()),
         };
         assert_eq!(t.package_dir_in(&base), base);
         fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn keys_name_a_valid_module_and_never_a_registry() {
+        assert_eq!(section_of("@acme/mod:greeting"), Ok("@acme/mod"));
+        assert_eq!(key_path("@acme/mod:a").unwrap(), vec!["@acme/mod", "a"]);
+        assert!(matches!(
+            key_path("/x:key"),
+            Err(KeyError::BadModule { .. })
+        ));
+        let err = key_path("a b:key").unwrap_err().to_string();
+        assert!(err.contains("does not start with a module name"), "{err}");
+        assert!(matches!(
+            key_path("tar-modules:/etc"),
+            Err(KeyError::Registry(_))
+        ));
+        assert!(matches!(
+            key_path("module-db-v2:x"),
+            Err(KeyError::Registry(_))
+        ));
+        let mut conf = json!({"tar-modules": {"m": {}}});
+        assert!(!unset(&mut conf, "tar-modules"));
+        assert_eq!(conf, json!({"tar-modules": {"m": {}}}));
+    }
+
+    #[test]
+    fn registry_entries_with_invalid_names_are_left_out() {
+        let conf = json!({
+            NPM_REGISTRY: {"ok": {}, "../../victim": {}},
+            TAR_REGISTRY: {"/../x": {"install_url": "/t.tgz"}, "@acme/mod": {}}
+        });
+        let names: Vec<String> = installed(&conf)
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect();
+        assert_eq!(names, vec!["ok", "@acme/mod"]);
+        let refused: Vec<String> = refused_entries(&conf).into_iter().map(|e| e.name).collect();
+        assert_eq!(refused, vec!["../../victim", "/../x"]);
+        let paths = Paths::new(PathBuf::from("/h"));
+        let scoped = &installed(&conf)[1];
+        assert_eq!(scoped.dir(&paths), PathBuf::from("/h/modules/@acme/mod"));
+        assert_eq!(
+            scoped.package_dir(&paths),
+            PathBuf::from("/h/modules/@acme/mod")
+        );
+    }
+
+    #[test]
+    fn a_package_named_out_of_its_folder_is_refused() {
+        let dir = std::env::temp_dir().join(format!("pm2-badname-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("package.json"),
+            r#"{"name": "/../../victim", "main": "x.js"}"#,
+        )
+        .unwrap();
+        let err = Package::read(&dir).unwrap_err();
+        assert!(matches!(err, PackageError::BadName(..)));
+        assert!(
+            err.to_string()
+                .contains("Invalid module name \"/../../victim\""),
+            "{err}"
+        );
+        fs::write(
+            dir.join("package.json"),
+            r#"{"name": "@acme/mod", "main": "x.js"}"#,
+        )
+        .unwrap();
+        assert_eq!(Package::read(&dir).unwrap().name(), "@acme/mod");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -115,7 +115,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    // One temp file per write: concurrent writers in one process (API calls
+    // of require('pm2')) must not write into each other's.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.partial", std::process::id()));
     let written = (|| {
         // O_NONBLOCK | O_NOFOLLOW: whatever sits at the temp path (a FIFO, a
         // link) fails the open instead of hanging it or redirecting it.
@@ -142,6 +146,32 @@ use std::os::unix::fs::OpenOptionsExt;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writes_in_one_process_leave_one_whole_file() {
+        let dir = std::env::temp_dir().join(format!("pm2-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dump.pm2");
+        let contents: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 1 << 20]).collect();
+        std::thread::scope(|s| {
+            for c in &contents {
+                let file = &file;
+                s.spawn(move || {
+                    for _ in 0..4 {
+                        write_atomic(file, c).unwrap();
+                    }
+                });
+            }
+        });
+        let got = fs::read(&file).unwrap();
+        assert!(
+            contents.contains(&got),
+            "the dump is one writer's whole content"
+        );
+        let left: Vec<_> = fs::read_dir(&dir).unwrap().flatten().collect();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(left.len(), 1, "no temp file is left");
+    }
 
     #[test]
     fn creates_a_private_home_with_its_folders_and_config() {

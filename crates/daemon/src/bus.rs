@@ -4,9 +4,7 @@
 //! for it, rather than making the daemon buffer them without bound; the other
 //! subscribers are not affected.
 
-use crate::daemon_log::DaemonLog;
 use crate::limits::{Slot, MAX_EVENT_BYTES_QUEUED};
-use crate::log_throttle::LogThrottle;
 use pm2_wire::rpc::pub_frame;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -81,7 +79,13 @@ impl Bus {
     }
 
     /// Serves one subscriber connection until it closes, holding its `slot`.
-    pub(crate) fn attach(&self, stream: UnixStream, slot: Slot, log: &DaemonLog) {
+    /// `reporter(id)` gives what is told of the events dropped for subscriber
+    /// `id`: `(count, KB still waiting)`. The caller decides where that goes,
+    /// so the bus knows nothing of the daemon's log.
+    pub(crate) fn attach<R>(&self, stream: UnixStream, slot: Slot, reporter: impl FnOnce(u64) -> R)
+    where
+        R: Fn(u64, usize) + Send + 'static,
+    {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, mut rx) = mpsc::unbounded_channel::<Arc<Vec<u8>>>();
         let backlog = Arc::new(Backlog::default());
@@ -104,14 +108,10 @@ impl Bus {
                 written.bytes.fetch_sub(cost(&frame), Ordering::AcqRel);
             }
         });
-        let drops = LogThrottle::new(
-            log.clone(),
-            format!("events dropped for pub.sock subscriber #{id}"),
-        )
-        .file_only();
+        let report = reporter(id);
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            until_gone(read, &backlog, &drops, id).await;
+            until_gone(read, &backlog, report).await;
             writer.abort();
             drop(slot);
             let mut subs = inner.subscribers.lock().expect("bus lock");
@@ -121,9 +121,9 @@ impl Bus {
     }
 }
 
-/// Waits for subscriber `id` to leave, reporting the events dropped for it
+/// Waits for a subscriber to leave, reporting the events dropped for it
 /// meanwhile. Subscribers send nothing; reading only tells us when they leave.
-async fn until_gone(mut read: OwnedReadHalf, backlog: &Backlog, drops: &LogThrottle, id: u64) {
+async fn until_gone(mut read: OwnedReadHalf, backlog: &Backlog, report: impl Fn(u64, usize)) {
     let mut sink = [0u8; 1024];
     loop {
         tokio::select! {
@@ -132,9 +132,7 @@ async fn until_gone(mut read: OwnedReadHalf, backlog: &Backlog, drops: &LogThrot
                 let n = backlog.dropped.swap(0, Ordering::Relaxed);
                 let waiting = backlog.bytes.load(Ordering::Relaxed) >> 10;
                 if n > 0 {
-                    drops.events(n, || format!(
-                        "pub.sock subscriber #{id} is not reading: {n} events dropped, {waiting} KB waiting for it"
-                    ));
+                    report(n, waiting);
                 }
             }
         }

@@ -2,7 +2,12 @@
 //! daemon's, so a stop can kill every process the app started, also those
 //! that left its process tree, group and session (`setsid` daemons).
 //!
-//! Layout: `<daemon's cgroup>/pm2-<daemon pid>/<pm_id>/<launch>`. The app's
+//! Layout: `<daemon's cgroup>/pm2-<pid>-<start time>-<random>/<pm_id>/<launch>`.
+//! The pid alone is not unique: daemons in two containers sharing a cgroup
+//! tree each see their own pid namespace. The daemon holds a `flock` on its
+//! cgroup's directory while it lives: a new daemon removes the empty cgroups
+//! of the daemons whose lock is free (they died without a shutdown), whatever
+//! namespace they ran in, and never those of a live one. The app's
 //! cgroup outlives a crash, so a later stop still finds what the crashed
 //! launch left behind; each launch gets a leaf of its own, so removing a
 //! stopped launch's leaf in the background never removes the next launch's
@@ -19,10 +24,12 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The daemon's cgroup for its apps, `<daemon's cgroup>/pm2-<pid>`.
+/// The daemon's cgroup for its apps, `<daemon's cgroup>/pm2-<pid>-<start>-<random>`.
 #[derive(Debug)]
 pub struct AppCgroups {
     dir: PathBuf,
+    /// The directory, open and locked for as long as the daemon lives.
+    _owner: OwnedFd,
 }
 
 /// How long a stopped app's cgroup may take to empty before it is left in place.
@@ -45,28 +52,30 @@ impl AppCgroups {
         AppCgroups::create_under(&base)
     }
 
-    /// Creates `pm2-<pid>` (or `pm2-<pid>-<n>` when taken: daemons in other PID
-    /// namespaces, or several in-process daemons) under the cgroup `base`.
+    /// Creates and locks a cgroup of a new name under the cgroup `base`,
+    /// after removing the empty ones of daemons gone.
     fn create_under(base: &Path) -> Result<AppCgroups, String> {
         // Moving a child out of `base` needs write access to `base`'s cgroup.procs.
         writable(&base.join("cgroup.procs"))
             .map_err(|e| format!("{}/cgroup.procs: {e}", base.display()))?;
         remove_stale(base);
-        let pid = std::process::id();
-        let mut n = 0;
-        let dir = loop {
-            let name = match n {
-                0 => format!("pm2-{pid}"),
-                n => format!("pm2-{pid}-{n}"),
-            };
-            let dir = base.join(name);
+        let mut attempts = 0;
+        let cgroups = loop {
+            attempts += 1;
+            let dir = base.join(own_name());
             match std::fs::create_dir(&dir) {
-                Ok(()) => break dir,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 10 => continue,
                 Err(e) => return Err(format!("cannot create a cgroup in {}: {e}", base.display())),
             }
+            // Another daemon's sweep may lock or remove the directory between
+            // its creation and our lock: then it is not ours, take another.
+            match lock_owned(&dir) {
+                Some(owner) => break AppCgroups { dir, _owner: owner },
+                None if attempts < 10 => continue,
+                None => return Err(format!("cannot lock a cgroup in {}", base.display())),
+            }
         };
-        let cgroups = AppCgroups { dir };
         if !cgroups.dir.join("cgroup.kill").exists() {
             let _ = std::fs::remove_dir(&cgroups.dir);
             return Err("the kernel has no cgroup.kill (before 5.14)".into());
@@ -164,18 +173,84 @@ impl AppCgroups {
     }
 }
 
-/// Removes the empty cgroups that daemons now gone left under `base`:
-/// in-process daemons end with their host script, without a shutdown.
-/// Cgroups that still hold processes stay (rmdir refuses them).
+/// `pm2-<pid>-<start time>-<random>`: unique among daemons in any namespace,
+/// and it tells when and by which process the cgroup was made.
+fn own_name() -> String {
+    let start = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let (_, rest) = s.rsplit_once(')')?;
+            // Field 22, the 20th after the command: start time in clock ticks since boot.
+            rest.split_whitespace().nth(19).map(str::to_string)
+        })
+        .unwrap_or_else(|| "0".into());
+    let mut random = [0u8; 4];
+    // SAFETY: getrandom writes at most `random.len()` bytes into the buffer.
+    let got = unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
+    if got != random.len() as isize {
+        // No entropy source: the time still tells daemons apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        random = nanos.to_le_bytes();
+    }
+    format!(
+        "pm2-{}-{start}-{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(random)
+    )
+}
+
+/// Opens `dir` and takes its lock without waiting; `None` when another
+/// process holds it.
+fn try_lock(dir: &Path) -> Option<OwnedFd> {
+    let fd: OwnedFd = std::fs::File::open(dir).ok()?.into();
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    (r == 0).then_some(fd)
+}
+
+/// Locks the cgroup `dir` just made, and checks that the path still names
+/// the directory locked (not removed meanwhile by another daemon's sweep).
+fn lock_owned(dir: &Path) -> Option<OwnedFd> {
+    use std::os::unix::fs::MetadataExt;
+    let fd = try_lock(dir)?;
+    let file = std::fs::File::from(fd);
+    let (locked, now) = (file.metadata().ok()?, std::fs::metadata(dir).ok()?);
+    (locked.ino() == now.ino() && locked.dev() == now.dev()).then(|| file.into())
+}
+
+/// Whether a `pm2-*` name is of a daemon that locks its cgroup (see
+/// [`own_name`]). Older names (`pm2-<pid>`, `pm2-<pid>-<n>`) say nothing
+/// reliable about their owner, so their cgroups are left alone.
+fn is_locking_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("pm2-") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    matches!(parts.as_slice(), [pid, start, random]
+        if pid.parse::<u32>().is_ok()
+            && start.parse::<u64>().is_ok()
+            && random.len() == 8
+            && random.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Removes the cgroups that daemons now gone left under `base` (killed
+/// outright, or in-process daemons ended with their host script): those
+/// whose lock is free. Cgroups that still hold processes stay (rmdir
+/// refuses them); a live daemon's cgroup is locked and stays, empty or not.
 fn remove_stale(base: &Path) {
     for dir in subdirs(base) {
-        let owner = dir
+        let locking = dir
             .file_name()
             .and_then(OsStr::to_str)
-            .and_then(|n| n.strip_prefix("pm2-"))
-            .and_then(|n| n.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok());
-        if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            .is_some_and(is_locking_name);
+        if !locking {
+            continue;
+        }
+        // Held while removing, so a daemon starting now cannot take it over.
+        if let Some(_lock) = try_lock(&dir) {
             let _ = remove_tree(&dir);
         }
     }
@@ -462,26 +537,49 @@ mod tests {
         assert!(!cgroups.dir().exists());
     }
 
+    #[test]
+    fn names_are_unique_and_say_they_are_locked() {
+        let (a, b) = (own_name(), own_name());
+        assert_ne!(a, b);
+        assert!(is_locking_name(&a), "{a}");
+        assert!(
+            a.starts_with(&format!("pm2-{}-", std::process::id())),
+            "{a}"
+        );
+        for old in [
+            "pm2-12",
+            "pm2-12-3",
+            "pm2-x-1-deadbeef",
+            "pm2-1-2-xyz",
+            "other",
+        ] {
+            assert!(!is_locking_name(old), "{old}");
+        }
+    }
+
     #[tokio::test]
     async fn removes_the_empty_cgroups_of_daemons_gone() {
-        let Ok(probe) = AppCgroups::create() else {
+        let Ok(live) = AppCgroups::create() else {
             eprintln!("skipped: no usable cgroup v2 here");
             return;
         };
-        let base = probe.dir().parent().unwrap().to_path_buf();
-        probe.remove().await;
-        // Above any pid_max: no such process.
-        let stale = base.join("pm2-999999999-3");
+        let base = live.dir().parent().unwrap().to_path_buf();
+        // A daemon killed outright: its name, no lock.
+        let stale = base.join("pm2-999999999-1-0badc0de");
         std::fs::create_dir_all(stale.join("0").join("1")).unwrap();
-        let live = base.join(format!("pm2-{}-99", std::process::id()));
-        std::fs::create_dir_all(&live).unwrap();
-        let cgroups = AppCgroups::create().unwrap();
-        let (stale_removed, live_kept) = (!stale.exists(), live.exists());
+        // An older daemon's name: nothing tells whether it lives.
+        let legacy = base.join("pm2-999999999-7");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let next = AppCgroups::create().unwrap();
+        let (stale_removed, legacy_kept, live_kept) =
+            (!stale.exists(), legacy.exists(), live.dir().exists());
         let _ = remove_tree(&stale);
-        let _ = remove_tree(&live);
-        cgroups.remove().await;
+        let _ = remove_tree(&legacy);
+        next.remove().await;
+        live.remove().await;
         assert!(stale_removed);
-        assert!(live_kept);
+        assert!(legacy_kept);
+        assert!(live_kept, "an empty cgroup of a live daemon stays");
     }
 
     #[tokio::test]

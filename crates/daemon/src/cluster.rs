@@ -12,18 +12,20 @@
 //!   a bind error goes back as Node's errno, so the app sees a real `EADDRINUSE`.
 //! - `online`, `listening`: reported to the supervisor, which waits for
 //!   `listening` before retiring the old process of a reload.
-//! - `exitedAfterDisconnect`: acked, as Node's primary does.
-//! - `disconnect` (sent): the worker closes its servers, lets its open
-//!   connections finish and exits; the graceful end of a reload.
+//! - `exitedAfterDisconnect`: acked, as Node's primary does. A worker that
+//!   gets its kill signal and does not handle it disconnects so (closes its
+//!   servers, lets its connections finish), then ends (lib/container.js).
 //!
-//! Scheduling is the shared handle: every worker of an app listening on the
-//! same address gets the same socket, and the kernel hands each connection to
-//! whichever worker accepts first. The socket is the app's, not a worker's: it
-//! stays open in the daemon while any instance of the app runs (or waits to be
-//! restarted), so a crash or a reload never closes it, and connections that
-//! arrive while no worker accepts wait in its backlog instead of being
-//! refused. It is closed (and a unix socket file removed) when the app's last
-//! instance stops or is deleted.
+//! Scheduling is the shared handle: every worker listening on the same
+//! address gets the same socket, whatever its app (as Node's primary shares
+//! it among all its workers, PM2's apps included), and the kernel hands each
+//! connection to whichever worker accepts first. The socket is not a
+//! worker's: it stays open in the daemon while any instance of an app that
+//! uses it runs (or waits to be restarted), so a crash or a reload never
+//! closes it, and connections that arrive while no worker accepts wait in its
+//! backlog instead of being refused. It is closed (and a unix socket file
+//! removed) when the last instance of the last app using it stops or is
+//! deleted.
 
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -32,7 +34,7 @@ use nix::sys::socket::{
 };
 use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -66,8 +68,9 @@ pub struct Cluster {
     /// Node numbers workers from 1, never reusing an id.
     last_worker_id: u64,
     workers: HashMap<WorkerKey, Worker>,
-    /// Listening sockets by app name, then by Node's server key.
-    apps: HashMap<String, HashMap<String, Listener>>,
+    /// Listening sockets by Node's server key. As with Node's primary, one
+    /// socket serves every worker that asks for its address, of any app.
+    listeners: HashMap<String, Listener>,
 }
 
 struct Worker {
@@ -86,6 +89,9 @@ struct Worker {
 
 struct Listener {
     fd: OwnedFd,
+    /// The apps whose workers got this socket: it stays open while any of
+    /// them runs.
+    apps: HashSet<String>,
     /// The `data` of the first `queryServer` (TLS session data), given to
     /// every later worker, as Node's primary does.
     data: Value,
@@ -170,22 +176,13 @@ impl Cluster {
         self.workers.remove(&(pm_id, launch));
     }
 
-    /// Asks a worker to close its servers and exit once its connections are
-    /// done (`cluster.worker.disconnect()` from the primary's side). False
-    /// when it is not a cluster worker.
-    pub fn disconnect(&mut self, pm_id: u64, launch: u64) -> bool {
-        match self.workers.get_mut(&(pm_id, launch)) {
-            Some(w) => {
-                w.send(json!({"act": "disconnect"}), None);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Closes the listening sockets of `app`: its last instance is down.
+    /// Closes the listening sockets only `app` uses: its last instance is
+    /// down.
     pub fn release(&mut self, app: &str) {
-        self.apps.remove(app);
+        self.listeners.retain(|_, l| {
+            l.apps.remove(app);
+            !l.apps.is_empty()
+        });
         // Copies kept for a resend go too, or the port would stay taken.
         for w in self.workers.values_mut().filter(|w| w.app == app) {
             w.in_flight = None;
@@ -195,7 +192,7 @@ impl Cluster {
 
     /// Whether `app` holds listening sockets.
     pub fn holds(&self, app: &str) -> bool {
-        self.apps.get(app).is_some_and(|s| !s.is_empty())
+        self.listeners.values().any(|l| l.apps.contains(app))
     }
 
     /// Handles an internal message (`cmd` starting with `NODE_`) of a worker.
@@ -272,8 +269,8 @@ impl Cluster {
         }
     }
 
-    /// A copy of the app's socket for `server_key` (opened now if it is the
-    /// first), with its `data`; `None` for an unknown worker.
+    /// A copy of the socket for `server_key` (opened now if no worker asked
+    /// for it yet), with its `data`; `None` for an unknown worker.
     fn socket_for(
         &mut self,
         key: WorkerKey,
@@ -281,25 +278,38 @@ impl Cluster {
         msg: &Value,
     ) -> Option<Result<(OwnedFd, Value), Errno>> {
         let w = self.workers.get(&key)?;
-        let known = self
-            .apps
-            .get(&w.app)
-            .is_some_and(|s| s.contains_key(server_key));
-        if !known {
+        let at = listener_key(server_key, msg, w);
+        if !self.listeners.contains_key(&at) {
             let listener = match open_listener(msg, w) {
                 Ok(l) => l,
                 Err(e) => return Some(Err(e)),
             };
-            let sockets = self.apps.entry(w.app.clone()).or_default();
-            sockets.insert(server_key.to_string(), listener);
+            self.listeners.insert(at.clone(), listener);
         }
-        let sockets = &self.apps[&w.app];
-        let l = &sockets[server_key];
+        let l = self.listeners.get_mut(&at)?;
+        l.apps.insert(w.app.clone());
         Some(
             l.fd.try_clone()
                 .map(|fd| (fd, l.data.clone()))
                 .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE))),
         )
+    }
+}
+
+/// Where a listener is kept: its server key, and for a unix socket given
+/// by a relative path the folder it is relative to (two apps in different
+/// folders naming `app.sock` ask for two sockets).
+fn listener_key(server_key: &str, msg: &Value, w: &Worker) -> String {
+    let unix = msg.get("addressType").and_then(Value::as_i64) == Some(-1);
+    let relative_path = unix
+        && msg
+            .get("address")
+            .and_then(Value::as_str)
+            .is_some_and(|a| !a.starts_with('/') && !a.starts_with('\0'));
+    if relative_path {
+        format!("{server_key} in {}", w.cwd.display())
+    } else {
+        server_key.to_string()
     }
 }
 
@@ -384,6 +394,7 @@ fn open_listener(msg: &Value, w: &Worker) -> Result<Listener, Errno> {
     };
     Ok(Listener {
         fd,
+        apps: HashSet::new(),
         data,
         unix_path,
     })
@@ -508,7 +519,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn workers_of_an_app_share_one_socket_and_another_app_gets_eaddrinuse() {
+    async fn every_app_asking_for_an_address_shares_its_socket_until_the_last_is_released() {
         let mut c = Cluster::default();
         let mut a = worker(&mut c, 0, "api");
         c.on_message(0, 1, &query(0, 1));
@@ -519,21 +530,44 @@ mod tests {
         assert_eq!(first["msg"]["key"], "127.0.0.1:0:4:undefined:0");
         assert!(c.holds("api"));
         let port = {
-            let l = &c.apps["api"]["127.0.0.1:0:4:undefined:0"];
+            let l = &c.listeners["127.0.0.1:0:4:undefined:0"];
             let addr: SockaddrIn = nix::sys::socket::getsockname(l.fd.as_raw_fd()).unwrap();
             addr.port()
         };
-        // A second app asking for that port gets Node's EADDRINUSE, no handle.
+        // A second app asking for that address gets the same socket.
         let mut b = worker(&mut c, 1, "other");
-        c.on_message(1, 1, &query(port, 1));
-        let refused = next_line(&mut b).await;
-        assert_eq!(refused["cmd"], "NODE_CLUSTER");
-        assert_eq!(refused["errno"], -libc::EADDRINUSE);
-        // Releasing the app frees the port.
+        c.on_message(1, 1, &query(0, 1));
+        let shared = next_line(&mut b).await;
+        assert_eq!(shared["cmd"], "NODE_HANDLE");
+        assert_eq!(shared["msg"]["errno"], 0);
+        assert_eq!(c.listeners.len(), 1);
+        // Released by one app, it stays open for the other.
         c.release("api");
         assert!(!c.holds("api"));
-        c.on_message(1, 1, &query(port, 2));
-        assert_eq!(next_line(&mut b).await["msg"]["errno"], 0);
+        assert!(c.holds("other"));
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
+        c.release("other");
+        assert!(c.listeners.is_empty());
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_relative_unix_socket_path_is_a_different_socket_per_folder() {
+        let mut c = Cluster::default();
+        for (pm_id, dir) in [(0, "/srv/a"), (1, "/srv/b")] {
+            let (parent, _child) = ipc::channel().unwrap();
+            let (_reader, writer) = ipc::split(parent);
+            c.add_worker(pm_id, 1, "app", 1, Path::new(dir), writer);
+        }
+        let unix = |addr: &str| json!({"address": addr, "port": null, "addressType": -1});
+        let key = |pm_id: u64, msg: &Value| listener_key("k", msg, &c.workers[&(pm_id, 1)]);
+        assert_ne!(key(0, &unix("app.sock")), key(1, &unix("app.sock")));
+        assert_eq!(
+            key(0, &unix("/run/app.sock")),
+            key(1, &unix("/run/app.sock"))
+        );
+        let tcp = query(8000, 1);
+        assert_eq!(key(0, &tcp), key(1, &tcp));
     }
 
     #[tokio::test]

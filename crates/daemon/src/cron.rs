@@ -2,9 +2,10 @@
 //!
 //! One tokio task per app sleeps until the next matching time (local time, as
 //! PM2's croner) and sends [`Msg::CronDue`] to the supervisor, which restarts
-//! the app through its usual restart path. The task is armed when the app is
-//! launched and aborted when the app is stopped or deleted, so a stopped app
-//! stays stopped. Patterns are parsed by `pm2_config::cron` (the same check
+//! the app through its usual restart path, whether it runs or has exited (a
+//! scheduled job that does its work and exits runs again at each time). The
+//! task is armed when the app is launched and aborted when the user stops or
+//! deletes the app, so an app stopped by the user stays stopped. Patterns are parsed by `pm2_config::cron` (the same check
 //! the client and `prepare` make).
 
 use crate::daemon_log::DaemonLog;

@@ -32,14 +32,25 @@ impl DaemonLog {
         *self.file.lock().expect("log lock") = f;
     }
 
+    /// Moves `pm2.log` to `to` and starts a new one, between two lines.
+    pub fn rotate_to(&self, to: &std::path::Path) -> std::io::Result<()> {
+        let mut file = self.file.lock().expect("log lock");
+        std::fs::rename(&self.path, to)?;
+        *file = pm2_config::safe_fs::open_append(&self.path, pm2_config::safe_fs::LOG_FILE_MODE)
+            .inspect_err(|e| eprintln!("PM2 daemon: cannot open {}: {e}", self.path.display()))
+            .ok();
+        Ok(())
+    }
+
     pub fn info(&self, msg: &str) {
         self.file_only(msg);
         self.bus.publish(
             "log:PM2",
             &json!({
                 "process": {"pm_id": "PM2", "name": "PM2", "rev": null},
-                "at": crate::now_ms(),
-                "data": msg,
+                "at": crate::clock::now_ms(),
+                // A line, as PM2 publishes it.
+                "data": format!("{msg}\n"),
             }),
         );
     }

@@ -5,7 +5,9 @@
 //! every app's output. The daemon creates all of it private (home 0700,
 //! sockets 0770, logs 0640), but an existing home, or a file changed by
 //! hand, may be open to every user: that is said in `pm2.log` at start and in
-//! `pm2 report`, with the command that closes it.
+//! `pm2 report`, with the command that closes it. The same for the web
+//! interface's token, and for a web interface that shows the apps' env
+//! beyond this machine.
 
 use pm2_config::Paths;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -67,6 +69,19 @@ pub fn warnings(paths: &Paths) -> Vec<String> {
         })
         .map(|e| e.path().display().to_string())
         .collect();
+    let token = crate::web::token::file(paths);
+    if let Some(m) = mode(&token).filter(|m| m & 0o077 != 0) {
+        out.push(format!(
+            "{} is readable by users other than the owner (mode {m:o}): whoever reads it can read every app's env through `pm2 web --env`; run: pm2 web --new-token",
+            token.display()
+        ));
+    }
+    if let Some(web) = crate::web::saved(paths).filter(|w| w.env && !loopback(&w.host)) {
+        out.push(format!(
+            "the web interface shows the apps' env on {}:{}, beyond this machine, over plain HTTP (the token crosses the network readable); run `pm2 web {} --host {}` without --env, or bind it to 127.0.0.1",
+            web.host, web.port, web.port, web.host
+        ));
+    }
     if !readable_logs.is_empty() {
         out.push(format!(
             "{} log file(s) are readable by every user (e.g. {}); run: chmod o-rwx on them",
@@ -75,6 +90,13 @@ pub fn warnings(paths: &Paths) -> Vec<String> {
         ));
     }
     out
+}
+
+fn loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -110,6 +132,33 @@ mod tests {
             w[0]
         );
         assert!(w[1].contains("readable by every user"), "{}", w[1]);
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::remove_file(paths.logs_dir.join("a-out.log")).unwrap();
+
+        let token = crate::web::token::file(&paths);
+        fs::write(&token, "x").unwrap();
+        fs::set_permissions(&token, fs::Permissions::from_mode(0o640)).unwrap();
+        let w = warnings(&paths);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("web.token is readable") && w[0].contains("--new-token"));
+        fs::remove_file(&token).unwrap();
+
+        fs::write(
+            home.join("web.json"),
+            r#"{"host":"0.0.0.0","port":9615,"env":true}"#,
+        )
+        .unwrap();
+        let w = warnings(&paths);
+        assert!(
+            w.len() == 1 && w[0].contains("shows the apps' env on 0.0.0.0:9615"),
+            "{w:?}"
+        );
+        fs::write(
+            home.join("web.json"),
+            r#"{"host":"127.0.0.1","port":9615,"env":true}"#,
+        )
+        .unwrap();
+        assert_eq!(warnings(&paths), Vec::<String>::new());
         fs::remove_dir_all(&home).unwrap();
     }
 }

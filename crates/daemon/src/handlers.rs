@@ -155,6 +155,7 @@ async fn report(d: &Daemon) -> Result<Value, String> {
         "argv": std::env::args().collect::<Vec<_>>(),
         "processes": d.supervisor.ids().await?.len(),
         "security": crate::exposure::warnings(&d.paths),
+        "web": d.web.current(),
     }))
 }
 
@@ -181,6 +182,9 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             let app = object_arg(first, "prepare")?;
             one(Value::Array(sup.prepare(app).await?))
         }
+        // Ours: check-and-create, so concurrent starts and resurrects never
+        // create an app twice (PM2's own clients send `prepare`).
+        "prepareUnique" => one(sup.prepare_unique(args).await?),
         "startProcessId" => one(sup.start_process(id_arg(first)?).await?),
         "stopProcessId" => one(sup.stop(id_arg(first)?).await?),
         "restartProcessId" | "reloadProcessId" | "softReloadProcessId" => {
@@ -309,15 +313,17 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             one(json!({"success": true}))
         }
         "notifyKillPM2" => {
-            sup.block_restarts();
+            sup.block_restarts().await;
             none()
         }
         // Ours, not PM2's: `pm2 web` and `pm2 web stop`.
         "webStart" => {
             let config = crate::web::WebConfig::from_request(first)?;
-            one(json!(crate::web::start(d, config).await?))
+            let new_token = first.is_some_and(|v| v["newToken"] == true);
+            one(json!(crate::web::start(d, config, new_token).await?))
         }
         "webStop" => one(json!({"stopped": crate::web::stop(d)})),
+        "webNewToken" => one(crate::web::new_token(d)?),
         // Ours: answers once the Node apps just started have booted, or after
         // the given milliseconds (at most 10 s); the CLI's table waits on it.
         "waitBooted" => {

@@ -9,6 +9,7 @@ mod app_processes;
 pub mod bus;
 mod cgroup;
 mod child;
+mod clock;
 mod cluster;
 mod cron;
 mod daemon_log;
@@ -17,7 +18,9 @@ mod glob;
 mod handlers;
 pub mod heap;
 pub mod host_metrics;
+mod lifecycle;
 mod limits;
+mod log_rotation;
 mod log_throttle;
 mod log_writer;
 mod option_checks;
@@ -46,12 +49,7 @@ use tokio::net::UnixListener;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use clock::now_ms;
 
 /// Why the daemon is going down.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -232,7 +230,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
 async fn shut_down(d: &Daemon, reason: ExitReason) {
     d.log
         .info(&format!("PM2 daemon shutting down ({reason:?})"));
-    d.supervisor.block_restarts();
+    d.supervisor.block_restarts().await;
     // The setting stays in PM2_HOME for the next daemon.
     d.web.stop();
     if reason == ExitReason::Signal {

@@ -4,12 +4,18 @@
 //! so a slow disk slows the child's pipe: the daemon's memory never grows with
 //! log volume. Files are opened in append mode, so `flush` (truncation by any
 //! process) and rotation by rename + `reloadLogs` both work.
+//!
+//! When the daemon rotates logs itself (`log_rotation`), the writer moves a
+//! full file aside and opens a new one between two writes, at the end of a
+//! line: every line lands whole in exactly one file.
 
 use crate::bus::Bus;
+use crate::log_rotation::{self, policy::Policy, LogRotation};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::io::{AsyncRead, ReadBuf};
@@ -44,13 +50,45 @@ pub struct LogConfig {
     /// chrono format string translated from the user's day.js format.
     pub date_format: Option<String>,
     pub json: bool,
+    /// The process is a module (`rotateModule` says whether its logs rotate).
+    pub is_module: bool,
+}
+
+/// The combined log's place in [`Files::slots`], after out and err.
+const COMBINED: usize = 2;
+
+/// One open log file and where its writer stands in it.
+struct Slot {
+    file: Option<File>,
+    /// Bytes in the file: where the next append lands.
+    size: u64,
+    /// The last byte written ended a line, so the file may be rotated here.
+    at_line_end: bool,
+    /// A rotation waits for the current line to end.
+    rotation_due: bool,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            file: None,
+            size: 0,
+            at_line_end: true,
+            rotation_due: false,
+        }
+    }
+}
+
+impl Slot {
+    fn due(&self, policy: &Policy) -> bool {
+        self.rotation_due || (policy.max_size > 0 && self.size >= policy.max_size)
+    }
 }
 
 #[derive(Default)]
 struct Files {
-    out: Option<File>,
-    err: Option<File>,
-    combined: Option<File>,
+    /// Out, err and combined.
+    slots: [Slot; 3],
     /// Whether the next byte of each stream starts a line (for date prefixes).
     at_line_start: [bool; 2],
     /// Whether the files were opened (see `LogSink::new`).
@@ -65,6 +103,10 @@ pub struct LogSink {
     app_name: String,
     pm_id: u64,
     bus: Bus,
+    rotation: Option<Arc<LogRotation>>,
+    /// Another sink rotated a file this one writes too (instances sharing
+    /// their logs): open the files again before the next write.
+    reopen_due: AtomicBool,
 }
 
 /// Opens one log file for appending (`None` for no file or `/dev/null`).
@@ -98,12 +140,39 @@ fn log_file_error(path: &Path, e: std::io::Error) -> std::io::Error {
     )
 }
 
+/// A slot for `path` opened now, knowing how much the file holds already.
+fn open_slot(path: &Option<PathBuf>) -> (Slot, std::io::Result<()>) {
+    match open_append(path) {
+        Ok(file) => {
+            let size = file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map_or(0, |m| m.len());
+            (
+                Slot {
+                    file,
+                    size,
+                    ..Slot::default()
+                },
+                Ok(()),
+            )
+        }
+        Err(e) => (Slot::default(), Err(e)),
+    }
+}
+
 impl LogSink {
     /// A sink whose files are checked now (an error says which one cannot be
     /// opened) and opened by `open_files`, at the latest with the first output:
     /// creating a file is the dearest step of a launch, so the supervisor does
     /// it once it has nothing else to do (see `supervisor/launch_files.rs`).
-    pub fn new(config: LogConfig, identity: Value, bus: Bus) -> std::io::Result<Arc<LogSink>> {
+    /// With `rotation`, the files rotate as it says.
+    pub fn new(
+        config: LogConfig,
+        identity: Value,
+        bus: Bus,
+        rotation: Option<Arc<LogRotation>>,
+    ) -> std::io::Result<Arc<LogSink>> {
         for path in [&config.out, &config.err, &config.combined]
             .into_iter()
             .flatten()
@@ -114,7 +183,7 @@ impl LogSink {
         }
         let app_name = identity["name"].as_str().unwrap_or_default().to_string();
         let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
-        Ok(Arc::new(LogSink {
+        let sink = Arc::new(LogSink {
             config,
             files: Mutex::new(Files {
                 at_line_start: [true, true],
@@ -124,7 +193,13 @@ impl LogSink {
             app_name,
             pm_id,
             bus,
-        }))
+            rotation,
+            reopen_due: AtomicBool::new(false),
+        });
+        if let Some(rotation) = &sink.rotation {
+            rotation.register(&sink);
+        }
+        Ok(sink)
     }
 
     /// Opens the files unless they are open already.
@@ -142,48 +217,166 @@ impl LogSink {
         self.open_into(&mut self.files.lock().expect("log lock"))
     }
 
+    fn path(&self, slot: usize) -> &Option<PathBuf> {
+        match slot {
+            0 => &self.config.out,
+            1 => &self.config.err,
+            _ => &self.config.combined,
+        }
+    }
+
     fn open_into(&self, f: &mut Files) -> std::io::Result<()> {
         let mut first_error = None;
-        let mut keep = |opened: std::io::Result<Option<File>>| {
-            opened.unwrap_or_else(|e| {
+        for i in 0..f.slots.len() {
+            let (slot, opened) = open_slot(self.path(i));
+            if let Err(e) = opened {
                 first_error.get_or_insert(e);
-                None
-            })
-        };
-        f.out = keep(open_append(&self.config.out));
-        f.err = keep(open_append(&self.config.err));
-        f.combined = keep(open_append(&self.config.combined));
+            }
+            f.slots[i] = slot;
+        }
         f.opened = true;
         first_error.map_or(Ok(()), Err)
     }
 
+    /// The rotation policy that applies to this sink's files now.
+    fn policy(&self) -> Option<Arc<Policy>> {
+        self.rotation
+            .as_ref()?
+            .active()
+            .filter(|p| p.rotate_module || !self.config.is_module)
+    }
+
     pub fn write(&self, stream: Stream, chunk: &[u8]) {
         let formatted = self.format(stream, chunk);
+        let policy = self.policy();
         {
             let mut f = self.files.lock().expect("log lock");
-            if !f.opened {
+            if !f.opened || self.reopen_due.swap(false, Ordering::Relaxed) {
                 let _ = self.open_into(&mut f);
             }
-            let target = match stream {
-                Stream::Out => f.out.as_mut(),
-                Stream::Err => f.err.as_mut(),
-            };
-            if let Some(file) = target {
-                let _ = file.write_all(&formatted);
-            }
-            if let Some(file) = f.combined.as_mut() {
-                let _ = file.write_all(&formatted);
-            }
+            let own = stream as usize;
+            self.write_slot(&mut f.slots[own], own, &formatted, policy.as_deref());
+            self.write_slot(
+                &mut f.slots[COMBINED],
+                COMBINED,
+                &formatted,
+                policy.as_deref(),
+            );
         }
         if self.bus.has_subscribers() {
             self.bus.publish(
                 stream.event(),
                 &json!({
                     "process": self.identity,
-                    "at": crate::now_ms(),
+                    "at": crate::clock::now_ms(),
                     "data": String::from_utf8_lossy(chunk),
                 }),
             );
+        }
+    }
+
+    /// Appends `bytes` to one file. With a rotation due, the file is rotated
+    /// at the first line end: before the write if the last one ended a line,
+    /// else after the newline that ends it.
+    fn write_slot(&self, slot: &mut Slot, index: usize, bytes: &[u8], policy: Option<&Policy>) {
+        let due = |slot: &Slot| policy.is_some_and(|p| slot.due(p));
+        let mut rest = bytes;
+        loop {
+            if due(slot) && slot.at_line_end {
+                self.rotate(slot, index, policy.expect("due"));
+            }
+            let take = if due(slot) {
+                rest.iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |n| n + 1)
+            } else {
+                rest.len()
+            };
+            let Some(file) = slot.file.as_mut() else {
+                return;
+            };
+            let (now, later) = rest.split_at(take);
+            if file.write_all(now).is_ok() {
+                slot.size += now.len() as u64;
+            }
+            if let Some(&last) = now.last() {
+                slot.at_line_end = last == b'\n';
+            }
+            rest = later;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        // Checked after the write too: a full file does not wait for more output.
+        if due(slot) && slot.at_line_end {
+            self.rotate(slot, index, policy.expect("due"));
+        }
+    }
+
+    /// Moves the file aside under its rotated name and opens a new one.
+    fn rotate(&self, slot: &mut Slot, index: usize, policy: &Policy) {
+        let (Some(path), Some(rotation)) = (self.path(index), &self.rotation) else {
+            return;
+        };
+        let forced = slot.rotation_due;
+        slot.rotation_due = false;
+        // Someone may have truncated the file (`pm2 flush`): trust the file.
+        if !forced {
+            if let Some(len) = slot
+                .file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map(|m| m.len())
+            {
+                slot.size = len;
+                if len < policy.max_size {
+                    return;
+                }
+            }
+        }
+        let Some(to) = log_rotation::files::rotated_name(path, &log_rotation::date_now(policy))
+        else {
+            return;
+        };
+        if let Err(e) = std::fs::rename(path, &to) {
+            // Not again before another max_size of output.
+            slot.size = 0;
+            rotation.failed(path, &e);
+            return;
+        }
+        let (new_slot, opened) = open_slot(self.path(index));
+        *slot = new_slot;
+        if let Err(e) = opened {
+            rotation.failed(path, &e);
+        }
+        rotation.rotated(path, to, policy);
+    }
+
+    /// Whether this sink writes to `path`.
+    pub fn writes_to(&self, path: &Path) -> bool {
+        (0..3).any(|i| self.path(i).as_deref() == Some(path))
+    }
+
+    /// Makes the next write open the files again.
+    pub fn reopen_before_next_write(&self) {
+        self.reopen_due.store(true, Ordering::Relaxed);
+    }
+
+    /// Rotates every non-empty file now, or at the end of its current line
+    /// (a `rotateInterval` rotation).
+    pub fn rotate_now(&self, policy: &Policy) {
+        if self.config.is_module && !policy.rotate_module {
+            return;
+        }
+        let mut f = self.files.lock().expect("log lock");
+        for (index, slot) in f.slots.iter_mut().enumerate() {
+            if slot.file.is_none() || slot.size == 0 {
+                continue;
+            }
+            slot.rotation_due = true;
+            if slot.at_line_end {
+                self.rotate(slot, index, policy);
+            }
         }
     }
 
@@ -278,7 +471,8 @@ mod tests {
             combined: Some(d.join("a.log")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
+        let sink =
+            LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
         sink.write(Stream::Out, b"hello\n");
         sink.write(Stream::Err, b"oops\n");
         assert_eq!(
@@ -312,13 +506,115 @@ mod tests {
             date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
             ..LogConfig::default()
         };
-        let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default()).unwrap();
+        let sink =
+            LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
         sink.write(Stream::Out, b"one\ntw");
         sink.write(Stream::Out, b"o\nthree\n");
         assert_eq!(
             std::fs::read_to_string(d.join("o.log")).unwrap(),
             "T: one\nT: two\nT: three\n"
         );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A daemon log and a rotation policy read from `module_conf.json` in `d`.
+    fn rotation_in(d: &Path, keys: &str) -> Arc<LogRotation> {
+        let conf = d.join("module_conf.json");
+        std::fs::write(
+            &conf,
+            format!(r#"{{"pm2": {{"log_rotate": "true"}}, "pm2-logrotate": {{{keys}}}}}"#),
+        )
+        .unwrap();
+        let log = crate::daemon_log::DaemonLog::new(d.join("pm2.log"), Bus::default());
+        LogRotation::start(conf, d.join("pm2.log"), log)
+    }
+
+    fn rotated_copies(d: &Path, stem: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{stem}__")))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_full_file_rotates_at_a_line_end_and_no_byte_is_lost() {
+        let d = temp_dir("rotate");
+        let rotation = rotation_in(&d, r#""max_size": "10", "retain": "all""#);
+        let cfg = LogConfig {
+            out: Some(d.join("a-out.log")),
+            ..LogConfig::default()
+        };
+        let sink = LogSink::new(
+            cfg,
+            json!({"pm_id": 0, "name": "a"}),
+            Bus::default(),
+            Some(rotation),
+        )
+        .unwrap();
+        // 8 bytes: not full. Then a chunk that makes it full mid-line: the
+        // file is cut at the end of that line, in the next chunk.
+        sink.write(Stream::Out, b"1234567\n");
+        sink.write(Stream::Out, b"abcdef\nghi");
+        assert!(rotated_copies(&d, "a-out").is_empty());
+        sink.write(Stream::Out, b"jkl\nmn");
+        let copies = rotated_copies(&d, "a-out");
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        assert_eq!(
+            std::fs::read_to_string(d.join(&copies[0])).unwrap(),
+            "1234567\nabcdef\nghijkl\n"
+        );
+        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "mn");
+        // A full file whose last write ended a line rotates at once.
+        sink.write(Stream::Out, b"opqrstuvwxyz\n");
+        let copies = rotated_copies(&d, "a-out");
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "");
+        sink.write(Stream::Out, b"end\n");
+        let all: String = log_rotation::files::rotated_copies(&d.join("a-out.log"))
+            .iter()
+            .map(|c| std::fs::read_to_string(c).unwrap())
+            .chain([std::fs::read_to_string(d.join("a-out.log")).unwrap()])
+            .collect();
+        assert_eq!(all, "1234567\nabcdef\nghijkl\nmnopqrstuvwxyz\nend\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_module_keeps_its_logs_when_rotate_module_is_false() {
+        let d = temp_dir("module");
+        let rotation = rotation_in(&d, r#""max_size": "4", "rotateModule": "false""#);
+        let cfg = LogConfig {
+            out: Some(d.join("m-out.log")),
+            is_module: true,
+            ..LogConfig::default()
+        };
+        let sink = LogSink::new(
+            cfg,
+            json!({"pm_id": 0, "name": "m"}),
+            Bus::default(),
+            Some(rotation.clone()),
+        )
+        .unwrap();
+        sink.write(Stream::Out, b"hello world\n");
+        assert!(rotated_copies(&d, "m-out").is_empty());
+        // The same output from an app rotates.
+        let cfg = LogConfig {
+            out: Some(d.join("a-out.log")),
+            ..LogConfig::default()
+        };
+        let app = LogSink::new(
+            cfg,
+            json!({"pm_id": 1, "name": "a"}),
+            Bus::default(),
+            Some(rotation),
+        )
+        .unwrap();
+        app.write(Stream::Out, b"hello world\n");
+        assert_eq!(rotated_copies(&d, "a-out").len(), 1);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

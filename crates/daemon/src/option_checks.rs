@@ -67,11 +67,22 @@ pub fn convert_units(app: &mut Map<String, Value>) {
             app.insert("max_memory_restart".into(), Value::from(bytes));
         }
     }
+    // `exec_mode: 'cluster'` as an ecosystem file writes it: the daemon's
+    // name for it is `cluster_mode` (else it would launch in fork mode).
+    if let Some(Value::String(mode)) = app.get("exec_mode") {
+        if let "cluster" | "fork" = mode.as_str() {
+            let full = format!("{mode}_mode");
+            app.insert("exec_mode".into(), Value::from(full));
+        }
+    }
 }
 
 /// Checks the timer and counter options of an app (as sent to `prepare`, or
 /// an update merged by a restart).
 pub fn check(app: &Map<String, Value>) -> Result<(), String> {
+    if let Some(name) = app.get("name").and_then(Value::as_str) {
+        pm2_config::app_name::check(name)?;
+    }
     for key in DURATIONS {
         if let Some(v) = app.get(*key) {
             whole_number(key, v, MAX_DELAY_MS, " ms")?;
@@ -155,6 +166,13 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_name_with_a_line_break() {
+        let err = check(&app(json!({"name": "a\nb"}))).unwrap_err();
+        assert!(err.contains("line break"), "{err}");
+        assert!(check(&app(json!({"name": "a\u{1b}b"}))).is_ok());
+    }
+
+    #[test]
     fn units_are_converted_before_the_check() {
         let mut update =
             app(json!({"min_uptime": "2s", "max_memory_restart": "200M", "kill_timeout": 100}));
@@ -162,6 +180,9 @@ mod tests {
         assert_eq!(update["min_uptime"], 2000);
         assert_eq!(update["max_memory_restart"], 200 * 1024 * 1024);
         assert!(check(&update).is_ok());
+        let mut update = app(json!({"exec_mode": "cluster"}));
+        convert_units(&mut update);
+        assert_eq!(update["exec_mode"], "cluster_mode");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One supervised process: its `pm2_env` (the description PM2 clients read)
 //! and the handles of its running child.
 
+use crate::lifecycle::Lifecycle;
 use crate::log_writer::{LogConfig, LogSink};
 use crate::proc_info::CpuSample;
 use pm2_config::date_format::dayjs_to_chrono;
@@ -11,6 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::oneshot;
+
+/// A caller waiting for a request on a process to be carried out; told the
+/// process as it is then (its `describe` view), or why it was not.
+pub type Waiter = oneshot::Sender<Result<Value, String>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -58,14 +63,11 @@ pub struct Proc {
     /// Bumped at each launch; events from an older child carry an older value
     /// and are ignored.
     pub generation: u64,
-    /// Callers waiting for the process to be down (stop, restart, delete).
-    pub stop_waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    /// Whether a child is alive and what comes after it, with the callers
+    /// waiting for that (see `lifecycle`).
+    pub life: Lifecycle<Waiter>,
     pub cpu: Option<CpuSample>,
     pub log: Option<Arc<LogSink>>,
-}
-
-pub fn now_ms() -> u64 {
-    crate::now_ms()
 }
 
 impl Proc {
@@ -169,6 +171,7 @@ impl Proc {
             combined: path("pm_log_path"),
             date_format,
             json: self.str("log_type") == Some("json"),
+            is_module: self.flag("pmx_module", false),
         }
     }
 }
@@ -307,7 +310,8 @@ pub fn new_pm2_env(
     default(&mut env, "namespace", json!("default"));
     default(&mut env, "exec_interpreter", json!("node"));
     default(&mut env, "exec_mode", json!("fork_mode"));
-    default(&mut env, "instances", json!(1));
+    // No default `instances`: a dump entry (one process) has none, and PM2
+    // shows none for a resurrected process either.
     for key in [
         "autorestart",
         "autostart",
@@ -365,7 +369,7 @@ pub fn new_pm2_env(
     };
     env.insert("pm_pid_path".into(), json!(pid_path));
 
-    let now = now_ms();
+    let now = crate::clock::now_ms();
     let instance_var = env
         .get("instance_var")
         .and_then(Value::as_str)
@@ -424,7 +428,7 @@ impl Proc {
             status: Status::Stopped,
             running: None,
             generation: 0,
-            stop_waiters: Vec::new(),
+            life: Lifecycle::default(),
             cpu: None,
             log: None,
         };

@@ -40,9 +40,24 @@ pub fn serve_pub(listener: UnixListener, daemon: Arc<Daemon>) {
         "pub.sock",
         log,
         move |stream, slot| {
-            daemon.bus.attach(stream, slot, &daemon.log);
+            daemon
+                .bus
+                .attach(stream, slot, |id| subscriber_drops(daemon.log.clone(), id));
         },
     ));
+}
+
+/// Reports the events dropped for `pub.sock` subscriber `id`, rate-limited,
+/// to `pm2.log` only: published, a line about dropped events would be dropped
+/// for the same subscriber and reported again.
+fn subscriber_drops(log: DaemonLog, id: u64) -> impl Fn(u64, usize) + Send + 'static {
+    let drops =
+        LogThrottle::new(log, format!("events dropped for pub.sock subscriber #{id}")).file_only();
+    move |n, waiting_kb| {
+        drops.events(n, || {
+            format!("pub.sock subscriber #{id} is not reading: {n} events dropped, {waiting_kb} KB waiting for it")
+        })
+    }
 }
 
 /// Accepts connections for as long as the daemon runs. A failed accept (the

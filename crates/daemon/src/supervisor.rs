@@ -4,9 +4,11 @@
 //! messages, timers) arrives as a [`Msg`] on one channel and is handled in
 //! order, so there are no locks around the table. Every status change goes
 //! through [`Actor::transition`], which also publishes the bus event, so the
-//! table and the events never disagree. Operations that take time (stop waits
-//! for the child to die) are a request plus a reply sent later; sequences of
-//! them (restart = stop then start) are composed by [`Supervisor`], outside.
+//! table and the events never disagree. Start, stop, restart and delete are
+//! events of each process's lifecycle (`lifecycle.rs`), which holds the
+//! callers until the child is up or gone and says what to do; the actor
+//! carries that out ([`Actor::step`]). Longer sequences (a zero-downtime
+//! reload) are composed by [`Supervisor`], outside.
 
 mod cluster_mode;
 mod launch_files;
@@ -18,11 +20,13 @@ use crate::bus::Bus;
 use crate::cgroup::AppCgroups;
 use crate::cluster::Cluster;
 use crate::daemon_log::DaemonLog;
+use crate::lifecycle::{Action, Event, Refused};
+use crate::log_rotation::{self, LogRotation};
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::now_ms;
 use crate::option_checks;
 use crate::proc_info;
-use crate::process::{new_pm2_env, package_version, Proc, Running, Status};
+use crate::process::{new_pm2_env, package_version, Proc, Running, Status, Waiter};
 use crate::settings::Settings;
 use crate::spawn;
 use cluster_mode::is_internal;
@@ -36,6 +40,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 mod triggers;
+mod unique;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
@@ -51,6 +56,11 @@ pub enum Msg {
     },
     /// The next batch of a `prepare` of many instances.
     PrepareMore(Box<Preparing>),
+    /// Check-and-create: the apps of the request that are not in the table.
+    PrepareUnique {
+        request: unique::Request,
+        reply: Reply<Value>,
+    },
     List {
         reply: Reply<Vec<Value>>,
     },
@@ -61,22 +71,36 @@ pub enum Msg {
         id: u64,
         reply: Reply<Value>,
     },
-    Launch {
+    // A user's requests on one process: each is an event of its lifecycle
+    // (lifecycle.rs), answered with the process once carried out.
+    Start {
         id: u64,
-        bump_restart_time: bool,
-        reply: Reply<()>,
+        reply: Reply<Value>,
     },
     Stop {
         id: u64,
-        reply: Reply<()>,
+        reply: Reply<Value>,
     },
+    /// Merges `update` into the app's options, then restarts it.
+    Restart {
+        id: u64,
+        update: Map<String, Value>,
+        reply: Reply<Value>,
+    },
+    Delete {
+        id: u64,
+        reply: Reply<Value>,
+    },
+    /// A cron run: restarts the app if it runs, starts it if it had exited;
+    /// either way it counts in `restart_time`.
+    CronRun {
+        id: u64,
+        reply: Reply<Value>,
+    },
+    /// Merges the options of a reload (see reload.rs).
     PrepareRestart {
         id: u64,
         update: Map<String, Value>,
-        reply: Reply<bool>,
-    },
-    Remove {
-        id: u64,
         reply: Reply<()>,
     },
     Reset {
@@ -108,7 +132,10 @@ pub enum Msg {
         reply: Reply<Value>,
     },
     ReloadLogs,
-    BlockRestarts,
+    /// The daemon goes down: nothing starts any more.
+    BlockRestarts {
+        reply: Reply<()>,
+    },
     Ids {
         reply: Reply<Vec<u64>>,
     },
@@ -265,6 +292,11 @@ impl Supervisor {
         let worker_interval = settings.worker_interval;
         let reload_locks = Arc::new(ReloadLocks::default());
         let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let log_rotation = LogRotation::start(
+            paths.module_conf.clone(),
+            paths.log_file.clone(),
+            log.clone(),
+        );
         let actor = Actor {
             procs: BTreeMap::new(),
             next_id: 0,
@@ -281,6 +313,7 @@ impl Supervisor {
             triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
             launches: 0,
             launch_files: Default::default(),
+            log_rotation,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -312,6 +345,14 @@ impl Supervisor {
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
         self.ask(|reply| Msg::Prepare { app, reply }).await
+    }
+
+    /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
+    /// exist yet, in one step of the actor.
+    pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
+        let request = unique::Request::parse(args)?;
+        self.ask(|reply| Msg::PrepareUnique { request, reply })
+            .await
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
@@ -347,50 +388,29 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Starts a stopped process (no-op when it runs).
+    /// Starts a stopped process (no-op when it runs); answers once it runs.
     pub async fn start_process(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Launch {
-            id,
-            bump_restart_time: false,
-            reply,
-        })
-        .await?;
-        self.get(id).await
+        self.ask(|reply| Msg::Start { id, reply }).await
     }
 
-    /// Stops a process (and its watcher and cron job) and returns once it is down.
+    /// Stops a process (and its watcher and cron job) and returns once it
+    /// is down. Final: a restart waiting for the same exit is cancelled.
     pub async fn stop(&self, id: u64) -> Result<Value, String> {
         self.ask(|reply| Msg::Disarm { id, reply }).await?;
-        self.ask(|reply| Msg::Stop { id, reply }).await?;
-        self.get(id).await
+        self.ask(|reply| Msg::Stop { id, reply }).await
     }
 
-    /// Restart: merge the new env/options, stop, start. `restart_time` goes up
-    /// only when the process was running.
+    /// Restart: merge the new env/options, stop, start; answers once the new
+    /// child runs. Restarts that overlap are one restart; `restart_time`
+    /// goes up only when the process was running.
     pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
-        let was_running = self
-            .ask(|reply| Msg::PrepareRestart { id, update, reply })
-            .await?;
-        self.stop_then_start(id, was_running).await?;
-        self.get(id).await
+        self.ask(|reply| Msg::Restart { id, update, reply }).await
     }
 
-    async fn stop_then_start(&self, id: u64, was_running: bool) -> Result<(), String> {
-        self.ask(|reply| Msg::Stop { id, reply }).await?;
-        self.ask(|reply| Msg::Launch {
-            id,
-            bump_restart_time: was_running,
-            reply,
-        })
-        .await
-    }
-
+    /// Stops the process and removes it; answers with it as it was last.
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
         self.ask(|reply| Msg::Disarm { id, reply }).await?;
-        self.ask(|reply| Msg::Stop { id, reply }).await?;
-        let view = self.get(id).await?;
-        self.ask(|reply| Msg::Remove { id, reply }).await?;
-        Ok(view)
+        self.ask(|reply| Msg::Delete { id, reply }).await
     }
 
     /// Turns watching on, off or over for these processes.
@@ -441,9 +461,9 @@ impl Supervisor {
         self.tell(Msg::ReloadLogs);
     }
 
-    /// From now on nothing restarts: the daemon is going down.
-    pub fn block_restarts(&self) {
-        self.tell(Msg::BlockRestarts);
+    /// From now on nothing starts or restarts: the daemon is going down.
+    pub async fn block_restarts(&self) {
+        let _ = self.ask(|reply| Msg::BlockRestarts { reply }).await;
     }
 
     /// Stops every process concurrently and waits for all to be down.
@@ -481,6 +501,8 @@ struct Actor {
     launches: u64,
     /// Files of new launches, created once the actor is idle.
     launch_files: launch_files::LaunchFiles,
+    /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
+    log_rotation: Arc<LogRotation>,
 }
 
 fn unknown(id: u64) -> String {
@@ -536,6 +558,7 @@ impl Actor {
         match msg {
             Msg::Prepare { app, reply } => self.prepare(app, reply),
             Msg::PrepareMore(job) => self.prepare_batch(job),
+            Msg::PrepareUnique { request, reply } => self.prepare_unique(request, reply),
             Msg::List { reply } => {
                 let _ = reply.send(Ok(self.list()));
             }
@@ -556,29 +579,21 @@ impl Actor {
             Msg::Booting { reply } => {
                 let _ = reply.send(Ok(self.procs.values().filter(|p| p.is_booting()).count()));
             }
-            Msg::Launch {
-                id,
-                bump_restart_time,
-                reply,
-            } => {
-                let _ = reply.send(self.start_if_stopped(id, bump_restart_time));
-            }
+            Msg::Start { id, reply } => self.request(id, reply, |reply| Event::Start {
+                reply: Some(reply),
+                bump: false,
+            }),
             Msg::Stop { id, reply } => self.stop(id, reply),
+            Msg::Restart { id, update, reply } => match self.prepare_restart(id, update) {
+                Ok(()) => self.request(id, reply, |reply| Event::Restart { reply }),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Msg::Delete { id, reply } => self.request(id, reply, |reply| Event::Delete { reply }),
+            Msg::CronRun { id, reply } => self.cron_run(id, reply),
             Msg::PrepareRestart { id, update, reply } => {
                 let _ = reply.send(self.prepare_restart(id, update));
-            }
-            Msg::Remove { id, reply } => {
-                self.end_reload(id, true);
-                if let Some(p) = self.procs.remove(&id) {
-                    if let Some(pid_path) = p.str("pm_pid_path") {
-                        let _ = std::fs::remove_file(pid_path);
-                    }
-                    self.release_sockets_if_unused(p.name());
-                }
-                if self.procs.is_empty() {
-                    self.next_id = 0;
-                }
-                let _ = reply.send(Ok(()));
             }
             Msg::Reset { id, reply } => {
                 let r = match self.procs.get_mut(&id) {
@@ -626,7 +641,14 @@ impl Actor {
                 }
                 self.log.info("Reloading logs...");
             }
-            Msg::BlockRestarts => self.restarts_blocked = true,
+            Msg::BlockRestarts { reply } => {
+                self.restarts_blocked = true;
+                let ids: Vec<u64> = self.procs.keys().copied().collect();
+                for id in ids {
+                    self.step(id, Event::Shutdown);
+                }
+                let _ = reply.send(Ok(()));
+            }
             Msg::Exited {
                 id,
                 generation,
@@ -645,12 +667,7 @@ impl Actor {
                 final_stage,
             } => self.on_kill_timeout(id, generation, final_stage),
             Msg::RestartDue { id, generation } => {
-                let due = self.procs.get(&id).is_some_and(|p| {
-                    p.generation == generation && p.status == Status::WaitingRestart
-                });
-                if due && !self.restarts_blocked {
-                    self.relaunch_after_crash(id);
-                }
+                self.step(id, Event::RestartDue { token: generation });
             }
             Msg::ReadyTimeout { id, generation } => {
                 let waiting = self
@@ -714,9 +731,21 @@ impl Actor {
         };
         p.status = status;
         p.set("status", json!(status.as_str()));
+        if p.name() == log_rotation::MODULE_NAME {
+            self.note_rotation_module();
+        }
         if let Some(event) = event {
             self.emit(id, event, false);
         }
+    }
+
+    /// The daemon leaves rotation to the pm2-logrotate module while it is online.
+    fn note_rotation_module(&self) {
+        let online = self
+            .procs
+            .values()
+            .any(|p| p.name() == log_rotation::MODULE_NAME && p.status == Status::Online);
+        self.log_rotation.set_module_online(online);
     }
 
     fn emit(&self, id: u64, event: &str, manually: bool) {
@@ -799,6 +828,10 @@ impl Actor {
     /// Checks a `prepare` and creates its first batch of processes; the rest
     /// follow as [`Msg::PrepareMore`] so other requests are served in between.
     fn prepare(&mut self, app: Map<String, Value>, reply: Reply<Vec<Value>>) {
+        if self.restarts_blocked {
+            let _ = reply.send(Err(Refused::ShuttingDown.to_string()));
+            return;
+        }
         let checked = (|| {
             if let Some(script) = app.get("pm_exec_path").and_then(Value::as_str) {
                 let p = std::path::Path::new(script);
@@ -820,6 +853,9 @@ impl Actor {
     /// Creates (and starts, unless the app is to stay stopped) up to
     /// [`PREPARE_BATCH`] processes of a `prepare`, then queues the rest.
     fn prepare_batch(&mut self, mut job: Box<Preparing>) {
+        if self.restarts_blocked {
+            return self.prepare_failed(*job, Refused::ShuttingDown.to_string());
+        }
         let name = job
             .app
             .get("name")
@@ -846,10 +882,15 @@ impl Actor {
             self.procs.insert(id, Proc::new(id, env));
             job.created.push(id);
             if job.start {
-                self.sync_triggers(id);
                 // A launch that fails leaves the process errored with the
                 // reason in its error log and pm2.log, as an exec failure does.
-                let _ = self.launch(id);
+                self.step(
+                    id,
+                    Event::Start {
+                        reply: None,
+                        bump: false,
+                    },
+                );
             }
         }
         job.remaining -= batch;
@@ -894,17 +935,98 @@ impl Actor {
         (0..).filter(move |n| !used.contains(n))
     }
 
-    fn start_if_stopped(&mut self, id: u64, bump_restart_time: bool) -> Result<(), String> {
-        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        if p.status.is_running() {
-            return Ok(());
+    /// Feeds a user's request on `id` to its lifecycle; an unknown id is
+    /// answered at once.
+    fn request(&mut self, id: u64, reply: Waiter, event: impl FnOnce(Waiter) -> Event<Waiter>) {
+        if self.procs.contains_key(&id) {
+            self.step(id, event(reply));
+        } else {
+            let _ = reply.send(Err(unknown(id)));
         }
-        if bump_restart_time {
-            let n = p.num("restart_time").unwrap_or(0);
-            p.set("restart_time", json!(n + 1));
+    }
+
+    fn cron_run(&mut self, id: u64, reply: Waiter) {
+        let down = self
+            .procs
+            .get(&id)
+            .is_some_and(|p| matches!(p.life.state(), crate::lifecycle::State::Down { .. }));
+        if down {
+            self.request(id, reply, |reply| Event::Start {
+                reply: Some(reply),
+                bump: true,
+            });
+        } else {
+            self.request(id, reply, |reply| Event::Restart { reply });
         }
-        self.sync_triggers(id);
-        self.launch(id)
+    }
+
+    /// Feeds `event` to the lifecycle of `id` and carries out its actions.
+    fn step(&mut self, id: u64, event: Event<Waiter>) {
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
+        for action in p.life.step(event) {
+            self.act(id, action);
+        }
+    }
+
+    /// Carries out one action of a lifecycle transition.
+    fn act(&mut self, id: u64, action: Action<Waiter>) {
+        match action {
+            Action::Reply(reply, outcome) => {
+                let answer = match outcome {
+                    Ok(()) => self
+                        .procs
+                        .get(&id)
+                        .map(|p| p.describe(0, 0.0))
+                        .ok_or_else(|| unknown(id)),
+                    Err(Refused::LaunchFailed(e)) => Err(e),
+                    Err(why) => Err(format!("Process {id} {why}")),
+                };
+                let _ = reply.send(answer);
+            }
+            Action::Launch { bump } => {
+                if bump {
+                    if let Some(p) = self.procs.get_mut(&id) {
+                        let n = p.num("restart_time").unwrap_or(0);
+                        p.set("restart_time", json!(n + 1));
+                    }
+                }
+                self.sync_triggers(id);
+                let event = match self.launch(id) {
+                    Ok(()) => Event::Launched {
+                        generation: self.procs.get(&id).map_or(0, |p| p.generation),
+                    },
+                    Err(error) => Event::LaunchFailed { error },
+                };
+                self.step(id, event);
+            }
+            Action::Signal { .. } => self.begin_stop(id),
+            Action::KillLeftovers => {
+                if let Some(p) = self.procs.get(&id) {
+                    AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
+                }
+            }
+            Action::CancelRestart => self.transition(id, Status::Stopped, None),
+            // The exit's own policy: applied by `on_exit`, which knows the exit.
+            Action::Crashed => {}
+            Action::Unkillable => self.transition(id, Status::Errored, None),
+            Action::Remove => self.remove(id),
+        }
+    }
+
+    /// Takes a deleted process out of the table.
+    fn remove(&mut self, id: u64) {
+        self.end_reload(id, true);
+        if let Some(p) = self.procs.remove(&id) {
+            if let Some(pid_path) = p.str("pm_pid_path") {
+                let _ = std::fs::remove_file(pid_path);
+            }
+            self.release_sockets_if_unused(p.name());
+        }
+        if self.procs.is_empty() {
+            self.next_id = 0;
+        }
     }
 
     /// Spawns the child of `id` and wires its pipes, IPC channel and exit.
@@ -923,7 +1045,8 @@ impl Actor {
         p.set("pm_uptime", json!(now_ms()));
         p.cpu = None;
         p.log = None;
-        let sink = match LogSink::new(p.log_config(), p.identity(), bus) {
+        let rotation = Some(self.log_rotation.clone());
+        let sink = match LogSink::new(p.log_config(), p.identity(), bus, rotation) {
             Ok(sink) => sink,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
@@ -1034,67 +1157,54 @@ impl Actor {
         msg
     }
 
-    fn stop(&mut self, id: u64, reply: Reply<()>) {
-        self.end_reload(id, false);
-        self.stop_current(id, reply);
+    fn stop(&mut self, id: u64, reply: Waiter) {
+        // As the daemon goes down, the old process of a reload goes at once:
+        // its retirement timers would not outlive the daemon.
+        self.end_reload(id, self.restarts_blocked);
+        self.request(id, reply, |reply| Event::Stop { reply });
         self.release_sockets_of(id);
     }
 
-    fn stop_current(&mut self, id: u64, reply: Reply<()>) {
+    /// Asks the child of `id` to end (its `kill_signal`, or the `shutdown`
+    /// message) and arms the kill timeout.
+    fn begin_stop(&mut self, id: u64) {
         let kill_signal = self.settings.kill_signal.clone();
         let use_message = self.settings.kill_use_message;
         let default_timeout = self.settings.kill_timeout;
         let Some(p) = self.procs.get_mut(&id) else {
-            let _ = reply.send(Err(unknown(id)));
             return;
         };
-        match (&p.running, p.status) {
-            (Some(_), Status::Stopping) => p.stop_waiters.push(reply),
-            (Some(r), _) => {
-                p.stop_waiters.push(reply);
-                let generation = p.generation;
-                let by_message =
-                    (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
-                if by_message {
-                    if let Some(ipc) = r.ipc.clone() {
-                        tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
-                    }
-                } else {
-                    let signal = p
-                        .str("kill_signal")
-                        .and_then(proc_info::parse_signal)
-                        .or_else(|| proc_info::parse_signal(&kill_signal))
-                        .unwrap_or(nix::sys::signal::Signal::SIGINT);
-                    AppProcesses::of(p, self.cgroups.as_deref()).signal(signal);
-                }
-                let timeout = p
-                    .num("kill_timeout")
-                    .map(Duration::from_millis)
-                    .unwrap_or(default_timeout);
-                self.log.info(&format!("Stopping app:{} id:{id}", p.name()));
-                self.transition(id, Status::Stopping, None);
-                self.after(
-                    timeout,
-                    Msg::KillTimeout {
-                        id,
-                        generation,
-                        final_stage: false,
-                    },
-                );
+        let Some(r) = &p.running else {
+            return;
+        };
+        let generation = p.generation;
+        let by_message = (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
+        if by_message {
+            if let Some(ipc) = r.ipc.clone() {
+                tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
             }
-            (None, Status::WaitingRestart) => {
-                // What a crash left running goes with the stop.
-                AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
-                self.launches += 1;
-                p.generation = self.launches; // cancels the pending restart
-                self.transition(id, Status::Stopped, None);
-                let _ = reply.send(Ok(()));
-            }
-            (None, _) => {
-                AppProcesses::of(p, self.cgroups.as_deref()).kill_leftovers();
-                let _ = reply.send(Ok(()));
-            }
+        } else {
+            let signal = p
+                .str("kill_signal")
+                .and_then(proc_info::parse_signal)
+                .or_else(|| proc_info::parse_signal(&kill_signal))
+                .unwrap_or(nix::sys::signal::Signal::SIGINT);
+            AppProcesses::of(p, self.cgroups.as_deref()).signal(signal);
         }
+        let timeout = p
+            .num("kill_timeout")
+            .map(Duration::from_millis)
+            .unwrap_or(default_timeout);
+        self.log.info(&format!("Stopping app:{} id:{id}", p.name()));
+        self.transition(id, Status::Stopping, None);
+        self.after(
+            timeout,
+            Msg::KillTimeout {
+                id,
+                generation,
+                final_stage: false,
+            },
+        );
     }
 
     fn on_kill_timeout(&mut self, id: u64, generation: u64, final_stage: bool) {
@@ -1121,18 +1231,13 @@ impl Actor {
             return;
         }
         // Survived SIGKILL (uninterruptible sleep): give up on it, as PM2 does.
-        let waiters = std::mem::take(&mut p.stop_waiters);
-        self.transition(id, Status::Errored, None);
-        for w in waiters {
-            let _ = w.send(Err(format!("Process {id} could not be killed")));
-        }
+        self.step(id, Event::KillFailed { generation });
     }
 
-    fn prepare_restart(&mut self, id: u64, mut update: Map<String, Value>) -> Result<bool, String> {
+    fn prepare_restart(&mut self, id: u64, mut update: Map<String, Value>) -> Result<(), String> {
         option_checks::convert_units(&mut update);
         option_checks::check(&update)?;
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        let was_running = p.status.is_running();
         for (k, v) in update {
             if k == "env" {
                 if let Value::Object(new_env) = v {
@@ -1154,7 +1259,7 @@ impl Actor {
         p.set("created_at", json!(now_ms()));
         p.set("unstable_restarts", json!(0));
         p.set("prev_restart_delay", json!(0));
-        Ok(was_running)
+        Ok(())
     }
 
     fn on_exit(
@@ -1194,7 +1299,8 @@ impl Actor {
         }
         p.set("axm_actions", json!([]));
         p.set("axm_monitor", json!({}));
-        let exit_code = code.map(i64::from).unwrap_or(1);
+        // Killed by a signal (a stop's SIGINT included): PM2 records 0.
+        let exit_code = code.map(i64::from).unwrap_or(0);
         p.set("exit_code", json!(exit_code));
         let deliberate_status = matches!(
             p.status,
@@ -1209,7 +1315,6 @@ impl Actor {
             || !p.flag("autorestart", true)
             || code.is_some_and(|c| stop_codes.contains(&i64::from(c)))
             || restarts_blocked;
-        let waiters = std::mem::take(&mut p.stop_waiters);
         let was_errored = p.status == Status::Errored;
         let signal_name = signal
             .and_then(|s| nix::sys::signal::Signal::try_from(s).ok())
@@ -1222,11 +1327,14 @@ impl Actor {
             self.transition(id, Status::Stopped, None);
         }
         self.emit(id, "exit", false);
-        for w in waiters {
-            let _ = w.send(Ok(()));
-        }
-        if !no_restart {
-            self.schedule_restart(id);
+        let Some(p) = self.procs.get_mut(&id) else {
+            return;
+        };
+        for action in p.life.step(Event::Exited { generation }) {
+            match action {
+                Action::Crashed if !no_restart => self.schedule_restart(id),
+                action => self.act(id, action),
+            }
         }
         self.release_sockets_of(id);
     }
@@ -1274,22 +1382,19 @@ impl Actor {
         if delay > 0 {
             let generation = p.generation;
             self.transition(id, Status::WaitingRestart, None);
+            self.step(id, Event::RestartScheduled { token: generation });
             self.after(
                 Duration::from_millis(delay),
                 Msg::RestartDue { id, generation },
             );
         } else {
-            self.relaunch_after_crash(id);
-        }
-    }
-
-    fn relaunch_after_crash(&mut self, id: u64) {
-        if let Some(p) = self.procs.get_mut(&id) {
-            let n = p.num("restart_time").unwrap_or(0);
-            p.set("restart_time", json!(n + 1));
-        }
-        if let Err(e) = self.launch(id) {
-            self.log.info(&e);
+            self.step(
+                id,
+                Event::Start {
+                    reply: None,
+                    bump: true,
+                },
+            );
         }
     }
 
@@ -1425,7 +1530,9 @@ impl Actor {
                 tokio::spawn(async move {
                     let write = async {
                         let mut stdin = stdin.lock().await;
-                        stdin.write_all(format!("{line}\n").as_bytes()).await
+                        // As PM2 does, the line goes as given: its sender
+                        // ends it (`pm2 attach`'s separator, the API's newline).
+                        stdin.write_all(line.as_bytes()).await
                     };
                     let r = match tokio::time::timeout(STDIN_WRITE_TIMEOUT, write).await {
                         Ok(written) => written.map_err(|e| e.to_string()),

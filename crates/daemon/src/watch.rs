@@ -113,7 +113,7 @@ fn millis(v: Option<&Value>) -> Option<u64> {
 
 impl WatchConfig {
     /// The watch settings of an app, `None` when it is not watched. `home` is
-    /// PM2_HOME, never watched.
+    /// PM2_HOME: what the daemon writes there is never a change.
     pub fn from_env(env: &Map<String, Value>, home: &Path) -> Result<Option<WatchConfig>, String> {
         let watch = env.get("watch");
         if !is_on(watch) {
@@ -143,7 +143,7 @@ impl WatchConfig {
         if let Some(p) = &patterns {
             Ignore::compile(p)?;
         }
-        let mut excluded = vec![home.to_path_buf()];
+        let mut excluded = daemon_files(home);
         for key in [
             "pm_out_log_path",
             "pm_err_log_path",
@@ -172,6 +172,38 @@ impl WatchConfig {
             depth: millis(options.get("depth")).map(|d| d as usize),
         }))
     }
+}
+
+/// What the daemon writes under PM2_HOME (logs, pid files, sockets, dump,
+/// configuration). Only these are excluded: an app that lives there (an
+/// installed module) is watched as PM2 watches it.
+fn daemon_files(home: &Path) -> Vec<PathBuf> {
+    let p = pm2_config::Paths::new(home);
+    vec![
+        p.logs_dir,
+        p.pids_dir,
+        p.log_file,
+        p.pid_file,
+        p.rpc_sock,
+        p.pub_sock,
+        p.dump_file,
+        p.dump_backup,
+        p.module_conf,
+        home.join("conf.js"),
+        home.join("web.json"),
+    ]
+}
+
+/// Whether `path` is the temp file `write_atomic` writes `file` through
+/// (`.<name>.<pid>.partial` next to it).
+fn is_temp_of(path: &Path, file: &Path) -> bool {
+    let (Some(name), Some(temp)) = (file.file_name(), path.file_name()) else {
+        return false;
+    };
+    let temp = temp.to_string_lossy();
+    path.parent() == file.parent()
+        && temp.ends_with(".partial")
+        && temp.starts_with(&format!(".{}.", name.to_string_lossy()))
 }
 
 /// Checks the watch options of an app before it is created or updated, so a
@@ -250,7 +282,11 @@ impl Ignore {
     }
 
     pub fn is_ignored(&self, path: &Path) -> bool {
-        if self.excluded.iter().any(|e| path.starts_with(e)) {
+        if self
+            .excluded
+            .iter()
+            .any(|e| path.starts_with(e) || is_temp_of(path, e))
+        {
             return true;
         }
         let rel = self
@@ -510,30 +546,55 @@ impl Outlet {
     }
 }
 
+/// How many changed paths of a burst are kept to name the change.
+const NAMED_PATHS: usize = 64;
+
 /// Waits for a burst to end: `QUIET` without a change, at least `delay` after
-/// its first change, at most `MAX_BURST` (or `delay`) in all. Returns false
-/// when the watcher is to stop.
-fn wait_for_quiet(tree: &mut Tree, rx: &std_mpsc::Receiver<Signal>, delay: Duration) -> bool {
+/// its first change, at most `MAX_BURST` (or `delay`) in all. Returns the
+/// path that names the burst (see [`burst_name`]), or `None` when the
+/// watcher is to stop.
+fn wait_for_quiet(
+    tree: &mut Tree,
+    rx: &std_mpsc::Receiver<Signal>,
+    delay: Duration,
+    first: PathBuf,
+) -> Option<PathBuf> {
     let start = Instant::now();
     let mut last = start;
+    let mut changed = vec![first];
     loop {
         let due = (start + delay)
             .max(last + QUIET)
             .min(start + MAX_BURST.max(delay));
         let now = Instant::now();
         if now >= due {
-            return true;
+            return Some(burst_name(changed));
         }
         match rx.recv_timeout(due - now) {
-            Ok(Signal::Change(_)) => last = Instant::now(),
+            Ok(Signal::Change(p)) => {
+                last = Instant::now();
+                if changed.len() < NAMED_PATHS && !changed.contains(&p) {
+                    changed.push(p);
+                }
+            }
             Ok(Signal::NewDir(d)) => {
                 tree.add(&d);
                 last = Instant::now();
             }
             Ok(Signal::Restarted) => {}
-            Ok(Signal::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return false,
-            Err(std_mpsc::RecvTimeoutError::Timeout) => return true,
+            Ok(Signal::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => return Some(burst_name(changed)),
         }
+    }
+}
+
+/// The path a burst of changes is reported by: the first one that still
+/// exists, so an editor's save (a temp file written, then renamed over the
+/// file) names the file saved, not the temp file; else the first.
+fn burst_name(mut changed: Vec<PathBuf>) -> PathBuf {
+    match changed.iter().position(|p| p.symlink_metadata().is_ok()) {
+        Some(i) => changed.swap_remove(i),
+        None => changed.swap_remove(0),
     }
 }
 
@@ -558,7 +619,10 @@ fn run(mut tree: Tree, rx: std_mpsc::Receiver<Signal>, outlet: Outlet) {
                 Ok(Signal::Stop) | Err(_) => return,
             },
         };
-        if !wait_for_quiet(&mut tree, &rx, delay) || !outlet.send(first) {
+        let Some(named) = wait_for_quiet(&mut tree, &rx, delay, first) else {
+            return;
+        };
+        if !outlet.send(named) {
             return;
         }
         // Until the restart is over, changes are kept for one more restart.
@@ -815,6 +879,41 @@ mod tests {
     }
 
     #[test]
+    fn an_app_under_pm2_home_is_watched_but_not_the_daemons_files() {
+        let home = Path::new("/home/u/.pm2");
+        let c = WatchConfig::from_env(
+            &env(json!({"watch": true, "pm_cwd": "/home/u/.pm2/modules/mod/node_modules/mod"})),
+            home,
+        )
+        .unwrap()
+        .unwrap();
+        let i = Ignore::new(&c);
+        assert!(!i.is_ignored(Path::new(
+            "/home/u/.pm2/modules/mod/node_modules/mod/index.js"
+        )));
+        assert!(!i.is_ignored(Path::new(
+            "/home/u/.pm2/modules/mod/node_modules/mod/lib/a.js"
+        )));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/logs/mod-out.log")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/pids/mod-0.pid")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/pm2.log")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/rpc.sock")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/dump.pm2")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/module_conf.json")));
+        // Custom patterns: the daemon's files and their temp files still go.
+        let c = WatchConfig::from_env(
+            &env(json!({"watch": ["/home/u/.pm2"], "ignore_watch": ["*.tmp"], "pm_cwd": "/home/u/.pm2"})),
+            home,
+        )
+        .unwrap()
+        .unwrap();
+        let i = Ignore::new(&c);
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/.dump.pm2.42.partial")));
+        assert!(i.is_ignored(Path::new("/home/u/.pm2/.module_conf.json.7.partial")));
+        assert!(!i.is_ignored(Path::new("/home/u/.pm2/modules/m/index.js")));
+    }
+
+    #[test]
     fn pm2_home_inside_the_app_folder_is_ignored() {
         let c = WatchConfig::from_env(
             &env(json!({"watch": true, "pm_cwd": "/srv/app"})),
@@ -903,6 +1002,18 @@ mod tests {
 
     /// A real tree: a burst of writes becomes one message, an ignored folder
     /// none, and a folder made after the start is watched too.
+    #[test]
+    fn a_burst_is_named_by_its_first_path_that_still_exists() {
+        let dir = std::env::temp_dir().join(format!("pm2-watch-name-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("app.js"), "1").unwrap();
+        let temp = dir.join("app.js.tmp-123");
+        let saved = burst_name(vec![temp.clone(), dir.join("app.js")]);
+        assert_eq!(saved, dir.join("app.js"));
+        assert_eq!(burst_name(vec![temp.clone(), dir.join("gone.js")]), temp);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_burst_of_changes_is_one_message_and_ignored_trees_none() {
         let dir = std::env::temp_dir().join(format!("pm2-watch-unit-{}", std::process::id()));

@@ -11,12 +11,19 @@
 //! boot included) without a `pm2 save`. The foreground supervisor
 //! (`pm2-runtime --web`, `--no-daemon`) serves it without saving it.
 //!
+//! What is served here reaches whoever can open a TCP connection, past
+//! PM2_HOME's permissions, so the apps' environment (their passwords and API
+//! keys) is left out (`hide_env`). `pm2 web --env` puts it back, and then
+//! every request must carry the token kept in PM2_HOME (`token`).
+//!
 //! Requests for the list go through the supervisor's ordinary messages, so
 //! serving never blocks the actor; `http` bounds what a client can hold.
 
+mod hide_env;
 mod host;
 mod http;
 pub mod metrics;
+pub mod token;
 
 use crate::supervisor::Supervisor;
 use crate::Daemon;
@@ -26,23 +33,26 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 /// PM2's port for the web interface (`PM2_API_PORT` overrides it in the CLI).
 pub const DEFAULT_PORT: u16 = 9615;
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
-/// Where to listen. A `port` of 0 picks a free one; what is saved and
-/// replied is the port actually bound.
+/// Where to listen, and whether to show the apps' env. A `port` of 0 picks
+/// a free one; what is saved and replied is the port actually bound.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebConfig {
     pub host: String,
     pub port: u16,
+    /// `pm2 web --env`: the list has the apps' env, for requests with the token.
+    #[serde(default)]
+    pub env: bool,
 }
 
 impl WebConfig {
-    /// From a `webStart` request's `{host, port}`.
+    /// From a `webStart` request's `{host, port, env}`.
     pub fn from_request(v: Option<&Value>) -> Result<WebConfig, String> {
         let v = v.cloned().unwrap_or(Value::Null);
         let host = match &v["host"] {
@@ -58,7 +68,12 @@ impl WebConfig {
                 .and_then(|n| u16::try_from(n).ok())
                 .ok_or_else(|| format!("web: port must be a number from 0 to 65535, got {p}"))?,
         };
-        Ok(WebConfig { host, port })
+        let env = match &v["env"] {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            other => return Err(format!("web: env must be true or false, got {other}")),
+        };
+        Ok(WebConfig { host, port, env })
     }
 
     fn address(&self) -> Result<SocketAddr, String> {
@@ -90,8 +105,11 @@ pub fn saved(paths: &Paths) -> Option<WebConfig> {
 pub struct Web {
     running: Mutex<Option<(WebConfig, tokio::task::AbortHandle)>>,
     started: Instant,
-    /// `PM2_WEB_STRIP_ENV_VARS`: leave each process's `env` out of `/`, as PM2 does.
-    strip_env: bool,
+    /// `PM2_WEB_STRIP_ENV_VARS` (PM2's switch to hide the env): here the env
+    /// is hidden anyway, and with it set `--env` is refused.
+    env_forbidden: bool,
+    /// The token requests need when the env is shown, once one was needed.
+    token: Arc<RwLock<Option<String>>>,
 }
 
 impl Default for Web {
@@ -99,10 +117,22 @@ impl Default for Web {
         Web {
             running: Mutex::new(None),
             started: Instant::now(),
-            strip_env: std::env::var("PM2_WEB_STRIP_ENV_VARS")
+            env_forbidden: std::env::var("PM2_WEB_STRIP_ENV_VARS")
                 .is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0")),
+            token: Arc::default(),
         }
     }
+}
+
+/// What `webStart` replies: where it listens, and with `env`, the token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Started {
+    #[serde(flatten)]
+    pub config: WebConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(rename = "tokenFile")]
+    pub token_file: PathBuf,
 }
 
 impl Web {
@@ -118,27 +148,66 @@ impl Web {
         Some(config)
     }
 
-    /// Listens at `config` (in place of any previous listener) and serves.
-    async fn start(&self, config: WebConfig, sup: Supervisor) -> Result<WebConfig, String> {
+    fn set_token(&self, token: String) {
+        if let Ok(mut t) = self.token.write() {
+            *t = Some(token);
+        }
+    }
+
+    /// Listens at `config` (in place of any previous listener) and serves;
+    /// returns where, and the token when the env is shown.
+    async fn start(
+        &self,
+        config: WebConfig,
+        sup: Supervisor,
+        paths: &Paths,
+        new_token: bool,
+    ) -> Result<(WebConfig, Option<String>), String> {
         let addr = config.address()?;
+        if config.env && self.env_forbidden {
+            return Err("web: --env is refused: PM2_WEB_STRIP_ENV_VARS is set in the daemon's environment, so the apps' env is never served; start the daemon without it (pm2 kill, then a command without it) to use --env".into());
+        }
+        let token = if new_token {
+            Some(token::create(paths)?)
+        } else if config.env {
+            Some(token::load_or_create(paths)?)
+        } else {
+            None
+        };
+        if let Some(t) = &token {
+            self.set_token(t.clone());
+        }
         let previous = self.current();
-        // Rebinding the same address needs the old listener closed first.
-        if previous.as_ref().and_then(|p| p.address().ok()) == Some(addr) {
+        // Rebinding the same address needs the old listener closed first;
+        // an aborted task drops it at its next turn on the runtime, so the
+        // address may stay taken for a moment.
+        let rebinding = previous.as_ref().and_then(|p| p.address().ok()) == Some(addr);
+        if rebinding {
             self.stop();
         }
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("web: cannot listen on {addr}: {e}"))?;
+        let mut attempts = if rebinding { 50 } else { 1 };
+        let listener = loop {
+            attempts -= 1;
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(e) if attempts > 0 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(format!("web: cannot listen on {addr}: {e}")),
+            }
+        };
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         self.stop();
         let actual = WebConfig {
             host: config.host.clone(),
             port: bound.port(),
+            env: config.env,
         };
         let ctx = Arc::new(Routes {
             sup,
             started: self.started,
-            strip_env: self.strip_env,
+            show_env: config.env,
+            token: self.token.clone(),
             loopback_only: bound.ip().is_loopback(),
         });
         let task = tokio::spawn(http::serve(listener, move |req| {
@@ -148,29 +217,56 @@ impl Web {
         if let Ok(mut running) = self.running.lock() {
             *running = Some((actual.clone(), task.abort_handle()));
         }
-        Ok(actual)
+        Ok((actual, token.filter(|_| config.env)))
     }
 }
 
-/// Starts (or moves) the daemon's web interface; a standalone daemon keeps
-/// the setting in PM2_HOME for the daemons after it.
-pub async fn start(d: &Daemon, config: WebConfig) -> Result<WebConfig, String> {
-    let actual = d.web.start(config, d.supervisor.clone()).await?;
+/// Starts (or moves) the daemon's web interface, with a new token when
+/// asked; a standalone daemon keeps the setting in PM2_HOME for the daemons
+/// after it.
+pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Started, String> {
+    let (actual, token) = d
+        .web
+        .start(config, d.supervisor.clone(), &d.paths, new_token)
+        .await?;
     if !d.settings.in_process {
         let text = serde_json::to_vec(&actual).map_err(|e| e.to_string())?;
         pm2_config::write_atomic(&saved_file(&d.paths), &text)
             .map_err(|e| format!("web: cannot save {}: {e}", saved_file(&d.paths).display()))?;
     }
     d.log.info(&format!(
-        "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics)",
+        "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics); {}",
         SocketAddr::new(
             actual
                 .address()
                 .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip()),
             actual.port
-        )
+        ),
+        if actual.env {
+            "the apps' env is shown, to requests with the token only"
+        } else {
+            "the apps' env is hidden"
+        }
     ));
-    Ok(actual)
+    Ok(Started {
+        config: actual,
+        token,
+        token_file: token::file(&d.paths),
+    })
+}
+
+/// `pm2 web --new-token`: replaces the token; a web interface showing the
+/// env takes the new one at once.
+pub fn new_token(d: &Daemon) -> Result<Value, String> {
+    let token = token::create(&d.paths)?;
+    d.web.set_token(token.clone());
+    d.log.info("web interface token replaced");
+    let running = d.web.current();
+    Ok(serde_json::json!({
+        "token": token,
+        "tokenFile": token::file(&d.paths),
+        "running": running,
+    }))
 }
 
 /// Stops the web interface and forgets the setting; returns where it listened.
@@ -192,7 +288,7 @@ pub async fn restore(d: &Daemon) {
         return;
     }
     if let Some(config) = saved(&d.paths) {
-        if let Err(e) = start(d, config).await {
+        if let Err(e) = start(d, config, false).await {
             d.log
                 .info(&format!("could not restore the web interface: {e}"));
         }
@@ -203,7 +299,9 @@ pub async fn restore(d: &Daemon) {
 struct Routes {
     sup: Supervisor,
     started: Instant,
-    strip_env: bool,
+    /// `--env`: the list keeps the apps' env, and every request needs the token.
+    show_env: bool,
+    token: Arc<RwLock<Option<String>>>,
     /// Bound to a loopback address: only requests addressed to an IP or to
     /// `localhost` are answered, so a web page cannot read the list through
     /// a name that resolves to 127.0.0.1 (DNS rebinding).
@@ -235,6 +333,11 @@ impl Routes {
                 "this address only answers requests made to localhost or an IP address",
             );
         }
+        if self.show_env {
+            if let Err(refused) = self.authorize(&req) {
+                return refused;
+            }
+        }
         if req.method != "GET" && req.method != "HEAD" {
             let mut r = Response::text(405, "only GET and HEAD are served");
             r.headers.push("Allow: GET, HEAD".into());
@@ -248,10 +351,40 @@ impl Routes {
         }
     }
 
+    /// With the env shown, a request without the token gets 401, one with
+    /// another token 403.
+    fn authorize(&self, req: &Request) -> Result<(), Response> {
+        let expected = self.token.read().ok().and_then(|t| t.clone());
+        let refuse = |status: u16, why: &str| {
+            let mut r = json(status, serde_json::json!({ "err": why }).to_string());
+            r.headers
+                .push(r#"WWW-Authenticate: Bearer realm="pm2 web""#.into());
+            Err(r)
+        };
+        match (token::presented(req), expected) {
+            (Some(given), Some(expected)) if token::matches(given, &expected) => Ok(()),
+            (None, _) => refuse(
+                401,
+                "this web interface shows the apps' environment (pm2 web --env), so every request needs its token: send `Authorization: Bearer <token>` or add `?token=<token>` (the token is in PM2_HOME/web.token)",
+            ),
+            _ => refuse(
+                403,
+                "wrong token: the token is in PM2_HOME/web.token (`pm2 web --new-token` replaces it)",
+            ),
+        }
+    }
+
     /// PM2's document: `{system_info, monit, processes}`.
     async fn process_list(&self) -> Response {
-        let processes = match self.sup.list_json().await {
-            Ok(list) if self.strip_env => strip_env(&list),
+        let processes = if self.show_env {
+            self.sup.list_json().await
+        } else {
+            self.sup.list().await.map(|mut list| {
+                hide_env::hide_env_in_list(&mut list);
+                serde_json::to_string(&list).unwrap_or_default()
+            })
+        };
+        let processes = match processes {
             Ok(list) => list,
             Err(e) => return Response::text(503, &e),
         };
@@ -289,7 +422,7 @@ impl Routes {
         Response::new(
             200,
             metrics::CONTENT_TYPE,
-            metrics::render(&list, figures, crate::now_ms()),
+            metrics::render(&list, figures, crate::clock::now_ms()),
         )
     }
 }
@@ -314,19 +447,6 @@ fn readiness(list: &[Value]) -> (Value, bool) {
     )
 }
 
-/// The list without each process's `pm2_env.env`.
-fn strip_env(list: &str) -> String {
-    let Ok(mut list) = serde_json::from_str::<Vec<Value>>(list) else {
-        return list.to_string();
-    };
-    for p in &mut list {
-        if let Some(env) = p.get_mut("pm2_env").and_then(Value::as_object_mut) {
-            env.remove("env");
-        }
-    }
-    serde_json::to_string(&list).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,17 +458,25 @@ mod tests {
             WebConfig::from_request(None).unwrap(),
             WebConfig {
                 host: "127.0.0.1".into(),
-                port: 9615
+                port: 9615,
+                env: false
             }
         );
-        let c = WebConfig::from_request(Some(&json!({"host": "0.0.0.0", "port": "8080"}))).unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("0.0.0.0", 8080));
+        let c = WebConfig::from_request(Some(
+            &json!({"host": "0.0.0.0", "port": "8080", "env": true}),
+        ))
+        .unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.env), ("0.0.0.0", 8080, true));
+        assert!(WebConfig::from_request(Some(&json!({"env": "yes"})))
+            .unwrap_err()
+            .contains("env must be true or false"));
         assert!(WebConfig::from_request(Some(&json!({"port": 70000})))
             .unwrap_err()
             .contains("port must be a number"));
         let bad_host = WebConfig {
             host: "example.com".into(),
             port: 1,
+            env: false,
         };
         assert!(bad_host.address().unwrap_err().contains("IP address"));
     }
@@ -380,12 +508,5 @@ mod tests {
         assert!(!ready);
         assert_eq!(body["not_ready"][0]["name"], "b");
         assert!(!readiness(&[module]).1, "no app is not ready");
-    }
-
-    #[test]
-    fn strip_env_leaves_the_rest() {
-        let list = r#"[{"pm_id":0,"pm2_env":{"env":{"SECRET":"x"},"status":"online"}}]"#;
-        let out = strip_env(list);
-        assert!(!out.contains("SECRET") && out.contains("online"), "{out}");
     }
 }

@@ -43,7 +43,11 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
     let client = connect(ctx, true).await?;
     let refreshing = action.refreshes();
     if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
-        output::line("Use --update-env to update environment variables");
+        let named: Vec<&String> = targets
+            .iter()
+            .filter(|t| !configs.iter().any(|(name, _, _)| name == *t))
+            .collect();
+        super::env_hint::print(&client, &named, &action_options(ctx, true)).await;
     }
     for t in targets {
         if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {
@@ -87,10 +91,30 @@ async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> O
     }
     let opts = action_options(ctx, ctx.flags.update_env);
     client.act_on_ids(action, &ids, &list, &opts).await?;
-    for id in ids {
+    for &id in &ids {
         ctx.info(&format!("[{}]({id}) ✓", name_of(&list, id)));
     }
+    if action == Action::Stop {
+        warn_paused_crons(&list, &ids);
+    }
     Ok(())
+}
+
+/// PM2 warns that a stopped app's `cron_restart` is still up (its cron
+/// starts it again); here a user's stop pauses the cron until the app is
+/// started again, and the warning says so.
+fn warn_paused_crons(list: &[Value], ids: &[u64]) {
+    for p in list {
+        let cron = p["pm2_env"]["cron_restart"].as_str().unwrap_or("");
+        let stopped = target::pm_id(p).is_some_and(|id| ids.contains(&id));
+        if stopped && !cron.is_empty() && cron != "0" {
+            let name = p["name"].as_str().unwrap_or("");
+            output::warn(&format!(
+                "App {} stopped: its CRON RESTART {cron} is paused until it is started again",
+                output::bold(name)
+            ));
+        }
+    }
 }
 
 /// `pm2 restart --watch` toggles watching (PM2's `toggleWatch`); every stop
@@ -238,9 +262,8 @@ pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
                 .await?;
         }
     } else if wanted < ids.len() {
-        ctx.info("Scaling down application");
-        // The newest instances go; the first ones (instance 0 …) stay.
-        for &id in ids[wanted..].iter().rev() {
+        // The oldest instances go, as in PM2: the newest ones stay.
+        for &id in &ids[..ids.len() - wanted] {
             ctx.info(&format!(
                 "Applying action deleteProcessId on app [{id}](ids: {})",
                 ids_text(name, &[id])

@@ -97,11 +97,15 @@ async fn serve_web(
     handle: Option<&pm2_daemon::DaemonHandle>,
     port: Option<&str>,
 ) -> Outcome {
-    let request = super::web::request(ctx, port, None)?;
+    let args = super::web::WebArgs {
+        port,
+        ..Default::default()
+    };
+    let request = super::web::request(ctx, args)?;
     let on = match handle {
         Some(h) => {
             let config = pm2_daemon::web::WebConfig::from_request(Some(&request))?;
-            serde_json::json!(pm2_daemon::web::start(&h.daemon, config).await?)
+            serde_json::json!(pm2_daemon::web::start(&h.daemon, config, false).await?)
         }
         None => super::connect(ctx, false)
             .await?
@@ -112,9 +116,10 @@ async fn serve_web(
             .unwrap_or_default(),
     };
     crate::output::err_line(&format!(
-        "pm2-runtime: web interface on {}:{} (process list at /, Prometheus metrics at /metrics)",
+        "pm2-runtime: web interface on {}:{} (process list at /, Prometheus metrics at /metrics, readiness at /ready). {}",
         on["host"].as_str().unwrap_or(""),
-        on["port"]
+        on["port"],
+        super::web::env_note(&on)
     ));
     Ok(())
 }

@@ -205,6 +205,7 @@ pub async fn report(ctx: &Ctx) -> Outcome {
         ),
     }
     out.push_str("Anyone who can connect to rpc.sock can read every app's env and run commands as this user.\n");
+    out.push_str(&web_exposure(&daemon["web"]));
     out.push_str(&section("PM2 list"));
     output::raw(&out);
     super::print_list(client.list().await?, None, ctx);
@@ -219,4 +220,17 @@ pub async fn report(ctx: &Ctx) -> Outcome {
     tail.push('\n');
     output::raw(&tail);
     Ok(())
+}
+
+/// Who reads what through the web interface, for `pm2 report`.
+fn web_exposure(web: &Value) -> String {
+    let Some(port) = web["port"].as_u64() else {
+        return "Web interface: off\n".into();
+    };
+    let host = web["host"].as_str().unwrap_or("");
+    if web["env"] == true {
+        format!("Web interface on {host}:{port}: the process list with every app's env, to requests with the token in PM2_HOME/web.token\n")
+    } else {
+        format!("Web interface on {host}:{port}: the process list and metrics without the apps' env, to anyone who can connect\n")
+    }
 }

@@ -57,7 +57,7 @@ pub fn prefix(id: &str, name: &str) -> String {
     let label: String = if id == "PM2" {
         id.to_string()
     } else {
-        format!("{id}|{name}")
+        format!("{id}|{}", crate::printable::printable(name))
     };
     let label: String = label.chars().take(PREFIX_WIDTH).collect();
     format!("{label:<PREFIX_WIDTH$} | ")

@@ -3,11 +3,16 @@
 //! most actions.
 
 pub mod actions;
+mod attach;
 pub mod daemon;
+mod deploy;
+mod env_hint;
+mod examples;
 mod foreground;
 pub mod info;
 pub mod logs;
 pub mod modules;
+mod monit;
 pub mod start;
 mod startup;
 mod trigger;
@@ -180,8 +185,9 @@ pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Val
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
-    let (tables, full) = listing::process_tables(&list, now, output::terminal_columns());
+    let (tables, layout) = listing::process_tables(&list, now, output::terminal_columns());
     output::text(&tables);
+    let full = layout == listing::Layout::Full;
     if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
         output::line(&line);
     }
@@ -201,8 +207,8 @@ pub fn name_of(list: &[Value], id: u64) -> String {
         .find(|p| pm2_client::target::pm_id(p) == Some(id))
         .and_then(|p| p.get("name"))
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
+        .map(|name| crate::printable::printable(name).into_owned())
+        .unwrap_or_default()
 }
 
 /// PM2's commands that this CLI does not offer yet, with what they belong to.
@@ -211,14 +217,11 @@ const NOT_BUILT: &[(&str, &str)] = &[
         "imonit",
         "the old terminal dashboard (`pm2 monit` is built)",
     ),
-    ("deploy", "deployment"),
-    ("attach", "attaching to a process"),
     ("pull", "git versioning"),
     ("forward", "git versioning"),
     ("backward", "git versioning"),
     ("logrotate", "log rotation (the pm2-logrotate module)"),
     ("autoinstall", "autoinstall"),
-    ("examples", "examples"),
     ("link", "PM2's paid cloud service"),
     ("unlink", "PM2's paid cloud service"),
     ("plus", "PM2's paid cloud service"),
@@ -299,7 +302,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::ReloadLogs => daemon::reload_logs(ctx).await,
         C::Ping => daemon::ping(ctx).await,
         C::Report => info::report(ctx).await,
-        C::Monit => crate::monit::run(ctx).await,
+        C::Monit => monit::run(ctx).await,
         C::Kill => daemon::kill(ctx).await,
         C::Update => daemon::update(ctx).await,
         C::Save => daemon::save(ctx).await,
@@ -326,7 +329,28 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Conf { key, value } => {
             modules::conf_command(ctx, key.as_deref(), value.as_deref()).await
         }
-        C::Web { port, host } => web::web(ctx, port.as_deref(), host.as_deref()).await,
+        C::Web {
+            port,
+            host,
+            new_token,
+            env,
+        } => {
+            let args = web::WebArgs {
+                port: port.as_deref(),
+                host: host.as_deref(),
+                env,
+                new_token,
+            };
+            web::web(ctx, args).await
+        }
+        C::Attach { id, separator } => attach::attach(ctx, &id, separator.as_deref()).await,
+        C::Examples => {
+            examples::print();
+            Ok(())
+        }
+        C::Other(words) if words.first().is_some_and(|w| w == "deploy") => {
+            deploy::deploy(ctx, &words[1..])
+        }
         C::Other(words) => Err(unknown_command(words.first().map_or("", String::as_str))),
     }
 }

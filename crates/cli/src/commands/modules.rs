@@ -6,6 +6,7 @@ use super::{connect, Ctx, Failure, Outcome};
 use crate::output::{self, blue, bold, green};
 use pm2_client::modules::{self, InstallOptions};
 use pm2_client::Paths;
+use pm2_config::module_name::ModuleName;
 use pm2_config::modules as conf;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -99,9 +100,13 @@ pub fn generate(ctx: &Ctx, name: Option<&str>) -> Outcome {
             "module:generate needs a module name: pm2 module:generate <name>".into(),
         ));
     };
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(Failure::Error(format!("Invalid module name: {name:?}")));
+    let name = ModuleName::parse(name).map_err(|e| Failure::Error(e.to_string()))?;
+    if name.scope().is_some() {
+        return Err(Failure::Error(format!(
+            "module:generate makes a module in ./<name>: give it a name without a scope, not {name}"
+        )));
     }
+    let name = name.as_str();
     let dir = ctx.cwd.join(name);
     if dir.exists() {
         return Err(Failure::Error(format!("{} already exists", dir.display())));
@@ -307,6 +312,9 @@ pub async fn conf_command(ctx: &Ctx, key: Option<&str>, value: Option<&str>) -> 
         (Some(k), Some(v)) => set(ctx, vec![(k.to_string(), v.to_string())]).await,
         (Some(k), None) if k.contains([':', '.']) => get(Some(k)),
         (k, _) => {
+            if let Some(k) = k {
+                ModuleName::parse(k).map_err(|e| Failure::Error(e.to_string()))?;
+            }
             let conf = conf::read_conf(&Paths::from_env()).map_err(|e| e.to_string())?;
             print_sections(&conf, k);
             Ok(())

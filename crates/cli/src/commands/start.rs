@@ -2,8 +2,9 @@
 //! `startOrRestart` / `startOrReload`.
 
 use super::{connect, ids_text, show_table, Ctx, Failure, Outcome};
+use crate::printable::printable;
 use crate::{app_options, ecosystem, output};
-use pm2_client::{target, Action, ActionOptions, Client, StartOptions};
+use pm2_client::{target, Action, ActionOptions, Client, StartOptions, Started};
 use pm2_config::Options;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -170,6 +171,7 @@ pub async fn start_apps(
             force: true,
             restart_existing: true,
             only: Vec::new(),
+            restart_keeps_env: false,
         };
         let order: Vec<String> = new.iter().map(|(n, _)| n.clone()).collect();
         let procs = client
@@ -181,7 +183,10 @@ pub async fn start_apps(
                 .filter(|p| proc_name(p) == Some(name.as_str()))
                 .count()
                 .max(1);
-            ctx.info(&format!("App [{name}] launched ({n} instances)"));
+            ctx.info(&format!(
+                "App [{}] launched ({n} instances)",
+                printable(&name)
+            ));
         }
     }
 
@@ -190,7 +195,8 @@ pub async fn start_apps(
     for (name, app) in existing {
         let ids = running(&name);
         ctx.info(&format!(
-            "Applying action {method} on app [{name}](ids: {})",
+            "Applying action {method} on app [{}](ids: {})",
+            printable(&name),
             ids_text(&name, &ids)
         ));
         let opts = ecosystem_action_options(ctx, base, app);
@@ -198,7 +204,7 @@ pub async fn start_apps(
         done.extend(ids.into_iter().map(|id| (name.clone(), id)));
     }
     for (name, id) in done {
-        ctx.info(&format!("[{name}]({id}) ✓"));
+        ctx.info(&format!("[{}]({id}) ✓", printable(&name)));
     }
     Ok(())
 }
@@ -277,49 +283,49 @@ async fn start_script(client: &Client, ctx: &Ctx, script: &str, args: &[String])
             return restart_existing(client, ctx, script, &ids, &list).await;
         }
     }
+    // The same script under the same name: the daemon restarts it when it is
+    // down and refuses it when it runs (unless -f); under another name it is
+    // a new app. It decides in one step, so parallel starts make one app.
     let app = app_options::script_app(script, &ctx.flags, args);
-    // The same script under the same name: restart it when stopped, refuse it
-    // when running (unless -f); the same script under another name is a new app.
-    let full_path = pm2_config::resolve_path(&ctx.cwd, Path::new(script));
-    let name = ecosystem::app_name(&app).unwrap_or_default();
-    let same: Vec<&Value> = list
-        .iter()
-        .filter(|p| {
-            let env = &p["pm2_env"];
-            env["pm_exec_path"].as_str().map(Path::new) == Some(full_path.as_path())
-                && env["name"].as_str() == Some(name.as_str())
-        })
-        .collect();
-    if let Some(p) = same.first() {
-        let status = p["pm2_env"]["status"].as_str().unwrap_or("");
-        if matches!(status, "stopped" | "stopping" | "errored") {
-            let ids: Vec<u64> = same.iter().filter_map(|p| target::pm_id(p)).collect();
-            return restart_existing(client, ctx, &name, &ids, &list).await;
-        }
-        if !ctx.flags.force {
-            return Err(pm2_client::Error::AlreadyLaunched.into());
-        }
-    }
     let opts = StartOptions {
         cwd: ctx.cwd.clone(),
         client_env: ctx.env.clone(),
         env_name: ctx.flags.env.clone(),
-        force: true,
+        force: ctx.flags.force,
         restart_existing: false,
         only: Vec::new(),
+        restart_keeps_env: !ctx.flags.update_env,
     };
-    let procs = client.start(vec![app], &opts).await?;
-    if let Some(p) = procs.first() {
-        let env = p.get("pm2_env").unwrap_or(p);
-        let path = env["pm_exec_path"].as_str().unwrap_or(script);
-        let mode = env["exec_mode"].as_str().unwrap_or("fork_mode");
-        let n = procs.len();
-        ctx.info(&format!(
-            "Starting {path} in {mode} ({n} instance{})",
-            if n == 1 { "" } else { "s" }
-        ));
+    let started = client.start_each(vec![app], &opts).await?;
+    match started.into_iter().next() {
+        Some(Started::Restarted(procs)) => {
+            let name = procs.first().and_then(proc_name).unwrap_or_default();
+            let name = printable(name);
+            let ids: Vec<u64> = procs.iter().filter_map(target::pm_id).collect();
+            ctx.info(&format!(
+                "Applying action restartProcessId on app [{name}](ids: {})",
+                ids_text(&name, &ids)
+            ));
+            for id in ids {
+                ctx.info(&format!("[{name}]({id}) ✓"));
+            }
+            ctx.info("Process successfully started");
+        }
+        Some(Started::Launched(procs)) => {
+            if let Some(p) = procs.first() {
+                let env = p.get("pm2_env").unwrap_or(p);
+                let path = env["pm_exec_path"].as_str().unwrap_or(script);
+                let mode = env["exec_mode"].as_str().unwrap_or("fork_mode");
+                let n = procs.len();
+                ctx.info(&format!(
+                    "Starting {path} in {mode} ({n} instance{})",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            ctx.info("Done.");
+        }
+        None => {}
     }
-    ctx.info("Done.");
     Ok(())
 }
 

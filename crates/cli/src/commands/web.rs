@@ -1,7 +1,10 @@
-//! `pm2 web [port] [--host <addr>]` turns on the daemon's web interface
-//! (PM2's JSON process list at `/`, Prometheus metrics at `/metrics`);
-//! `pm2 web stop` (or PM2's way, `pm2 delete pm2-http-interface`) turns it
-//! off. The daemon keeps the setting in PM2_HOME, so it survives `pm2 kill`.
+//! `pm2 web [port] [--host <addr>] [--env] [--new-token]` turns on the
+//! daemon's web interface (PM2's JSON process list at `/`, Prometheus
+//! metrics at `/metrics`, readiness at `/ready`), without the apps' env
+//! unless `--env` asks for it, and then only for requests with the token;
+//! `pm2 web --new-token` replaces the token; `pm2 web stop` (or PM2's way,
+//! `pm2 delete pm2-http-interface`) turns it off. The daemon keeps the
+//! setting in PM2_HOME, so it survives `pm2 kill`.
 
 use super::{connect, Ctx, Failure, Outcome};
 use serde_json::{json, Value};
@@ -9,10 +12,24 @@ use serde_json::{json, Value};
 /// PM2's name for its web interface process: `pm2 delete` of that name stops ours.
 pub const PM2_PROCESS_NAME: &str = "pm2-http-interface";
 
+/// What `pm2 web` was asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebArgs<'a> {
+    pub port: Option<&'a str>,
+    pub host: Option<&'a str>,
+    /// `--env`: show the apps' env, to requests with the token.
+    pub env: bool,
+    /// `--new-token`: replace the token first.
+    pub new_token: bool,
+}
+
 /// `host` and `port` from the command line, else `PM2_API_IPADDR`/`PM2_API_PORT`.
-pub fn request(ctx: &Ctx, port: Option<&str>, host: Option<&str>) -> Result<Value, Failure> {
+pub fn request(ctx: &Ctx, args: WebArgs) -> Result<Value, Failure> {
     let env = |k: &str| ctx.env.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    let port_text = port.map(str::to_string).or_else(|| env("PM2_API_PORT"));
+    let port_text = args
+        .port
+        .map(str::to_string)
+        .or_else(|| env("PM2_API_PORT"));
     let port = match port_text {
         None => pm2_daemon::web::DEFAULT_PORT,
         Some(p) => p.trim().parse::<u16>().map_err(|_| {
@@ -21,31 +38,88 @@ pub fn request(ctx: &Ctx, port: Option<&str>, host: Option<&str>) -> Result<Valu
             ))
         })?,
     };
-    let host = host
+    let host = args
+        .host
         .map(str::to_string)
         .or_else(|| env("PM2_API_IPADDR"))
         .unwrap_or_else(|| pm2_daemon::web::DEFAULT_HOST.to_string());
-    Ok(json!({"host": host, "port": port}))
+    Ok(json!({"host": host, "port": port, "env": args.env, "newToken": args.new_token}))
 }
 
-pub async fn web(ctx: &Ctx, port: Option<&str>, host: Option<&str>) -> Outcome {
-    if port == Some("stop") {
-        let client = connect(ctx, false).await?;
-        return stop(&client, ctx).await;
-    }
-    let req = request(ctx, port, host)?;
-    let client = connect(ctx, true).await?;
-    let reply = client.call("webStart", vec![req]).await?;
-    let on = reply.first().cloned().unwrap_or(Value::Null);
-    let (host, port) = (on["host"].as_str().unwrap_or(""), &on["port"]);
+/// `http://host:port`, with brackets around an IPv6 address.
+fn base_url(on: &Value) -> String {
+    let host = on["host"].as_str().unwrap_or("");
     let shown = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.to_string()
     };
+    format!("http://{shown}:{}", on["port"])
+}
+
+/// What `pm2 web` (and `pm2-runtime --web`) says about the env and the token.
+pub fn env_note(on: &Value) -> String {
+    match on["token"].as_str() {
+        Some(token) if on["env"] == true => format!(
+            "The apps' environment is shown, to requests with the token only: {}/?token={token} (or the header `Authorization: Bearer <token>`; the token is in {}, `pm2 web --new-token` replaces it)",
+            base_url(on),
+            on["tokenFile"].as_str().unwrap_or("PM2_HOME/web.token")
+        ),
+        _ => "The apps' environment variables are hidden; `pm2 web --env` shows them to requests that carry a token".to_string(),
+    }
+}
+
+pub async fn web(ctx: &Ctx, args: WebArgs<'_>) -> Outcome {
+    if ctx.flags.env.is_some() {
+        return Err(Failure::Error(
+            "pm2 web: --env takes no value (it shows the apps' environment, to requests with the token)".into(),
+        ));
+    }
+    if args.port == Some("stop") {
+        if args.env || args.new_token || args.host.is_some() {
+            return Err(Failure::Error(
+                "pm2 web stop takes no --env, --new-token or --host".into(),
+            ));
+        }
+        let client = connect(ctx, false).await?;
+        return stop(&client, ctx).await;
+    }
+    if args.new_token && args.port.is_none() && args.host.is_none() && !args.env {
+        return new_token(ctx).await;
+    }
+    let req = request(ctx, args)?;
+    let client = connect(ctx, true).await?;
+    let reply = client.call("webStart", vec![req]).await?;
+    let on = reply.first().cloned().unwrap_or(Value::Null);
     ctx.info(&format!(
-        "Web interface on http://{shown}:{port} (process list at /, Prometheus metrics at /metrics); `pm2 web stop` stops it"
+        "Web interface on {} (process list at /, Prometheus metrics at /metrics, readiness at /ready); `pm2 web stop` stops it",
+        base_url(&on)
     ));
+    ctx.info(&env_note(&on));
+    Ok(())
+}
+
+/// `pm2 web --new-token`: a new token, in use at once where the env is shown.
+async fn new_token(ctx: &Ctx) -> Outcome {
+    let client = connect(ctx, true).await?;
+    let reply = client.call("webNewToken", vec![]).await?;
+    let r = reply.first().cloned().unwrap_or(Value::Null);
+    let file = r["tokenFile"].as_str().unwrap_or("PM2_HOME/web.token");
+    ctx.info(&format!(
+        "New web token written to {file}; the previous one no longer works"
+    ));
+    match &r["running"] {
+        Value::Object(on) if on.get("env") == Some(&Value::Bool(true)) => {
+            let mut on = Value::Object(on.clone());
+            on["token"] = r["token"].clone();
+            on["tokenFile"] = r["tokenFile"].clone();
+            ctx.info(&env_note(&on));
+        }
+        Value::Object(_) => ctx.info(
+            "The web interface hides the apps' environment, so it needs no token; `pm2 web --env` shows the env to requests with it",
+        ),
+        _ => ctx.info("The web interface is not running; `pm2 web --env` starts it with this token"),
+    }
     Ok(())
 }
 

@@ -7,12 +7,11 @@
 //! - [`fork`]: forking a child straight into its cgroup (clone3 on Linux).
 //! - [`pre_exec`]: what a forked child does before exec that differs
 //!   (signal range, dying with the daemon).
-//! - [`proc_table`]: the process table: memory, CPU time, parents, groups,
-//!   sessions (`/proc` on Linux, libproc on macOS).
 //!
-//! Cgroups are Linux-only and live in `cgroup.rs`, which finds none elsewhere.
+//! The process table (memory, CPU time, parents, groups, sessions) is the
+//! `pm2-proc` crate (`crates/proc`). Cgroups are Linux-only and live in
+//! `cgroup.rs`, which finds none elsewhere.
 
 pub mod child_exit;
 pub mod fork;
 pub mod pre_exec;
-pub mod proc_table;

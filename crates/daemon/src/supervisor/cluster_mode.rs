@@ -49,8 +49,9 @@ impl Actor {
         }
     }
 
-    /// Closes the listening sockets of app `name` when none of its
-    /// instances runs or waits to be restarted any more.
+    /// Releases the listening sockets of app `name` (closed when no other
+    /// app uses them) when none of its instances runs or waits to be
+    /// restarted any more.
     pub(super) fn release_sockets_if_unused(&mut self, name: &str) {
         if !self.cluster.holds(name) {
             return;
@@ -64,7 +65,7 @@ impl Actor {
         if !self.procs.values().any(in_use) {
             self.cluster.release(name);
             self.log.info(&format!(
-                "app {name}: no instance left, listening sockets closed"
+                "app {name}: no instance left, listening sockets released (closed unless another app uses them)"
             ));
         }
     }

@@ -4,8 +4,10 @@
 //! serving, wait until the replacement listens (or sends `ready` with
 //! `wait_ready`), at most `listen_timeout`, then retire the old process
 //! gracefully: the `'shutdown'` message with `shutdown_with_message` (and for
-//! a graceful reload), else the cluster `disconnect`; after `kill_timeout`
-//! the kill sequence (`kill_signal`, then SIGKILL). The app's listening
+//! a graceful reload), else `kill_signal`, as PM2 (a Node worker that does
+//! not handle it disconnects, lets its connections finish and then ends:
+//! lib/container.js); after `kill_timeout` the kill sequence (`kill_signal`
+//! again, then SIGKILL). The app's listening
 //! socket stays open in the daemon throughout, so no connection is refused.
 //!
 //! The sequence is composed by [`Supervisor::reload`], outside the actor,
@@ -16,6 +18,7 @@
 use super::{unknown, Actor, Msg, Reply, Supervisor};
 use crate::app_processes::AppProcesses;
 use crate::cluster::is_cluster_mode;
+use crate::lifecycle::{Event, State};
 use crate::process::{Running, Status};
 use nix::sys::signal::Signal;
 use serde_json::{json, Map, Value};
@@ -88,11 +91,11 @@ impl Supervisor {
             .to_string();
         let lock = self.reload_locks.of(&name);
         let _turn = lock.lock().await;
-        let was_running = self
-            .ask(|reply| Msg::PrepareRestart { id, update, reply })
+        self.ask(|reply| Msg::PrepareRestart { id, update, reply })
             .await?;
         match self.ask(|reply| Msg::ReloadStart { id, reply }).await? {
-            Started::Restart => self.stop_then_start(id, was_running).await?,
+            // The options are merged already.
+            Started::Restart => return self.restart(id, Map::new()).await,
             Started::Replacing { ready, timeout } => {
                 // Listening, dead before listening, or too slow: retire the
                 // old process in every case, as PM2 does.
@@ -117,6 +120,8 @@ impl Actor {
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         let replaceable = is_cluster_mode(p.str("exec_mode"))
             && p.status == Status::Online
+            && matches!(p.life.state(), State::Up { .. })
+            && !self.restarts_blocked
             && !self.reloads.contains_key(&id);
         let Some(running) = p.running.take_if(|_| replaceable) else {
             return Ok(Started::Restart);
@@ -140,6 +145,12 @@ impl Actor {
         }
         let (tx, rx) = oneshot::channel();
         let new_generation = self.procs[&id].generation;
+        self.step(
+            id,
+            Event::Replaced {
+                generation: new_generation,
+            },
+        );
         self.reloads.insert(
             id,
             Reloading {
@@ -203,11 +214,10 @@ impl Actor {
             Some(ipc) if by_message => {
                 tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
             }
-            _ => {
-                if !self.cluster.disconnect(id, generation) {
-                    self.signal_old_process(id, None);
-                }
-            }
+            // `kill_signal` first, as PM2: the app's own handler runs while
+            // its channel is up; a worker that does not handle it drains
+            // and closes (the container's default, lib/container.js).
+            _ => self.signal_old_process(id, None),
         }
         self.after(
             timeout,

@@ -26,6 +26,13 @@ pub(super) struct Triggers {
     deferred: HashMap<u64, (watch::RestartAck, PathBuf)>,
 }
 
+/// What asked for a restart the daemon makes by itself.
+#[derive(Clone, Copy)]
+enum Cause {
+    Watch,
+    Cron,
+}
+
 impl Triggers {
     pub(super) fn new(tx: mpsc::Sender<Msg>, log: DaemonLog, home: PathBuf) -> Triggers {
         Triggers {
@@ -68,6 +75,19 @@ impl Actor {
                 .is_some_and(|p| !matches!(p.status, Status::Stopped | Status::Stopping))
     }
 
+    /// Whether a cron time may restart `id` now: unlike a file change, it
+    /// also starts an app that exited or errored (a scheduled job that did
+    /// its work and exited). A user's stop or delete cancels the job itself,
+    /// so no stopped-by-user app gets here.
+    fn may_cron_restart(&self, id: u64) -> bool {
+        !self.restarts_blocked
+            && !self.triggers.in_flight.contains_key(&id)
+            && self
+                .procs
+                .get(&id)
+                .is_some_and(|p| p.status != Status::Stopping)
+    }
+
     pub(super) fn on_trigger(&mut self, msg: Msg) {
         match msg {
             Msg::WatchChange { id, token, path } => {
@@ -86,14 +106,14 @@ impl Actor {
                 let Some(pattern) = self.triggers.crons.current(id, token) else {
                     return;
                 };
-                if !self.may_auto_restart(id) {
+                if !self.may_cron_restart(id) {
                     return;
                 }
                 self.log.info(&format!(
                     "[PM2][WORKER] cron_restart \"{pattern}\": restarting app {} (id {id})",
                     self.procs[&id].name()
                 ));
-                self.auto_restart(id, None);
+                self.auto_restart(id, None, Cause::Cron);
             }
             Msg::AutoRestartDone { id } => {
                 let waiters = self.triggers.in_flight.remove(&id).unwrap_or_default();
@@ -137,16 +157,22 @@ impl Actor {
             watch::shown_path(path, p.str("pm_cwd")),
             p.name()
         ));
-        self.auto_restart(id, Some(ack));
+        self.auto_restart(id, Some(ack), Cause::Watch);
     }
 
-    /// Restarts `id` as a user's restart would, then tells the watcher.
-    fn auto_restart(&mut self, id: u64, ack: Option<watch::RestartAck>) {
+    /// Restarts `id` as a user's restart would, then tells the watcher. A
+    /// cron time counts as a restart even when the job had exited, as in
+    /// PM2 (each run of a scheduled job adds one to `restart_time`).
+    fn auto_restart(&mut self, id: u64, ack: Option<watch::RestartAck>, cause: Cause) {
         self.triggers.in_flight.insert(id, Vec::new());
         let sup = self.supervisor();
         let log = self.log.clone();
         tokio::spawn(async move {
-            if let Err(e) = sup.restart(id, Map::new()).await {
+            let done = match cause {
+                Cause::Watch => sup.restart(id, Map::new()).await.map(drop),
+                Cause::Cron => sup.rerun(id).await,
+            };
+            if let Err(e) = done {
                 log.info(&format!("restart of process {id} failed: {e}"));
             }
             let _ = sup.tx.send(Msg::AutoRestartDone { id }).await;
@@ -186,5 +212,21 @@ impl Actor {
             }
         }
         reply
+    }
+}
+
+impl super::Supervisor {
+    /// A cron run: restarts `id` whether it runs or had exited, counting it
+    /// in `restart_time` either way.
+    async fn rerun(&self, id: u64) -> Result<(), String> {
+        self.ask(|reply| Msg::PrepareRestart {
+            id,
+            update: Map::new(),
+            reply,
+        })
+        .await?;
+        self.ask(|reply| Msg::CronRun { id, reply })
+            .await
+            .map(|_| ())
     }
 }

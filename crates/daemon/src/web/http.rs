@@ -25,8 +25,12 @@ pub struct Request {
     pub method: String,
     /// The path, without the query string.
     pub path: String,
+    /// The query string (after `?`), if any.
+    pub query: Option<String>,
     /// The `Host` header, if any.
     pub host: Option<String>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -81,15 +86,26 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Response> {
     if !version.starts_with("HTTP/1.") || method.is_empty() || !target.starts_with('/') {
         return Err(bad());
     }
-    let host = lines
+    let headers: Vec<(&str, &str)> = lines
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
-        .map(|(_, value)| value.trim().to_string());
+        .collect();
+    let header = |wanted: &str| {
+        headers
+            .iter()
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| value.trim().to_string())
+    };
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_string())),
+        None => (target, None),
+    };
     Ok(Request {
         method: method.to_string(),
-        path: target.split('?').next().unwrap_or("/").to_string(),
-        host,
+        path: path.to_string(),
+        query,
+        host: header("host"),
+        authorization: header("authorization"),
     })
 }
 
@@ -201,12 +217,17 @@ mod tests {
 
     #[test]
     fn parses_a_request_head() {
-        let req = parse_head(b"GET /metrics?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9615\r\n\r\n").unwrap();
+        let req = parse_head(
+            b"GET /metrics?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9615\r\nAuthorization: Bearer t\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(req.method, "GET");
         assert_eq!(req.path, "/metrics");
+        assert_eq!(req.query.as_deref(), Some("x=1"));
         assert_eq!(req.host.as_deref(), Some("127.0.0.1:9615"));
+        assert_eq!(req.authorization.as_deref(), Some("Bearer t"));
         let req = parse_head(b"GET / HTTP/1.0\n\n").unwrap();
-        assert_eq!((req.path.as_str(), req.host), ("/", None));
+        assert_eq!((req.path.as_str(), req.host, req.query), ("/", None, None));
         for bad in [
             &b"GET /\r\n\r\n"[..],
             b"GET / SPDY/3\r\n\r\n",

@@ -10,7 +10,7 @@
 mod board;
 mod view;
 
-use crate::commands::{connect, logs, Ctx, Failure, Outcome};
+use super::{connect, logs, Ctx, Failure, Outcome};
 use crate::{listing, output};
 use board::Board;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};

@@ -1,0 +1,260 @@
+//! `prepareUnique`: check-and-create in one step of the actor.
+//!
+//! A client that lists the processes and then sends `prepare` for the apps it
+//! did not see races every other client doing the same: two `resurrect`s (a
+//! boot unit and a user), or parallel `start --name x`, each start their own
+//! copy. Here the client sends all its apps in one request, and the actor
+//! decides against its table and creates the missing apps before it reads the
+//! next message, so a second request sees the first one's processes.
+//!
+//! An app "exists" when a process has its name (`Match::Name`: resurrect,
+//! ecosystem apps) or its name and script (`Match::Script`: `start app.js`,
+//! where the same script under another name is a new app). Existing apps are
+//! not created; the reply lists their processes so the client can restart
+//! them (start) or skip them (resurrect). With `refuse_running`, an app that
+//! exists and runs refuses the whole request and nothing is created (PM2's
+//! "Script already launched").
+
+use super::{Actor, Reply};
+use crate::process::Status;
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+
+/// What makes a process the same app as one of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Name,
+    Script,
+}
+
+#[derive(Debug)]
+pub struct Request {
+    apps: Vec<Map<String, Value>>,
+    matching: Match,
+    refuse_running: bool,
+}
+
+impl Request {
+    /// `[apps, {match: "name" | "script", refuseRunning}]`.
+    pub fn parse(args: &[Value]) -> Result<Request, String> {
+        let apps = match args.first() {
+            Some(Value::Array(apps)) => apps
+                .iter()
+                .map(|a| a.as_object().cloned())
+                .collect::<Option<Vec<_>>>(),
+            _ => None,
+        }
+        .ok_or("prepareUnique expects a list of app objects")?;
+        let opts = args.get(1).and_then(Value::as_object);
+        let matching = match opts.and_then(|o| o.get("match")).and_then(Value::as_str) {
+            None | Some("name") => Match::Name,
+            Some("script") => Match::Script,
+            Some(other) => {
+                return Err(format!(
+                    "prepareUnique: match {other:?} is not \"name\" or \"script\""
+                ))
+            }
+        };
+        let refuse_running = opts
+            .and_then(|o| o.get("refuseRunning"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Request {
+            apps,
+            matching,
+            refuse_running,
+        })
+    }
+}
+
+/// A process of the table, as the decision sees it.
+pub struct Known<'a> {
+    pub id: u64,
+    pub name: &'a str,
+    pub script: Option<&'a str>,
+    /// Stopped, stopping or errored: starting the app again restarts it.
+    pub down: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    Create,
+    /// The app's processes, by pm_id.
+    Existing(Vec<u64>),
+}
+
+/// Decides each app's step against the table as it is before the request:
+/// apps of one request never match each other (the entries of a dump that
+/// share a name are the instances of one app).
+pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Vec<Step> {
+    apps.iter()
+        .map(|app| {
+            let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
+            let script = app.get("pm_exec_path").and_then(Value::as_str);
+            let ids: Vec<u64> = known
+                .iter()
+                .filter(|k| k.name == name)
+                .filter(|k| matching == Match::Name || (script.is_some() && k.script == script))
+                .map(|k| k.id)
+                .collect();
+            if ids.is_empty() {
+                Step::Create
+            } else {
+                Step::Existing(ids)
+            }
+        })
+        .collect()
+}
+
+/// True when an existing app of `steps` has a process that is not down.
+pub fn runs(known: &[Known], steps: &[Step]) -> bool {
+    steps.iter().any(|s| match s {
+        Step::Existing(ids) => known.iter().any(|k| ids.contains(&k.id) && !k.down),
+        Step::Create => false,
+    })
+}
+
+/// One app's answer, now or once its `prepare` is done.
+enum Answer {
+    Now(Value),
+    Later(oneshot::Receiver<Result<Vec<Value>, String>>),
+}
+
+impl Actor {
+    pub(super) fn prepare_unique(&mut self, req: Request, reply: Reply<Value>) {
+        let (steps, refused) = {
+            let known: Vec<Known> = self
+                .procs
+                .values()
+                .map(|p| Known {
+                    id: p.pm_id,
+                    name: p.name(),
+                    script: p.str("pm_exec_path"),
+                    down: matches!(
+                        p.status,
+                        Status::Stopped | Status::Stopping | Status::Errored
+                    ),
+                })
+                .collect();
+            let steps = plan(&known, &req.apps, req.matching);
+            let refused = req.refuse_running && runs(&known, &steps);
+            (steps, refused)
+        };
+        if refused {
+            let apps: Vec<Value> = steps
+                .iter()
+                .map(|s| match s {
+                    Step::Existing(ids) => json!({ "existing": self.views(ids) }),
+                    Step::Create => json!({}),
+                })
+                .collect();
+            let _ = reply.send(Ok(json!({"refused": true, "apps": apps})));
+            return;
+        }
+        let mut answers = Vec::with_capacity(steps.len());
+        for (app, step) in req.apps.into_iter().zip(steps) {
+            answers.push(match step {
+                Step::Existing(ids) => Answer::Now(json!({ "existing": self.views(&ids) })),
+                Step::Create => {
+                    let (tx, rx) = oneshot::channel();
+                    // Creates the app's first batch now, inside this step.
+                    self.prepare(app, tx);
+                    Answer::Later(rx)
+                }
+            });
+        }
+        tokio::spawn(async move {
+            let mut apps = Vec::with_capacity(answers.len());
+            for answer in answers {
+                apps.push(match answer {
+                    Answer::Now(v) => v,
+                    Answer::Later(rx) => match rx.await {
+                        Ok(Ok(procs)) => json!({ "created": procs }),
+                        Ok(Err(e)) => json!({ "error": e }),
+                        Err(_) => json!({"error": "supervisor stopped"}),
+                    },
+                });
+            }
+            let _ = reply.send(Ok(json!({"refused": false, "apps": apps})));
+        });
+    }
+
+    /// The processes `ids` as the process list shows them (their stored env
+    /// is what a restart by the client starts from).
+    fn views(&self, ids: &[u64]) -> Value {
+        ids.iter()
+            .filter_map(|id| self.procs.get(id))
+            .map(|p| p.describe(0, 0.0))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, script: &str) -> Map<String, Value> {
+        json!({"name": name, "pm_exec_path": script})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    fn known<'a>(id: u64, name: &'a str, script: &'a str, down: bool) -> Known<'a> {
+        Known {
+            id,
+            name,
+            script: Some(script),
+            down,
+        }
+    }
+
+    #[test]
+    fn by_name_an_app_exists_whatever_its_script() {
+        let table = [known(0, "a", "/x.js", false), known(1, "a", "/y.js", true)];
+        let steps = plan(&table, &[app("a", "/z.js"), app("b", "/x.js")], Match::Name);
+        assert_eq!(steps, vec![Step::Existing(vec![0, 1]), Step::Create]);
+    }
+
+    #[test]
+    fn by_script_the_same_script_under_another_name_is_a_new_app() {
+        let table = [known(0, "a", "/x.js", false), known(1, "a", "/y.js", true)];
+        let apps = [app("a", "/y.js"), app("b", "/x.js"), app("a", "/z.js")];
+        let steps = plan(&table, &apps, Match::Script);
+        assert_eq!(
+            steps,
+            vec![Step::Existing(vec![1]), Step::Create, Step::Create]
+        );
+        assert!(!runs(&table, &steps), "only the stopped one matched");
+        let steps = plan(&table, &[app("a", "/x.js")], Match::Script);
+        assert!(runs(&table, &steps));
+    }
+
+    #[test]
+    fn apps_of_one_request_do_not_match_each_other() {
+        // A dump holds one entry per instance of a cluster app.
+        let apps = [app("api", "/a.js"), app("api", "/a.js")];
+        assert_eq!(
+            plan(&[], &apps, Match::Name),
+            vec![Step::Create, Step::Create]
+        );
+    }
+
+    #[test]
+    fn parses_the_request_and_refuses_bad_shapes() {
+        let req = Request::parse(&[
+            json!([{"name": "a"}]),
+            json!({"match": "script", "refuseRunning": true}),
+        ])
+        .unwrap();
+        assert_eq!(req.matching, Match::Script);
+        assert!(req.refuse_running && req.apps.len() == 1);
+        let req = Request::parse(&[json!([])]).unwrap();
+        assert_eq!(req.matching, Match::Name);
+        assert!(!req.refuse_running);
+        assert!(Request::parse(&[json!({"name": "a"})]).is_err());
+        assert!(Request::parse(&[json!([1])]).is_err());
+        let err = Request::parse(&[json!([]), json!({"match": "pid"})]).unwrap_err();
+        assert!(err.contains("\"pid\""), "{err}");
+    }
+}
