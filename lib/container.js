@@ -3,6 +3,8 @@
 // app's script in env pm_exec_path. It names the process, reports the node version, starts
 // the metrics agent, turns a crash into a `process:exception` message, then hands over to
 // the app as main module.
+// Under Bun it is preloaded instead (`bun [node_args] --preload lib/container.js script
+// [args...]`): Bun then runs the script as its entry point (require.main, import.meta.main).
 // Deliberately tiny: it must cost the app next to nothing.
 
 const script = process.env.pm_exec_path;
@@ -11,7 +13,8 @@ if (!script) {
   process.exit(1);
 }
 
-process.title = process.env.PROCESS_TITLE || `node ${script}`;
+const bun = typeof Bun !== 'undefined';
+process.title = process.env.PROCESS_TITLE || `${bun ? 'bun' : 'node'} ${script}`;
 process.argv[1] = script; // argv[2..] are already the app's own arguments
 
 if (
@@ -86,7 +89,8 @@ if (!rejections) process.on('unhandledRejection', (reason) => crash(reason, 'unh
 // server has stopped accepting and the requests already accepted are being answered.
 // (A client that connects and then waits longer than that before sending its request still
 // gets a reset, as with any server that closes idle connections.)
-if (process.env.exec_mode === 'cluster_mode' && require('cluster').isWorker) {
+// (Bun's cluster workers have no 'internalMessage' event: Bun closes their servers itself.)
+if (!bun && process.env.exec_mode === 'cluster_mode' && require('cluster').isWorker) {
   process.prependListener('internalMessage', (m) => {
     if (m && m.cmd === 'NODE_CLUSTER' && m.act === 'disconnect') retireGently();
   });
@@ -141,8 +145,8 @@ function retireGently() {
 if (process.env.pmx !== 'false' && process.env.automation !== 'false') {
   let io = null;
   try {
-    const from = { paths: [require('path').dirname(script)] };
-    io = require(require.resolve('@pm2/io', from));
+    const dir = require('path').dirname(script);
+    io = require(bun ? installedIn(dir) : require.resolve('@pm2/io', { paths: [dir] }));
   } catch {
     // Not installed next to the app: nothing to start.
   }
@@ -155,6 +159,18 @@ if (process.env.pmx !== 'false' && process.env.automation !== 'false') {
   }
 }
 
+// The @pm2/io package directory in a node_modules folder at or above `dir`. Bun's own lookup
+// is not used: where it finds no node_modules folder it installs the package from the registry.
+function installedIn(dir) {
+  const path = require('path');
+  const fs = require('fs');
+  for (let at = dir; ; at = path.dirname(at)) {
+    const candidate = path.join(at, 'node_modules', '@pm2', 'io');
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (path.dirname(at) === at) throw new Error('@pm2/io is not installed');
+  }
+}
+
 // Loads the script as the main module: CommonJS with require.main === module, or ESM for
 // .mjs files and "type": "module" packages (Node's own entry-point logic decides).
-require('module').runMain(script);
+if (!bun) require('module').runMain(script);

@@ -5,6 +5,8 @@
 // Cheap by design: Node's own counters read once a second, only changed values sent, HTTP
 // seen through diagnostics_channel (no patching), every timer unref'd so the agent never
 // keeps an app alive, and the profilers loaded only when an action asks for them.
+// Under Bun it reports what Bun has: no libuv handle counts, no HTTP channels, no heap sampling
+// profiler.
 
 const SAMPLE_MS = 1000;
 // The event-loop delay is how late the sampling timer itself runs: one wake-up a second in
@@ -15,6 +17,7 @@ const SAMPLE_MS = 1000;
 const LAGS = 40;
 const HTTP_WINDOW_S = 60;
 const HTTP_LATENCIES = 1024; // the most recent responses kept for the mean and p95
+const BUN = typeof Bun !== 'undefined';
 
 const MIB = 1024 * 1024;
 // Milliseconds from a monotonic clock (process.hrtime needs no module; `performance` loads one).
@@ -53,9 +56,10 @@ function send(msg) {
 
 // ---- metrics ------------------------------------------------------------------------------
 
-function startMetrics() {
+function startMetrics(everySample) {
   const loop = loopDelay();
-  const http = watchHttp();
+  // Bun publishes no http.server diagnostics channels
+  const http = BUN ? { sample: () => ({}) } : watchHttp();
   const sent = new Map(); // name → the value last sent
   let inFlight = false;
 
@@ -66,14 +70,17 @@ function startMetrics() {
     values['Heap Size'] = (heapTotal / MIB).toFixed(2);
     values['Heap Usage'] = two((heapUsed / heapTotal) * 100);
     values['Used Heap Size'] = (heapUsed / MIB).toFixed(2);
-    let requests = 0;
-    let handles = 0;
-    for (const kind of process.getActiveResourcesInfo()) {
-      if (REQUEST.test(kind)) requests++;
-      else if (kind !== 'Timeout' && kind !== 'Immediate') handles++;
+    if (!BUN) {
+      // Bun lists no resources here: its counts would always read 0
+      let requests = 0;
+      let handles = 0;
+      for (const kind of process.getActiveResourcesInfo()) {
+        if (REQUEST.test(kind)) requests++;
+        else if (kind !== 'Timeout' && kind !== 'Immediate') handles++;
+      }
+      values['Active requests'] = requests;
+      values['Active handles'] = handles;
     }
-    values['Active requests'] = requests;
-    values['Active handles'] = handles;
     Object.assign(values, loop.sample());
     Object.assign(values, http.sample());
     return values;
@@ -107,6 +114,7 @@ function startMetrics() {
     const now = ms();
     loop.add(now - last - SAMPLE_MS);
     last = now;
+    everySample();
     report();
   }, SAMPLE_MS).unref();
 }
@@ -281,6 +289,11 @@ function startActions() {
     'km:heap:sampling:start': [2, (p) => heap.start(p)],
     'km:heap:sampling:stop': [1, (dir) => heap.stop(dir)],
   };
+  if (BUN) {
+    // Bun's inspector has no HeapProfiler domain
+    delete ACTIONS['km:heap:sampling:start'];
+    delete ACTIONS['km:heap:sampling:stop'];
+  }
   for (const [name, [arity]] of Object.entries(ACTIONS)) {
     send({ type: 'axm:action', data: { action_name: name, action_type: 'internal', arity } });
   }
@@ -297,7 +310,30 @@ function startActions() {
   });
   // Listening for actions must not keep the app alive: Node refs the channel for each
   // 'message' listener, so take ours back out of the count (the app's own still count).
-  if (process.channel && typeof process.channel.unrefCounted === 'function') process.channel.unrefCounted();
+  const channel = process.channel;
+  if (channel && typeof channel.unrefCounted === 'function') channel.unrefCounted();
+  else if (BUN && channel && typeof channel.unref === 'function') return refWhileTheAppListens(channel);
+  return () => {};
+}
+
+// Bun refs the channel for the first 'message' listener and counts nothing: ours is unref'd,
+// and the channel is ref'd as soon as the app adds a listener of its own. Bun emits no
+// 'removeListener' on process, so the returned check, run with each metrics sample, unrefs it
+// once the app has none left.
+function refWhileTheAppListens(channel) {
+  channel.unref();
+  let reffed = false;
+  process.on('newListener', (event) => {
+    if (event !== 'message') return;
+    channel.ref();
+    reffed = true;
+  });
+  return () => {
+    if (reffed && process.listenerCount('message') <= 1) {
+      channel.unref();
+      reffed = false;
+    }
+  };
 }
 
 // The agent's configuration, in the keys PM2's agent sends (the daemon keeps them in
@@ -312,12 +348,12 @@ function sendOptions() {
       error: true,
       heapdump: true,
       'feature.profiler.heapsnapshot': false,
-      'feature.profiler.heapsampling': true,
+      'feature.profiler.heapsampling': !BUN,
       'feature.profiler.cpu_js': true,
       latency: true,
       catchExceptions: true,
       profiling: true,
-      metrics: { v8: true, network: false, eventLoop: true, runtime: false, http: true },
+      metrics: { v8: true, network: false, eventLoop: true, runtime: false, http: !BUN },
       standalone: false,
       tracing: { enabled: false, outbound: false },
       module_conf: {},
@@ -361,8 +397,7 @@ function start() {
   // The configuration goes first, so that what an app's own @pm2/io or pmx sends after it
   // (a module's module_conf, say) is what stays in axm_options.
   sendOptions();
-  startActions();
-  startMetrics();
+  startMetrics(startActions());
   sendDependencies();
 }
 

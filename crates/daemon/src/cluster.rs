@@ -499,7 +499,7 @@ mod tests {
     /// A worker whose channel the test reads as the child would.
     fn worker(cluster: &mut Cluster, pm_id: u64, app: &str) -> BufReader<StdStream> {
         let (parent, child) = ipc::channel().unwrap();
-        let (_reader, writer) = ipc::split(parent);
+        let (_reader, writer) = ipc::split(parent, ipc::Peer::Node);
         let dir = std::env::temp_dir();
         cluster.add_worker(pm_id, 1, app, std::process::id(), &dir, writer);
         BufReader::new(StdStream::from(child))

@@ -29,6 +29,7 @@ mod os;
 mod proc_info;
 mod process;
 mod rpc_server;
+mod runtime;
 pub mod settings;
 mod spawn;
 pub mod supervisor;

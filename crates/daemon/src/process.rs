@@ -4,6 +4,7 @@
 use crate::lifecycle::Lifecycle;
 use crate::log_writer::{LogConfig, LogSink};
 use crate::proc_info::CpuSample;
+use crate::runtime::Runtime;
 use pm2_config::date_format::dayjs_to_chrono;
 use pm2_config::Paths;
 use pm2_wire::ipc::IpcWriter;
@@ -79,14 +80,15 @@ impl Proc {
         self.env.get(key).and_then(Value::as_str)
     }
 
-    /// An online Node app whose wrapper has not reported `node_version` yet:
-    /// it is still loading, and its memory is not the app's yet.
+    /// An online Node or Bun app whose container has not reported
+    /// `node_version` yet: it is still loading, and its memory is not the
+    /// app's yet.
     pub fn is_booting(&self) -> bool {
-        let node = self
+        let contained = self
             .str("exec_interpreter")
-            .and_then(|i| std::path::Path::new(i).file_name())
-            .is_some_and(|n| n == "node");
-        node && self.status == Status::Online
+            .is_some_and(|i| Runtime::of(i).has_container());
+        contained
+            && self.status == Status::Online
             && self.env.get("node_version").is_none_or(Value::is_null)
     }
 

@@ -1,8 +1,13 @@
 //! Turning a pm2_env into a running child: command line, environment,
 //! descriptors (stdio pipes and the Node IPC channel on fd 3), own session
 //! and, where the daemon has them, own cgroup.
+//!
+//! Node and Bun apps run inside the container (lib/container.js): Node runs
+//! it as its main script, which then loads the app; Bun preloads it and runs
+//! the app as its entry point itself.
 
 use crate::child::{self, Child};
+use crate::runtime::Runtime;
 use crate::settings::Settings;
 use pm2_wire::ipc::{self, IpcReader, IpcWriter, CHILD_CHANNEL_FD};
 use serde_json::{Map, Value};
@@ -85,6 +90,7 @@ pub fn spawn(
         ));
     }
     let app_path = env.get("PATH").and_then(Value::as_str);
+    let runtime = Runtime::of(interpreter);
     let (program, mut argv, label) = if interpreter == "none" {
         (
             find_in_path(script, app_path),
@@ -97,13 +103,13 @@ pub fn spawn(
         let program = find_in_path(interpreter, app_path);
         let mut argv = vec![program.to_string_lossy().into_owned()];
         argv.extend(strings(env.get("node_args")));
-        let is_node = Path::new(interpreter)
-            .file_name()
-            .is_some_and(|n| n == "node");
-        if is_node && settings.container.is_file() {
-            argv.push(settings.container.to_string_lossy().into_owned());
-        } else {
-            argv.push(script.to_string());
+        let container = settings.container.to_string_lossy().into_owned();
+        match runtime {
+            Runtime::Node if settings.container.is_file() => argv.push(container),
+            Runtime::Bun if settings.container.is_file() => {
+                argv.extend(["--preload".to_string(), container, script.to_string()])
+            }
+            _ => argv.push(script.to_string()),
         }
         (program, argv, interpreter)
     };
@@ -135,6 +141,6 @@ pub fn spawn(
     drop(child_end);
     Ok(Spawned {
         child,
-        ipc: ipc::split(parent),
+        ipc: ipc::split(parent, runtime.peer()),
     })
 }

@@ -5,6 +5,11 @@
 //! message can carry a file descriptor as SCM_RIGHTS on the same write (this is
 //! how cluster workers receive listening sockets), so reads and writes here go
 //! through `recvmsg`/`sendmsg` rather than plain byte streams.
+//!
+//! Bun speaks the same channel with one difference: its internal messages
+//! (`cmd: 'NODE_…'`, the cluster protocol) carry a `\x02` byte before the
+//! JSON, both ways, and a Bun child takes an internal message without it for
+//! an app message. Node never starts a line with that byte.
 
 use crate::sock;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned};
@@ -30,6 +35,25 @@ const MAX_PENDING_FDS: usize = 16;
 pub struct IpcMessage {
     pub value: Value,
     pub fd: Option<OwnedFd>,
+}
+
+/// Marks an internal message on a Bun child's channel.
+const BUN_INTERNAL: u8 = 0x02;
+
+/// The runtime at the other end of the channel, which decides how internal
+/// messages are framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Node,
+    Bun,
+}
+
+/// Whether `value` is one of the runtime's internal messages (`cmd: 'NODE_…'`).
+pub fn is_internal(value: &Value) -> bool {
+    value
+        .get("cmd")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.starts_with("NODE_"))
 }
 
 /// Creates the channel: the parent's end (async) and the child's end, both
@@ -64,8 +88,9 @@ pub unsafe fn install_child_end(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// Splits the parent's end into a reader and a cloneable writer.
-pub fn split(stream: UnixStream) -> (IpcReader, IpcWriter) {
+/// Splits the parent's end into a reader and a cloneable writer, for a
+/// child that runs on `peer`.
+pub fn split(stream: UnixStream, peer: Peer) -> (IpcReader, IpcWriter) {
     let stream = Arc::new(stream);
     (
         IpcReader {
@@ -77,6 +102,7 @@ pub fn split(stream: UnixStream) -> (IpcReader, IpcWriter) {
         IpcWriter {
             stream,
             lock: Arc::new(Mutex::new(())),
+            peer,
         },
     )
 }
@@ -94,7 +120,8 @@ pub struct IpcReader {
 
 impl IpcReader {
     /// The next message; `Ok(None)` when the child closed its end.
-    /// Lines that are not JSON are skipped.
+    /// Lines that are not JSON are skipped; Bun's internal-message marker is
+    /// dropped (the message says it is internal by its `cmd`).
     pub async fn next(&mut self) -> io::Result<Option<IpcMessage>> {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
@@ -107,7 +134,9 @@ impl IpcReader {
                 while self.fds.front().is_some_and(|(at, _)| *at < self.buf_start) {
                     fds.extend(self.fds.pop_front().map(|(_, fd)| fd));
                 }
-                let Ok(value) = serde_json::from_slice::<Value>(&line[..line.len() - 1]) else {
+                let body = &line[..line.len() - 1];
+                let body = body.strip_prefix(&[BUN_INTERNAL]).unwrap_or(body);
+                let Ok(value) = serde_json::from_slice::<Value>(body) else {
                     continue;
                 };
                 let carries_handle =
@@ -177,6 +206,7 @@ impl IpcReader {
 pub struct IpcWriter {
     stream: Arc<UnixStream>,
     lock: Arc<Mutex<()>>,
+    peer: Peer,
 }
 
 impl IpcWriter {
@@ -191,7 +221,11 @@ impl IpcWriter {
     }
 
     async fn send_inner(&self, value: &Value, fd: Option<RawFd>) -> io::Result<()> {
-        let mut line = serde_json::to_vec(value)?;
+        let mut line = Vec::new();
+        if self.peer == Peer::Bun && is_internal(value) {
+            line.push(BUN_INTERNAL);
+        }
+        serde_json::to_writer(&mut line, value)?;
         line.push(b'\n');
         let _guard = self.lock.lock().await;
         let mut off = 0;
@@ -229,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn exchanges_json_lines_with_the_child_end() {
         let (parent, child) = channel().unwrap();
-        let (mut reader, writer) = split(parent);
+        let (mut reader, writer) = split(parent, Peer::Node);
         let mut child = StdStream::from(child);
         child
             .write_all(b"{\"type\":\"process:msg\",\"data\":1}\nnot json\n\"ready\"\n")
@@ -245,6 +279,44 @@ mod tests {
 
         drop(child);
         assert!(reader.next().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn frames_internal_messages_the_way_a_bun_child_does() {
+        let (parent, child) = channel().unwrap();
+        let (mut reader, writer) = split(parent, Peer::Bun);
+        let mut child = StdStream::from(child);
+        child
+            .write_all(b"\x02{\"cmd\":\"NODE_CLUSTER\",\"act\":\"online\",\"seq\":0}\n{\"a\":1}\n")
+            .unwrap();
+        let m = reader.next().await.unwrap().unwrap();
+        assert_eq!(
+            m.value,
+            json!({"cmd": "NODE_CLUSTER", "act": "online", "seq": 0})
+        );
+        assert_eq!(reader.next().await.unwrap().unwrap().value, json!({"a": 1}));
+
+        writer
+            .send(&json!({"cmd": "NODE_CLUSTER", "act": "disconnect"}))
+            .await
+            .unwrap();
+        writer.send(&json!({"cmd": "app"})).await.unwrap();
+        let want = b"\x02{\"cmd\":\"NODE_CLUSTER\",\"act\":\"disconnect\"}\n{\"cmd\":\"app\"}\n";
+        let mut got = vec![0u8; want.len()];
+        child.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+    }
+
+    #[tokio::test]
+    async fn a_node_child_gets_internal_messages_as_plain_json() {
+        let (parent, child) = channel().unwrap();
+        let (_reader, writer) = split(parent, Peer::Node);
+        let mut child = StdStream::from(child);
+        writer.send(&json!({"cmd": "NODE_CLUSTER"})).await.unwrap();
+        let want = b"{\"cmd\":\"NODE_CLUSTER\"}\n";
+        let mut got = vec![0u8; want.len()];
+        child.read_exact(&mut got).unwrap();
+        assert_eq!(&got, want);
     }
 
     /// Sends `line` from the child's end with `fd` attached, as Node does.
@@ -268,7 +340,7 @@ mod tests {
     #[tokio::test]
     async fn keeps_a_descriptor_only_with_its_node_handle_message() {
         let (parent, child) = channel().unwrap();
-        let (mut reader, _writer) = split(parent);
+        let (mut reader, _writer) = split(parent, Peer::Node);
         let child = StdStream::from(child);
         let (a, mut b) = StdStream::pair().unwrap();
         let before = open_fds();
@@ -299,7 +371,7 @@ mod tests {
     #[tokio::test]
     async fn passes_a_descriptor_with_a_message() {
         let (parent, child) = channel().unwrap();
-        let (_reader, writer) = split(parent);
+        let (_reader, writer) = split(parent, Peer::Node);
         let (a, mut b) = StdStream::pair().unwrap();
         writer
             .send_with_fd(&json!({"cmd": "NODE_HANDLE"}), a.as_raw_fd())

@@ -9,13 +9,6 @@ use pm2_wire::ipc::IpcWriter;
 use serde_json::Value;
 use std::path::Path;
 
-/// Whether `msg` is one of Node's internal messages (`cmd: 'NODE_…'`).
-pub(super) fn is_internal(msg: &Value) -> bool {
-    msg.get("cmd")
-        .and_then(Value::as_str)
-        .is_some_and(|c| c.starts_with("NODE_"))
-}
-
 impl Actor {
     /// The worker id the next launch of `p` runs with, when it is a cluster
     /// instance.
