@@ -245,8 +245,8 @@ test('errors reach callbacks as Error objects, and reject promises', async () =>
   const api = new PM2({ pm2_home: dir });
   const err = await new Promise((resolve) => api.stop('nope', (e) => resolve(e)));
   assert.ok(err instanceof Error);
-  assert.equal(err.message, 'Process or Namespace nope not found');
-  await assert.rejects(api.delete('nope'), { message: 'Process or Namespace nope not found' });
+  assert.equal(err.message, 'process or namespace not found', 'PM2\'s text');
+  await assert.rejects(api.delete('nope'), { message: 'process or namespace not found' });
   await api.disconnect();
 });
 

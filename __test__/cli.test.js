@@ -55,9 +55,9 @@ test('an unknown target or command exits 1 with a message', () => {
   const unknown = pm2('frobnicate');
   assert.strictEqual(unknown.code, 1);
   assert.match(unknown.err, /Unknown command: frobnicate/);
-  const notBuilt = pm2('forward');
+  const notBuilt = pm2('pull');
   assert.strictEqual(notBuilt.code, 1);
-  assert.match(notBuilt.err, /`pm2 forward` is a PM2 command that this pm2 does not implement yet/);
+  assert.match(notBuilt.err, /`pm2 pull` is a PM2 command that this pm2 does not implement yet/);
   assert.doesNotMatch(unknown.err + notBuilt.err, /Command not found/);
   const bare = pm2();
   assert.strictEqual(bare.code, 1, 'a bare pm2 prints the usage and fails');
@@ -119,4 +119,41 @@ test('save, kill and resurrect bring the app back under a new daemon', () => {
   assert.strictEqual(after.name, 'web');
   assert.strictEqual(after.pm2_env.status, 'online');
   assert.notStrictEqual(readPid(path.join(home, 'pm2.pid')), old);
+});
+
+test('PM2_SILENT=true and -s print nothing but errors; data commands still answer', () => {
+  const silent = (...args) => {
+    const r = spawnSync(cli, args, { env: { ...env, PM2_SILENT: 'true' }, encoding: 'utf8', cwd: apps, timeout: 20000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  let r = silent('start', 'echo.js', '--name', 'hush');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual([r.out, r.err], ['', '']);
+  assert.ok(jlist().some((p) => p.name === 'hush' && p.pm2_env.status === 'online'), 'the start happened');
+  for (const args of [['ls'], ['describe', 'hush'], ['restart', 'hush'], ['pid', 'hush'], ['id', 'hush']]) {
+    r = silent(...args);
+    assert.strictEqual(r.code, 0, `${args}: ${r.err}`);
+    assert.strictEqual(r.out, '', `pm2 ${args.join(' ')} prints nothing`);
+  }
+  assert.strictEqual(jlist().find((p) => p.name === 'hush').pm2_env.restart_time, 1);
+  assert.ok(JSON.parse(silent('jlist').out).some((p) => p.name === 'hush'), 'jlist is data: still printed');
+  r = pm2('-s', 'ls');
+  assert.deepStrictEqual([r.code, r.out], [0, '']);
+  r = silent('stop', 'nope');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Process or Namespace nope not found/);
+  assert.strictEqual(pm2('delete', 'hush').code, 0);
+});
+
+test('PM2_DEEP_MONITORING sets deep_monitoring on the apps started, as PM2; the missing agent is said', () => {
+  const r = spawnSync(cli, ['start', 'echo.js', '--name', 'deep'], {
+    env: { ...env, PM2_DEEP_MONITORING: 'true' }, encoding: 'utf8', cwd: apps, timeout: 20000,
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /deep monitoring \(PM2's OpenTelemetry agent\) are not built/);
+  assert.strictEqual(jlist().find((p) => p.name === 'deep').pm2_env.deep_monitoring, true);
+  assert.strictEqual(pm2('start', 'echo.js', '--name', 'shallow').code, 0);
+  assert.strictEqual(jlist().find((p) => p.name === 'shallow').pm2_env.deep_monitoring, undefined);
+  assert.strictEqual(pm2('delete', 'deep').code, 0);
+  assert.strictEqual(pm2('delete', 'shallow').code, 0);
 });

@@ -98,6 +98,7 @@ test('dump saves the list atomically; resurrect brings apps back, stopped ones s
   await pm2.delete('all');
   await pm2.resurrect();
   assert.deepStrictEqual((await pm2.list()).map((p) => p.name).sort(), ['idle', 'keep'], 'restored from dump.pm2.bak');
+  assert.ok(!fs.existsSync(path.join(home, 'dump.pm2')), 'the broken dump is removed, as PM2 does');
   await pm2.delete('all');
 });
 

@@ -77,6 +77,8 @@ test('install . runs the module in development mode: config through initModule, 
     return q && q.pm2_env.status === 'online' && q;
   }, { what: 'gen-mod online' });
   assert.strictEqual(p.pm2_env.pmx_module, true);
+  assert.strictEqual(p.pm2_env.env['gen-mod'], '{}', 'its configuration as JSON before any set, as in PM2');
+  assert.strictEqual(fs.readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0').find((l) => l.startsWith('gen-mod=')), 'gen-mod={}');
   assert.strictEqual(p.pm2_env.pm_cwd, dir);
   assert.ok(p.pm2_env.watch, 'development mode watches the module');
   // Development mode is not registered, and seeds no defaults, as in PM2.
@@ -225,6 +227,33 @@ test('the API: set, get, conf, multiset, unset with callbacks and promises', asy
   const before = proc('gen-mod').pm2_env.restart_time;
   await api.set('gen-mod:greeting', 'hallo');
   assert.strictEqual(proc('gen-mod').pm2_env.restart_time, before + 1);
+});
+
+test('unset of a key or module not set succeeds; set without a value clears; a bare set opens $EDITOR', async () => {
+  let r = pm2(['unset', 'never-set-module']);
+  assert.strictEqual(r.code, 0, r.err);
+  r = pm2(['unset', 'never-set-module:key']);
+  assert.strictEqual(r.code, 0, r.err);
+  await api.unset('pm2-logrotate');
+  assert.strictEqual(conf()['never-set-module'], undefined, 'nothing written for it');
+  ok(['set', 'emptied:k', 'v']);
+  r = ok(['set', 'emptied:k']);
+  assert.match(r.out, /Setting changed/);
+  assert.deepStrictEqual(conf().emptied, {}, 'the key has no value left, its module stays');
+  const editor = path.join(work, 'editor.js');
+  fs.writeFileSync(editor, `#!/usr/bin/env node
+const fs = require('fs');
+const file = process.argv[process.argv.length - 1];
+const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+c.edited = { by: process.argv[2] };
+fs.writeFileSync(file, JSON.stringify(c));
+`, { mode: 0o755 });
+  r = pm2(['set'], { env: { VISUAL: '', EDITOR: `${editor} the-editor` } });
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /Module configuration \(.*module_conf\.json\) edited\./);
+  assert.deepStrictEqual(conf().edited, { by: 'the-editor' });
+  r = pm2(['set'], { env: { VISUAL: 'false', EDITOR: '' } });
+  assert.strictEqual(r.code, 1, 'a failing editor fails the command');
 });
 
 test('pm2-runtime starts the installed modules with its apps', async () => {

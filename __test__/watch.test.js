@@ -122,18 +122,20 @@ test('changes in node_modules and dotfiles do not restart the app', async () => 
   await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'a restart' });
 });
 
-test('stop stops the watcher; start brings it back', async () => {
+test('stop turns watching off, as PM2\'s client does: a later start does not watch again', async () => {
   assert.strictEqual(pm2('stop', 'w').code, 0);
   assert.strictEqual(proc('w').pm2_env.status, 'stopped');
+  assert.strictEqual(proc('w').pm2_env.watch, false);
   touch(path.join(appDir, 'app.js'));
   await holds(() => proc('w').pm2_env.status === 'stopped', 1500, 'a change does not start a stopped app');
   assert.match(pm2Log(), /Stop watching w/);
   assert.strictEqual(pm2('start', 'w').code, 0);
-  const before = proc('w').pm2_env.restart_time;
   await waitFor(() => proc('w').pm2_env.status === 'online', { what: 'online' });
-  await watcherStarted('w', 2);
+  assert.strictEqual(proc('w').pm2_env.watch, false);
+  assert.strictEqual(watchingCell('w'), 'disabled');
+  const before = proc('w').pm2_env.restart_time;
   touch(path.join(appDir, 'app.js'));
-  await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'a restart after start' });
+  await holds(() => proc('w').pm2_env.restart_time === before, 1500, 'not watched after the stop');
 });
 
 test('stop --watch turns watching off; restart --watch toggles it', async () => {
@@ -150,7 +152,7 @@ test('stop --watch turns watching off; restart --watch toggles it', async () => 
   assert.strictEqual(pm2('restart', 'w', '--watch').code, 0);
   assert.strictEqual(proc('w').pm2_env.watch, true);
   assert.strictEqual(watchingCell('w'), 'enabled');
-  await watcherStarted('w', 3);
+  await watcherStarted('w', 2);
   before = proc('w').pm2_env.restart_time;
   touch(path.join(appDir, 'app.js'));
   await waitFor(() => proc('w').pm2_env.restart_time === before + 1, { what: 'watched again' });

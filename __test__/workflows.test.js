@@ -125,13 +125,10 @@ test('pm2 init writes a starter ecosystem file that starts; init simple the shor
   const full = require(path.join(dir, 'ecosystem.config.js'));
   assert.strictEqual(full.apps[0].script, './app.js');
   assert.strictEqual(full.apps[0].env_production.NODE_ENV, 'production');
-  r = run('init');
-  assert.notStrictEqual(r.status, 0, 'an existing file is left alone');
-  fs.unlinkSync(path.join(dir, 'ecosystem.config.js'));
   r = run('ecosystem', 'simple');
   assert.strictEqual(r.status, 0, r.stderr);
   const simple = fs.readFileSync(path.join(dir, 'ecosystem.config.js'), 'utf8');
-  assert.doesNotMatch(simple, /env_production/);
+  assert.doesNotMatch(simple, /env_production/, 'the existing file is replaced, as PM2 does');
   fs.writeFileSync(path.join(dir, 'app.js'), 'setInterval(() => {}, 1000);');
   r = run('start', 'ecosystem.config.js');
   assert.strictEqual(r.status, 0, r.stderr);
@@ -218,4 +215,197 @@ test('pm2 serve serves a folder as a managed app, with --spa and basic auth', as
   assert.strictEqual((await get('/', auth)).status, 200);
   assert.strictEqual((await get('/nope', auth)).status, 404, 'no spa this time');
   pm2('delete', 'all');
+});
+
+test('/regex/ targets are JavaScript regexes over names: classes, no match, bad pattern', () => {
+  for (const n of ['echo-1', 'echo-2', 'echo-3']) assert.strictEqual(pm2('start', 'app.js', '--name', n).code, 0);
+  let r = pm2('stop', '/echo-[1,2]/');
+  assert.strictEqual(r.code, 0, r.err);
+  const status = () => Object.fromEntries(list().map((p) => [p.name, p.pm2_env.status]));
+  assert.deepStrictEqual(status(), { 'echo-1': 'stopped', 'echo-2': 'stopped', 'echo-3': 'online' });
+  r = pm2('stop', '/^nothing/');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /No process found/);
+  r = pm2('stop', '/(/');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Invalid regular expression: \/\(\/: Unterminated group/);
+  assert.strictEqual(status()['echo-3'], 'online', 'a bad pattern stops nothing');
+  pm2('delete', 'all');
+});
+
+function pm2Piped(input, ...args) {
+  const r = spawnSync(cli, args, { env, input, encoding: 'utf8', cwd: work, timeout: 20000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('a config piped on stdin (`-`) is a target of stop, restart and delete', () => {
+  const config = JSON.stringify({ apps: [{ name: 'pipe-a', script: './app.js' }, { name: 'pipe-b', script: './app.js' }] });
+  assert.strictEqual(pm2Piped(config, 'start', '-').code, 0);
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'pipe-other').code, 0);
+  let r = pm2Piped(config, 'stop', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('pipe-a').concat(byName('pipe-b')).map((p) => p.pm2_env.status), ['stopped', 'stopped']);
+  assert.strictEqual(byName('pipe-other')[0].pm2_env.status, 'online');
+  r = pm2Piped(config, 'restart', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('pipe-a').concat(byName('pipe-b')).map((p) => p.pm2_env.status), ['online', 'online']);
+  r = pm2Piped(config, 'delete', '-');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(list().map((p) => p.name), ['pipe-other']);
+  r = pm2Piped(config, 'stop', '-');
+  assert.strictEqual(r.code, 0, 'apps of the config not running are left out quietly, as in PM2');
+  r = pm2Piped('{ broken', 'delete', '-');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Malformated config on stdin/);
+  assert.strictEqual(byName('pipe-other').length, 1, 'a broken config deletes nothing');
+  pm2('delete', 'all');
+});
+
+test('a numeric target is an app name before an id, as PM2 reads it', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', '455').code, 0);
+  const r = pm2('restart', '455');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('455')[0].pm2_env.restart_time, 1);
+  const [p] = byName('455');
+  assert.strictEqual(pm2('stop', String(p.pm_id)).code, 0, 'an id still works');
+  assert.strictEqual(byName('455')[0].pm2_env.status, 'stopped');
+  pm2('delete', 'all');
+});
+
+test('pm2 monitor / unmonitor set and clear the process\'s _km_monitored flag', () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'watched').code, 0);
+  let r = pm2('monitor', 'watched');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, true);
+  assert.strictEqual(pm2('restart', 'watched').code, 0);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, true, 'kept over a restart');
+  r = pm2('unmonitor', String(byName('watched')[0].pm_id));
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('watched')[0].pm2_env._km_monitored, false);
+  r = pm2('unmonitor');
+  assert.strictEqual(r.code, 1);
+  assert.match(r.err, /Please specify an <app_name\|pm_id>/);
+  pm2('delete', 'all');
+});
+
+test('--env <name> merges the ecosystem\'s deploy.<name>.env under the app\'s env', () => {
+  fs.writeFileSync(path.join(work, 'env-ecosystem.json'), JSON.stringify({
+    apps: [{ name: 'deployed', script: './app.js', env: { LAYER: 'app' }, env_production: { NODE_ENV: 'production' } }],
+    deploy: { production: { user: 'x', env: { DEPLOY_VAR: 'from-deploy', LAYER: 'deploy' } } },
+  }));
+  let r = pm2('start', 'env-ecosystem.json', '--env', 'production');
+  assert.strictEqual(r.code, 0, r.err);
+  const [p] = byName('deployed');
+  assert.strictEqual(p.pm2_env.env.DEPLOY_VAR, 'from-deploy');
+  assert.strictEqual(p.pm2_env.env.LAYER, 'app', 'the app\'s env wins over the deploy section');
+  assert.strictEqual(p.pm2_env.env.NODE_ENV, 'production');
+  assert.strictEqual(p.pm2_env.deploy_env, undefined, 'the deploy section is not an option of the app');
+  pm2('delete', 'all');
+  r = pm2('start', 'env-ecosystem.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName('deployed')[0].pm2_env.env.DEPLOY_VAR, undefined, 'only under --env');
+  pm2('delete', 'all');
+});
+
+test('pm_env as PM2 keeps it: no relative script once resolved, node_args a list after restart <json>', () => {
+  fs.writeFileSync(path.join(work, 'args.json'), JSON.stringify({ apps: [{ name: 'harmony', script: './app.js', node_args: '--harmony' }] }));
+  assert.strictEqual(pm2('start', 'args.json').code, 0);
+  const scriptLines = pm2('prettylist').out.split('\n').filter((l) => /app\.js/.test(l));
+  assert.deepStrictEqual(scriptLines.map((l) => l.trim().split(':')[0]), ['pm_exec_path'], 'one line per app names its script');
+  assert.strictEqual(byName('harmony')[0].pm2_env.pm_exec_path, path.join(work, 'app.js'));
+  const r = pm2('restart', 'args.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.deepStrictEqual(byName('harmony')[0].pm2_env.node_args, ['--harmony']);
+  assert.match(pm2('prettylist').out, /node_args: \[ '--harmony' \]/);
+  pm2('delete', 'all');
+});
+
+test('pm2 serve --port, and --spa serves a nested file as itself', async () => {
+  const site = fs.mkdtempSync(path.join(home, 'spa-'));
+  fs.writeFileSync(path.join(site, 'index.html'), 'index');
+  fs.mkdirSync(path.join(site, 'a', 'b', 'c'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'a', 'b', 'c', 'other.html'), 'other');
+  const port = 20000 + ((process.pid + 7) % 20000);
+  const get = (p) => new Promise((resolve, reject) => {
+    require('http').get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const { waitFor } = require('./support/home');
+  const r = pm2('serve', site, '--port', String(port), '--spa');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.strictEqual(byName(`static-page-server-${port}`).length, 1);
+  assert.strictEqual(await waitFor(() => get('/a/b/c/other.html').catch(() => null), { what: 'the server answers' }), 'other');
+  assert.strictEqual(await get('/a/b/c/missing'), 'index');
+  pm2('delete', 'all');
+});
+
+test('the API as PM2\'s: start gives process.pid, a cluster reload the retired processes, PM2\'s not-found text', async () => {
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    const started = await new Promise((resolve, reject) =>
+      api.start({ script: './app.js', name: 'api-c', instances: 2, exec_mode: 'cluster' }, (e, apps) => (e ? reject(e) : resolve(apps))));
+    const running = byName('api-c');
+    assert.deepStrictEqual(started.map((p) => p.process.pid).sort(), running.map((p) => p.pid).sort());
+    const reloaded = await api.reload('api-c');
+    assert.deepStrictEqual(reloaded.map((p) => [p.pm_id, p.status]), running.map((p) => [`_old_${p.pm_id}`, 'stopped']));
+    assert.deepStrictEqual(reloaded.map((p) => p.pm2_env.pm_id), running.map((p) => `_old_${p.pm_id}`));
+    const after = byName('api-c');
+    assert.ok(after.every((p) => p.pm2_env.status === 'online' && !running.some((r) => r.pid === p.pid)), 'new processes run');
+    const fork = await api.start({ script: './app.js', name: 'api-f' });
+    assert.strictEqual(fork[0].process.pid, byName('api-f')[0].pid);
+    const forkReload = await api.reload('api-f');
+    assert.deepStrictEqual(forkReload.map((p) => [p.pm_id, p.status]), [[byName('api-f')[0].pm_id, 'online']]);
+    await assert.rejects(api.stop('nope'), { message: 'process or namespace not found' });
+  } finally {
+    await api.disconnect();
+  }
+  pm2('delete', 'all');
+});
+
+test('stop turns watching off, from the CLI and the API, so a restart does not watch again', async () => {
+  assert.strictEqual(pm2('start', 'app.js', '--name', 'watched-cli', '--watch').code, 0);
+  assert.strictEqual(byName('watched-cli')[0].pm2_env.watch, true);
+  assert.strictEqual(pm2('stop', 'watched-cli').code, 0);
+  assert.strictEqual(pm2('restart', 'watched-cli').code, 0);
+  assert.strictEqual(byName('watched-cli')[0].pm2_env.watch, false);
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  try {
+    await api.start({ script: './app.js', name: 'watched-api', watch: true });
+    await api.stop('watched-api');
+    await api.restart('watched-api');
+  } finally {
+    await api.disconnect();
+  }
+  assert.strictEqual(byName('watched-api')[0].pm2_env.watch, false);
+  pm2('delete', 'all');
+});
+
+test('PM2\'s output: reload prints no table, stop/delete <ecosystem> one line an app; unknown options are dropped', () => {
+  fs.writeFileSync(path.join(work, 'cosmetic.json'), JSON.stringify({ apps: [{ name: 'cos', script: './app.js', foo_unknown: 1 }] }));
+  let r = pm2('start', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /Unknown option foo_unknown in app cos: ignored/);
+  assert.match(r.out, /App \[cos\] launched \(1 instances\)/);
+  const [p] = byName('cos');
+  assert.strictEqual(p.pm2_env.foo_unknown, undefined, 'dropped from pm2_env');
+  r = pm2('reload', 'cos');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.match(r.out, /\[cos\]\(\d+\) ✓/);
+  assert.doesNotMatch(r.out, /│/, 'no table after reload');
+  r = pm2('reload', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /│/);
+  r = pm2('stop', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /Applying action/);
+  assert.match(r.out, /\[cos\]\(\d+\) ✓/);
+  r = pm2('delete', 'cosmetic.json');
+  assert.strictEqual(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /Applying action/);
+  assert.deepStrictEqual(byName('cos'), []);
 });

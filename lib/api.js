@@ -225,7 +225,7 @@ class PM2 {
     app.script = script;
     const startOpts = { cwd: this.cwd, env: clientEnv(), force, restartExisting: false };
     if (envName !== undefined) startOpts.envName = envName;
-    return parseJson(await client.start(JSON.stringify([app]), JSON.stringify(startOpts)));
+    return startResult(await client.start(JSON.stringify([app]), JSON.stringify(startOpts)));
   }
 
   async _startConfig(config, opts) {
@@ -241,7 +241,7 @@ class PM2 {
       restartExisting: true,
     };
     if (envName !== undefined) startOpts.envName = envName;
-    return parseJson(await client.start(JSON.stringify(apps), JSON.stringify(startOpts)));
+    return startResult(await client.start(JSON.stringify(apps), JSON.stringify(startOpts)));
   }
 
   // ---- acting on processes -----------------------------------------------------------------
@@ -298,12 +298,21 @@ class PM2 {
   async _act(action, proc, opts) {
     if (proc !== null && typeof proc === 'object') return this._actOnConfig(action, proc, opts);
     if (typeof proc === 'number') proc = String(proc);
-    if (typeof proc !== 'string' || proc === '') throw new Error(`Process or Namespace ${proc} not found`);
+    if (typeof proc !== 'string' || proc === '') throw new Error(NOT_FOUND);
     if (CONFIG_FILE.test(proc)) {
       return this._actOnConfig(action, await loadConfigFile(path.resolve(this.cwd, proc)), opts);
     }
     const client = await this._connect();
-    return actionResult(await client.action(action, proc, JSON.stringify(this._actionOpts(opts))));
+    // A reload answers with the processes it retired, as PM2's does.
+    const before = action === 'reload' || action === 'gracefulReload' ? parseJson(await client.list()) : null;
+    let result;
+    try {
+      result = actionResult(await client.action(action, proc, JSON.stringify(this._actionOpts(opts))));
+    } catch (err) {
+      // PM2's API names no target in this error.
+      throw isNotFound(err) ? new Error(NOT_FOUND) : err;
+    }
+    return before ? retiredBy(result, before) : result;
   }
 
   _actionOpts(opts) {
@@ -338,7 +347,7 @@ class PM2 {
         if (action === 'restart' || action === 'reload' || action === 'gracefulReload') {
           const startOpts = { cwd: this.cwd, env, restartExisting: true };
           if (envName !== undefined) startOpts.envName = envName;
-          results.push(...parseJson(await client.start(JSON.stringify([app]), JSON.stringify(startOpts))));
+          results.push(...startResult(await client.start(JSON.stringify([app]), JSON.stringify(startOpts))));
         } else if (!missing) {
           missing = toError(err);
         }
@@ -654,6 +663,36 @@ function actionResult(json) {
       status: pick('status'),
       restart_time: pick('restart_time'),
       pm2_env: env,
+    };
+  });
+}
+
+// PM2's API error for a target that names no process.
+const NOT_FOUND = 'process or namespace not found';
+
+// PM2's result of a start: each process with `process.pid` beside its fields.
+function startResult(json) {
+  const procs = parseJson(json);
+  if (!Array.isArray(procs)) return procs;
+  return procs.map((p) => ({ ...p, process: { pid: p.pid } }));
+}
+
+// A reload's result as PM2 gives it: the processes a cluster reload retired
+// (`_old_<id>`, stopped, with the env they had); a fork-mode app is restarted
+// in place, so its entry is the process itself.
+function retiredBy(result, before) {
+  return result.map((entry) => {
+    const old = before.find((p) => p.pm_id === entry.pm_id);
+    const oldEnv = old && old.pm2_env;
+    if (!oldEnv || oldEnv.exec_mode !== 'cluster_mode') return entry;
+    const id = `_old_${entry.pm_id}`;
+    return {
+      name: entry.name,
+      namespace: entry.namespace,
+      pm_id: id,
+      status: 'stopped',
+      restart_time: oldEnv.restart_time,
+      pm2_env: { ...oldEnv, pm_id: id, status: 'stopped' },
     };
   });
 }

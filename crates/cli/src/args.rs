@@ -516,6 +516,16 @@ pub enum Command {
         #[arg(value_name = "name|id")]
         target: String,
     },
+    /// mark a process as monitored (the `_km_monitored` flag of its pm2_env)
+    Monitor {
+        #[arg(value_name = "name")]
+        target: Option<String>,
+    },
+    /// clear the monitored mark of a process
+    Unmonitor {
+        #[arg(value_name = "name")]
+        target: Option<String>,
+    },
     /// start every installed module that is not running
     #[command(name = "module:launch-all", hide = true)]
     ModuleLaunchAll,
@@ -539,12 +549,12 @@ pub enum Command {
         #[arg(long = "dry-run")]
         dry_run: bool,
     },
-    /// set a configuration value for a module or app (<module>:<key> <value>)
+    /// set a configuration value for a module or app (<module>:<key> <value>); without a key, edit module_conf.json in $EDITOR
     Set {
         #[arg(value_name = "key")]
-        key: String,
+        key: Option<String>,
         #[arg(value_name = "value", allow_hyphen_values = true)]
-        value: String,
+        value: Option<String>,
     },
     /// set several values: "key1 value1 key2 value2"
     Multiset {
@@ -598,6 +608,9 @@ pub struct ServeArgs {
     pub path: Option<String>,
     /// the port (default 8080)
     pub port: Option<String>,
+    /// the port, when not given after the path
+    #[arg(long = "port", id = "port_option", value_name = "port")]
+    pub port_option: Option<String>,
     /// serve index.html for every path that is not a file (single-page apps)
     #[arg(long)]
     pub spa: bool,

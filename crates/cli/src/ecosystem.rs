@@ -208,9 +208,25 @@ pub fn load_stdin() -> Result<Value, String> {
     parse_object_text(&src).map_err(|e| format!("Malformated config on stdin\n{e}"))
 }
 
-/// The apps a config declares.
+/// The apps a config declares. Keys that are no app option are dropped, as
+/// PM2 drops them (with a warning here, so a misspelt option is noticed).
 pub fn apps(config: &Value) -> Result<Vec<Options>, String> {
-    pm2_config::apps_from_config(config).map_err(|e| e.to_string())
+    let mut apps = pm2_config::apps_from_config(config).map_err(|e| e.to_string())?;
+    for app in &mut apps {
+        let unknown: Vec<String> = app
+            .keys()
+            .filter(|k| !pm2_config::is_app_option(k))
+            .cloned()
+            .collect();
+        for key in unknown {
+            app.remove(&key);
+            crate::output::warn(&format!(
+                "Unknown option {key} in app {}: ignored, as PM2 does",
+                app_name(app).unwrap_or_default()
+            ));
+        }
+    }
+    Ok(apps)
 }
 
 /// The name an app will get: its `name`, else its script's file name without extension.

@@ -19,7 +19,13 @@ pub fn init(no_color: bool, silent: bool) {
     let tty = is_tty(libc::STDOUT_FILENO);
     let color = !no_color && std::env::var_os("NO_COLOR").is_none() && (forced || tty);
     COLOR.store(color, Ordering::Relaxed);
-    SILENT.store(silent, Ordering::Relaxed);
+    SILENT.store(silent || silent_by_env(), Ordering::Relaxed);
+}
+
+/// `PM2_SILENT` set (as PM2 reads it, to anything but `false`) silences the
+/// CLI as `-s` does.
+fn silent_by_env() -> bool {
+    std::env::var("PM2_SILENT").is_ok_and(|v| !v.is_empty() && v != "false")
 }
 
 pub fn color_enabled() -> bool {
@@ -95,6 +101,14 @@ pub fn raw(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();
+}
+
+/// Text for people to read (tables, descriptions), as it is, unless
+/// silenced; data meant for scripts (`jlist`, `prettylist`, logs) uses [`raw`].
+pub fn text(s: &str) {
+    if !silent() {
+        raw(s);
+    }
 }
 
 /// Text to stderr as it is.

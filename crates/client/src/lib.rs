@@ -12,6 +12,7 @@ pub mod error;
 pub mod launcher;
 mod module_tarball;
 pub mod modules;
+pub mod name_regex;
 pub mod ops;
 pub mod rpc;
 pub mod target;

@@ -266,6 +266,21 @@ pub async fn set(
     restart_apps(client, &apps, client_env).await
 }
 
+/// `pm2 set <app>:<key>` with no value (see [`conf::clear`]), then restarts
+/// the app's processes. Returns the apps restarted.
+pub async fn clear(
+    client: &Client,
+    key: &str,
+    client_env: &BTreeMap<String, String>,
+) -> Result<Vec<String>> {
+    let path = conf::key_path(key).map_err(|e| Error::Usage(e.to_string()))?;
+    let app = path[0].to_string();
+    conf::update_conf(&client.paths, |c| conf::clear(c, key))?
+        .1
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    restart_apps(client, &[app], client_env).await
+}
+
 /// `pm2 unset <app>:<key>` (or `<app>` for the whole section), then restarts
 /// the app's processes. Returns the apps restarted.
 pub async fn unset(
@@ -274,9 +289,11 @@ pub async fn unset(
     client_env: &BTreeMap<String, String>,
 ) -> Result<Vec<String>> {
     conf::section_of(key).map_err(|e| Error::Usage(e.to_string()))?;
+    // A key (or module) not set is no failure, as in PM2: scripts unset a
+    // module's section before installing it.
     let removed = conf::update_conf(&client.paths, |c| conf::unset(c, key))?.1;
     if !removed {
-        return Err(Error::Usage(format!("Key {key} is not set")));
+        return Ok(Vec::new());
     }
     let app = key.split([':', '.']).next().unwrap_or_default().to_string();
     restart_apps(client, &[app], client_env).await

@@ -450,9 +450,11 @@ impl Client {
                         Options::new()
                     };
                     let mut packet = json!({"id": id, "env": env});
-                    for (k, v) in &opts.overrides {
-                        if !k.starts_with("env") && k != "script" && k != "name" {
-                            packet[k] = v.clone();
+                    for (k, v) in pm2_config::restart_options(&opts.overrides) {
+                        if !k.starts_with("env")
+                            && !matches!(k.as_str(), "script" | "name" | pm2_config::DEPLOY_ENV)
+                        {
+                            packet[k] = v;
                         }
                     }
                     vec![packet]
@@ -460,6 +462,12 @@ impl Client {
                 _ => vec![json!(id)],
             };
             async move {
+                if action == Action::Stop {
+                    // As PM2's client: a stop turns watching off, so a later
+                    // restart does not watch again.
+                    self.call("stopWatch", vec![json!("stopProcessId"), json!(id)])
+                        .await?;
+                }
                 let res = self.call_one(action.method(), args).await?;
                 if let Some(event) = action.notification() {
                     self.call(

@@ -1,6 +1,7 @@
 //! What a target names: `all`, an id, a name, a namespace, or `/regex/`.
 
 use crate::error::{Error, Result};
+use crate::name_regex::NameRegex;
 use serde_json::Value;
 
 fn env_str<'a>(proc_: &'a Value, key: &str) -> Option<&'a str> {
@@ -33,37 +34,35 @@ pub fn resolve_in(list: &[Value], target: &str, cwd: &std::path::Path) -> Result
             .filter_map(pm_id)
             .collect()
     } else if let Ok(id) = target.parse::<u64>() {
-        list.iter().filter_map(pm_id).filter(|&i| i == id).collect()
-    } else if let Some(re) = target.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
-        let names = Pattern::new(re);
-        list.iter()
+        // A number is an app's name or namespace first, as PM2 reads it.
+        let named = by_name_or_namespace(list, target, None);
+        if named.is_empty() {
+            list.iter().filter_map(pm_id).filter(|&i| i == id).collect()
+        } else {
+            named
+        }
+    } else if target.len() > 1 && target.starts_with('/') && target.ends_with('/') {
+        // As PM2: every `/` taken out, the rest a JavaScript regex over names
+        // (modules included); no match is "No process found".
+        let names = NameRegex::new(&target.replace('/', "")).map_err(Error::Usage)?;
+        let ids: Vec<u64> = list
+            .iter()
             .filter(|p| {
                 p.get("name")
                     .and_then(Value::as_str)
-                    .is_some_and(|n| names.matches(n))
+                    .is_some_and(|n| names.is_match(n))
             })
             .filter_map(pm_id)
-            .collect()
+            .collect();
+        if ids.is_empty() {
+            return Err(Error::NothingToDo);
+        }
+        ids
     } else {
         // A name, or the script a process runs (`pm2 stop app.js`), as PM2 matches them.
         // As Node's path.resolve: `./app.js` and `app.js` alike, `..` folded.
         let script = pm2_config::resolve_path(cwd, std::path::Path::new(target));
-        let by_name: Vec<u64> = list
-            .iter()
-            .filter(|p| {
-                p.get("name").and_then(Value::as_str) == Some(target)
-                    || env_str(p, "pm_exec_path").is_some_and(|e| std::path::Path::new(e) == script)
-            })
-            .filter_map(pm_id)
-            .collect();
-        if by_name.is_empty() {
-            list.iter()
-                .filter(|p| env_str(p, "namespace") == Some(target))
-                .filter_map(pm_id)
-                .collect()
-        } else {
-            by_name
-        }
+        by_name_or_namespace(list, target, Some(&script))
     };
     if ids.is_empty() {
         return Err(if target == "all" {
@@ -75,99 +74,30 @@ pub fn resolve_in(list: &[Value], target: &str, cwd: &std::path::Path) -> Result
     Ok(ids)
 }
 
-/// A small regex subset for `/regex/` targets: literals, `.`, `*`, `+`, `?`, `^`, `$`.
-/// Enough for the name patterns people type; a full engine is not worth its weight here.
-struct Pattern {
-    anchored_start: bool,
-    anchored_end: bool,
-    atoms: Vec<(Atom, Rep)>,
-}
-
-#[derive(Clone, Copy)]
-enum Atom {
-    Any,
-    Char(char),
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Rep {
-    One,
-    Star,
-    Plus,
-    Opt,
-}
-
-impl Pattern {
-    fn new(src: &str) -> Pattern {
-        let mut chars = src.chars().peekable();
-        let anchored_start = chars.peek() == Some(&'^');
-        if anchored_start {
-            chars.next();
-        }
-        let mut atoms = Vec::new();
-        let mut anchored_end = false;
-        while let Some(c) = chars.next() {
-            let atom = match c {
-                '$' if chars.peek().is_none() => {
-                    anchored_end = true;
-                    continue;
-                }
-                '.' => Atom::Any,
-                '\\' => Atom::Char(chars.next().unwrap_or('\\')),
-                c => Atom::Char(c),
-            };
-            let rep = match chars.peek() {
-                Some('*') => Rep::Star,
-                Some('+') => Rep::Plus,
-                Some('?') => Rep::Opt,
-                _ => Rep::One,
-            };
-            if rep != Rep::One {
-                chars.next();
-            }
-            atoms.push((atom, rep));
-        }
-        Pattern {
-            anchored_start,
-            anchored_end,
-            atoms,
-        }
+/// The processes named `target` (or running `script`), else those of the
+/// namespace `target`.
+fn by_name_or_namespace(
+    list: &[Value],
+    target: &str,
+    script: Option<&std::path::Path>,
+) -> Vec<u64> {
+    let by_name: Vec<u64> = list
+        .iter()
+        .filter(|p| {
+            p.get("name").and_then(Value::as_str) == Some(target)
+                || script.is_some_and(|s| {
+                    env_str(p, "pm_exec_path").is_some_and(|e| std::path::Path::new(e) == s)
+                })
+        })
+        .filter_map(pm_id)
+        .collect();
+    if !by_name.is_empty() {
+        return by_name;
     }
-
-    fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
-        let starts: Vec<usize> = if self.anchored_start {
-            vec![0]
-        } else {
-            (0..=text.len()).collect()
-        };
-        starts
-            .into_iter()
-            .any(|s| self.match_at(&self.atoms, &text[s..]))
-    }
-
-    fn match_at(&self, atoms: &[(Atom, Rep)], text: &[char]) -> bool {
-        let Some(&(atom, rep)) = atoms.first() else {
-            return !self.anchored_end || text.is_empty();
-        };
-        let hit = |c: &char| match atom {
-            Atom::Any => true,
-            Atom::Char(a) => a == *c,
-        };
-        let rest = &atoms[1..];
-        match rep {
-            Rep::One => text.first().is_some_and(hit) && self.match_at(rest, &text[1..]),
-            Rep::Opt => {
-                self.match_at(rest, text)
-                    || (text.first().is_some_and(hit) && self.match_at(rest, &text[1..]))
-            }
-            Rep::Star | Rep::Plus => {
-                let run = text.iter().take_while(|c| hit(c)).count();
-                let min = usize::from(rep == Rep::Plus);
-                (min..=run).rev().any(|k| self.match_at(rest, &text[k..]))
-            }
-        }
-    }
+    list.iter()
+        .filter(|p| env_str(p, "namespace") == Some(target))
+        .filter_map(pm_id)
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,6 +123,22 @@ mod tests {
         assert_eq!(resolve(&list(), "logrotate").unwrap(), vec![3]);
         assert_eq!(resolve(&list(), "/^a.i$/").unwrap(), vec![0, 2]);
         assert_eq!(resolve(&list(), "/ork/").unwrap(), vec![1]);
+        assert_eq!(resolve(&list(), "/^(api|log)/").unwrap(), vec![0, 2, 3]);
+        assert!(matches!(resolve(&list(), "/^zz/"), Err(Error::NothingToDo)));
+        assert!(matches!(resolve(&list(), "/(/"), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_number_is_a_name_or_namespace_before_an_id() {
+        let list = vec![
+            json!({"pm_id": 0, "name": "455", "pm2_env": {}}),
+            json!({"pm_id": 1, "name": "0", "pm2_env": {}}),
+            json!({"pm_id": 2, "name": "w", "pm2_env": {"namespace": "7"}}),
+        ];
+        assert_eq!(resolve(&list, "455").unwrap(), vec![0]);
+        assert_eq!(resolve(&list, "0").unwrap(), vec![1]);
+        assert_eq!(resolve(&list, "7").unwrap(), vec![2]);
+        assert_eq!(resolve(&list, "2").unwrap(), vec![2]);
     }
 
     #[test]

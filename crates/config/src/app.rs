@@ -88,12 +88,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
     };
 
     match &launch {
-        Launch::Command { shell } => {
-            let shell_name = shell.file_name().map(|n| n.to_string_lossy().into_owned());
-            app.insert(
-                "script".into(),
-                Value::from(shell_name.unwrap_or_else(|| "bash".into())),
-            );
+        Launch::Command { .. } => {
             app.insert(
                 "args".into(),
                 Value::from(vec!["-c".to_string(), script.clone()]),
@@ -142,9 +137,24 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
         env.entry("PYTHONUNBUFFERED")
             .or_insert_with(|| Value::from("1"));
     }
-    app.retain(|k, _| !k.starts_with("env_"));
+    // `script` is resolved into `pm_exec_path` (and `args`): PM2 keeps only those.
+    app.retain(|k, _| !k.starts_with("env_") && k != env::DEPLOY_ENV && k != "script");
     app.insert("env".into(), Value::Object(env));
     Ok(app)
+}
+
+/// The options a restart or reload with an ecosystem file's app gives the
+/// daemon: canonical keys, and `node_args` and `args` as lists, as a start
+/// stores them. A value that is not a list of words is left for the daemon
+/// to refuse.
+pub fn restart_options(opts: &Options) -> Options {
+    let mut out = normalize_keys(opts);
+    for key in ["node_args", "args"] {
+        if let Some(list) = out.get(key).and_then(|v| string_list(v).ok()) {
+            out.insert(key.into(), Value::from(list));
+        }
+    }
+    out
 }
 
 /// Unit conversions and type checks for the options PM2's schema types.
@@ -237,6 +247,14 @@ fn exec_mode(
 fn apply_defaults(app: &mut Options, ctx: &ResolveContext) -> Result<(), ConfigError> {
     for (key, value) in options::defaults() {
         app.entry(key).or_insert(value);
+    }
+    // As PM2's client: the caller's PM2_DEEP_MONITORING turns the option on.
+    if ctx
+        .client_env
+        .get("PM2_DEEP_MONITORING")
+        .is_some_and(|v| !v.is_empty())
+    {
+        app.insert("deep_monitoring".into(), Value::Bool(true));
     }
     match app.get("namespace") {
         None => {

@@ -51,9 +51,17 @@ fn read_one(path: &std::path::Path) -> Result<Vec<Value>, String> {
     }
 }
 
-/// Reads the dump, falling back to `dump.pm2.bak` when the dump is missing or broken.
+/// Reads the dump, falling back to `dump.pm2.bak` when the dump is missing or
+/// broken; a broken dump the backup stood in for is removed, as PM2 does, so
+/// the next save starts from the backup rather than keeping the broken file.
 pub fn read(paths: &Paths) -> Result<Vec<Value>, String> {
-    read_one(&paths.dump_file).or_else(|first| read_one(&paths.dump_backup).map_err(|_| first))
+    read_one(&paths.dump_file).or_else(|first| {
+        let apps = read_one(&paths.dump_backup).map_err(|_| first)?;
+        if paths.dump_file.is_file() {
+            let _ = std::fs::remove_file(&paths.dump_file);
+        }
+        Ok(apps)
+    })
 }
 
 #[cfg(test)]
@@ -78,6 +86,7 @@ mod tests {
         assert_eq!(read(&paths).unwrap(), Vec::<Value>::new());
         std::fs::write(&paths.dump_file, "{broken").unwrap();
         assert_eq!(read(&paths).unwrap(), entries, "falls back to the .bak");
+        assert!(!paths.dump_file.exists(), "the broken dump is removed");
         std::fs::remove_dir_all(&home).unwrap();
     }
 }

@@ -9,6 +9,24 @@ use crate::Options;
 /// a bare array of apps, or a single app object. An empty list is not an error
 /// here: the caller decides what starting nothing means.
 pub fn apps_from_config(value: &Value) -> Result<Vec<Options>, ConfigError> {
+    let mut apps = app_list(value)?;
+    // `deploy.<env>.env` is the lowest layer of the app env under `--env <env>`,
+    // as in PM2; each app carries it until its env is built.
+    if let Some(Value::Object(deploy)) = value.get("deploy") {
+        let envs: Options = deploy
+            .iter()
+            .filter_map(|(name, target)| Some((name.clone(), target.get("env")?.clone())))
+            .collect();
+        if !envs.is_empty() {
+            for app in &mut apps {
+                app.insert(crate::env::DEPLOY_ENV.into(), Value::Object(envs.clone()));
+            }
+        }
+    }
+    Ok(apps)
+}
+
+fn app_list(value: &Value) -> Result<Vec<Options>, ConfigError> {
     let list = match value {
         Value::Object(obj) => match obj.get("apps").or_else(|| obj.get("pm2")) {
             Some(apps) => apps,

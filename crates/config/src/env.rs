@@ -165,6 +165,10 @@ pub fn module_env(app_name: &str, module_conf: &Value) -> Options {
     env
 }
 
+/// The key under which an app of an ecosystem file carries the file's
+/// `deploy.<env>.env` objects, by env name.
+pub const DEPLOY_ENV: &str = "deploy_env";
+
 /// The full env of an app named `name` whose (normalised) options are `opts`.
 pub(crate) fn build(
     opts: &Options,
@@ -173,6 +177,10 @@ pub(crate) fn build(
 ) -> Result<Options, ConfigError> {
     let mut env = client_base(&ctx.client_env);
     apply_filter(&mut env, opts.get("filter_env")).map_err(|e| e.for_option("filter_env"))?;
+    if let Some(env_name) = &ctx.env_name {
+        let deploy = opts.get(DEPLOY_ENV).and_then(|d| d.get(env_name));
+        merge_object(&mut env, &format!("deploy.{env_name}.env"), deploy)?;
+    }
     merge_object(&mut env, "env", opts.get("env"))?;
     if let Some(env_name) = &ctx.env_name {
         let key = format!("env_{env_name}");
@@ -184,6 +192,11 @@ pub(crate) fn build(
     let home = ctx.paths.home.to_string_lossy().into_owned();
     env.insert("PM2_HOME".into(), Value::String(home));
     env.extend(module_env(name, &ctx.module_conf));
+    // A module finds its configuration as JSON even before any `pm2 set`, as in PM2.
+    if opts.get("pmx_module") == Some(&Value::Bool(true)) {
+        env.entry(name.to_string())
+            .or_insert_with(|| Value::String("{}".into()));
+    }
     Ok(env)
 }
 
@@ -310,6 +323,23 @@ mod tests {
         assert_eq!(env.get("B"), Some(&json!("true")));
         assert_eq!(env.get("CONF"), Some(&json!("{\"x\":[1]}")));
         assert!(!env.contains_key("DROP"));
+        let with_deploy = obj(json!({
+            "deploy_env": {"production": {"DEPLOYED": "yes", "A": "deploy", "NODE_ENV": "deploy"}},
+            "env": {"A": "app"},
+            "env_production": {"NODE_ENV": "production"},
+        }));
+        let env = build(&with_deploy, "app", &ctx).unwrap();
+        assert_eq!(
+            env.get("DEPLOYED"),
+            Some(&json!("yes")),
+            "deploy.<env>.env is merged"
+        );
+        assert_eq!(env.get("A"), Some(&json!("app")), "under the app's env");
+        assert_eq!(env.get("NODE_ENV"), Some(&json!("production")));
+        ctx.env_name = None;
+        assert!(!build(&with_deploy, "app", &ctx)
+            .unwrap()
+            .contains_key("DEPLOYED"));
         let err = build(&obj(json!({"env": "A=1"})), "app", &ctx).unwrap_err();
         assert_eq!(
             err.to_string(),

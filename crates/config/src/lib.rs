@@ -29,12 +29,13 @@ mod test_support;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use app::resolve_app;
+pub use app::{resolve_app, restart_options};
 pub use ecosystem::apps_from_config;
-pub use env::{module_env, updated_env};
+pub use env::{module_env, updated_env, DEPLOY_ENV};
 pub use error::ConfigError;
 pub use locate::absolute as resolve_path;
 pub use logs::sanitize_name;
+pub use options::is_app_option;
 pub use package_dir::package_dir;
 pub use paths::{write_atomic, Paths};
 pub use serde_json::{Map, Value};

@@ -222,6 +222,19 @@ pub fn set(conf: &mut Value, key: &str, value: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// `pm2 set key` with no value: the key's module (and parents) kept or
+/// created, the key itself left without a value, as PM2 stores an undefined one.
+pub fn clear(conf: &mut Value, key: &str) -> Result<(), KeyError> {
+    let path = key_path(key)?;
+    let (last, parents) = path.split_last().expect("two parts at least");
+    let mut node = conf;
+    for p in parents {
+        node = child_object(node, p);
+    }
+    as_object(node).remove(*last);
+    Ok(())
+}
+
 /// `pm2 unset key`: removes it; `pm2 unset <module>` removes the whole section.
 /// True when something was removed.
 pub fn unset(conf: &mut Value, key: &str) -> bool {

@@ -88,6 +88,33 @@ const ALIASES: &[(&str, &str)] = &[
     ("windows_hide", "windowsHide"),
 ];
 
+/// Options of PM2's app schema that nothing here reads, kept on the app as
+/// PM2 keeps them.
+const PM2_ONLY: &[&str] = &[
+    "name_prefix",
+    "install_url",
+    "post_update",
+    "v8",
+    "event_loop_inspector",
+    "deep_monitoring",
+    "execute_command",
+    "write",
+    "io",
+    "exec",
+    "interpreterArgs",
+    "pmx_module",
+];
+
+/// Whether PM2 keeps `key` on an app of an ecosystem file: its schema's
+/// options (any spelling we accept) and the `env_<name>` sets. PM2 drops
+/// the others from the app.
+pub fn is_app_option(key: &str) -> bool {
+    canonical(key).is_some()
+        || PM2_ONLY.contains(&key)
+        || key == crate::env::DEPLOY_ENV
+        || key.strip_prefix("env_").is_some_and(|n| !n.is_empty())
+}
+
 /// The canonical name for `key`, or `None` when it is not an option we know.
 fn canonical(key: &str) -> Option<&'static str> {
     let lookup = |k: &str| {

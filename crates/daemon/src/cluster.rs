@@ -556,7 +556,7 @@ mod tests {
         let mut c = Cluster::default();
         for (pm_id, dir) in [(0, "/srv/a"), (1, "/srv/b")] {
             let (parent, _child) = ipc::channel().unwrap();
-            let (_reader, writer) = ipc::split(parent);
+            let (_reader, writer) = ipc::split(parent, ipc::Peer::Node);
             c.add_worker(pm_id, 1, "app", 1, Path::new(dir), writer);
         }
         let unix = |addr: &str| json!({"address": addr, "port": null, "addressType": -1});

@@ -269,7 +269,11 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             }
             none()
         }
-        "monitor" | "unmonitor" => none(),
+        "monitor" | "unmonitor" => {
+            let id = id_arg(first)?;
+            sup.set_monitored(id, method == "monitor").await?;
+            one(json!({"success": true, "pm_id": id}))
+        }
         "msgProcess" => {
             let cmd = object_arg(first, method)?;
             let msg = match (cmd.get("opts"), cmd.get("uuid")) {

@@ -214,6 +214,12 @@ pub enum Msg {
         change: crate::watch::Switch,
         reply: Reply<Value>,
     },
+    /// `monitor` / `unmonitor`: the `_km_monitored` flag of a process.
+    SetMonitored {
+        id: u64,
+        on: bool,
+        reply: Reply<()>,
+    },
 }
 
 /// How long an exit waits for the app's last output to be logged.
@@ -416,6 +422,10 @@ impl Supervisor {
         self.ask(|reply| Msg::SetWatch { ids, change, reply }).await
     }
 
+    pub async fn set_monitored(&self, id: u64, on: bool) -> Result<(), String> {
+        self.ask(|reply| Msg::SetMonitored { id, on, reply }).await
+    }
+
     pub async fn reset(&self, id: u64) -> Result<Value, String> {
         self.ask(|reply| Msg::Reset { id, reply }).await?;
         self.get(id).await
@@ -590,6 +600,16 @@ impl Actor {
                     Some(p) => {
                         p.set("restart_time", json!(0));
                         p.set("unstable_restarts", json!(0));
+                        Ok(())
+                    }
+                    None => Err(unknown(id)),
+                };
+                let _ = reply.send(r);
+            }
+            Msg::SetMonitored { id, on, reply } => {
+                let r = match self.procs.get_mut(&id) {
+                    Some(p) => {
+                        p.set("_km_monitored", json!(on));
                         Ok(())
                     }
                     None => Err(unknown(id)),

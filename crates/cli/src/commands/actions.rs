@@ -35,6 +35,11 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
             .unwrap_or_else(|| ctx.cwd.clone());
         configs.push((t.clone(), apps, base));
     }
+    // `-`: the apps of a config piped on stdin, as `start -` reads them.
+    if targets.iter().any(|t| t == PIPED) {
+        let apps = ecosystem::apps(&ecosystem::load_stdin()?)?;
+        configs.push((PIPED.to_string(), apps, ctx.cwd.clone()));
+    }
     let client = connect(ctx, true).await?;
     let refreshing = action.refreshes();
     if refreshing && !ctx.flags.update_env && configs.len() < targets.len() {
@@ -46,7 +51,10 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
     }
     for t in targets {
         if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {
-            if refreshing {
+            if t == PIPED {
+                // As PM2: the running apps of the list, the others left out quietly.
+                act_on_piped(&client, ctx, action, apps, base).await?;
+            } else if refreshing {
                 // As in PM2, the apps of the file not running yet are started.
                 start_apps(&client, ctx, apps.clone(), base, action).await?;
             } else {
@@ -55,6 +63,10 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
         } else {
             act_on_target(&client, ctx, action, t).await?;
         }
+    }
+    // PM2 shows no table after a reload.
+    if matches!(action, Action::Reload | Action::GracefulReload) {
+        return Ok(());
     }
     show_table(&client, ctx).await
 }
@@ -105,29 +117,59 @@ fn warn_paused_crons(list: &[Value], ids: &[u64]) {
     }
 }
 
-/// `pm2 stop --watch` turns watching off for good (a plain stop only pauses
-/// the watcher until the app is started again); `pm2 restart --watch`
-/// toggles it. The daemon calls are PM2's `stopWatch` and `toggleWatch`.
+/// `pm2 restart --watch` toggles watching (PM2's `toggleWatch`); every stop
+/// turns it off already (see [`Client::act_on_ids`]), `--watch` or not.
 async fn switch_watch(client: &Client, action: Action, ids: &[u64]) -> Outcome {
+    if action != Action::Restart {
+        return Ok(());
+    }
     for &id in ids {
-        match action {
-            Action::Stop => {
-                client
-                    .call("stopWatch", vec![json!("stopProcessId"), json!(id)])
-                    .await?;
-            }
-            Action::Restart => {
-                client
-                    .call(
-                        "toggleWatch",
-                        vec![json!("restartProcessId"), json!({"id": id})],
-                    )
-                    .await?;
-            }
-            _ => {}
+        client
+            .call(
+                "toggleWatch",
+                vec![json!("restartProcessId"), json!({"id": id})],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The target naming a config read from stdin.
+const PIPED: &str = "-";
+
+/// Each running app of a piped config, by name, as PM2 acts on it: with the
+/// config's options, no line for the apps not running, and no failure when
+/// none is.
+async fn act_on_piped(
+    client: &Client,
+    ctx: &Ctx,
+    action: Action,
+    apps: &[pm2_config::Options],
+    base: &Path,
+) -> Outcome {
+    let list = client.list().await?;
+    for app in apps {
+        let Some(name) = ecosystem::app_name(app) else {
+            continue;
+        };
+        let ids = ids_named(&list, &name);
+        if ids.is_empty() {
+            continue;
+        }
+        let opts = ecosystem_action_options(ctx, base, app.clone());
+        client.act_on_ids(action, &ids, &list, &opts).await?;
+        for id in ids {
+            ctx.info(&format!("[{name}]({id}) ✓"));
         }
     }
     Ok(())
+}
+
+fn ids_named(list: &[Value], name: &str) -> Vec<u64> {
+    list.iter()
+        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .filter_map(target::pm_id)
+        .collect()
 }
 
 /// Each app of an ecosystem file, by name; restarts and reloads take the
@@ -149,20 +191,11 @@ async fn act_on_config(
         if !only.is_empty() && !only.contains(&name) {
             continue;
         }
-        let ids: Vec<u64> = list
-            .iter()
-            .filter(|p| p.get("name").and_then(Value::as_str) == Some(name.as_str()))
-            .filter_map(target::pm_id)
-            .collect();
+        let ids = ids_named(&list, &name);
         if ids.is_empty() {
             output::warn(&format!("App {name} not running"));
             continue;
         }
-        ctx.info(&format!(
-            "Applying action {} on app [{name}](ids: {})",
-            action_method(action),
-            ids_text(&name, &ids)
-        ));
         let opts = ecosystem_action_options(ctx, base, app.clone());
         client.act_on_ids(action, &ids, &list, &opts).await?;
         for id in ids {
@@ -260,6 +293,36 @@ pub async fn send_signal(ctx: &Ctx, signal: &str, t: &str) -> Outcome {
     output::line(&format!(
         "successfully sent signal {signal} to process {kind} {t}"
     ));
+    show_table(&client, ctx).await
+}
+
+/// `pm2 monitor|unmonitor <all|id|name>`: sets or clears the process's
+/// `_km_monitored` flag, as PM2 does (no cloud involved). As in PM2, a name
+/// that matches nothing changes nothing; `pm2 monitor` alone is PM2's paid
+/// service.
+pub async fn monitor_state(ctx: &Ctx, on: bool, t: Option<&str>) -> Outcome {
+    let Some(t) = t else {
+        return Err(Failure::Error(if on {
+            "`pm2 monitor` without a process is PM2's paid cloud service, which this pm2 does not implement".into()
+        } else {
+            "Please specify an <app_name|pm_id>".into()
+        }));
+    };
+    let method = if on { "monitor" } else { "unmonitor" };
+    let client = connect(ctx, true).await?;
+    let list = client.list().await?;
+    let leading_digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let ids: Vec<u64> = if t == "all" {
+        list.iter().filter_map(target::pm_id).collect()
+    } else if let Ok(id) = leading_digits.parse::<u64>() {
+        vec![id]
+    } else {
+        ids_named(&list, t)
+    };
+    for id in ids {
+        // An unknown id changes nothing, as in PM2.
+        let _ = client.call(method, vec![json!(id)]).await;
+    }
     show_table(&client, ctx).await
 }
 

@@ -49,7 +49,7 @@ pub async fn describe(ctx: &Ctx, t: &str) -> Outcome {
     }
     let now = listing::now_ms();
     for p in found {
-        output::raw(&listing::describe(p, now, &ctx.env));
+        output::text(&listing::describe(p, now, &ctx.env));
     }
     Ok(())
 }
@@ -62,7 +62,7 @@ pub async fn env(ctx: &Ctx, t: &str) -> Outcome {
     let Some(p) = found.first() else {
         return Err(Failure::Error(format!("Modules with id {t} not found")));
     };
-    output::raw(&env_text(&p["pm2_env"]));
+    output::text(&env_text(&p["pm2_env"]));
     Ok(())
 }
 
@@ -110,7 +110,7 @@ pub async fn pid(ctx: &Ctx, name: Option<&str>) -> Outcome {
         .filter(|p| name.is_none_or(|n| p.get("name").and_then(Value::as_str) == Some(n)))
         .map(|p| listing::text(p.get("pid").unwrap_or(&Value::from(0))))
         .collect();
-    output::raw(&format!("{}\n", pids.join("\n")));
+    output::text(&format!("{}\n", pids.join("\n")));
     Ok(())
 }
 
@@ -123,7 +123,7 @@ pub async fn id(ctx: &Ctx, name: &str) -> Outcome {
         .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
         .filter_map(|p| p.get("pm_id").cloned())
         .collect();
-    output::raw(&format!("{}\n", js_text::inspect(&Value::Array(ids))));
+    output::text(&format!("{}\n", js_text::inspect(&Value::Array(ids))));
     Ok(())
 }
 

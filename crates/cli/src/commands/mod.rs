@@ -181,12 +181,12 @@ async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
 pub fn print_list(mut list: Vec<Value>, host: Option<serde_json::Map<String, Value>>, ctx: &Ctx) {
     let now = listing::now_ms();
     if ctx.flags.mini_list {
-        output::raw(&listing::mini_list(&list, now));
+        output::text(&listing::mini_list(&list, now));
         return;
     }
     listing::sort(&mut list, ctx.flags.sort.as_deref());
     let (tables, layout) = listing::process_tables(&list, now, output::terminal_columns());
-    output::raw(&tables);
+    output::text(&tables);
     let full = layout == listing::Layout::Full;
     if let Some(line) = host.and_then(|m| crate::host_line::host_line(&m, full)) {
         output::line(&line);
@@ -229,8 +229,6 @@ const NOT_BUILT: &[(&str, &str)] = &[
     ("register", "PM2's paid cloud service"),
     ("logout", "PM2's paid cloud service"),
     ("open", "PM2's paid cloud service"),
-    ("monitor", "PM2's paid cloud service"),
-    ("unmonitor", "PM2's paid cloud service"),
     ("profile:cpu", "profiling"),
     ("profile:mem", "profiling"),
 ];
@@ -318,11 +316,13 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
         C::Uninstall { name } => modules::uninstall(ctx, &name).await,
         C::ModuleUpdate { name } => modules::update(ctx, &name).await,
         C::Inspect { target } => actions::inspect(ctx, &target).await,
+        C::Monitor { target } => actions::monitor_state(ctx, true, target.as_deref()).await,
+        C::Unmonitor { target } => actions::monitor_state(ctx, false, target.as_deref()).await,
         C::ModuleLaunchAll => modules::launch_all(ctx).await,
         C::ModuleGenerate { name } => modules::generate(ctx, name.as_deref()),
         C::Package { dir } => modules::package(ctx, dir.as_deref()),
         C::Publish { dir, dry_run } => modules::publish(ctx, dir.as_deref(), dry_run),
-        C::Set { key, value } => modules::set(ctx, vec![(key, value)]).await,
+        C::Set { key, value } => modules::set_command(ctx, key, value).await,
         C::Multiset { pairs } => modules::set(ctx, modules::multiset_pairs(&pairs)?).await,
         C::Unset { key } => modules::unset(ctx, &key).await,
         C::Get { key } => modules::get(key.as_deref()),

@@ -219,6 +219,55 @@ pub async fn set(ctx: &Ctx, pairs: Vec<(String, String)>) -> Outcome {
     Ok(())
 }
 
+/// `pm2 set [key [value]]`: without a value the key is cleared (a key with
+/// no module changes nothing, as in PM2); without a key, module_conf.json is
+/// opened in `$EDITOR`.
+pub async fn set_command(ctx: &Ctx, key: Option<String>, value: Option<String>) -> Outcome {
+    match (key, value) {
+        (Some(key), Some(value)) => set(ctx, vec![(key, value)]).await,
+        (Some(key), None) if !key.contains([':', '.']) => Ok(()),
+        (Some(key), None) => {
+            let client = connect(ctx, true).await?;
+            for app in modules::clear(&client, &key, &ctx.env).await? {
+                ctx.info(&format!("Module {app} restarted"));
+            }
+            ctx.info("Setting changed");
+            let conf = conf::read_conf(&client.paths).map_err(|e| e.to_string())?;
+            print_sections(&conf, key.split([':', '.']).next());
+            Ok(())
+        }
+        (None, _) => edit_conf(ctx),
+    }
+}
+
+/// Opens module_conf.json in `$VISUAL`, else `$EDITOR`, else vim (a
+/// command line of words, the file added last), as PM2 does.
+fn edit_conf(ctx: &Ctx) -> Outcome {
+    let file = Paths::from_env().module_conf;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|k| ctx.env.get(*k).filter(|e| !e.trim().is_empty()))
+        .map_or("vim", String::as_str);
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vim");
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(&file)
+        .status()
+        .map_err(|e| format!("Cannot run the editor {editor}: {e}"))?;
+    output::line(&bold(&format!(
+        "Module configuration ({}) edited.",
+        file.display()
+    )));
+    output::line(&bold(
+        "To take changes into account, please restart module related.",
+    ));
+    if !status.success() {
+        return Err(Failure::Error(format!("{editor} exited with {status}")));
+    }
+    Ok(())
+}
+
 pub fn multiset_pairs(text: &str) -> Result<Vec<(String, String)>, Failure> {
     conf::multiset_pairs(text).map_err(Failure::Error)
 }

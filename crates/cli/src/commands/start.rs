@@ -60,6 +60,7 @@ pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
     if ctx.flags.ext.is_some() {
         output::warn("--ext is not supported yet: every file under the watched paths counts (use --ignore-watch)");
     }
+    warn_tracing_not_built(ctx);
     let client = connect(ctx, true).await?;
     for t in targets {
         match t {
@@ -70,6 +71,18 @@ pub async fn start(ctx: &Ctx, targets: &[String], args: &[String]) -> Outcome {
         }
     }
     show_table(&client, ctx).await
+}
+
+/// Deep monitoring and tracing (PM2's OpenTelemetry agent) are recorded on
+/// the app as PM2 records them, but no agent runs inside it: say so.
+fn warn_tracing_not_built(ctx: &Ctx) {
+    let by_env = ctx
+        .env
+        .get("PM2_DEEP_MONITORING")
+        .is_some_and(|v| !v.is_empty());
+    if by_env || ctx.flags.deep_monitoring || ctx.flags.trace {
+        output::warn("Tracing and deep monitoring (PM2's OpenTelemetry agent) are not built: the deep_monitoring/trace options are recorded, the app runs without them");
+    }
 }
 
 /// `startOrRestart` / `startOrReload <ecosystem>`.
@@ -340,11 +353,8 @@ fn starter_ecosystem(simple: bool) -> String {
 pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
     let file = ctx.cwd.join("ecosystem.config.js");
     let text = starter_ecosystem(mode == Some("simple"));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&file)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+    // An existing file is replaced, as PM2 does.
+    pm2_config::write_atomic(&file, text.as_bytes())
         .map_err(|e| Failure::Error(format!("Cannot write {}: {e}", file.display())))?;
     output::line(&format!("File {} generated", file.display()));
     Ok(())
@@ -354,7 +364,12 @@ pub fn init(ctx: &Ctx, mode: Option<&str>) -> Outcome {
 /// (`lib/serve.js`) as a managed app named `static-page-server-<port>`;
 /// serving the same port again restarts it with the new options.
 pub async fn serve(ctx: &Ctx, args: &crate::args::ServeArgs) -> Outcome {
-    let port = args.port.clone().unwrap_or_else(|| "8080".into());
+    // As PM2: the port after the path wins over `--port`.
+    let port = args
+        .port
+        .clone()
+        .or_else(|| args.port_option.clone())
+        .unwrap_or_else(|| "8080".into());
     if port.parse::<u16>().is_err() {
         return Err(Failure::Error(format!(
             "serve: {port} is not a port number"
