@@ -172,7 +172,9 @@ test('compress writes valid gzip files and leaves no plain or partial copy', asy
 });
 
 test('dateFormat names the rotated files; two rotations in one period get numbered', async () => {
-  await configure([['pm2-logrotate:dateFormat', 'YYYY']], 'dateFormat YYYY,');
+  // Every rotated file is kept: how many rotations 20000 lines make depends on
+  // how the pipe's chunks fall, and retain would delete the first ones.
+  await configure([['pm2-logrotate:retain', 'all'], ['pm2-logrotate:dateFormat', 'YYYY']], 'dateFormat YYYY,');
   start('dated', { SEQ_LINES: '20000' });
   await waitDone('dated', 20000);
   const year = new Date().getFullYear();
@@ -182,7 +184,8 @@ test('dateFormat names the rotated files; two rotations in one period get number
   assert.ok(files.includes(`dated-out__${year}.1.log`), files.join());
   for (const f of files) assert.match(f, new RegExp(`^dated-out__${year}(\\.\\d+)?\\.log$`));
   run('delete', 'dated');
-  await configure([['pm2-logrotate:dateFormat', 'YYYY-MM-DD_HH-mm-ss']], 'dateFormat YYYY-MM-DD_HH-mm-ss');
+  await configure([['pm2-logrotate:retain', '30'], ['pm2-logrotate:dateFormat', 'YYYY-MM-DD_HH-mm-ss']],
+    'dateFormat YYYY-MM-DD_HH-mm-ss');
 });
 
 test('rotateInterval rotates on its cron pattern whatever the size', async () => {
