@@ -930,7 +930,7 @@ impl Actor {
             .procs
             .values()
             .filter(|p| p.name() == name)
-            .filter_map(|p| p.num(p.str("instance_var").unwrap_or("NODE_APP_INSTANCE")))
+            .filter_map(|p| p.num(&crate::pm2_env_vars::instance_var(&p.env)))
             .collect();
         (0..).filter(move |n| !used.contains(n))
     }
