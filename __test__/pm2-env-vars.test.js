@@ -98,7 +98,8 @@ test('variables that change nothing here, and bad timer values, are named in pm2
   });
   assert.strictEqual(pm2('ping').code, 0);
   const log = pm2Log(home);
-  for (const v of ['PM2_OPTIMIZE_MEMORY', 'PM2_NODE_OPTIONS', 'PM2_ENABLE_GIT_PARSING', 'PM2_RELOAD_LOCK_TIMEOUT']) {
+  assert.match(log, /PM2_NODE_OPTIONS is passed to fork-mode apps only: the daemon is not a Node.js process/);
+  for (const v of ['PM2_OPTIMIZE_MEMORY', 'PM2_ENABLE_GIT_PARSING', 'PM2_RELOAD_LOCK_TIMEOUT']) {
     assert.match(log, new RegExp(`${v} is set but has no effect here: `), v);
   }
   assert.match(log, /PM2_ENABLE_GIT_PARSING .*versioning .* is not built/);
@@ -114,4 +115,20 @@ test('PM2_DISCRETE_MODE keeps the daemon launch quiet', async (t) => {
   assert.strictEqual(r.code, 0, r.err);
   assert.doesNotMatch(r.out + r.err, /Spawning PM2 daemon|Successfully daemonized/);
   assert.ok(readPid(path.join(quiet.home, 'pm2.pid')) > 0, 'the daemon runs');
+});
+
+test('PM2_NODE_OPTIONS follows node_args in the Node options of fork-mode apps, not of cluster instances', async (t) => {
+  const vars = { PM2_NODE_OPTIONS: '--no-warnings --max-old-space-size=99' };
+  const { home } = daemonWith(t, vars);
+  const started = (name, ...flags) => {
+    const out = path.join(home, `${name}.json`);
+    const { pm2 } = cliRunner({ ...process.env, PM2_HOME: home, ...vars, OUT_FILE: out }, home);
+    const r = pm2('start', path.join(apps, 'env-dump.js'), '--name', name, ...flags);
+    assert.strictEqual(r.code, 0, r.err);
+    return waitFor(() => fs.existsSync(out) && JSON.parse(fs.readFileSync(out, 'utf8')).execArgv, { what: `${name} started` });
+  };
+  const forked = await started('forked', '--node-args', '--no-deprecation');
+  assert.deepStrictEqual(forked.slice(0, 3), ['--no-deprecation', '--no-warnings', '--max-old-space-size=99']);
+  const clustered = await started('clustered', '-i', '1');
+  assert.ok(!clustered.includes('--max-old-space-size=99'), clustered.join(' '));
 });

@@ -39,6 +39,17 @@ fn log_date_format_from(var: Option<String>) -> Option<String> {
     }
 }
 
+/// `PM2_NODE_OPTIONS`, split on spaces: PM2 puts them after `node_args`
+/// for fork-mode apps with an interpreter.
+pub fn node_options() -> Vec<String> {
+    std::env::var("PM2_NODE_OPTIONS")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Names the daemon's process after `PM2_DAEMON_TITLE`, or PM2's
 /// `PM2 v<version>: God Daemon (<home>)`. Linux keeps 15 bytes of it as the
 /// command name (`ps -e`, `top`); the command line still names `pm2-daemon`.
@@ -125,7 +136,6 @@ fn gid_of(group: &str) -> Result<u32, String> {
 
 /// Variables PM2 reads that change nothing in this daemon, with why.
 const NO_EFFECT: &[(&str, &str)] = &[
-    ("PM2_NODE_OPTIONS", "the daemon is not a Node.js process, and apps get their Node.js options from node_args"),
     ("PM2_OPTIMIZE_MEMORY", "the daemon is not a Node.js process (it has no V8 heap to tune)"),
     ("PM2_ENABLE_GIT_PARSING", "versioning (git metadata of apps) is not built"),
     ("PM2_DEBUG", "it un-silences the Node.js daemon's debug output and shortens PM2+ aggregation; this daemon logs to pm2.log and PM2+ is not built"),
@@ -150,6 +160,12 @@ pub fn notices() -> Vec<String> {
 
 fn notices_from(get: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let mut out = Vec::new();
+    if get("PM2_NODE_OPTIONS").is_some() {
+        out.push(
+            "PM2_NODE_OPTIONS is passed to fork-mode apps only: the daemon is not a Node.js process"
+                .to_string(),
+        );
+    }
     for (var, why) in NO_EFFECT {
         if get(var).is_some() {
             out.push(format!("{var} is set but has no effect here: {why}"));
