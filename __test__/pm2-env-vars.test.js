@@ -132,3 +132,21 @@ test('PM2_NODE_OPTIONS follows node_args in the Node options of fork-mode apps, 
   const clustered = await started('clustered', '-i', '1');
   assert.ok(!clustered.includes('--max-old-space-size=99'), clustered.join(' '));
 });
+
+test('EXP_BACKOFF_RESET_TIMER is the uptime after which the restart delay starts again from its base', async (t) => {
+  const { home } = daemonWith(t, {});
+  const startsFile = path.join(home, 'starts');
+  const { pm2, jlist } = cliRunner({
+    ...process.env, PM2_HOME: home, EXP_BACKOFF_RESET_TIMER: '600', PM2_WORKER_INTERVAL: '100', STARTS_FILE: startsFile, CRASHES: '2',
+  }, home);
+  const r = pm2('start', path.join(apps, 'crash-then-stay.js'), '--name', 'flaky', '--exp-backoff-restart-delay', '100');
+  assert.strictEqual(r.code, 0, r.err);
+  const env = () => jlist().find((p) => p.name === 'flaky').pm2_env;
+  const starts = () => (fs.existsSync(startsFile) ? fs.readFileSync(startsFile, 'utf8').trim().split('\n').map(Number) : []);
+  await waitFor(() => starts().length === 3 && env().status === 'online', { what: 'online after two crashes' });
+  const { pm_uptime: upSince, prev_restart_delay: grown } = env();
+  assert.ok(grown > 0, 'the delay grew');
+  await waitFor(() => env().prev_restart_delay === 0, { what: 'delay reset' });
+  assert.ok(Date.now() - upSince >= 600, 'not reset before EXP_BACKOFF_RESET_TIMER');
+  assert.match(pm2Log(home), /\[PM2\]\[WORKER\] Reset the restart delay, as app flaky has been up for more than 600ms/);
+});

@@ -141,7 +141,7 @@ const NO_EFFECT: &[(&str, &str)] = &[
     ("PM2_DEBUG", "it un-silences the Node.js daemon's debug output and shortens PM2+ aggregation; this daemon logs to pm2.log and PM2+ is not built"),
     ("PM2_CONCURRENT_ACTIONS", "the daemon has no pool of concurrent actions to size"),
     ("PM2_GRACEFUL_TIMEOUT", "reloads are bounded by each app's kill_timeout and listen_timeout instead"),
-    ("PM2_RELOAD_LOCK_TIMEOUT", "reloads take no reload.lock"),
+    ("PM2_RELOAD_LOCK_TIMEOUT", "a second reload of an app waits for the first instead of being refused for a time"),
 ];
 
 /// Millisecond variables the daemon honours, checked so that a bad value is named.
