@@ -112,7 +112,7 @@ fn uid_of(user: &str) -> Result<u32, String> {
     let name =
         CString::new(user).map_err(|_| format!("PM2_SOCKET_USER: no user named {user:?}"))?;
     // SAFETY: getpwnam returns null or a pointer to a static passwd entry,
-    // read at once; the daemon starts single-threaded here.
+    // read at once; nothing else in the daemon reads the user database at start.
     let pw = unsafe { libc::getpwnam(name.as_ptr()) };
     if pw.is_null() {
         return Err(format!("PM2_SOCKET_USER: no user named {user:?}"));
