@@ -12,6 +12,8 @@ pub struct DaemonLog {
     path: PathBuf,
     file: Arc<Mutex<Option<std::fs::File>>>,
     bus: Bus,
+    /// chrono format of the line prefix; `None` writes lines bare.
+    date_format: Option<Arc<str>>,
 }
 
 impl DaemonLog {
@@ -20,6 +22,7 @@ impl DaemonLog {
             path,
             file: Arc::new(Mutex::new(None)),
             bus,
+            date_format: crate::pm2_env_vars::log_date_format().map(Arc::from),
         };
         log.reopen();
         log
@@ -57,10 +60,10 @@ impl DaemonLog {
 
     /// A line in `pm2.log` that is not published on the bus.
     pub fn file_only(&self, msg: &str) {
-        let line = format!(
-            "{}: PM2 log: {msg}\n",
-            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S")
-        );
+        let line = match &self.date_format {
+            Some(f) => format!("{}: PM2 log: {msg}\n", chrono::Local::now().format(f)),
+            None => format!("{msg}\n"),
+        };
         if let Some(f) = self.file.lock().expect("log lock").as_mut() {
             let _ = f.write_all(line.as_bytes());
         }

@@ -210,11 +210,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
                 .unwrap_or_default();
             // The new process gets its own number and pid file; its log
             // paths get its own `-<pm_id>` unless the logs are merged.
-            let instance_var = env
-                .get("instance_var")
-                .and_then(Value::as_str)
-                .unwrap_or("NODE_APP_INSTANCE")
-                .to_string();
+            let instance_var = crate::pm2_env_vars::instance_var(&env);
             // `increment_var` counts from the app's base value again.
             let source_instance = env.get(&instance_var).and_then(Value::as_i64).unwrap_or(0);
             let var = env

@@ -26,6 +26,7 @@ mod log_writer;
 mod option_checks;
 pub mod orphans;
 mod os;
+pub mod pm2_env_vars;
 mod proc_info;
 mod process;
 mod rpc_server;
@@ -155,6 +156,8 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
     }
     let rpc = bind(&paths.rpc_sock)?;
     let publisher = bind(&paths.pub_sock)?;
+    pm2_env_vars::chown_sockets(&[&paths.rpc_sock, &paths.pub_sock])
+        .map_err(|e| StartError::Io(io::Error::other(e)))?;
     let bus = Bus::default();
     let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
     let cgroups = if settings.app_cgroups {
@@ -198,6 +201,9 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         std::process::id(),
         daemon.paths.home.display()
     ));
+    for notice in pm2_env_vars::notices() {
+        daemon.log.info(&notice);
+    }
     for warning in exposure::warnings(&daemon.paths) {
         daemon.log.info(&format!("WARNING: {warning}"));
     }

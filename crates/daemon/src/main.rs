@@ -39,6 +39,7 @@ fn raise_fd_limit() {
 fn main() {
     pm2_daemon::heap::tune_for_daemon();
     raise_fd_limit();
+    pm2_daemon::pm2_env_vars::set_title(&Paths::from_env().home);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -372,11 +372,7 @@ pub fn new_pm2_env(
     env.insert("pm_pid_path".into(), json!(pid_path));
 
     let now = crate::clock::now_ms();
-    let instance_var = env
-        .get("instance_var")
-        .and_then(Value::as_str)
-        .unwrap_or("NODE_APP_INSTANCE")
-        .to_string();
+    let instance_var = crate::pm2_env_vars::instance_var(&env);
     env.insert(instance_var, json!(instance));
     increment(&mut env, instance);
     env.insert("pm_id".into(), json!(pm_id));

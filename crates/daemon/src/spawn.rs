@@ -103,6 +103,9 @@ pub fn spawn(
         let program = find_in_path(interpreter, app_path);
         let mut argv = vec![program.to_string_lossy().into_owned()];
         argv.extend(strings(env.get("node_args")));
+        if worker_id.is_none() {
+            argv.extend(crate::pm2_env_vars::node_options());
+        }
         let container = settings.container.to_string_lossy().into_owned();
         match runtime {
             Runtime::Node if settings.container.is_file() => argv.push(container),

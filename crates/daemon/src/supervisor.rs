@@ -930,7 +930,7 @@ impl Actor {
             .procs
             .values()
             .filter(|p| p.name() == name)
-            .filter_map(|p| p.num(p.str("instance_var").unwrap_or("NODE_APP_INSTANCE")))
+            .filter_map(|p| p.num(&crate::pm2_env_vars::instance_var(&p.env)))
             .collect();
         (0..).filter(move |n| !used.contains(n))
     }
@@ -1616,8 +1616,13 @@ impl Actor {
             if p.status != Status::Online || self.reload_locks.busy(p.name()) {
                 continue;
             }
-            if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
+            let delayed = p.num("prev_restart_delay").is_some_and(|d| d > 0);
+            if delayed && now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
                 p.set("prev_restart_delay", json!(0));
+                self.log.info(&format!(
+                    "[PM2][WORKER] Reset the restart delay, as app {} has been up for more than {reset_after}ms",
+                    p.name()
+                ));
             }
             if let (Some(limit), Some(r)) =
                 (p.num("max_memory_restart").filter(|l| *l > 0), &p.running)

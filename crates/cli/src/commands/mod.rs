@@ -108,12 +108,17 @@ pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
         env: ctx.env.clone(),
     };
     let client = Client::connect(paths, &opts).await?;
+    // PM2_DISCRETE_MODE (any non-empty value, as PM2 tests it) keeps the
+    // launch quiet.
+    let discrete = std::env::var_os("PM2_DISCRETE_MODE").is_some_and(|v| !v.is_empty());
     if client.launched_daemon() {
-        ctx.info(&format!(
-            "Spawning PM2 daemon with pm2_home={}",
-            home.display()
-        ));
-        ctx.info("PM2 Successfully daemonized");
+        if !discrete {
+            ctx.info(&format!(
+                "Spawning PM2 daemon with pm2_home={}",
+                home.display()
+            ));
+            ctx.info("PM2 Successfully daemonized");
+        }
     } else if let Ok(version) = client.version().await {
         // PM2's own Node daemon (still running after this package replaced
         // PM2) may report the same version: `pm2 update` moves to ours.
