@@ -110,3 +110,27 @@ test('log_type json writes one JSON object per chunk', async () => {
   assert.strictEqual(entry.type, 'out');
   assert.match(entry.message, /started jsonlog/);
 });
+
+test('--parallel bounds how many processes a restart acts on at once', async () => {
+  const { cliRunner } = require('./support/home');
+  const { pm2: cli } = cliRunner({ ...process.env, PM2_HOME: home }, home);
+  for (const name of ['par-a', 'par-b']) await pm2.start({ script: path.join(apps, 'echo.js'), name });
+  const bus = await pm2.launchBus();
+  const events = [];
+  bus.on('process:event', (e) => { if (e.process.name.startsWith('par-')) events.push(e); });
+  const r = cli('restart', 'par-a', 'par-b', '--parallel', '1');
+  assert.strictEqual(r.code, 0, r.err);
+  const at = (name, event) => events.find((e) => e.process.name === name && e.event === event)?.at;
+  await waitFor(() => at('par-a', 'start') && at('par-b', 'start'), { what: 'both restarted' });
+  bus.close();
+  // One at a time: the second app is stopped only once the first runs again.
+  const [first, second] = at('par-a', 'exit') < at('par-b', 'exit') ? ['par-a', 'par-b'] : ['par-b', 'par-a'];
+  assert.ok(at(second, 'exit') >= at(first, 'start'), JSON.stringify(events.map((e) => [e.process.name, e.event, e.at])));
+  for (const bad of ['0', 'two']) {
+    const refused = cli('restart', 'par-a', '--parallel', bad);
+    assert.strictEqual(refused.code, 1, `--parallel ${bad}: ${refused.err}`);
+    assert.match(refused.err, /invalid value .* for '--parallel <number>'/);
+  }
+  await pm2.delete('par-a');
+  await pm2.delete('par-b');
+});

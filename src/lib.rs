@@ -228,6 +228,7 @@ impl NativeClient {
             env_name: o.env_name,
             cwd: cwd_or_current(o.cwd),
             overrides: o.overrides,
+            parallel: None,
         };
         to_json(
             &self

@@ -217,7 +217,7 @@ pub struct Flags {
     pub instances: Option<String>,
     /// number of parallel actions (for restart/reload)
     #[arg(long, value_name = "number")]
-    pub parallel: Option<String>,
+    pub parallel: Option<std::num::NonZeroUsize>,
 
     /// shutdown an application with process.send('shutdown') instead of process.kill(pid, SIGINT)
     #[arg(long = "shutdown-with-message")]

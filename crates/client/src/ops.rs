@@ -104,6 +104,8 @@ pub struct ActionOptions {
     pub cwd: PathBuf,
     /// App options to merge into the process (an ecosystem entry, `pm2 set` values).
     pub overrides: Options,
+    /// How many processes are acted on at once (`--parallel`); all at once when unset.
+    pub parallel: Option<usize>,
 }
 
 /// What `resurrect` did: the processes started, and the apps that failed.
@@ -314,6 +316,7 @@ impl Client {
                     env_name: opts.env_name.clone(),
                     cwd: opts.cwd.clone(),
                     overrides: raw,
+                    parallel: None,
                 };
                 let done = self
                     .act_on_ids(Action::Restart, &ids, &existing, &act)
@@ -479,7 +482,15 @@ impl Client {
                 Ok::<Value, Error>(res)
             }
         });
-        let results = join_all(calls).await;
+        let results: Vec<Result<Value>> = match opts.parallel {
+            Some(n) => {
+                use futures_util::stream::{self, StreamExt};
+                // Collected first: a stream over the lazy map would not be Send.
+                let calls: Vec<_> = calls.collect();
+                stream::iter(calls).buffered(n).collect().await
+            }
+            None => join_all(calls).await,
+        };
         results.into_iter().collect()
     }
 

@@ -20,6 +20,7 @@ fn action_options(ctx: &Ctx, update_env: bool) -> ActionOptions {
         env_name: ctx.flags.env.clone(),
         cwd: ctx.cwd.clone(),
         overrides,
+        parallel: ctx.flags.parallel.map(std::num::NonZeroUsize::get),
     }
 }
 

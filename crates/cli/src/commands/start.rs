@@ -224,6 +224,7 @@ pub fn ecosystem_action_options(ctx: &Ctx, base: &Path, app: Options) -> ActionO
         env_name: ctx.flags.env.clone(),
         cwd: base.to_path_buf(),
         overrides: app,
+        parallel: ctx.flags.parallel.map(std::num::NonZeroUsize::get),
     }
 }
 
@@ -262,6 +263,7 @@ async fn restart_existing(
         env_name: ctx.flags.env.clone(),
         cwd: ctx.cwd.clone(),
         overrides,
+        parallel: ctx.flags.parallel.map(std::num::NonZeroUsize::get),
     };
     client.act_on_ids(Action::Restart, ids, list, &opts).await?;
     for &id in ids {
