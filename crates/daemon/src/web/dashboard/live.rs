@@ -49,6 +49,8 @@ pub fn row(p: &Value) -> Value {
         "mode": e["exec_mode"],
         "watch": e["watch"].as_bool().unwrap_or(false) || e["watch"].is_array(),
         "module": e["pmx_module"].as_bool().unwrap_or(false),
+        // How many custom actions it registered: the page reloads its details when it changes.
+        "actions": e["axm_actions"].as_array().map_or(0, Vec::len),
         "cpu": p["monit"]["cpu"],
         "mem": p["monit"]["memory"],
     })

@@ -183,6 +183,7 @@ const held = [];
 
 function select(id) {
   selected = id;
+  detailOf = null;
   $('detail-pane').hidden = false;
   $('d-env').replaceChildren();
   $('d-env-box').open = false;
@@ -198,10 +199,14 @@ function closeDetail() {
   if (logSource) { logSource.close(); logSource = null; }
 }
 
+let detailOf = null; // the pid, status and action count the details were loaded for
+
 function renderSelected() {
   const p = procs.get(selected);
   if (!p) return;
   const r = p.row;
+  // A new process (restart, start) brings its own metrics and actions.
+  if (detailOf !== null && detailOf !== `${r.pid}:${r.status}:${r.actions}`) loadDetail();
   $('d-title').textContent = `${r.name} (${r.id}) — ${r.status}`;
   $('d-cpu').textContent = `${(r.cpu ?? 0).toFixed(1)}%`;
   $('d-mem').textContent = bytes(r.mem);
@@ -224,6 +229,7 @@ async function loadDetail() {
   try { p = await api(`/api/process/${id}`); } catch (e) { toast(e.message, true); return; }
   if (id !== selected) return;
   const e = p.pm2_env || {};
+  detailOf = `${p.pid}:${e.status}:${(e.axm_actions || []).length}`;
   kvRows($('d-fields'), [
     ['status', e.status], ['name', p.name], ['namespace', e.namespace], ['pid', p.pid],
     ['version', e.version], ['restarts', e.restart_time], ['unstable restarts', e.unstable_restarts],
