@@ -9,6 +9,7 @@ const I = require('./impl');
 const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
 const abuse = require('./abuse');
 const runtimeBench = require('./runtime');
+const dashboardBench = require('./dashboard');
 const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
@@ -385,5 +386,6 @@ module.exports = {
     { name: 'cluster', fn: cluster, keys: () => CLUSTER_KEYS },
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
     { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
+    { name: 'dashboard', fn: dashboardBench.dashboard, keys: () => dashboardBench.KEYS },
   ],
 };

@@ -43,6 +43,7 @@ pub struct Dashboard {
     bus: Bus,
     token: Arc<RwLock<Option<String>>>,
     live: Arc<live::Live>,
+    log_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether a path is the dashboard's.
@@ -105,6 +106,7 @@ impl Dashboard {
             bus,
             token,
             live: Arc::default(),
+            log_slots: Arc::new(tokio::sync::Semaphore::new(logs::MAX_FOLLOWERS)),
         }
     }
 
@@ -157,7 +159,10 @@ impl Dashboard {
                     Ok(id) => id,
                     Err(bad) => return bad,
                 };
-                match logs::follow(&self.sup, &self.bus, id).await {
+                let Ok(slot) = self.log_slots.clone().try_acquire_owned() else {
+                    return error(429, "too many app logs are followed at once; close a page");
+                };
+                match logs::follow(&self.sup, &self.bus, id, slot).await {
                     Ok(chunks) => sse(chunks),
                     Err(e) => error(404, &e),
                 }

@@ -15,6 +15,10 @@ const TAIL_LINES: usize = 200;
 const TAIL_BYTES: u64 = 64 * 1024;
 /// Events waiting for the page; past that they are dropped for it.
 const QUEUE: usize = 256;
+/// Logs followed at once (each holds one of the server's connections).
+pub const MAX_FOLLOWERS: usize = 8;
+/// A comment sent to a quiet stream, so that proxies keep it open.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The last lines of `path`.
 fn tail(path: &str) -> Vec<String> {
@@ -37,10 +41,12 @@ fn tail(path: &str) -> Vec<String> {
     lines[skip..].iter().map(|l| l.to_string()).collect()
 }
 
+/// The stream of app `id`'s log, holding `slot` while it lasts.
 pub async fn follow(
     sup: &Supervisor,
     bus: &Bus,
     id: u64,
+    slot: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<mpsc::Receiver<Vec<u8>>, String> {
     // Listening first: a line printed while the files are read is not lost
     // (it may show twice, at worst).
@@ -65,6 +71,9 @@ pub async fn follow(
     let (tx, rx) = mpsc::channel(QUEUE);
     let _ = tx.try_send(event("tail", &json!({"id": id, "out": out, "err": err})));
     tokio::spawn(async move {
+        let _slot = slot;
+        let mut quiet = tokio::time::interval(KEEPALIVE);
+        quiet.tick().await;
         loop {
             let (name, packet) = tokio::select! {
                 got = live.events.recv() => match got {
@@ -73,6 +82,12 @@ pub async fn follow(
                 },
                 // The page left: stop listening now, not at the app's next line.
                 _ = tx.closed() => return,
+                _ = quiet.tick() => {
+                    if tx.try_send(b": keepalive\n\n".to_vec()).is_err() {
+                        return;
+                    }
+                    continue;
+                }
             };
             let line = match name.as_str() {
                 "process:event" => json!({"event": packet["event"], "at": packet["at"]}),

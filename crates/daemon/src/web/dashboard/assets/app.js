@@ -50,22 +50,29 @@ function uptimeOf(r) { return r.status === 'online' && r.uptime ? Date.now() - r
 
 // ---- sparklines: an SVG polyline over the samples kept
 const SVG = 'http://www.w3.org/2000/svg';
-function drawLine(svg, values, w, h) {
+// CPU is drawn from zero; memory between its lowest and highest, so that
+// growth shows.
+function drawLine(svg, values, w, h, fromZero) {
   let line = svg.firstChild;
   if (!line) { line = document.createElementNS(SVG, 'polyline'); svg.appendChild(line); }
-  const max = Math.max(1e-9, ...values);
-  const step = w / (SAMPLES - 1);
-  const start = SAMPLES - values.length;
+  const low = fromZero ? 0 : Math.min(...values);
+  const high = Math.max(...values);
+  const span = high - low;
+  const y = (v) => (span > 0 ? h - 1 - ((v - low) / span) * (h - 2) : h / 2);
+  // The first minute spreads over the whole width, then it scrolls.
+  const slots = Math.min(SAMPLES, Math.max(30, values.length));
+  const step = w / (slots - 1);
+  const start = slots - values.length;
   line.setAttribute('points', values.map((v, i) =>
-    `${((start + i) * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`).join(' '));
+    `${((start + i) * step).toFixed(1)},${y(v).toFixed(1)}`).join(' '));
   svg.dataset.points = String(values.length);
 }
-function spark(values) {
+function spark(values, fromZero) {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('viewBox', '0 0 64 20');
   svg.setAttribute('preserveAspectRatio', 'none');
-  drawLine(svg, values, 64, 20);
+  drawLine(svg, values, 64, 20, fromZero);
   return svg;
 }
 
@@ -83,8 +90,10 @@ function applyFilter() {
 
 function renderRows() {
   const vp = $('viewport');
-  const first = Math.max(0, Math.floor(vp.scrollTop / ROW_HEIGHT) - 5);
-  const last = Math.min(order.length, Math.ceil((vp.scrollTop + vp.clientHeight) / ROW_HEIGHT) + 5);
+  const inView = Math.ceil(vp.clientHeight / ROW_HEIGHT);
+  const top = Math.min(Math.floor(vp.scrollTop / ROW_HEIGHT), Math.max(0, order.length - inView));
+  const first = Math.max(0, top - 5);
+  const last = Math.min(order.length, top + inView + 5);
   const rows = $('rows');
   rows.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
   const frag = document.createDocumentFragment();
@@ -109,11 +118,11 @@ function rowElement(p) {
   e.appendChild(el('span', 'c-rs', String(r.restarts ?? 0)));
   const cpu = el('span', 'c-cpu');
   cpu.appendChild(el('em', null, `${(r.cpu ?? 0).toFixed(1)}%`));
-  cpu.appendChild(spark(p.cpu));
+  cpu.appendChild(spark(p.cpu, true));
   e.appendChild(cpu);
   const mem = el('span', 'c-mem');
   mem.appendChild(el('em', null, bytes(r.mem)));
-  mem.appendChild(spark(p.mem));
+  mem.appendChild(spark(p.mem, false));
   e.appendChild(mem);
   return e;
 }
@@ -210,8 +219,8 @@ function renderSelected() {
   $('d-title').textContent = `${r.name} (${r.id}) — ${r.status}`;
   $('d-cpu').textContent = `${(r.cpu ?? 0).toFixed(1)}%`;
   $('d-mem').textContent = bytes(r.mem);
-  drawLine($('d-cpu-chart'), p.cpu, 240, 60);
-  drawLine($('d-mem-chart'), p.mem, 240, 60);
+  drawLine($('d-cpu-chart'), p.cpu, 240, 60, true);
+  drawLine($('d-mem-chart'), p.mem, 240, 60, false);
 }
 
 function kvRows(table, pairs) {
@@ -272,6 +281,7 @@ function openLog() {
     const d = JSON.parse(e.data);
     for (const l of d.out) addLine(l, false);
     for (const l of d.err) addLine(l, true);
+    $('log').scrollTop = $('log').scrollHeight;
   });
   logSource.addEventListener('log', (e) => {
     const d = JSON.parse(e.data);
@@ -363,7 +373,7 @@ async function showEnv() {
 // ---- wiring
 $('viewport').addEventListener('scroll', () => requestAnimationFrame(renderRows));
 window.addEventListener('resize', renderRows);
-$('filter').addEventListener('input', applyFilter);
+$('filter').addEventListener('input', () => { $('viewport').scrollTop = 0; applyFilter(); });
 $('rows').addEventListener('click', (e) => {
   const row = e.target.closest('.row');
   if (row) select(Number(row.dataset.id));
@@ -383,6 +393,7 @@ $('log-pause').addEventListener('click', () => {
 $('log-search').addEventListener('input', () => {
   const q = $('log-search').value;
   for (const l of $('log').children) mark(l, q);
+  $('log').scrollTop = $('log').scrollHeight;
   countLog();
 });
 connect();
