@@ -220,3 +220,28 @@ test('in Chromium: the live list, sparklines, the log stream, restart, a custom 
     await browser.screenshot(path.join(root, 'docs', 'dashboard.png'));
   }
 });
+
+test('in Chromium: a long list keeps only the rows in view in the page, and scrolling and the filter reach any app', { skip: !CHROMIUM && 'Chromium is not installed (apt-get install chromium)', timeout: 120000 }, async (t) => {
+  const home = makeHome('dashboard-many');
+  t.after(() => cleanupHome(home));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-many-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const count = 60;
+  const apps = Array.from({ length: count }, (_, i) => ({ name: `sleeper-${i}`, script: '/bin/sleep', args: '600', interpreter: 'none', autorestart: false }));
+  fs.writeFileSync(path.join(dir, 'ecosystem.config.js'), `module.exports = ${JSON.stringify({ apps })};`);
+  pm2(home, ['start', path.join(dir, 'ecosystem.config.js')]);
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=[0-9a-f]+)/.exec(pm2(home, ['web', '0']).stdout)[1];
+
+  const browser = await openPage(url, { width: 1000, height: 500 });
+  t.after(() => browser.close());
+  const ev = browser.evaluate;
+  await waitFor(() => ev(`document.getElementById('count').textContent === '${count} of ${count} processes'`), { timeout: 20000, what: `${count} processes counted` });
+  const inPage = await ev(`document.querySelectorAll('#rows .row').length`);
+  assert.ok(inPage > 0 && inPage < count / 2, `${inPage} rows in the page for ${count} apps`);
+  assert.strictEqual(await ev(`!!document.querySelector('#rows .row[data-id="${count - 1}"]')`), false);
+  await ev(`(() => { const v = document.getElementById('viewport'); v.scrollTop = v.scrollHeight; v.dispatchEvent(new Event('scroll')); })()`);
+  await waitFor(() => ev(`!!document.querySelector('#rows .row[data-id="${count - 1}"]')`), { what: 'the last app after scrolling' });
+  await ev(`(() => { const f = document.getElementById('filter'); f.value = 'sleeper-17'; f.dispatchEvent(new Event('input')); })()`);
+  const shown = await ev(`[...document.querySelectorAll('#rows .row')].map((r) => r.querySelector('.c-name').textContent)`);
+  assert.deepStrictEqual(shown, ['sleeper-17']);
+});

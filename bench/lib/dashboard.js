@@ -33,8 +33,9 @@ async function dashboard(base, ctx, rec) {
   const N = cfg.apps;
   I.cliOk(impl, ['ping']);
   const pid = await I.waitDaemonPid(impl);
-  const on = I.cliOk(impl, ['web', '0']).stdout;
-  const m = /(http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=[0-9a-f]+)/.exec(on);
+  // pm2 7's CLI has no `pm2 web` at all.
+  const on = I.cli(impl, ['web', '0']);
+  const m = on.code === 0 && /(http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=[0-9a-f]+)/.exec(on.stdout);
   if (!m) {
     for (const k of KEYS) ctx.note(k, `${base.name}: \`pm2 web\` serves no dashboard`);
     return;

@@ -6,7 +6,7 @@
 
 use super::history::History;
 use crate::supervisor::Supervisor;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -35,24 +35,24 @@ pub fn event(name: &str, data: &Value) -> Vec<u8> {
 }
 
 /// What the page shows of a process in the list: no env, no paths.
-pub fn row(p: &Value) -> Value {
-    let e = &p["pm2_env"];
+pub fn row(id: u64, pid: u32, e: &Map<String, Value>, mem: u64, cpu: f64) -> Value {
+    let field = |k: &str| e.get(k).cloned().unwrap_or(Value::Null);
     json!({
-        "id": p["pm_id"],
-        "name": p["name"],
-        "namespace": e["namespace"],
-        "status": e["status"],
-        "pid": p["pid"],
-        "uptime": e["pm_uptime"],
-        "restarts": e["restart_time"],
-        "unstable": e["unstable_restarts"],
-        "mode": e["exec_mode"],
-        "watch": e["watch"].as_bool().unwrap_or(false) || e["watch"].is_array(),
-        "module": e["pmx_module"].as_bool().unwrap_or(false),
+        "id": id,
+        "name": field("name"),
+        "namespace": field("namespace"),
+        "status": field("status"),
+        "pid": if pid > 0 { json!(pid) } else { Value::Null },
+        "uptime": field("pm_uptime"),
+        "restarts": field("restart_time"),
+        "unstable": field("unstable_restarts"),
+        "mode": field("exec_mode"),
+        "watch": e.get("watch").is_some_and(|w| w.as_bool().unwrap_or(false) || w.is_array()),
+        "module": e.get("pmx_module").and_then(Value::as_bool).unwrap_or(false),
         // How many custom actions it registered: the page reloads its details when it changes.
-        "actions": e["axm_actions"].as_array().map_or(0, Vec::len),
-        "cpu": p["monit"]["cpu"],
-        "mem": p["monit"]["memory"],
+        "actions": e.get("axm_actions").and_then(Value::as_array).map_or(0, Vec::len),
+        "cpu": (cpu * 10.0).round() / 10.0,
+        "mem": mem,
     })
 }
 
@@ -74,7 +74,7 @@ impl Live {
     /// Adds a page: it gets the list with each app's recent samples at once,
     /// then one `list` event per tick. `None` when [`MAX_PAGES`] are open.
     pub async fn join(self: &Arc<Live>, sup: &Supervisor) -> Option<mpsc::Receiver<Vec<u8>>> {
-        let list = sup.list().await.unwrap_or_default();
+        let list = sup.summaries(row).await.unwrap_or_default();
         let (tx, rx) = mpsc::channel(QUEUE);
         let start_sampler = {
             let mut st = self.state.lock().ok()?;
@@ -83,9 +83,8 @@ impl Live {
                 return None;
             }
             let rows: Vec<Value> = list
-                .iter()
-                .map(|p| {
-                    let mut r = row(p);
+                .into_iter()
+                .map(|mut r| {
                     let id = r["id"].as_u64().unwrap_or(u64::MAX);
                     let hist = st.history.get(id).map(|h| h.samples()).unwrap_or_default();
                     r["history"] = json!(hist);
@@ -118,8 +117,9 @@ impl Live {
             if self.stop_if_unwatched() {
                 return;
             }
-            let Ok(list) = sup.list().await else { continue };
-            let rows: Vec<Value> = list.iter().map(row).collect();
+            let Ok(rows) = sup.summaries(row).await else {
+                continue;
+            };
             let figures: Vec<(u64, f64, u64)> = rows
                 .iter()
                 .filter_map(|r| {
