@@ -1,7 +1,9 @@
 //! `pm2 web`: the daemon itself serves PM2's web interface over HTTP, with no
 //! Node process: PM2's JSON process list at `/`, Prometheus text
-//! exposition at `/metrics` and, for readiness probes, `/ready` (200 once
-//! every app is online). It listens on 127.0.0.1 unless told otherwise.
+//! exposition at `/metrics`, for readiness probes `/ready` (200 once every
+//! app is online), and for browsers a dashboard at `/dashboard`, always
+//! behind the token (`dashboard`). It listens on 127.0.0.1 unless told
+//! otherwise.
 //!
 //! PM2 runs its web interface as an app (`pm2-http-interface`), so a saved
 //! list brings it back with `pm2 resurrect`. Here it is a daemon setting
@@ -109,7 +111,7 @@ pub struct Web {
     /// `PM2_WEB_STRIP_ENV_VARS` (PM2's switch to hide the env): here the env
     /// is hidden anyway, and with it set `--env` is refused.
     env_forbidden: bool,
-    /// The token requests need when the env is shown, once one was needed.
+    /// The token: every dashboard request needs it, the list only with `--env`.
     token: Arc<RwLock<Option<String>>>,
 }
 
@@ -125,7 +127,8 @@ impl Default for Web {
     }
 }
 
-/// What `webStart` replies: where it listens, and with `env`, the token.
+/// What `webStart` replies: where it listens, the dashboard's URL, and
+/// with `env`, the token.
 #[derive(Debug, Clone, Serialize)]
 pub struct Started {
     #[serde(flatten)]
