@@ -182,7 +182,13 @@ function connect() {
     host = d.host; renderHost();
     take(d.processes, false);
   });
-  es.onerror = () => { conn.textContent = 'reconnecting…'; conn.className = 'conn off'; };
+  es.onerror = () => {
+    conn.className = 'conn off';
+    if (es.readyState !== EventSource.CLOSED) { conn.textContent = 'reconnecting…'; return; }
+    // Refused (a replaced token) or a daemon that went away: try again shortly.
+    conn.textContent = 'disconnected: if the token was replaced, open the URL `pm2 web` prints';
+    setTimeout(connect, 5000);
+  };
 }
 
 // ---- the selected app
