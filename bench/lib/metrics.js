@@ -115,6 +115,9 @@ function defineMetrics(cfg) {
     { key: 'rotate_rss', group: 'rotation', label: 'RSS of whatever rotates over the same run (peak)', unit: 'MB' },
     { key: 'runtime_rss', group: 'runtime', label: '`pm2-runtime app.js` (one HTTP app): RSS of the pm2-runtime process', unit: 'MB' },
     { key: 'runtime_online', group: 'runtime', label: '`pm2-runtime app.js`: command start → app listening', unit: 'ms' },
+    { key: 'dash_cpu_closed', group: 'dashboard', label: `daemon CPU, ${N} idle apps, \`pm2 web\` on, no dashboard page open, for ${cfg.cpuSeconds} s${q(100)}`, unit: '% core' },
+    { key: 'dash_cpu_open', group: 'dashboard', label: `daemon CPU, ${N} idle apps, one dashboard page's live feed open, for ${cfg.cpuSeconds} s${q(100)}`, unit: '% core',
+      target: (s, res) => { const c = res.dash_cpu_closed && res.dash_cpu_closed.ours && res.dash_cpu_closed.ours.stats; return c ? { text: `≤ no page + 1 % = ${(c.median + 1).toFixed(2)} %`, met: s.median <= c.median + 1 } : { text: '≤ no page + 1 % of a core', met: null }; } },
     { key: 'runtime_floor', group: 'runtime', label: 'same app started bare with `node app.js`: start → listening (floor)', unit: 'ms' },
   ];
 }

@@ -10,6 +10,7 @@ const { writeFixtures, writeEcosystem, linesBytes } = require('./fixtures');
 const abuse = require('./abuse');
 const runtimeBench = require('./runtime');
 const logrotate = require('./logrotate');
+const dashboardBench = require('./dashboard');
 const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
@@ -387,5 +388,6 @@ module.exports = {
     { name: 'abuse', fn: abuse.abuse, keys: () => abuse.KEYS },
     { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
     { name: 'rotation', fn: logrotate.rotation, keys: () => logrotate.KEYS },
+    { name: 'dashboard', fn: dashboardBench.dashboard, keys: () => dashboardBench.KEYS },
   ],
 };

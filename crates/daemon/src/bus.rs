@@ -26,8 +26,35 @@ pub struct Bus {
 #[derive(Default)]
 struct Inner {
     subscribers: Mutex<Vec<Subscriber>>,
+    /// In-process listeners (the web dashboard), each with its own filter.
+    listeners: Mutex<Vec<Listener>>,
     count: AtomicUsize,
+    listener_count: AtomicUsize,
     next_id: AtomicU64,
+}
+
+/// Which events an in-process listener wants.
+pub type EventFilter = Box<dyn Fn(&str, &Value) -> bool + Send + Sync>;
+
+struct Listener {
+    id: u64,
+    wants: EventFilter,
+    queue: mpsc::Sender<(String, Value)>,
+}
+
+/// What an in-process listener receives; it stops listening when dropped.
+pub struct Listening {
+    pub events: mpsc::Receiver<(String, Value)>,
+    id: u64,
+    inner: Arc<Inner>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let mut ls = self.inner.listeners.lock().expect("bus lock");
+        ls.retain(|l| l.id != self.id);
+        self.inner.listener_count.store(ls.len(), Ordering::Relaxed);
+    }
 }
 
 struct Subscriber {
@@ -55,10 +82,37 @@ impl Bus {
     /// Cheap check so producers skip building payloads nobody will read.
     pub fn has_subscribers(&self) -> bool {
         self.inner.count.load(Ordering::Relaxed) > 0
+            || self.inner.listener_count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Listens in process to the events `wants` picks, at most `capacity`
+    /// waiting: the ones past that are dropped for this listener alone.
+    pub fn listen(&self, capacity: usize, wants: EventFilter) -> Listening {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, events) = mpsc::channel(capacity.max(1));
+        let mut ls = self.inner.listeners.lock().expect("bus lock");
+        ls.push(Listener { id, wants, queue });
+        self.inner.listener_count.store(ls.len(), Ordering::Relaxed);
+        Listening {
+            events,
+            id,
+            inner: self.inner.clone(),
+        }
+    }
+
+    fn tell_listeners(&self, event: &str, payload: &Value) {
+        if self.inner.listener_count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let ls = self.inner.listeners.lock().expect("bus lock");
+        for l in ls.iter().filter(|l| (l.wants)(event, payload)) {
+            let _ = l.queue.try_send((event.to_string(), payload.clone()));
+        }
     }
 
     pub fn publish(&self, event: &str, payload: &Value) {
-        if !self.has_subscribers() {
+        self.tell_listeners(event, payload);
+        if self.inner.count.load(Ordering::Relaxed) == 0 {
             return;
         }
         let frame = Arc::new(pub_frame(event, payload));

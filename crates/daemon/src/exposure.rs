@@ -72,7 +72,7 @@ pub fn warnings(paths: &Paths) -> Vec<String> {
     let token = crate::web::token::file(paths);
     if let Some(m) = mode(&token).filter(|m| m & 0o077 != 0) {
         out.push(format!(
-            "{} is readable by users other than the owner (mode {m:o}): whoever reads it can read every app's env through `pm2 web --env`; run: pm2 web --new-token",
+            "{} is readable by users other than the owner (mode {m:o}): whoever reads it can open the web dashboard (and act on the apps) and read every app's env through `pm2 web --env`; run: pm2 web --new-token",
             token.display()
         ));
     }

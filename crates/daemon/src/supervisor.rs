@@ -49,6 +49,10 @@ const MAX_BACKOFF_MS: u64 = 15_000;
 /// Messages queued to the supervisor before senders wait.
 const QUEUE: usize = 1024;
 
+/// What [`Supervisor::summaries`] makes of a process: from its id, pid,
+/// `pm2_env`, memory and CPU.
+pub type Summarize = fn(u64, u32, &Map<String, Value>, u64, f64) -> Value;
+
 pub enum Msg {
     Prepare {
         app: Map<String, Value>,
@@ -62,6 +66,11 @@ pub enum Msg {
         reply: Reply<Value>,
     },
     List {
+        reply: Reply<Vec<Value>>,
+    },
+    /// Each process through a summary, without a copy of the table.
+    Summaries {
+        summarize: Summarize,
         reply: Reply<Vec<Value>>,
     },
     ListJson {
@@ -359,6 +368,13 @@ impl Supervisor {
         self.ask(|reply| Msg::List { reply }).await
     }
 
+    /// A few fields of every process, with its memory and CPU read now, as
+    /// `summarize` picks them: what a live view needs every few seconds,
+    /// without copying every env.
+    pub async fn summaries(&self, summarize: Summarize) -> Result<Vec<Value>, String> {
+        self.ask(|reply| Msg::Summaries { summarize, reply }).await
+    }
+
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
@@ -564,6 +580,9 @@ impl Actor {
             }
             Msg::ListJson { reply } => {
                 let _ = reply.send(Ok(self.list_json()));
+            }
+            Msg::Summaries { summarize, reply } => {
+                let _ = reply.send(Ok(self.summaries(summarize)));
             }
             Msg::Get { id, reply } => {
                 let r = self
@@ -788,6 +807,17 @@ impl Actor {
             .map(|id| {
                 let (mem, cpu) = self.monit(id);
                 self.procs[&id].describe(mem, cpu)
+            })
+            .collect()
+    }
+
+    fn summaries(&mut self, summarize: Summarize) -> Vec<Value> {
+        let ids: Vec<u64> = self.procs.keys().copied().collect();
+        ids.into_iter()
+            .map(|id| {
+                let (mem, cpu) = self.monit(id);
+                let p = &self.procs[&id];
+                summarize(id, p.pid(), &p.env, mem, cpu)
             })
             .collect()
     }

@@ -1,7 +1,9 @@
 //! `pm2 web`: the daemon itself serves PM2's web interface over HTTP, with no
 //! Node process: PM2's JSON process list at `/`, Prometheus text
-//! exposition at `/metrics` and, for readiness probes, `/ready` (200 once
-//! every app is online). It listens on 127.0.0.1 unless told otherwise.
+//! exposition at `/metrics`, for readiness probes `/ready` (200 once every
+//! app is online), and for browsers a dashboard at `/dashboard`, always
+//! behind the token (`dashboard`). It listens on 127.0.0.1 unless told
+//! otherwise.
 //!
 //! PM2 runs its web interface as an app (`pm2-http-interface`), so a saved
 //! list brings it back with `pm2 resurrect`. Here it is a daemon setting
@@ -19,6 +21,7 @@
 //! Requests for the list go through the supervisor's ordinary messages, so
 //! serving never blocks the actor; `http` bounds what a client can hold.
 
+mod dashboard;
 mod hide_env;
 mod host;
 mod http;
@@ -108,7 +111,7 @@ pub struct Web {
     /// `PM2_WEB_STRIP_ENV_VARS` (PM2's switch to hide the env): here the env
     /// is hidden anyway, and with it set `--env` is refused.
     env_forbidden: bool,
-    /// The token requests need when the env is shown, once one was needed.
+    /// The token: every dashboard request needs it, the list only with `--env`.
     token: Arc<RwLock<Option<String>>>,
 }
 
@@ -124,7 +127,8 @@ impl Default for Web {
     }
 }
 
-/// What `webStart` replies: where it listens, and with `env`, the token.
+/// What `webStart` replies: where it listens, the dashboard's URL, and
+/// with `env`, the token.
 #[derive(Debug, Clone, Serialize)]
 pub struct Started {
     #[serde(flatten)]
@@ -133,6 +137,25 @@ pub struct Started {
     pub token: Option<String>,
     #[serde(rename = "tokenFile")]
     pub token_file: PathBuf,
+    /// The dashboard's address, with the token.
+    pub dashboard: String,
+}
+
+/// `http://host:port/dashboard?token=…`; an unspecified address (0.0.0.0)
+/// is shown as this machine's loopback, where a browser here reaches it.
+fn dashboard_url(config: &WebConfig, token: &str) -> String {
+    let ip = config
+        .address()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let ip = match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        other => other,
+    };
+    format!(
+        "http://{}/dashboard?token={token}",
+        SocketAddr::new(ip, config.port)
+    )
 }
 
 impl Web {
@@ -160,23 +183,21 @@ impl Web {
         &self,
         config: WebConfig,
         sup: Supervisor,
+        bus: crate::bus::Bus,
         paths: &Paths,
         new_token: bool,
-    ) -> Result<(WebConfig, Option<String>), String> {
+    ) -> Result<(WebConfig, String), String> {
         let addr = config.address()?;
         if config.env && self.env_forbidden {
             return Err("web: --env is refused: PM2_WEB_STRIP_ENV_VARS is set in the daemon's environment, so the apps' env is never served; start the daemon without it (pm2 kill, then a command without it) to use --env".into());
         }
+        // The dashboard always needs the token; the list only with `--env`.
         let token = if new_token {
-            Some(token::create(paths)?)
-        } else if config.env {
-            Some(token::load_or_create(paths)?)
+            token::create(paths)?
         } else {
-            None
+            token::load_or_create(paths)?
         };
-        if let Some(t) = &token {
-            self.set_token(t.clone());
-        }
+        self.set_token(token.clone());
         let previous = self.current();
         // Rebinding the same address needs the old listener closed first;
         // an aborted task drops it at its next turn on the runtime, so the
@@ -204,6 +225,7 @@ impl Web {
             env: config.env,
         };
         let ctx = Arc::new(Routes {
+            dashboard: dashboard::Dashboard::new(sup.clone(), bus, self.token.clone()),
             sup,
             started: self.started,
             show_env: config.env,
@@ -217,7 +239,7 @@ impl Web {
         if let Ok(mut running) = self.running.lock() {
             *running = Some((actual.clone(), task.abort_handle()));
         }
-        Ok((actual, token.filter(|_| config.env)))
+        Ok((actual, token))
     }
 }
 
@@ -227,7 +249,13 @@ impl Web {
 pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Started, String> {
     let (actual, token) = d
         .web
-        .start(config, d.supervisor.clone(), &d.paths, new_token)
+        .start(
+            config,
+            d.supervisor.clone(),
+            d.bus.clone(),
+            &d.paths,
+            new_token,
+        )
         .await?;
     if !d.settings.in_process {
         let text = serde_json::to_vec(&actual).map_err(|e| e.to_string())?;
@@ -235,7 +263,7 @@ pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Sta
             .map_err(|e| format!("web: cannot save {}: {e}", saved_file(&d.paths).display()))?;
     }
     d.log.info(&format!(
-        "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics); {}",
+        "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics, dashboard at /dashboard with the token); {}",
         SocketAddr::new(
             actual
                 .address()
@@ -249,8 +277,9 @@ pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Sta
         }
     ));
     Ok(Started {
+        dashboard: dashboard_url(&actual, &token),
+        token: Some(token).filter(|_| actual.env),
         config: actual,
-        token,
         token_file: token::file(&d.paths),
     })
 }
@@ -262,10 +291,12 @@ pub fn new_token(d: &Daemon) -> Result<Value, String> {
     d.web.set_token(token.clone());
     d.log.info("web interface token replaced");
     let running = d.web.current();
+    let dashboard = running.as_ref().map(|c| dashboard_url(c, &token));
     Ok(serde_json::json!({
         "token": token,
         "tokenFile": token::file(&d.paths),
         "running": running,
+        "dashboard": dashboard,
     }))
 }
 
@@ -297,6 +328,7 @@ pub async fn restore(d: &Daemon) {
 
 /// What a request is answered with.
 struct Routes {
+    dashboard: dashboard::Dashboard,
     sup: Supervisor,
     started: Instant,
     /// `--env`: the list keeps the apps' env, and every request needs the token.
@@ -332,6 +364,9 @@ impl Routes {
                 403,
                 "this address only answers requests made to localhost or an IP address",
             );
+        }
+        if dashboard::owns(&req.path) {
+            return self.dashboard.answer(req).await;
         }
         if self.show_env {
             if let Err(refused) = self.authorize(&req) {

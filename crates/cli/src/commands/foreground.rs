@@ -121,6 +121,9 @@ async fn serve_web(
         on["port"],
         super::web::env_note(&on)
     ));
+    if let Some(note) = super::web::dashboard_note(&on) {
+        crate::output::err_line(&format!("pm2-runtime: {note}"));
+    }
     Ok(())
 }
 

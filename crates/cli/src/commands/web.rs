@@ -1,6 +1,7 @@
 //! `pm2 web [port] [--host <addr>] [--env] [--new-token]` turns on the
 //! daemon's web interface (PM2's JSON process list at `/`, Prometheus
-//! metrics at `/metrics`, readiness at `/ready`), without the apps' env
+//! metrics at `/metrics`, readiness at `/ready`, and a dashboard for
+//! browsers at `/dashboard`, behind the token), without the apps' env
 //! unless `--env` asks for it, and then only for requests with the token;
 //! `pm2 web --new-token` replaces the token; `pm2 web stop` (or PM2's way,
 //! `pm2 delete pm2-http-interface`) turns it off. The daemon keeps the
@@ -57,6 +58,13 @@ fn base_url(on: &Value) -> String {
     format!("http://{shown}:{}", on["port"])
 }
 
+/// The dashboard's URL with its token, as the daemon gave it.
+pub fn dashboard_note(on: &Value) -> Option<String> {
+    on["dashboard"]
+        .as_str()
+        .map(|url| format!("Dashboard (keep this URL private, it carries the token): {url}"))
+}
+
 /// What `pm2 web` (and `pm2-runtime --web`) says about the env and the token.
 pub fn env_note(on: &Value) -> String {
     match on["token"].as_str() {
@@ -95,6 +103,9 @@ pub async fn web(ctx: &Ctx, args: WebArgs<'_>) -> Outcome {
         "Web interface on {} (process list at /, Prometheus metrics at /metrics, readiness at /ready); `pm2 web stop` stops it",
         base_url(&on)
     ));
+    if let Some(note) = dashboard_note(&on) {
+        ctx.info(&note);
+    }
     ctx.info(&env_note(&on));
     Ok(())
 }
@@ -108,6 +119,9 @@ async fn new_token(ctx: &Ctx) -> Outcome {
     ctx.info(&format!(
         "New web token written to {file}; the previous one no longer works"
     ));
+    if let Some(note) = dashboard_note(&r) {
+        ctx.info(&note);
+    }
     match &r["running"] {
         Value::Object(on) if on.get("env") == Some(&Value::Bool(true)) => {
             let mut on = Value::Object(on.clone());
@@ -116,7 +130,7 @@ async fn new_token(ctx: &Ctx) -> Outcome {
             ctx.info(&env_note(&on));
         }
         Value::Object(_) => ctx.info(
-            "The web interface hides the apps' environment, so it needs no token; `pm2 web --env` shows the env to requests with it",
+            "The web interface's process list hides the apps' environment, so it needs no token; `pm2 web --env` shows the env to requests with it",
         ),
         _ => ctx.info("The web interface is not running; `pm2 web --env` starts it with this token"),
     }

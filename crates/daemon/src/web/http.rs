@@ -1,7 +1,8 @@
 //! The smallest HTTP/1.1 server the web interface needs: one request per
-//! connection (answered with `Connection: close`), a bounded request head, a
-//! deadline per connection and a cap on connections served at once. Bodies
-//! are never read: every route is a GET.
+//! connection (answered with `Connection: close`), a bounded request head and
+//! body, a deadline per connection and a cap on connections served at once.
+//! A streamed answer (the dashboard's server-sent events) has no deadline:
+//! it lasts while its producer sends, and its producer's queue is bounded.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,15 +32,29 @@ pub struct Request {
     pub host: Option<String>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The `Content-Length` header, if any (checked against [`MAX_BODY`]).
+    pub content_length: Option<usize>,
+    /// The body, up to [`MAX_BODY`] bytes.
+    pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request body larger than this is refused (413).
+pub const MAX_BODY: usize = 16 * 1024;
+
+#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
     /// Extra header lines, `Name: value` each.
     pub headers: Vec<String>,
+    /// A streamed body, sent chunk by chunk after `body` until the sender
+    /// is dropped (no `Content-Length` then).
+    pub stream: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl Response {
@@ -49,7 +64,18 @@ impl Response {
             content_type,
             body: body.into(),
             headers: Vec::new(),
+            stream: None,
         }
+    }
+
+    /// A streamed answer: whatever `chunks` sends, until it is dropped.
+    pub fn stream(
+        content_type: &'static str,
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Response {
+        let mut r = Response::new(200, content_type, Vec::new());
+        r.stream = Some(chunks);
+        r
     }
 
     pub fn text(status: u16, body: &str) -> Response {
@@ -65,6 +91,11 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -100,12 +131,20 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Response> {
         Some((path, query)) => (path, Some(query.to_string())),
         None => (target, None),
     };
+    let content_length = match header("content-length") {
+        None => None,
+        Some(n) => Some(n.parse::<usize>().map_err(|_| bad())?),
+    };
     Ok(Request {
         method: method.to_string(),
         path: path.to_string(),
         query,
         host: header("host"),
         authorization: header("authorization"),
+        origin: header("origin"),
+        content_type: header("content-type"),
+        content_length,
+        body: Vec::new(),
     })
 }
 
@@ -122,7 +161,8 @@ fn head_end(buf: &[u8]) -> Option<usize> {
     })
 }
 
-/// Reads one request head, bounded by [`MAX_HEAD`].
+/// Reads one request head, bounded by [`MAX_HEAD`], and its body, bounded
+/// by [`MAX_BODY`].
 async fn read_head(stream: &mut TcpStream) -> Result<Request, Option<Response>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -137,18 +177,36 @@ async fn read_head(stream: &mut TcpStream) -> Result<Request, Option<Response>> 
             return Err(Some(Response::text(431, "request head too large")));
         }
         if let Some(end) = end {
-            return parse_head(&buf[..end]).map_err(Some);
+            let mut req = parse_head(&buf[..end]).map_err(Some)?;
+            let wanted = req.content_length.unwrap_or(0);
+            if wanted > MAX_BODY {
+                return Err(Some(Response::text(413, "request body too large")));
+            }
+            let mut body = buf.split_off(end);
+            while body.len() < wanted {
+                let n = stream.read(&mut chunk).await.map_err(|_| None)?;
+                if n == 0 {
+                    return Err(None);
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            body.truncate(wanted);
+            req.body = body;
+            return Ok(req);
         }
     }
 }
 
 fn serialize(resp: &Response, head_only: bool) -> Vec<u8> {
+    let length = match resp.stream {
+        Some(_) => String::new(),
+        None => format!("Content-Length: {}\r\n", resp.body.len()),
+    };
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\n{length}Connection: close\r\n",
         resp.status,
         reason(resp.status),
         resp.content_type,
-        resp.body.len()
     );
     for h in &resp.headers {
         out.push_str(h);
@@ -162,21 +220,52 @@ fn serialize(resp: &Response, head_only: bool) -> Vec<u8> {
     bytes
 }
 
-async fn serve_one<H, F>(mut stream: TcpStream, handler: Arc<H>)
+/// Answers one connection; a streamed answer is handed back to be sent
+/// without the connection's deadline.
+async fn serve_one<H, F>(
+    mut stream: TcpStream,
+    handler: Arc<H>,
+) -> Option<(TcpStream, tokio::sync::mpsc::Receiver<Vec<u8>>)>
 where
     H: Fn(Request) -> F + Send + Sync,
     F: Future<Output = Response> + Send,
 {
     let head = tokio::time::timeout(HEAD_DEADLINE, read_head(&mut stream)).await;
-    let (resp, head_only) = match head.unwrap_or(Err(None)) {
+    let (mut resp, head_only) = match head.unwrap_or(Err(None)) {
         Ok(req) => {
             let head_only = req.method == "HEAD";
             (handler(req).await, head_only)
         }
         Err(Some(resp)) => (resp, false),
-        Err(None) => return,
+        Err(None) => return None,
     };
-    let _ = stream.write_all(&serialize(&resp, head_only)).await;
+    stream.write_all(&serialize(&resp, head_only)).await.ok()?;
+    match resp.stream.take() {
+        Some(chunks) if !head_only => Some((stream, chunks)),
+        _ => {
+            let _ = stream.shutdown().await;
+            None
+        }
+    }
+}
+
+/// Sends a streamed answer until its producer stops or the client leaves;
+/// a client that takes longer than [`DEADLINE`] for one chunk is dropped.
+async fn send_stream(mut stream: TcpStream, mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>) {
+    let mut sink = [0u8; 256];
+    loop {
+        tokio::select! {
+            chunk = chunks.recv() => {
+                let Some(chunk) = chunk else { break };
+                match tokio::time::timeout(DEADLINE, stream.write_all(&chunk)).await {
+                    Ok(Ok(())) => {}
+                    _ => return,
+                }
+            }
+            // The client sends nothing more; a read that ends means it left.
+            r = stream.read(&mut sink) => if !matches!(r, Ok(n) if n > 0) { return },
+        }
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -205,7 +294,11 @@ where
         };
         let handler = handler.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(DEADLINE, serve_one(stream, handler)).await;
+            if let Ok(Some((stream, chunks))) =
+                tokio::time::timeout(DEADLINE, serve_one(stream, handler)).await
+            {
+                send_stream(stream, chunks).await;
+            }
             drop(permit);
         });
     }

@@ -173,6 +173,10 @@ mod tests {
             host: None,
             authorization: authorization.map(str::to_string),
             query: query.map(str::to_string),
+            origin: None,
+            content_type: None,
+            content_length: None,
+            body: Vec::new(),
         }
     }
 
