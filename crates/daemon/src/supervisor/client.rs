@@ -1,0 +1,198 @@
+//! The handle other tasks use to ask the actor: one method per request.
+
+use super::*;
+
+impl Supervisor {
+    pub fn start(
+        paths: Paths,
+        settings: Settings,
+        bus: Bus,
+        log: DaemonLog,
+        cgroups: Option<Arc<AppCgroups>>,
+    ) -> Supervisor {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let worker_interval = settings.worker_interval;
+        let reload_locks = Arc::new(ReloadLocks::default());
+        let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let log_rotation = LogRotation::start(
+            paths.module_conf.clone(),
+            paths.log_file.clone(),
+            log.clone(),
+        );
+        let actor = Actor {
+            procs: BTreeMap::new(),
+            next_id: 0,
+            tx: tx.clone(),
+            bus,
+            log,
+            settings,
+            paths,
+            restarts_blocked: false,
+            cgroups,
+            cluster: Cluster::default(),
+            reloads: HashMap::new(),
+            reload_locks: reload_locks.clone(),
+            triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
+            launches: 0,
+            launch_files: Default::default(),
+            log_rotation,
+        };
+        tokio::spawn(actor.run(rx));
+        let ticker = tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(worker_interval);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::WorkerTick).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Supervisor { tx, reload_locks }
+    }
+
+    pub(super) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> Result<T, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| "supervisor stopped".to_string())?;
+        rx.await.map_err(|_| "supervisor stopped".to_string())?
+    }
+
+    pub(super) fn tell(&self, msg: Msg) {
+        let _ = self.tx.try_send(msg);
+    }
+
+    pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
+        self.ask(|reply| Msg::Prepare { app, reply }).await
+    }
+
+    /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
+    /// exist yet, in one step of the actor.
+    pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
+        let request = unique::Request::parse(args)?;
+        self.ask(|reply| Msg::PrepareUnique { request, reply })
+            .await
+    }
+
+    pub async fn list(&self) -> Result<Vec<Value>, String> {
+        self.ask(|reply| Msg::List { reply }).await
+    }
+
+    /// The list as JSON text, serialized straight from the table: what
+    /// `getMonitorData` replies, without a copy of every env.
+    pub async fn list_json(&self) -> Result<String, String> {
+        self.ask(|reply| Msg::ListJson { reply }).await
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Get { id, reply }).await
+    }
+
+    pub async fn ids(&self) -> Result<Vec<u64>, String> {
+        self.ask(|reply| Msg::Ids { reply }).await
+    }
+
+    /// Waits until no app is booting, for at most `limit`. A count is a few
+    /// microseconds of the actor's time where a list is the whole table.
+    pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
+        const EVERY: Duration = Duration::from_millis(10);
+        let deadline = Instant::now() + limit;
+        while self.ask(|reply| Msg::Booting { reply }).await? > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(EVERY.min(left)).await;
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped process (no-op when it runs); answers once it runs.
+    pub async fn start_process(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Start { id, reply }).await
+    }
+
+    /// Stops a process (and its watcher and cron job) and returns once it
+    /// is down. Final: a restart waiting for the same exit is cancelled.
+    pub async fn stop(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
+        self.ask(|reply| Msg::Stop { id, reply }).await
+    }
+
+    /// Restart: merge the new env/options, stop, start; answers once the new
+    /// child runs. Restarts that overlap are one restart; `restart_time`
+    /// goes up only when the process was running.
+    pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
+        self.ask(|reply| Msg::Restart { id, update, reply }).await
+    }
+
+    /// Stops the process and removes it; answers with it as it was last.
+    pub async fn delete(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Disarm { id, reply }).await?;
+        self.ask(|reply| Msg::Delete { id, reply }).await
+    }
+
+    /// Turns watching on, off or over for these processes.
+    pub async fn set_watch(
+        &self,
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+    ) -> Result<Value, String> {
+        self.ask(|reply| Msg::SetWatch { ids, change, reply }).await
+    }
+
+    pub async fn reset(&self, id: u64) -> Result<Value, String> {
+        self.ask(|reply| Msg::Reset { id, reply }).await?;
+        self.get(id).await
+    }
+
+    pub fn notify(&self, id: u64, event: String, manually: bool) {
+        self.tell(Msg::Notify {
+            id,
+            event,
+            manually,
+        });
+    }
+
+    pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
+        self.ask(|reply| Msg::SendData { packet, reply }).await
+    }
+
+    pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
+        self.ask(|reply| Msg::SendSignal { id, signal, reply })
+            .await
+    }
+
+    pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
+        self.ask(|reply| Msg::SendLine { id, line, reply }).await
+    }
+
+    pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
+        self.ask(|reply| Msg::MsgProcess { target, msg, reply })
+            .await
+    }
+
+    pub fn reload_logs(&self) {
+        self.tell(Msg::ReloadLogs);
+    }
+
+    /// From now on nothing starts or restarts: the daemon is going down.
+    pub async fn block_restarts(&self) {
+        let _ = self.ask(|reply| Msg::BlockRestarts { reply }).await;
+    }
+
+    /// Stops every process concurrently and waits for all to be down.
+    pub async fn stop_all(&self) {
+        let Ok(ids) = self.ids().await else { return };
+        let stops = ids.into_iter().map(|id| {
+            let me = self.clone();
+            tokio::spawn(async move { me.stop(id).await })
+        });
+        for s in stops.collect::<Vec<_>>() {
+            let _ = s.await;
+        }
+    }
+}

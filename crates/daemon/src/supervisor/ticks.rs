@@ -1,0 +1,39 @@
+//! Periodic work: the worker tick (backoff reset, `max_memory_restart`).
+
+use super::*;
+
+impl Actor {
+    pub(super) fn worker_tick(&mut self) {
+        let reset_after = self.settings.backoff_reset.as_millis() as u64;
+        let now = now_ms();
+        let mut over_memory = Vec::new();
+        for p in self.procs.values_mut() {
+            // An app being reloaded (for its memory too, maybe) is checked
+            // at the next tick: reloads never pile up behind a slow one.
+            if p.status != Status::Online || self.reload_locks.busy(p.name()) {
+                continue;
+            }
+            if now.saturating_sub(p.num("pm_uptime").unwrap_or(now)) > reset_after {
+                p.set("prev_restart_delay", json!(0));
+            }
+            if let (Some(limit), Some(r)) =
+                (p.num("max_memory_restart").filter(|l| *l > 0), &p.running)
+            {
+                if proc_info::rss_bytes(r.pid).unwrap_or(0) > limit {
+                    over_memory.push(p.pm_id);
+                }
+            }
+        }
+        for id in over_memory {
+            let name = self
+                .procs
+                .get(&id)
+                .map(|p| p.name().to_string())
+                .unwrap_or_default();
+            self.log.info(&format!("[PM2][WORKER] Process {id} ({name}) restarted because it exceeds --max-memory-restart value"));
+            // A zero-downtime reload in cluster mode, a restart in fork mode.
+            let sup = self.supervisor();
+            tokio::spawn(async move { sup.reload(id, Map::new(), false).await });
+        }
+    }
+}
