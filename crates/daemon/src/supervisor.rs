@@ -20,6 +20,7 @@ mod listing;
 mod prepare;
 mod reload;
 mod requests;
+mod restart_policy;
 mod stop;
 mod ticks;
 
@@ -55,8 +56,6 @@ pub use prepare::Preparing;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
-/// Restart backoff is capped at 15 s, as in PM2.
-const MAX_BACKOFF_MS: u64 = 15_000;
 /// Messages queued to the supervisor before senders wait.
 const QUEUE: usize = 1024;
 

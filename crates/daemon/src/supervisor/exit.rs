@@ -1,6 +1,7 @@
 //! A child's exit: cleanup, the `exit` event, and the restart that the
 //! policy (restart_policy.rs) decides.
 
+use super::restart_policy::{self, Decision};
 use super::*;
 
 impl Actor {
@@ -48,15 +49,13 @@ impl Actor {
             p.status,
             Status::Stopping | Status::Stopped | Status::Errored
         );
-        let stop_codes = match p.env.get("stop_exit_codes") {
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
-            Some(Value::Number(n)) => n.as_i64().into_iter().collect(),
-            _ => Vec::new(),
-        };
-        let no_restart = deliberate_status
-            || !p.flag("autorestart", true)
-            || code.is_some_and(|c| stop_codes.contains(&i64::from(c)))
-            || restarts_blocked;
+        let no_restart = restart_policy::exit_restarts(
+            &restart_policy::Options::of(p),
+            code,
+            deliberate_status,
+            restarts_blocked,
+        )
+        .is_err();
         let was_errored = p.status == Status::Errored;
         let signal_name = signal
             .and_then(|s| nix::sys::signal::Signal::try_from(s).ok())
@@ -81,45 +80,45 @@ impl Actor {
         self.release_sockets_of(id);
     }
 
-    /// Autorestart after a crash: unstable-restart accounting, then a
-    /// delayed or immediate relaunch.
+    /// Autorestart after a crash, as the policy decides: a delayed or
+    /// immediate relaunch, or errored after too many unstable restarts.
     pub(super) fn schedule_restart(&mut self, id: u64) {
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
+        let opts = restart_policy::Options::of(p);
         let now = now_ms();
-        let min_uptime = p.num("min_uptime").unwrap_or(1000);
-        let max_restarts = p.num("max_restarts").unwrap_or(16);
-        let created_at = p.num("created_at").unwrap_or(now);
-        let uptime_start = p.num("pm_uptime").unwrap_or(now);
-        let mut unstable = p.num("unstable_restarts").unwrap_or(0);
-        if now.saturating_sub(created_at) < min_uptime.saturating_mul(max_restarts)
-            && now.saturating_sub(uptime_start) < min_uptime
-        {
-            unstable += 1;
-            p.set("unstable_restarts", json!(unstable));
-        }
-        if unstable >= max_restarts {
-            p.set("unstable_restarts", json!(0));
-            p.set("restart_time", json!(p.num("restart_time").unwrap_or(0)));
-            let name = p.name().to_string();
-            self.transition(id, Status::Errored, None);
-            self.emit(id, "restart overlimit", false);
-            self.log.info(&format!("Script {name} had too many unstable restarts ({max_restarts}). Stopped. \"errored\""));
-            return;
-        }
-        let delay = if let Some(base) = p.num("exp_backoff_restart_delay").filter(|d| *d > 0) {
-            let prev = p.num("prev_restart_delay").unwrap_or(0);
-            let next = if prev == 0 {
-                base
-            } else {
-                ((prev as f64) * 1.5) as u64
+        let history = restart_policy::History {
+            now,
+            created_at: p.num("created_at").unwrap_or(now),
+            launched_at: p.num("pm_uptime").unwrap_or(now),
+            unstable_restarts: p.num("unstable_restarts").unwrap_or(0),
+            prev_restart_delay: p.num("prev_restart_delay").unwrap_or(0),
+        };
+        let delay = match restart_policy::after_crash(&opts, &history) {
+            Decision::TooManyUnstableRestarts => {
+                let max_restarts = opts.max_restarts;
+                p.set("unstable_restarts", json!(0));
+                p.set("restart_time", json!(p.num("restart_time").unwrap_or(0)));
+                let name = p.name().to_string();
+                self.transition(id, Status::Errored, None);
+                self.emit(id, "restart overlimit", false);
+                self.log.info(&format!("Script {name} had too many unstable restarts ({max_restarts}). Stopped. \"errored\""));
+                return;
             }
-            .min(MAX_BACKOFF_MS);
-            p.set("prev_restart_delay", json!(next));
-            next
-        } else {
-            p.num("restart_delay").unwrap_or(0)
+            Decision::Restart {
+                delay_ms,
+                unstable_restarts,
+                prev_restart_delay,
+            } => {
+                if let Some(n) = unstable_restarts {
+                    p.set("unstable_restarts", json!(n));
+                }
+                if let Some(d) = prev_restart_delay {
+                    p.set("prev_restart_delay", json!(d));
+                }
+                delay_ms
+            }
         };
         if delay > 0 {
             let generation = p.generation;
