@@ -32,6 +32,7 @@ mod rpc_server;
 pub mod settings;
 mod spawn;
 pub mod supervisor;
+pub mod trigger;
 pub mod watch;
 pub mod web;
 

@@ -22,7 +22,7 @@ mod reload;
 mod requests;
 mod restart_policy;
 mod stop;
-mod ticks;
+mod timers;
 
 use crate::agent_data;
 use crate::app_processes::AppProcesses;
@@ -39,6 +39,7 @@ use crate::proc_info;
 use crate::process::{new_pm2_env, package_version, Proc, Running, Status, Waiter};
 use crate::settings::Settings;
 use crate::spawn;
+use crate::trigger::Trigger;
 use cluster_mode::is_internal;
 use pm2_config::Paths;
 use reload::{ReloadLocks, Reloading};
@@ -59,7 +60,20 @@ type Reply<T> = oneshot::Sender<Result<T, String>>;
 /// Messages queued to the supervisor before senders wait.
 const QUEUE: usize = 1024;
 
+/// What the actor handles, by kind.
 pub enum Msg {
+    /// What a client asks (client.rs), or a step of a sequence the actor
+    /// started itself; answered on its `reply`.
+    Request(Request),
+    /// What a child did (launch.rs).
+    Child(ChildEvent),
+    /// A timer the actor armed, or the worker tick.
+    Timer(Timer),
+    /// A restart watch or cron asks for (trigger.rs).
+    Trigger(Trigger),
+}
+
+pub enum Request {
     Prepare {
         app: Map<String, Value>,
         reply: Reply<Vec<Value>>,
@@ -153,34 +167,6 @@ pub enum Msg {
     Booting {
         reply: Reply<usize>,
     },
-    // Events from children and timers; `generation` ties them to one launch.
-    Exited {
-        id: u64,
-        generation: u64,
-        code: Option<i32>,
-        signal: Option<i32>,
-        /// The program never ran (exec failed): no restart.
-        launch_error: Option<String>,
-    },
-    Message {
-        id: u64,
-        generation: u64,
-        msg: Value,
-    },
-    KillTimeout {
-        id: u64,
-        generation: u64,
-        final_stage: bool,
-    },
-    RestartDue {
-        id: u64,
-        generation: u64,
-    },
-    ReadyTimeout {
-        id: u64,
-        generation: u64,
-    },
-    WorkerTick,
     // The steps of a zero-downtime reload (reload.rs).
     ReloadStart {
         id: u64,
@@ -190,23 +176,6 @@ pub enum Msg {
         id: u64,
         graceful: bool,
         reply: Reply<()>,
-    },
-    RetireTimeout {
-        id: u64,
-        generation: u64,
-        stage: u8,
-    },
-    // Watch and cron (see `triggers`): restarts the daemon makes by itself.
-    /// A watched app's files changed (debounced by watch.rs).
-    WatchChange {
-        id: u64,
-        token: u64,
-        path: std::path::PathBuf,
-    },
-    /// An app's `cron_restart` time came (cron.rs).
-    CronDue {
-        id: u64,
-        token: u64,
     },
     /// A restart started by watch or cron is over.
     AutoRestartDone {
@@ -223,6 +192,47 @@ pub enum Msg {
         ids: Vec<u64>,
         change: crate::watch::Switch,
         reply: Reply<Value>,
+    },
+}
+
+/// `generation` ties each event to one launch.
+pub enum ChildEvent {
+    Exited {
+        id: u64,
+        generation: u64,
+        code: Option<i32>,
+        signal: Option<i32>,
+        /// The program never ran (exec failed): no restart.
+        launch_error: Option<String>,
+    },
+    Message {
+        id: u64,
+        generation: u64,
+        msg: Value,
+    },
+}
+
+/// `generation` ties each timer to one launch.
+pub enum Timer {
+    KillTimeout {
+        id: u64,
+        generation: u64,
+        final_stage: bool,
+    },
+    RestartDue {
+        id: u64,
+        generation: u64,
+    },
+    ReadyTimeout {
+        id: u64,
+        generation: u64,
+    },
+    WorkerTick,
+    // The old process of a zero-downtime reload (reload.rs).
+    RetireTimeout {
+        id: u64,
+        generation: u64,
+        stage: u8,
     },
 }
 
@@ -286,137 +296,21 @@ impl Actor {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Prepare { app, reply } => self.prepare(app, reply),
-            Msg::PrepareMore(job) => self.prepare_batch(job),
-            Msg::PrepareUnique { request, reply } => self.prepare_unique(request, reply),
-            Msg::List { reply } => {
-                let _ = reply.send(Ok(self.list()));
-            }
-            Msg::ListJson { reply } => {
-                let _ = reply.send(Ok(self.list_json()));
-            }
-            Msg::Get { id, reply } => {
-                let r = self
-                    .procs
-                    .get(&id)
-                    .map(|p| p.describe(0, 0.0))
-                    .ok_or_else(|| unknown(id));
-                let _ = reply.send(r);
-            }
-            Msg::Ids { reply } => {
-                let _ = reply.send(Ok(self.procs.keys().copied().collect()));
-            }
-            Msg::Booting { reply } => {
-                let _ = reply.send(Ok(self.procs.values().filter(|p| p.is_booting()).count()));
-            }
-            Msg::Start { id, reply } => self.request(id, reply, |reply| Event::Start {
-                reply: Some(reply),
-                bump: false,
-            }),
-            Msg::Stop { id, reply } => self.stop(id, reply),
-            Msg::Restart { id, update, reply } => match self.prepare_restart(id, update) {
-                Ok(()) => self.request(id, reply, |reply| Event::Restart { reply }),
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-            },
-            Msg::Delete { id, reply } => self.request(id, reply, |reply| Event::Delete { reply }),
-            Msg::CronRun { id, reply } => self.cron_run(id, reply),
-            Msg::PrepareRestart { id, update, reply } => {
-                let _ = reply.send(self.prepare_restart(id, update));
-            }
-            Msg::Reset { id, reply } => {
-                let r = match self.procs.get_mut(&id) {
-                    Some(p) => {
-                        p.set("restart_time", json!(0));
-                        p.set("unstable_restarts", json!(0));
-                        Ok(())
-                    }
-                    None => Err(unknown(id)),
-                };
-                let _ = reply.send(r);
-            }
-            Msg::Notify {
-                id,
-                event,
-                manually,
-            } => self.emit(id, &event, manually),
-            Msg::SendData { packet, reply } => {
-                let _ = reply.send(self.send_data(packet));
-            }
-            Msg::SendSignal { id, signal, reply } => {
-                let _ = reply.send(self.send_signal(id, &signal));
-            }
-            Msg::SendLine { id, line, reply } => self.send_line(id, line, reply),
-            Msg::MsgProcess { target, msg, reply } => {
-                let _ = reply.send(self.msg_process(&target, msg));
-            }
-            Msg::ReloadLogs => {
-                self.log.reopen();
-                for p in self.procs.values() {
-                    if let Some(Err(e)) = p.log.as_ref().map(|l| l.reopen()) {
-                        self.log
-                            .info(&format!("app {} id {}: {e}", p.name(), p.pm_id));
-                    }
-                }
-                self.log.info("Reloading logs...");
-            }
-            Msg::BlockRestarts { reply } => {
-                self.restarts_blocked = true;
-                let ids: Vec<u64> = self.procs.keys().copied().collect();
-                for id in ids {
-                    self.step(id, Event::Shutdown);
-                }
-                let _ = reply.send(Ok(()));
-            }
-            Msg::Exited {
+            Msg::Request(r) => self.on_request(r),
+            Msg::Child(ChildEvent::Exited {
                 id,
                 generation,
                 code,
                 signal,
                 launch_error,
-            } => self.on_exit(id, generation, code, signal, launch_error),
-            Msg::Message {
+            }) => self.on_exit(id, generation, code, signal, launch_error),
+            Msg::Child(ChildEvent::Message {
                 id,
                 generation,
                 msg,
-            } => self.on_message(id, generation, msg),
-            Msg::KillTimeout {
-                id,
-                generation,
-                final_stage,
-            } => self.on_kill_timeout(id, generation, final_stage),
-            Msg::RestartDue { id, generation } => {
-                self.step(id, Event::RestartDue { token: generation });
-            }
-            Msg::ReadyTimeout { id, generation } => {
-                let waiting = self
-                    .procs
-                    .get(&id)
-                    .is_some_and(|p| p.generation == generation && p.status == Status::Launching);
-                if waiting {
-                    self.transition(id, Status::Online, Some("online"));
-                }
-            }
-            Msg::WorkerTick => self.worker_tick(),
-            Msg::ReloadStart { id, reply } => {
-                let _ = reply.send(self.reload_start(id));
-            }
-            Msg::Retire {
-                id,
-                graceful,
-                reply,
-            } => self.retire(id, graceful, reply),
-            Msg::RetireTimeout {
-                id,
-                generation,
-                stage,
-            } => self.retire_timeout(id, generation, stage),
-            m @ (Msg::WatchChange { .. }
-            | Msg::CronDue { .. }
-            | Msg::AutoRestartDone { .. }
-            | Msg::Disarm { .. }
-            | Msg::SetWatch { .. }) => self.on_trigger(m),
+            }) => self.on_message(id, generation, msg),
+            Msg::Timer(t) => self.on_timer(t),
+            Msg::Trigger(t) => self.on_trigger(t),
         }
     }
 
@@ -478,11 +372,11 @@ impl Actor {
     }
 
     /// Sends `msg` to the supervisor itself after `delay`.
-    fn after(&self, delay: Duration, msg: Msg) {
+    fn after(&self, delay: Duration, timer: Timer) {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = tx.send(msg).await;
+            let _ = tx.send(Msg::Timer(timer)).await;
         });
     }
 

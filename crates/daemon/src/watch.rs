@@ -6,7 +6,7 @@
 //! filtered there (ignored paths, reads) and handed to a small thread of ours
 //! that owns the watcher. That thread adds watches for folders as they appear,
 //! debounces a burst of changes (an editor's save, an `npm install`) into one,
-//! and sends one [`Msg::WatchChange`] to the supervisor, which restarts the
+//! and sends one [`Trigger::WatchChange`] to the supervisor, which restarts the
 //! app through its usual restart path and acknowledges with
 //! [`Signal::Restarted`]. Changes seen during that restart are folded into at
 //! most one more restart. Nothing runs while nothing changes: inotify wakes
@@ -17,7 +17,7 @@
 
 use crate::daemon_log::DaemonLog;
 use crate::glob::Glob;
-use crate::supervisor::Msg;
+use crate::trigger::Trigger;
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use serde_json::{Map, Value};
@@ -531,13 +531,13 @@ impl Tree {
 struct Outlet {
     id: u64,
     token: u64,
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::Sender<Trigger>,
 }
 
 impl Outlet {
     fn send(&self, path: PathBuf) -> bool {
         self.tx
-            .blocking_send(Msg::WatchChange {
+            .blocking_send(Trigger::WatchChange {
                 id: self.id,
                 token: self.token,
                 path,
@@ -658,13 +658,13 @@ impl Drop for AppWatcher {
 pub struct Watchers {
     apps: HashMap<u64, AppWatcher>,
     next_token: u64,
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::Sender<Trigger>,
     log: DaemonLog,
     home: PathBuf,
 }
 
 impl Watchers {
-    pub fn new(tx: mpsc::Sender<Msg>, log: DaemonLog, home: PathBuf) -> Watchers {
+    pub fn new(tx: mpsc::Sender<Trigger>, log: DaemonLog, home: PathBuf) -> Watchers {
         Watchers {
             apps: HashMap::new(),
             next_token: 0,
@@ -1032,7 +1032,7 @@ mod tests {
         let app = env(json!({"watch": true, "pm_cwd": dir.to_str().unwrap()}));
         watchers.sync(7, "unit", &app);
         assert!(watchers.is_watching(7));
-        let next = |rx: &mut mpsc::Receiver<Msg>, wait: u64| {
+        let next = |rx: &mut mpsc::Receiver<Trigger>, wait: u64| {
             rt.block_on(async {
                 tokio::time::timeout(Duration::from_millis(wait), rx.recv())
                     .await
@@ -1054,20 +1054,20 @@ mod tests {
         for i in 0..50 {
             std::fs::write(dir.join("app.js"), i.to_string()).unwrap();
         }
-        let Some(Msg::WatchChange { id, token, path }) = next(&mut rx, 3000) else {
+        let Some(Trigger::WatchChange { id, token, path }) = next(&mut rx, 3000) else {
             panic!("no change message")
         };
         assert_eq!((id, path), (7, dir.join("app.js")));
         assert!(next(&mut rx, 600).is_none(), "one message per burst");
         watchers.ack(7, token).unwrap().done();
         std::fs::create_dir(dir.join("lib")).unwrap();
-        let Some(Msg::WatchChange { token, .. }) = next(&mut rx, 3000) else {
+        let Some(Trigger::WatchChange { token, .. }) = next(&mut rx, 3000) else {
             panic!("no message for a new folder")
         };
         // The folder was watched before its change was reported.
         watchers.ack(7, token).unwrap().done();
         std::fs::write(dir.join("lib/b.js"), "x").unwrap();
-        let Some(Msg::WatchChange { path, token, .. }) = next(&mut rx, 3000) else {
+        let Some(Trigger::WatchChange { path, token, .. }) = next(&mut rx, 3000) else {
             panic!("no message for a file in the new folder")
         };
         assert_eq!(path, dir.join("lib/b.js"));

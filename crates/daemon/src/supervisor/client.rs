@@ -32,7 +32,7 @@ impl Supervisor {
             cluster: Cluster::default(),
             reloads: HashMap::new(),
             reload_locks: reload_locks.clone(),
-            triggers: triggers::Triggers::new(tx.clone(), log_for_triggers, home),
+            triggers: triggers::Triggers::new(forward_triggers(&tx), log_for_triggers, home),
             launches: 0,
             launch_files: Default::default(),
             log_rotation,
@@ -44,7 +44,7 @@ impl Supervisor {
             every.tick().await;
             loop {
                 every.tick().await;
-                if ticker.send(Msg::WorkerTick).await.is_err() {
+                if ticker.send(Msg::Timer(Timer::WorkerTick)).await.is_err() {
                     break;
                 }
             }
@@ -52,47 +52,47 @@ impl Supervisor {
         Supervisor { tx, reload_locks }
     }
 
-    pub(super) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> Result<T, String> {
+    pub(super) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, String> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(make(reply))
+            .send(Msg::Request(make(reply)))
             .await
             .map_err(|_| "supervisor stopped".to_string())?;
         rx.await.map_err(|_| "supervisor stopped".to_string())?
     }
 
-    pub(super) fn tell(&self, msg: Msg) {
-        let _ = self.tx.try_send(msg);
+    pub(super) fn tell(&self, request: Request) {
+        let _ = self.tx.try_send(Msg::Request(request));
     }
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
-        self.ask(|reply| Msg::Prepare { app, reply }).await
+        self.ask(|reply| Request::Prepare { app, reply }).await
     }
 
     /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
     /// exist yet, in one step of the actor.
     pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
         let request = unique::Request::parse(args)?;
-        self.ask(|reply| Msg::PrepareUnique { request, reply })
+        self.ask(|reply| Request::PrepareUnique { request, reply })
             .await
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
-        self.ask(|reply| Msg::List { reply }).await
+        self.ask(|reply| Request::List { reply }).await
     }
 
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
-        self.ask(|reply| Msg::ListJson { reply }).await
+        self.ask(|reply| Request::ListJson { reply }).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Get { id, reply }).await
+        self.ask(|reply| Request::Get { id, reply }).await
     }
 
     pub async fn ids(&self) -> Result<Vec<u64>, String> {
-        self.ask(|reply| Msg::Ids { reply }).await
+        self.ask(|reply| Request::Ids { reply }).await
     }
 
     /// Waits until no app is booting, for at most `limit`. A count is a few
@@ -100,7 +100,7 @@ impl Supervisor {
     pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
         const EVERY: Duration = Duration::from_millis(10);
         let deadline = Instant::now() + limit;
-        while self.ask(|reply| Msg::Booting { reply }).await? > 0 {
+        while self.ask(|reply| Request::Booting { reply }).await? > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -112,27 +112,28 @@ impl Supervisor {
 
     /// Starts a stopped process (no-op when it runs); answers once it runs.
     pub async fn start_process(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Start { id, reply }).await
+        self.ask(|reply| Request::Start { id, reply }).await
     }
 
     /// Stops a process (and its watcher and cron job) and returns once it
     /// is down. Final: a restart waiting for the same exit is cancelled.
     pub async fn stop(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Disarm { id, reply }).await?;
-        self.ask(|reply| Msg::Stop { id, reply }).await
+        self.ask(|reply| Request::Disarm { id, reply }).await?;
+        self.ask(|reply| Request::Stop { id, reply }).await
     }
 
     /// Restart: merge the new env/options, stop, start; answers once the new
     /// child runs. Restarts that overlap are one restart; `restart_time`
     /// goes up only when the process was running.
     pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
-        self.ask(|reply| Msg::Restart { id, update, reply }).await
+        self.ask(|reply| Request::Restart { id, update, reply })
+            .await
     }
 
     /// Stops the process and removes it; answers with it as it was last.
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Disarm { id, reply }).await?;
-        self.ask(|reply| Msg::Delete { id, reply }).await
+        self.ask(|reply| Request::Disarm { id, reply }).await?;
+        self.ask(|reply| Request::Delete { id, reply }).await
     }
 
     /// Turns watching on, off or over for these processes.
@@ -141,16 +142,17 @@ impl Supervisor {
         ids: Vec<u64>,
         change: crate::watch::Switch,
     ) -> Result<Value, String> {
-        self.ask(|reply| Msg::SetWatch { ids, change, reply }).await
+        self.ask(|reply| Request::SetWatch { ids, change, reply })
+            .await
     }
 
     pub async fn reset(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Msg::Reset { id, reply }).await?;
+        self.ask(|reply| Request::Reset { id, reply }).await?;
         self.get(id).await
     }
 
     pub fn notify(&self, id: u64, event: String, manually: bool) {
-        self.tell(Msg::Notify {
+        self.tell(Request::Notify {
             id,
             event,
             manually,
@@ -158,30 +160,31 @@ impl Supervisor {
     }
 
     pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
-        self.ask(|reply| Msg::SendData { packet, reply }).await
+        self.ask(|reply| Request::SendData { packet, reply }).await
     }
 
     pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
-        self.ask(|reply| Msg::SendSignal { id, signal, reply })
+        self.ask(|reply| Request::SendSignal { id, signal, reply })
             .await
     }
 
     pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
-        self.ask(|reply| Msg::SendLine { id, line, reply }).await
+        self.ask(|reply| Request::SendLine { id, line, reply })
+            .await
     }
 
     pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
-        self.ask(|reply| Msg::MsgProcess { target, msg, reply })
+        self.ask(|reply| Request::MsgProcess { target, msg, reply })
             .await
     }
 
     pub fn reload_logs(&self) {
-        self.tell(Msg::ReloadLogs);
+        self.tell(Request::ReloadLogs);
     }
 
     /// From now on nothing starts or restarts: the daemon is going down.
     pub async fn block_restarts(&self) {
-        let _ = self.ask(|reply| Msg::BlockRestarts { reply }).await;
+        let _ = self.ask(|reply| Request::BlockRestarts { reply }).await;
     }
 
     /// Stops every process concurrently and waits for all to be down.
@@ -195,4 +198,19 @@ impl Supervisor {
             let _ = s.await;
         }
     }
+}
+
+/// The channel watch and cron send their [`Trigger`]s on, and the task that
+/// hands them to the actor.
+fn forward_triggers(actor: &mpsc::Sender<Msg>) -> mpsc::Sender<Trigger> {
+    let (tx, mut rx) = mpsc::channel(QUEUE);
+    let actor = actor.clone();
+    tokio::spawn(async move {
+        while let Some(trigger) = rx.recv().await {
+            if actor.send(Msg::Trigger(trigger)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
 }

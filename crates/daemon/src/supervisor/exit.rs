@@ -126,7 +126,7 @@ impl Actor {
             self.step(id, Event::RestartScheduled { token: generation });
             self.after(
                 Duration::from_millis(delay),
-                Msg::RestartDue { id, generation },
+                Timer::RestartDue { id, generation },
             );
         } else {
             self.step(

@@ -70,11 +70,11 @@ impl Actor {
                     _ => m.value,
                 };
                 if msg_tx
-                    .send(Msg::Message {
+                    .send(Msg::Child(ChildEvent::Message {
                         id,
                         generation,
                         msg,
-                    })
+                    }))
                     .await
                     .is_err()
                 {
@@ -91,13 +91,13 @@ impl Actor {
             // left holds them, so the wait is bounded.
             let _ = tokio::time::timeout(OUTPUT_DRAIN, all_done(output)).await;
             let _ = tx
-                .send(Msg::Exited {
+                .send(Msg::Child(ChildEvent::Exited {
                     id,
                     generation,
                     code: exit.code,
                     signal: exit.signal,
                     launch_error: exit.launch_error,
-                })
+                }))
                 .await;
         });
         self.launch_files.note(id, generation);
@@ -120,7 +120,7 @@ impl Actor {
             .unwrap_or(self.settings.listen_timeout);
         self.transition(id, Status::Launching, Some("start"));
         if wait_ready {
-            self.after(listen_timeout, Msg::ReadyTimeout { id, generation });
+            self.after(listen_timeout, Timer::ReadyTimeout { id, generation });
         } else {
             self.transition(id, Status::Online, Some("online"));
         }

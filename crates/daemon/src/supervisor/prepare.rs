@@ -44,7 +44,7 @@ impl Preparing {
 
 impl Actor {
     /// Checks a `prepare` and creates its first batch of processes; the rest
-    /// follow as [`Msg::PrepareMore`] so other requests are served in between.
+    /// follow as [`Request::PrepareMore`] so other requests are served in between.
     pub(super) fn prepare(&mut self, app: Map<String, Value>, reply: Reply<Vec<Value>>) {
         if self.restarts_blocked {
             let _ = reply.send(Err(Refused::ShuttingDown.to_string()));
@@ -116,7 +116,7 @@ impl Actor {
             // Behind whatever other clients asked for meanwhile.
             let tx = self.tx.clone();
             tokio::spawn(async move {
-                let _ = tx.send(Msg::PrepareMore(job)).await;
+                let _ = tx.send(Msg::Request(Request::PrepareMore(job))).await;
             });
             return;
         }

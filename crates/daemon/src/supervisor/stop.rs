@@ -62,7 +62,7 @@ impl Actor {
         self.transition(id, Status::Stopping, None);
         self.after(
             timeout,
-            Msg::KillTimeout {
+            Timer::KillTimeout {
                 id,
                 generation,
                 final_stage: false,
@@ -85,7 +85,7 @@ impl Actor {
             AppProcesses::of(p, self.cgroups.as_deref()).signal(nix::sys::signal::Signal::SIGKILL);
             self.after(
                 timeout,
-                Msg::KillTimeout {
+                Timer::KillTimeout {
                     id,
                     generation,
                     final_stage: true,

@@ -1,8 +1,37 @@
-//! Periodic work: the worker tick (backoff reset, `max_memory_restart`).
+//! The timers the actor arms, and the periodic worker tick (backoff reset,
+//! `max_memory_restart`).
 
 use super::*;
 
 impl Actor {
+    pub(super) fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::KillTimeout {
+                id,
+                generation,
+                final_stage,
+            } => self.on_kill_timeout(id, generation, final_stage),
+            Timer::RestartDue { id, generation } => {
+                self.step(id, Event::RestartDue { token: generation });
+            }
+            Timer::ReadyTimeout { id, generation } => {
+                let waiting = self
+                    .procs
+                    .get(&id)
+                    .is_some_and(|p| p.generation == generation && p.status == Status::Launching);
+                if waiting {
+                    self.transition(id, Status::Online, Some("online"));
+                }
+            }
+            Timer::WorkerTick => self.worker_tick(),
+            Timer::RetireTimeout {
+                id,
+                generation,
+                stage,
+            } => self.retire_timeout(id, generation, stage),
+        }
+    }
+
     pub(super) fn worker_tick(&mut self) {
         let reset_after = self.settings.backoff_reset.as_millis() as u64;
         let now = now_ms();
