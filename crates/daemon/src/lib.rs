@@ -50,8 +50,6 @@ use tokio::net::UnixListener;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub use clock::now_ms;
-
 /// Why the daemon is going down.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ExitReason {
