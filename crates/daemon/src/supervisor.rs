@@ -53,7 +53,7 @@ use tokio::sync::{mpsc, oneshot};
 mod triggers;
 mod unique;
 
-pub use prepare::Preparing;
+use prepare::Preparing;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
@@ -61,9 +61,9 @@ type Reply<T> = oneshot::Sender<Result<T, String>>;
 const QUEUE: usize = 1024;
 
 /// What the actor handles, by kind.
-pub enum Msg {
+enum Msg {
     /// What a client asks (client.rs), or a step of a sequence the actor
-    /// started itself; answered on its `reply`.
+    /// started itself.
     Request(Request),
     /// What a child did (launch.rs).
     Child(ChildEvent),
@@ -73,130 +73,20 @@ pub enum Msg {
     Trigger(Trigger),
 }
 
-pub enum Request {
-    Prepare {
-        app: Map<String, Value>,
-        reply: Reply<Vec<Value>>,
-    },
+enum Request {
+    /// Work a [`Supervisor`] method hands the actor (see `client.rs`).
+    Run(Job),
     /// The next batch of a `prepare` of many instances.
     PrepareMore(Box<Preparing>),
-    /// Check-and-create: the apps of the request that are not in the table.
-    PrepareUnique {
-        request: unique::Request,
-        reply: Reply<Value>,
-    },
-    List {
-        reply: Reply<Vec<Value>>,
-    },
-    ListJson {
-        reply: Reply<String>,
-    },
-    Get {
-        id: u64,
-        reply: Reply<Value>,
-    },
-    // A user's requests on one process: each is an event of its lifecycle
-    // (lifecycle.rs), answered with the process once carried out.
-    Start {
-        id: u64,
-        reply: Reply<Value>,
-    },
-    Stop {
-        id: u64,
-        reply: Reply<Value>,
-    },
-    /// Merges `update` into the app's options, then restarts it.
-    Restart {
-        id: u64,
-        update: Map<String, Value>,
-        reply: Reply<Value>,
-    },
-    Delete {
-        id: u64,
-        reply: Reply<Value>,
-    },
-    /// A cron run: restarts the app if it runs, starts it if it had exited;
-    /// either way it counts in `restart_time`.
-    CronRun {
-        id: u64,
-        reply: Reply<Value>,
-    },
-    /// Merges the options of a reload (see reload.rs).
-    PrepareRestart {
-        id: u64,
-        update: Map<String, Value>,
-        reply: Reply<()>,
-    },
-    Reset {
-        id: u64,
-        reply: Reply<()>,
-    },
-    Notify {
-        id: u64,
-        event: String,
-        manually: bool,
-    },
-    SendData {
-        packet: Value,
-        reply: Reply<Value>,
-    },
-    SendSignal {
-        id: u64,
-        signal: String,
-        reply: Reply<()>,
-    },
-    SendLine {
-        id: u64,
-        line: String,
-        reply: Reply<()>,
-    },
-    MsgProcess {
-        target: Value,
-        msg: Value,
-        reply: Reply<Value>,
-    },
-    ReloadLogs,
-    /// The daemon goes down: nothing starts any more.
-    BlockRestarts {
-        reply: Reply<()>,
-    },
-    Ids {
-        reply: Reply<Vec<u64>>,
-    },
-    /// How many apps are still booting (see `Proc::is_booting`).
-    Booting {
-        reply: Reply<usize>,
-    },
-    // The steps of a zero-downtime reload (reload.rs).
-    ReloadStart {
-        id: u64,
-        reply: Reply<reload::Started>,
-    },
-    Retire {
-        id: u64,
-        graceful: bool,
-        reply: Reply<()>,
-    },
     /// A restart started by watch or cron is over.
-    AutoRestartDone {
-        id: u64,
-    },
-    /// The user stops or deletes the app: its watcher and cron job go; the
-    /// reply waits for a watch or cron restart under way.
-    Disarm {
-        id: u64,
-        reply: Reply<()>,
-    },
-    /// `startWatch`, `stopWatch`, `toggleWatch`.
-    SetWatch {
-        ids: Vec<u64>,
-        change: crate::watch::Switch,
-        reply: Reply<Value>,
-    },
+    AutoRestartDone { id: u64 },
 }
 
+/// What a request has the actor do; it answers on a reply it holds.
+type Job = Box<dyn FnOnce(&mut Actor) + Send>;
+
 /// `generation` ties each event to one launch.
-pub enum ChildEvent {
+enum ChildEvent {
     Exited {
         id: u64,
         generation: u64,
@@ -213,7 +103,7 @@ pub enum ChildEvent {
 }
 
 /// `generation` ties each timer to one launch.
-pub enum Timer {
+enum Timer {
     KillTimeout {
         id: u64,
         generation: u64,
@@ -296,7 +186,9 @@ impl Actor {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Request(r) => self.on_request(r),
+            Msg::Request(Request::Run(job)) => job(self),
+            Msg::Request(Request::PrepareMore(job)) => self.prepare_batch(job),
+            Msg::Request(Request::AutoRestartDone { id }) => self.auto_restart_done(id),
             Msg::Child(ChildEvent::Exited {
                 id,
                 generation,

@@ -52,47 +52,65 @@ impl Supervisor {
         Supervisor { tx, reload_locks }
     }
 
-    pub(super) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, String> {
+    /// Has the actor run `work`, between its other messages; `work` answers
+    /// on the reply it is given, at once or once what it started is over.
+    pub(super) async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor, Reply<T>) + Send + 'static,
+    ) -> Result<T, String> {
         let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |actor| work(actor, reply));
         self.tx
-            .send(Msg::Request(make(reply)))
+            .send(Msg::Request(Request::Run(job)))
             .await
             .map_err(|_| "supervisor stopped".to_string())?;
         rx.await.map_err(|_| "supervisor stopped".to_string())?
     }
 
-    pub(super) fn tell(&self, request: Request) {
-        let _ = self.tx.try_send(Msg::Request(request));
+    /// Has the actor run `work` and answers with what it returns.
+    pub(super) async fn query<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        self.call(move |actor, reply| {
+            let _ = reply.send(work(actor));
+        })
+        .await
+    }
+
+    /// Has the actor run `work` without waiting, when its queue has room.
+    fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
+        let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
     }
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
-        self.ask(|reply| Request::Prepare { app, reply }).await
+        self.call(move |a, reply| a.prepare(app, reply)).await
     }
 
     /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
     /// exist yet, in one step of the actor.
     pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
         let request = unique::Request::parse(args)?;
-        self.ask(|reply| Request::PrepareUnique { request, reply })
+        self.call(move |a, reply| a.prepare_unique(request, reply))
             .await
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
-        self.ask(|reply| Request::List { reply }).await
+        self.query(|a| Ok(a.list())).await
     }
 
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
-        self.ask(|reply| Request::ListJson { reply }).await
+        self.query(|a| Ok(a.list_json())).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Request::Get { id, reply }).await
+        self.query(move |a| a.describe(id)).await
     }
 
     pub async fn ids(&self) -> Result<Vec<u64>, String> {
-        self.ask(|reply| Request::Ids { reply }).await
+        self.query(|a| Ok(a.procs.keys().copied().collect())).await
     }
 
     /// Waits until no app is booting, for at most `limit`. A count is a few
@@ -100,7 +118,7 @@ impl Supervisor {
     pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
         const EVERY: Duration = Duration::from_millis(10);
         let deadline = Instant::now() + limit;
-        while self.ask(|reply| Request::Booting { reply }).await? > 0 {
+        while self.query(|a| Ok(a.booting())).await? > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -112,28 +130,28 @@ impl Supervisor {
 
     /// Starts a stopped process (no-op when it runs); answers once it runs.
     pub async fn start_process(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Request::Start { id, reply }).await
+        self.call(move |a, reply| a.start(id, reply)).await
     }
 
     /// Stops a process (and its watcher and cron job) and returns once it
     /// is down. Final: a restart waiting for the same exit is cancelled.
     pub async fn stop(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Request::Disarm { id, reply }).await?;
-        self.ask(|reply| Request::Stop { id, reply }).await
+        self.call(move |a, reply| a.on_disarm(id, reply)).await?;
+        self.call(move |a, reply| a.stop(id, reply)).await
     }
 
     /// Restart: merge the new env/options, stop, start; answers once the new
     /// child runs. Restarts that overlap are one restart; `restart_time`
     /// goes up only when the process was running.
     pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
-        self.ask(|reply| Request::Restart { id, update, reply })
+        self.call(move |a, reply| a.restart(id, update, reply))
             .await
     }
 
     /// Stops the process and removes it; answers with it as it was last.
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Request::Disarm { id, reply }).await?;
-        self.ask(|reply| Request::Delete { id, reply }).await
+        self.call(move |a, reply| a.on_disarm(id, reply)).await?;
+        self.call(move |a, reply| a.delete(id, reply)).await
     }
 
     /// Turns watching on, off or over for these processes.
@@ -142,49 +160,47 @@ impl Supervisor {
         ids: Vec<u64>,
         change: crate::watch::Switch,
     ) -> Result<Value, String> {
-        self.ask(|reply| Request::SetWatch { ids, change, reply })
-            .await
+        self.query(move |a| Ok(a.set_watch(&ids, change))).await
     }
 
     pub async fn reset(&self, id: u64) -> Result<Value, String> {
-        self.ask(|reply| Request::Reset { id, reply }).await?;
+        self.query(move |a| a.reset(id)).await?;
         self.get(id).await
     }
 
     pub fn notify(&self, id: u64, event: String, manually: bool) {
-        self.tell(Request::Notify {
-            id,
-            event,
-            manually,
-        });
+        self.tell(move |a| a.emit(id, &event, manually));
     }
 
     pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
-        self.ask(|reply| Request::SendData { packet, reply }).await
+        self.query(move |a| a.send_data(packet)).await
     }
 
     pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
-        self.ask(|reply| Request::SendSignal { id, signal, reply })
-            .await
+        self.query(move |a| a.send_signal(id, &signal)).await
     }
 
     pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
-        self.ask(|reply| Request::SendLine { id, line, reply })
+        self.call(move |a, reply| a.send_line(id, line, reply))
             .await
     }
 
     pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
-        self.ask(|reply| Request::MsgProcess { target, msg, reply })
-            .await
+        self.query(move |a| a.msg_process(&target, msg)).await
     }
 
     pub fn reload_logs(&self) {
-        self.tell(Request::ReloadLogs);
+        self.tell(|a| a.reload_logs());
     }
 
     /// From now on nothing starts or restarts: the daemon is going down.
     pub async fn block_restarts(&self) {
-        let _ = self.ask(|reply| Request::BlockRestarts { reply }).await;
+        let _ = self
+            .query(|a| {
+                a.block_restarts();
+                Ok(())
+            })
+            .await;
     }
 
     /// Stops every process concurrently and waits for all to be down.

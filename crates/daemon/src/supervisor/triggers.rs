@@ -227,13 +227,9 @@ impl super::Supervisor {
     /// A cron run: restarts `id` whether it runs or had exited, counting it
     /// in `restart_time` either way.
     async fn rerun(&self, id: u64) -> Result<(), String> {
-        self.ask(|reply| Request::PrepareRestart {
-            id,
-            update: Map::new(),
-            reply,
-        })
-        .await?;
-        self.ask(|reply| Request::CronRun { id, reply })
+        self.query(move |a| a.prepare_restart(id, Map::new()))
+            .await?;
+        self.call(move |a, reply| a.cron_run(id, reply))
             .await
             .map(|_| ())
     }
