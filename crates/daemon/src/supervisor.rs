@@ -9,6 +9,10 @@
 //! callers until the child is up or gone and says what to do; the actor
 //! carries that out ([`Actor::step`]). Longer sequences (a zero-downtime
 //! reload) are composed by [`Supervisor`], outside.
+//!
+//! This file holds the actor's state, its messages and the dispatch; each
+//! concern adds the actor's methods in a module of its own below (launch,
+//! stop, exit and the restart policy, child I/O, timers, listing, ...).
 
 mod child_io;
 mod client;
@@ -23,8 +27,9 @@ mod requests;
 mod restart_policy;
 mod stop;
 mod timers;
+mod triggers;
+mod unique;
 
-use crate::agent_data;
 use crate::app_processes::AppProcesses;
 use crate::bus::Bus;
 use crate::cgroup::AppCgroups;
@@ -33,25 +38,16 @@ use crate::cluster::Cluster;
 use crate::daemon_log::DaemonLog;
 use crate::lifecycle::{Action, Event, Refused};
 use crate::log_rotation::{self, LogRotation};
-use crate::log_writer::{pump, LogSink, Stream};
-use crate::option_checks;
-use crate::proc_info;
-use crate::process::{new_pm2_env, package_version, Proc, Running, Status, Waiter};
+use crate::process::{Proc, Status, Waiter};
 use crate::settings::Settings;
-use crate::spawn;
 use crate::trigger::Trigger;
-use cluster_mode::is_internal;
 use pm2_config::Paths;
 use reload::{ReloadLocks, Reloading};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-mod triggers;
-mod unique;
 
 use prepare::Preparing;
 

@@ -2,7 +2,15 @@
 //! bus messages) and what clients send them (data, signals, stdin lines,
 //! action triggers).
 
-use super::*;
+use super::cluster_mode::is_internal;
+use super::{unknown, Actor, Reply};
+use crate::agent_data;
+use crate::clock::now_ms;
+use crate::proc_info;
+use crate::process::{Proc, Status};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
 const STDIN_WRITE_TIMEOUT: Duration = Duration::from_secs(3);

@@ -1,6 +1,20 @@
 //! The handle other tasks use to ask the actor: one method per request.
 
-use super::*;
+use super::reload::ReloadLocks;
+use super::{triggers, unique, Actor, Job, Msg, Reply, Request, Supervisor, Timer, QUEUE};
+use crate::bus::Bus;
+use crate::cgroup::AppCgroups;
+use crate::cluster::Cluster;
+use crate::daemon_log::DaemonLog;
+use crate::log_rotation::LogRotation;
+use crate::settings::Settings;
+use crate::trigger::Trigger;
+use pm2_config::Paths;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
 
 impl Supervisor {
     pub fn start(

@@ -2,7 +2,13 @@
 //! policy (restart_policy.rs) decides.
 
 use super::restart_policy::{self, Decision};
-use super::*;
+use super::{Actor, Timer};
+use crate::app_processes::AppProcesses;
+use crate::clock::now_ms;
+use crate::lifecycle::{Action, Event};
+use crate::process::Status;
+use serde_json::json;
+use std::time::Duration;
 
 impl Actor {
     pub(super) fn on_exit(

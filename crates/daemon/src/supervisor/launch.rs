@@ -1,7 +1,13 @@
 //! Launching a process: its log sink, the spawn, and the tasks that pump
 //! its output, relay its IPC messages and report its exit.
 
-use super::*;
+use super::{unknown, Actor, ChildEvent, Msg, Timer};
+use crate::clock::now_ms;
+use crate::log_writer::{pump, LogSink, Stream};
+use crate::process::{Running, Status};
+use crate::spawn;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 /// How long an exit waits for the app's last output to be logged.
 const OUTPUT_DRAIN: Duration = Duration::from_millis(200);

@@ -1,7 +1,10 @@
 //! What `list`, `jlist` and `getMonitorData` show: the table, with memory
 //! and CPU read at the time of asking.
 
-use super::*;
+use super::Actor;
+use crate::proc_info;
+use crate::process::Status;
+use serde_json::{Map, Value};
 
 /// The pid a module asked to be measured instead of its own (`pid` in
 /// `axm_options`, as `pmx.resolvePidPaths` and `axm:option:setPID` set it).

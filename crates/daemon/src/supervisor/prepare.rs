@@ -1,7 +1,12 @@
 //! `prepare`: checking an app's options and creating its processes, a
 //! batch at a time so other requests are served in between.
 
-use super::*;
+use super::{Actor, Msg, Reply, Request};
+use crate::lifecycle::{Event, Refused};
+use crate::option_checks;
+use crate::proc_info;
+use crate::process::{new_pm2_env, package_version, Proc};
+use serde_json::{json, Map, Value};
 
 /// Processes a `prepare` creates before letting other requests through.
 const PREPARE_BATCH: u64 = 64;

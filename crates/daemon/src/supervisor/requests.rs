@@ -1,7 +1,12 @@
 //! What clients ask of the actor (see `client.rs`); a user's requests on
 //! one process are fed to its lifecycle (lifecycle.rs).
 
-use super::*;
+use super::{unknown, Actor};
+use crate::clock::now_ms;
+use crate::lifecycle::Event;
+use crate::option_checks;
+use crate::process::Waiter;
+use serde_json::{json, Map, Value};
 
 impl Actor {
     /// One process as `describe` shows it, without memory and CPU.

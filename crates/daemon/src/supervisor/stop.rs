@@ -1,7 +1,14 @@
 //! Stopping a process: the stop signal (or `shutdown` message), then
 //! SIGKILL after `kill_timeout`, then giving up on a process that survives it.
 
-use super::*;
+use super::{Actor, Timer};
+use crate::app_processes::AppProcesses;
+use crate::lifecycle::Event;
+use crate::proc_info;
+use crate::process::Status;
+use crate::process::{Proc, Waiter};
+use serde_json::json;
+use std::time::Duration;
 
 impl Actor {
     /// The signal that stops process `p`: its `kill_signal`, else the daemon's.

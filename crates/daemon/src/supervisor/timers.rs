@@ -1,7 +1,12 @@
 //! The timers the actor arms, and the periodic worker tick (backoff reset,
 //! `max_memory_restart`).
 
-use super::*;
+use super::{Actor, Timer};
+use crate::clock::now_ms;
+use crate::lifecycle::Event;
+use crate::proc_info;
+use crate::process::Status;
+use serde_json::{json, Map};
 
 impl Actor {
     pub(super) fn on_timer(&mut self, timer: Timer) {
