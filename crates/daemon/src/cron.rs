@@ -1,7 +1,7 @@
 //! `cron_restart`: restart an app at each time its cron pattern matches.
 //!
 //! One tokio task per app sleeps until the next matching time (local time, as
-//! PM2's croner) and sends [`Msg::CronDue`] to the supervisor, which restarts
+//! PM2's croner) and sends [`Trigger::CronDue`] to the supervisor, which restarts
 //! the app through its usual restart path, whether it runs or has exited (a
 //! scheduled job that does its work and exits runs again at each time). The
 //! task is armed when the app is launched and aborted when the user stops or
@@ -9,7 +9,7 @@
 //! the client and `prepare` make).
 
 use crate::daemon_log::DaemonLog;
-use crate::supervisor::Msg;
+use crate::trigger::Trigger;
 use chrono::{DateTime, Local};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -47,12 +47,12 @@ impl Drop for Job {
 pub struct CronJobs {
     jobs: HashMap<u64, Job>,
     next_token: u64,
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::Sender<Trigger>,
     log: DaemonLog,
 }
 
 impl CronJobs {
-    pub fn new(tx: mpsc::Sender<Msg>, log: DaemonLog) -> CronJobs {
+    pub fn new(tx: mpsc::Sender<Trigger>, log: DaemonLog) -> CronJobs {
         CronJobs {
             jobs: HashMap::new(),
             next_token: 0,
@@ -128,7 +128,7 @@ impl CronJobs {
 /// Sleeps until each matching time and tells the supervisor. Each time is
 /// computed from the previous one, so a timer that wakes a little early
 /// never fires the same time twice.
-async fn schedule(cron: croner::Cron, id: u64, token: u64, tx: mpsc::Sender<Msg>) {
+async fn schedule(cron: croner::Cron, id: u64, token: u64, tx: mpsc::Sender<Trigger>) {
     let mut after = Local::now();
     while let Some(due) = next_after(&cron, &after) {
         loop {
@@ -138,7 +138,7 @@ async fn schedule(cron: croner::Cron, id: u64, token: u64, tx: mpsc::Sender<Msg>
             }
             tokio::time::sleep(left.min(MAX_SLEEP)).await;
         }
-        if tx.send(Msg::CronDue { id, token }).await.is_err() {
+        if tx.send(Trigger::CronDue { id, token }).await.is_err() {
             return;
         }
         after = due;
@@ -187,7 +187,7 @@ mod tests {
         let got = tokio::time::timeout(Duration::from_millis(2500), rx.recv())
             .await
             .unwrap();
-        let Some(Msg::CronDue { id, token }) = got else {
+        let Some(Trigger::CronDue { id, token }) = got else {
             panic!("no cron message")
         };
         assert_eq!(id, 3);

@@ -1,5 +1,7 @@
 //! PM2's RPC methods: argument shapes in, reply arguments out.
 
+mod duplicate;
+
 use crate::watch::Switch;
 use crate::Daemon;
 use serde_json::{json, Map, Value};
@@ -203,39 +205,8 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
         "deleteProcessId" => one(sup.delete(id_arg(first)?).await?),
         "resetMetaProcessId" => one(sup.reset(id_arg(first)?).await?),
         "duplicateProcessId" => {
-            let id = id_arg(first)?;
-            let mut env = sup.get(id).await?["pm2_env"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            // The new process gets its own number and pid file; its log
-            // paths get its own `-<pm_id>` unless the logs are merged.
-            let instance_var = crate::pm2_env_vars::instance_var(&env);
-            // `increment_var` counts from the app's base value again.
-            let source_instance = env.get(&instance_var).and_then(Value::as_i64).unwrap_or(0);
-            let var = env
-                .get("increment_var")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if let (Some(var), Some(Value::Object(app_env))) = (var, env.get_mut("env")) {
-                let value = app_env.get(&var).and_then(|v| match v {
-                    Value::String(s) => s.trim().parse::<i64>().ok(),
-                    other => other.as_i64(),
-                });
-                if let Some(value) = value {
-                    app_env.insert(var, json!((value - source_instance).to_string()));
-                }
-            }
-            for k in ["pm_pid_path", "NODE_APP_INSTANCE", &instance_var] {
-                env.remove(k);
-            }
-            // What the source's running process reported is not the new one's:
-            // its Node version and metrics come from its own wrapper.
-            for k in ["node_version", "axm_monitor", "axm_actions"] {
-                env.remove(k);
-            }
-            // One new process, whatever the app's instance count.
-            env.insert("instances".into(), json!(1));
+            let source = sup.get(id_arg(first)?).await?;
+            let env = duplicate::app_of(source["pm2_env"].as_object().cloned().unwrap_or_default());
             one(Value::Array(sup.prepare(env).await?))
         }
         "sendLineToStdin" => {

@@ -34,6 +34,7 @@ mod runtime;
 pub mod settings;
 mod spawn;
 pub mod supervisor;
+pub mod trigger;
 pub mod watch;
 pub mod web;
 
@@ -50,8 +51,6 @@ use supervisor::Supervisor;
 use tokio::net::UnixListener;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-pub use clock::now_ms;
 
 /// Why the daemon is going down.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,6 +10,7 @@
 //! output opens its log files at once. Under a stream of messages that never
 //! lets the actor idle, notes older than `MAX_DELAY` are dealt with anyway.
 
+use pm2_config::safe_fs;
 use std::time::{Duration, Instant};
 
 const MAX_DELAY: Duration = Duration::from_secs(1);
@@ -36,6 +37,32 @@ impl LaunchFiles {
     pub fn take(&mut self) -> Vec<(u64, u64)> {
         self.oldest = None;
         std::mem::take(&mut self.launches)
+    }
+}
+
+impl super::Actor {
+    /// The log files of the launches noted, and the pid files of those that
+    /// still run (see `launch_files`).
+    pub(super) fn create_launch_files(&mut self) {
+        for (id, generation) in self.launch_files.take() {
+            let Some(p) = self.procs.get(&id).filter(|p| p.generation == generation) else {
+                continue;
+            };
+            let mut failed = Vec::new();
+            if let Some(Err(e)) = p.log.as_ref().map(|sink| sink.open_files()) {
+                failed.push(e.to_string());
+            }
+            if let (Some(r), Some(path)) = (&p.running, p.str("pm_pid_path")) {
+                if let Err(e) =
+                    safe_fs::write_file(path.as_ref(), r.pid.to_string().as_bytes(), 0o644)
+                {
+                    failed.push(format!("cannot write the pid file: {e}"));
+                }
+            }
+            for e in failed {
+                self.log.info(&format!("app {} id {id}: {e}", p.name()));
+            }
+        }
     }
 }
 

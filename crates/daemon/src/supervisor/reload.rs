@@ -15,7 +15,7 @@
 //! timers); the instances of one app are reloaded one at a time. Anything
 //! that is not an online cluster instance is restarted instead, as in PM2.
 
-use super::{unknown, Actor, Msg, Reply, Supervisor};
+use super::{unknown, Actor, Reply, Supervisor, Timer};
 use crate::app_processes::AppProcesses;
 use crate::cluster::is_cluster_mode;
 use crate::lifecycle::{Event, State};
@@ -91,21 +91,16 @@ impl Supervisor {
             .to_string();
         let lock = self.reload_locks.of(&name);
         let _turn = lock.lock().await;
-        self.ask(|reply| Msg::PrepareRestart { id, update, reply })
-            .await?;
-        match self.ask(|reply| Msg::ReloadStart { id, reply }).await? {
+        self.query(move |a| a.prepare_restart(id, update)).await?;
+        match self.query(move |a| a.reload_start(id)).await? {
             // The options are merged already.
             Started::Restart => return self.restart(id, Map::new()).await,
             Started::Replacing { ready, timeout } => {
                 // Listening, dead before listening, or too slow: retire the
                 // old process in every case, as PM2 does.
                 let _ = tokio::time::timeout(timeout, ready).await;
-                self.ask(|reply| Msg::Retire {
-                    id,
-                    graceful,
-                    reply,
-                })
-                .await?;
+                self.call(move |a, reply| a.retire(id, graceful, reply))
+                    .await?;
             }
         }
         self.get(id).await
@@ -221,7 +216,7 @@ impl Actor {
         }
         self.after(
             timeout,
-            Msg::RetireTimeout {
+            Timer::RetireTimeout {
                 id,
                 generation,
                 stage: 1,
@@ -257,7 +252,7 @@ impl Actor {
         let timeout = self.kill_timeout_of(id);
         self.after(
             timeout,
-            Msg::RetireTimeout {
+            Timer::RetireTimeout {
                 id,
                 generation,
                 stage: stage + 1,

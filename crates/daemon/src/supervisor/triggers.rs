@@ -5,10 +5,11 @@
 //! is under way it waits for it first, so that restart cannot bring a
 //! stopped app back.
 
-use super::{Actor, Msg, Reply};
+use super::{Actor, Msg, Reply, Request};
 use crate::cron::CronJobs;
 use crate::daemon_log::DaemonLog;
 use crate::process::Status;
+use crate::trigger::Trigger;
 use crate::watch::{self, Switch, Watchers};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ enum Cause {
 }
 
 impl Triggers {
-    pub(super) fn new(tx: mpsc::Sender<Msg>, log: DaemonLog, home: PathBuf) -> Triggers {
+    pub(super) fn new(tx: mpsc::Sender<Trigger>, log: DaemonLog, home: PathBuf) -> Triggers {
         Triggers {
             watchers: Watchers::new(tx.clone(), log.clone(), home),
             crons: CronJobs::new(tx, log),
@@ -88,9 +89,9 @@ impl Actor {
                 .is_some_and(|p| p.status != Status::Stopping)
     }
 
-    pub(super) fn on_trigger(&mut self, msg: Msg) {
-        match msg {
-            Msg::WatchChange { id, token, path } => {
+    pub(super) fn on_trigger(&mut self, trigger: Trigger) {
+        match trigger {
+            Trigger::WatchChange { id, token, path } => {
                 let Some(ack) = self.triggers.watchers.ack(id, token) else {
                     return;
                 };
@@ -102,7 +103,7 @@ impl Actor {
                 }
                 self.watch_restart(id, ack, &path);
             }
-            Msg::CronDue { id, token } => {
+            Trigger::CronDue { id, token } => {
                 let Some(pattern) = self.triggers.crons.current(id, token) else {
                     return;
                 };
@@ -115,32 +116,36 @@ impl Actor {
                 ));
                 self.auto_restart(id, None, Cause::Cron);
             }
-            Msg::AutoRestartDone { id } => {
-                let waiters = self.triggers.in_flight.remove(&id).unwrap_or_default();
-                let deferred = self.triggers.deferred.remove(&id);
-                if !waiters.is_empty() {
-                    self.disarm(id);
-                    for w in waiters {
-                        let _ = w.send(Ok(()));
-                    }
-                    if let Some((ack, _)) = deferred {
-                        ack.done();
-                    }
-                } else if let Some((ack, path)) = deferred {
-                    self.watch_restart(id, ack, &path);
-                }
+        }
+    }
+
+    /// A restart started by watch or cron is over: the stops waiting for it
+    /// go on, or a change seen meanwhile restarts the app again.
+    pub(super) fn auto_restart_done(&mut self, id: u64) {
+        let waiters = self.triggers.in_flight.remove(&id).unwrap_or_default();
+        let deferred = self.triggers.deferred.remove(&id);
+        if !waiters.is_empty() {
+            self.disarm(id);
+            for w in waiters {
+                let _ = w.send(Ok(()));
             }
-            Msg::Disarm { id, reply } => match self.triggers.in_flight.get_mut(&id) {
-                Some(waiters) => waiters.push(reply),
-                None => {
-                    self.disarm(id);
-                    let _ = reply.send(Ok(()));
-                }
-            },
-            Msg::SetWatch { ids, change, reply } => {
-                let _ = reply.send(Ok(self.set_watch(&ids, change)));
+            if let Some((ack, _)) = deferred {
+                ack.done();
             }
-            _ => {}
+        } else if let Some((ack, path)) = deferred {
+            self.watch_restart(id, ack, &path);
+        }
+    }
+
+    /// A user's stop or delete: disarms now, or once the watch or cron
+    /// restart under way is over.
+    pub(super) fn on_disarm(&mut self, id: u64, reply: Reply<()>) {
+        match self.triggers.in_flight.get_mut(&id) {
+            Some(waiters) => waiters.push(reply),
+            None => {
+                self.disarm(id);
+                let _ = reply.send(Ok(()));
+            }
         }
     }
 
@@ -175,7 +180,10 @@ impl Actor {
             if let Err(e) = done {
                 log.info(&format!("restart of process {id} failed: {e}"));
             }
-            let _ = sup.tx.send(Msg::AutoRestartDone { id }).await;
+            let _ = sup
+                .tx
+                .send(Msg::Request(Request::AutoRestartDone { id }))
+                .await;
             if let Some(ack) = ack {
                 ack.done();
             }
@@ -184,7 +192,7 @@ impl Actor {
 
     /// PM2's `startWatch` / `stopWatch` / `toggleWatch`: sets `watch` and
     /// starts or stops the watcher (a stopped app gets one when started).
-    fn set_watch(&mut self, ids: &[u64], change: Switch) -> Value {
+    pub(super) fn set_watch(&mut self, ids: &[u64], change: Switch) -> Value {
         let mut reply = json!({"success": true});
         for &id in ids {
             let Some(p) = self.procs.get_mut(&id) else {
@@ -219,13 +227,9 @@ impl super::Supervisor {
     /// A cron run: restarts `id` whether it runs or had exited, counting it
     /// in `restart_time` either way.
     async fn rerun(&self, id: u64) -> Result<(), String> {
-        self.ask(|reply| Msg::PrepareRestart {
-            id,
-            update: Map::new(),
-            reply,
-        })
-        .await?;
-        self.ask(|reply| Msg::CronRun { id, reply })
+        self.query(move |a| a.prepare_restart(id, Map::new()))
+            .await?;
+        self.call(move |a, reply| a.cron_run(id, reply))
             .await
             .map(|_| ())
     }

@@ -1,0 +1,162 @@
+use super::*;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pm2-logw-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn writes_streams_to_their_files_and_the_combined_log() {
+    let d = temp_dir("files");
+    let cfg = LogConfig {
+        out: Some(d.join("a-out.log")),
+        err: Some(d.join("a-error.log")),
+        combined: Some(d.join("a.log")),
+        ..LogConfig::default()
+    };
+    let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
+    sink.write(Stream::Out, b"hello\n");
+    sink.write(Stream::Err, b"oops\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("a-out.log")).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("a-error.log")).unwrap(),
+        "oops\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("a.log")).unwrap(),
+        "hello\noops\n"
+    );
+    // A rotation moves the file away; reopen starts a new one.
+    std::fs::rename(d.join("a-out.log"), d.join("a-out.log.1")).unwrap();
+    sink.reopen().unwrap();
+    sink.write(Stream::Out, b"after\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("a-out.log")).unwrap(),
+        "after\n"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn prefixes_each_line_with_the_date() {
+    let d = temp_dir("date");
+    let cfg = LogConfig {
+        out: Some(d.join("o.log")),
+        date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
+        ..LogConfig::default()
+    };
+    let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
+    sink.write(Stream::Out, b"one\ntw");
+    sink.write(Stream::Out, b"o\nthree\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("o.log")).unwrap(),
+        "T: one\nT: two\nT: three\n"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// A daemon log and a rotation policy read from `module_conf.json` in `d`.
+fn rotation_in(d: &Path, keys: &str) -> Arc<LogRotation> {
+    let conf = d.join("module_conf.json");
+    std::fs::write(
+        &conf,
+        format!(r#"{{"pm2": {{"log_rotate": "true"}}, "pm2-logrotate": {{{keys}}}}}"#),
+    )
+    .unwrap();
+    let log = crate::daemon_log::DaemonLog::new(d.join("pm2.log"), Bus::default());
+    LogRotation::start(conf, d.join("pm2.log"), log)
+}
+
+fn rotated_copies(d: &Path, stem: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{stem}__")))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_full_file_rotates_at_a_line_end_and_no_byte_is_lost() {
+    let d = temp_dir("rotate");
+    let rotation = rotation_in(&d, r#""max_size": "10", "retain": "all""#);
+    let cfg = LogConfig {
+        out: Some(d.join("a-out.log")),
+        ..LogConfig::default()
+    };
+    let sink = LogSink::new(
+        cfg,
+        json!({"pm_id": 0, "name": "a"}),
+        Bus::default(),
+        Some(rotation),
+    )
+    .unwrap();
+    // 8 bytes: not full. Then a chunk that makes it full mid-line: the
+    // file is cut at the end of that line, in the next chunk.
+    sink.write(Stream::Out, b"1234567\n");
+    sink.write(Stream::Out, b"abcdef\nghi");
+    assert!(rotated_copies(&d, "a-out").is_empty());
+    sink.write(Stream::Out, b"jkl\nmn");
+    let copies = rotated_copies(&d, "a-out");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(
+        std::fs::read_to_string(d.join(&copies[0])).unwrap(),
+        "1234567\nabcdef\nghijkl\n"
+    );
+    assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "mn");
+    // A full file whose last write ended a line rotates at once.
+    sink.write(Stream::Out, b"opqrstuvwxyz\n");
+    let copies = rotated_copies(&d, "a-out");
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert_eq!(std::fs::read_to_string(d.join("a-out.log")).unwrap(), "");
+    sink.write(Stream::Out, b"end\n");
+    let all: String = log_rotation::files::rotated_copies(&d.join("a-out.log"))
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .chain([std::fs::read_to_string(d.join("a-out.log")).unwrap()])
+        .collect();
+    assert_eq!(all, "1234567\nabcdef\nghijkl\nmnopqrstuvwxyz\nend\n");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[tokio::test]
+async fn a_module_keeps_its_logs_when_rotate_module_is_false() {
+    let d = temp_dir("module");
+    let rotation = rotation_in(&d, r#""max_size": "4", "rotateModule": "false""#);
+    let cfg = LogConfig {
+        out: Some(d.join("m-out.log")),
+        is_module: true,
+        ..LogConfig::default()
+    };
+    let sink = LogSink::new(
+        cfg,
+        json!({"pm_id": 0, "name": "m"}),
+        Bus::default(),
+        Some(rotation.clone()),
+    )
+    .unwrap();
+    sink.write(Stream::Out, b"hello world\n");
+    assert!(rotated_copies(&d, "m-out").is_empty());
+    // The same output from an app rotates.
+    let cfg = LogConfig {
+        out: Some(d.join("a-out.log")),
+        ..LogConfig::default()
+    };
+    let app = LogSink::new(
+        cfg,
+        json!({"pm_id": 1, "name": "a"}),
+        Bus::default(),
+        Some(rotation),
+    )
+    .unwrap();
+    app.write(Stream::Out, b"hello world\n");
+    assert_eq!(rotated_copies(&d, "a-out").len(), 1);
+    std::fs::remove_dir_all(&d).unwrap();
+}

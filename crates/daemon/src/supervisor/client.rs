@@ -1,0 +1,260 @@
+//! The handle other tasks use to ask the actor: one method per request.
+
+use super::reload::ReloadLocks;
+use super::{
+    triggers, unique, Actor, Job, Msg, Reply, Request, Summarize, Supervisor, Timer, QUEUE,
+};
+use crate::bus::Bus;
+use crate::cgroup::AppCgroups;
+use crate::cluster::Cluster;
+use crate::daemon_log::DaemonLog;
+use crate::log_rotation::LogRotation;
+use crate::settings::Settings;
+use crate::trigger::Trigger;
+use pm2_config::Paths;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+impl Supervisor {
+    pub fn start(
+        paths: Paths,
+        settings: Settings,
+        bus: Bus,
+        log: DaemonLog,
+        cgroups: Option<Arc<AppCgroups>>,
+    ) -> Supervisor {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let worker_interval = settings.worker_interval;
+        let reload_locks = Arc::new(ReloadLocks::default());
+        let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let log_rotation = LogRotation::start(
+            paths.module_conf.clone(),
+            paths.log_file.clone(),
+            log.clone(),
+        );
+        let actor = Actor {
+            procs: BTreeMap::new(),
+            next_id: 0,
+            tx: tx.clone(),
+            bus,
+            log,
+            settings,
+            paths,
+            restarts_blocked: false,
+            cgroups,
+            cluster: Cluster::default(),
+            reloads: HashMap::new(),
+            reload_locks: reload_locks.clone(),
+            triggers: triggers::Triggers::new(forward_triggers(&tx), log_for_triggers, home),
+            launches: 0,
+            launch_files: Default::default(),
+            log_rotation,
+        };
+        tokio::spawn(actor.run(rx));
+        let ticker = tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(worker_interval);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if ticker.send(Msg::Timer(Timer::WorkerTick)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Supervisor { tx, reload_locks }
+    }
+
+    /// Has the actor run `work`, between its other messages; `work` answers
+    /// on the reply it is given, at once or once what it started is over.
+    pub(super) async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor, Reply<T>) + Send + 'static,
+    ) -> Result<T, String> {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |actor| work(actor, reply));
+        self.tx
+            .send(Msg::Request(Request::Run(job)))
+            .await
+            .map_err(|_| "supervisor stopped".to_string())?;
+        rx.await.map_err(|_| "supervisor stopped".to_string())?
+    }
+
+    /// Has the actor run `work` and answers with what it returns.
+    pub(super) async fn query<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        self.call(move |actor, reply| {
+            let _ = reply.send(work(actor));
+        })
+        .await
+    }
+
+    /// Has the actor run `work` without waiting, when its queue has room.
+    fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
+        let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
+    }
+
+    pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
+        self.call(move |a, reply| a.prepare(app, reply)).await
+    }
+
+    /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
+    /// exist yet, in one step of the actor.
+    pub async fn prepare_unique(&self, args: &[Value]) -> Result<Value, String> {
+        let request = unique::Request::parse(args)?;
+        self.call(move |a, reply| a.prepare_unique(request, reply))
+            .await
+    }
+
+    pub async fn list(&self) -> Result<Vec<Value>, String> {
+        self.query(|a| Ok(a.list())).await
+    }
+
+    /// A few fields of every process, with its memory and CPU read now, as
+    /// `summarize` picks them: what a live view needs every few seconds,
+    /// without copying every env.
+    pub async fn summaries(&self, summarize: Summarize) -> Result<Vec<Value>, String> {
+        self.query(move |a| Ok(a.summaries(summarize))).await
+    }
+
+    /// The list as JSON text, serialized straight from the table: what
+    /// `getMonitorData` replies, without a copy of every env.
+    pub async fn list_json(&self) -> Result<String, String> {
+        self.query(|a| Ok(a.list_json())).await
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Value, String> {
+        self.query(move |a| a.describe(id)).await
+    }
+
+    pub async fn ids(&self) -> Result<Vec<u64>, String> {
+        self.query(|a| Ok(a.procs.keys().copied().collect())).await
+    }
+
+    /// Waits until no app is booting, for at most `limit`. A count is a few
+    /// microseconds of the actor's time where a list is the whole table.
+    pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
+        const EVERY: Duration = Duration::from_millis(10);
+        let deadline = Instant::now() + limit;
+        while self.query(|a| Ok(a.booting())).await? > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(EVERY.min(left)).await;
+        }
+        Ok(())
+    }
+
+    /// Starts a stopped process (no-op when it runs); answers once it runs.
+    pub async fn start_process(&self, id: u64) -> Result<Value, String> {
+        self.call(move |a, reply| a.start(id, reply)).await
+    }
+
+    /// Stops a process (and its watcher and cron job) and returns once it
+    /// is down. Final: a restart waiting for the same exit is cancelled.
+    pub async fn stop(&self, id: u64) -> Result<Value, String> {
+        self.call(move |a, reply| a.on_disarm(id, reply)).await?;
+        self.call(move |a, reply| a.stop(id, reply)).await
+    }
+
+    /// Restart: merge the new env/options, stop, start; answers once the new
+    /// child runs. Restarts that overlap are one restart; `restart_time`
+    /// goes up only when the process was running.
+    pub async fn restart(&self, id: u64, update: Map<String, Value>) -> Result<Value, String> {
+        self.call(move |a, reply| a.restart(id, update, reply))
+            .await
+    }
+
+    /// Stops the process and removes it; answers with it as it was last.
+    pub async fn delete(&self, id: u64) -> Result<Value, String> {
+        self.call(move |a, reply| a.on_disarm(id, reply)).await?;
+        self.call(move |a, reply| a.delete(id, reply)).await
+    }
+
+    /// Turns watching on, off or over for these processes.
+    pub async fn set_watch(
+        &self,
+        ids: Vec<u64>,
+        change: crate::watch::Switch,
+    ) -> Result<Value, String> {
+        self.query(move |a| Ok(a.set_watch(&ids, change))).await
+    }
+
+    /// `monitor` / `unmonitor`: the `_km_monitored` flag of a process.
+    pub async fn set_monitored(&self, id: u64, on: bool) -> Result<(), String> {
+        self.query(move |a| a.set_monitored(id, on)).await
+    }
+
+    pub async fn reset(&self, id: u64) -> Result<Value, String> {
+        self.query(move |a| a.reset(id)).await?;
+        self.get(id).await
+    }
+
+    pub fn notify(&self, id: u64, event: String, manually: bool) {
+        self.tell(move |a| a.emit(id, &event, manually));
+    }
+
+    pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
+        self.query(move |a| a.send_data(packet)).await
+    }
+
+    pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
+        self.query(move |a| a.send_signal(id, &signal)).await
+    }
+
+    pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
+        self.call(move |a, reply| a.send_line(id, line, reply))
+            .await
+    }
+
+    pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {
+        self.query(move |a| a.msg_process(&target, msg)).await
+    }
+
+    pub fn reload_logs(&self) {
+        self.tell(|a| a.reload_logs());
+    }
+
+    /// From now on nothing starts or restarts: the daemon is going down.
+    pub async fn block_restarts(&self) {
+        let _ = self
+            .query(|a| {
+                a.block_restarts();
+                Ok(())
+            })
+            .await;
+    }
+
+    /// Stops every process concurrently and waits for all to be down.
+    pub async fn stop_all(&self) {
+        let Ok(ids) = self.ids().await else { return };
+        let stops = ids.into_iter().map(|id| {
+            let me = self.clone();
+            tokio::spawn(async move { me.stop(id).await })
+        });
+        for s in stops.collect::<Vec<_>>() {
+            let _ = s.await;
+        }
+    }
+}
+
+/// The channel watch and cron send their [`Trigger`]s on, and the task that
+/// hands them to the actor.
+fn forward_triggers(actor: &mpsc::Sender<Msg>) -> mpsc::Sender<Trigger> {
+    let (tx, mut rx) = mpsc::channel(QUEUE);
+    let actor = actor.clone();
+    tokio::spawn(async move {
+        while let Some(trigger) = rx.recv().await {
+            if actor.send(Msg::Trigger(trigger)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
+}

@@ -1,0 +1,150 @@
+//! Launching a process: its log sink, the spawn, and the tasks that pump
+//! its output, relay its IPC messages and report its exit.
+
+use super::{unknown, Actor, ChildEvent, Msg, Timer};
+use crate::clock::now_ms;
+use crate::log_writer::{pump, LogSink, Stream};
+use crate::process::{Running, Status};
+use crate::spawn;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// How long an exit waits for the app's last output to be logged.
+const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
+
+/// Waits for every task of `tasks`.
+async fn all_done<const N: usize>(tasks: [tokio::task::JoinHandle<()>; N]) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+impl Actor {
+    /// Spawns the child of `id` and wires its pipes, IPC channel and exit.
+    pub(super) fn launch(&mut self, id: u64) -> Result<(), String> {
+        let bus = self.bus.clone();
+        let tx = self.tx.clone();
+        // Numbered across the daemon, not per process: a pm_id used again
+        // after a delete must not match the timers (kill timeout, restart
+        // delay) or the cgroups its former owner left behind.
+        self.launches += 1;
+        let launch_no = self.launches;
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        p.generation = launch_no;
+        let generation = p.generation;
+        p.flatten_env();
+        p.set("pm_uptime", json!(now_ms()));
+        p.cpu = None;
+        p.log = None;
+        let rotation = Some(self.log_rotation.clone());
+        let sink = match LogSink::new(p.log_config(), p.identity(), bus, rotation) {
+            Ok(sink) => sink,
+            Err(e) => return Err(self.launch_failed(id, &e.to_string())),
+        };
+        p.log = Some(sink.clone());
+        let cgroup = self
+            .cgroups
+            .as_ref()
+            .and_then(|c| c.launch_dir(id, generation).ok());
+        let worker_id = self.worker_id_for(id);
+        let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        let spawned = match spawn::spawn(&p.env, &self.settings, cgroup, worker_id) {
+            Ok(s) => s,
+            Err(e) => return Err(self.launch_failed(id, &e.to_string())),
+        };
+        let child = spawned.child;
+        let pid = child.pid;
+        let output = [
+            pump(child.stdout, sink.clone(), Stream::Out),
+            pump(child.stderr, sink, Stream::Err),
+        ];
+        let (mut reader, writer) = spawned.ipc;
+        let msg_tx = tx.clone();
+        let acks = writer.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(m)) = reader.next().await {
+                let msg = match m.value.get("cmd").and_then(Value::as_str) {
+                    // A handle sent by the app (`process.send(msg, socket)`):
+                    // nothing here takes it, so its descriptor is closed as `m`
+                    // goes; the ACK lets the app's later messages through
+                    // (Node queues them until then); the message itself is
+                    // delivered like any other.
+                    Some("NODE_HANDLE") => {
+                        let _ = acks.send(&json!({"cmd": "NODE_HANDLE_ACK"})).await;
+                        m.value.get("msg").cloned().unwrap_or(Value::Null)
+                    }
+                    _ => m.value,
+                };
+                if msg_tx
+                    .send(Msg::Child(ChildEvent::Message {
+                        id,
+                        generation,
+                        msg,
+                    }))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin;
+        let exit = child.exit;
+        tokio::spawn(async move {
+            let exit = exit.wait().await;
+            // What the app wrote before it ended is logged (and on the bus)
+            // before its exit is: the pipes close with it, unless a child it
+            // left holds them, so the wait is bounded.
+            let _ = tokio::time::timeout(OUTPUT_DRAIN, all_done(output)).await;
+            let _ = tx
+                .send(Msg::Child(ChildEvent::Exited {
+                    id,
+                    generation,
+                    code: exit.code,
+                    signal: exit.signal,
+                    launch_error: exit.launch_error,
+                }))
+                .await;
+        });
+        self.launch_files.note(id, generation);
+        p.running = Some(Running {
+            pid,
+            ipc: Some(writer.clone()),
+            stdin: Some(std::sync::Arc::new(tokio::sync::Mutex::new(stdin))),
+            started: Instant::now(),
+        });
+        if worker_id.is_some() {
+            self.add_worker(id, generation, writer);
+        }
+        let Some(p) = self.procs.get_mut(&id) else {
+            return Err(unknown(id));
+        };
+        let wait_ready = p.flag("wait_ready", false);
+        let listen_timeout = p
+            .num("listen_timeout")
+            .map(Duration::from_millis)
+            .unwrap_or(self.settings.listen_timeout);
+        self.transition(id, Status::Launching, Some("start"));
+        if wait_ready {
+            self.after(listen_timeout, Timer::ReadyTimeout { id, generation });
+        } else {
+            self.transition(id, Status::Online, Some("online"));
+        }
+        Ok(())
+    }
+
+    /// An app whose program could not be started (before the fork or at
+    /// exec): the reason goes to its error log and pm2.log, and it ends errored.
+    pub(super) fn launch_failed(&mut self, id: u64, error: &str) -> String {
+        let msg = match self.procs.get(&id) {
+            Some(p) => format!("Error: {error} (app {} id {id})", p.name()),
+            None => return error.to_string(),
+        };
+        if let Some(sink) = &self.procs[&id].log {
+            sink.write(Stream::Err, format!("{msg}\n").as_bytes());
+        }
+        self.log.info(&msg);
+        self.transition(id, Status::Errored, None);
+        msg
+    }
+}
