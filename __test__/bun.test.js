@@ -9,8 +9,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
-const http = require('http');
-const net = require('net');
+const { freePort, getJson: get } = require('./support/http');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { makeHome, waitFor, isAlive, cleanupHome, root, cliRunner } = require('./support/home');
@@ -94,35 +93,6 @@ process.on('message', (m) => {
   if (m && m.data === 'crash') setImmediate(() => { throw new Error('crash requested'); });
 });
 `);
-
-function get(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function procs(name) {
   return (await pm2.list()).filter((p) => p.name === name).sort((a, b) => a.pm_id - b.pm_id);

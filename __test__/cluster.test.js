@@ -8,6 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const http = require('http');
+const { freePort, getJson: get } = require('./support/http');
 const net = require('net');
 const path = require('path');
 const { execFileSync, execFile } = require('child_process');
@@ -37,37 +38,6 @@ test.after(async () => {
 });
 
 /** A TCP port nothing listens on right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** One request: on a new connection, or on a keep-alive connection of `agent` when given. */
-function get(target, agent = false) {
-  return new Promise((resolve, reject) => {
-    const opts = typeof target === 'string' ? { socketPath: target } : { host: '127.0.0.1', port: target };
-    const req = http.get({ ...opts, path: '/', agent, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-  });
-}
-
 /**
  * A load generator: `concurrency` loops of requests until stop() (or `maxMs`, so it is
  * bounded even if a test fails). Counts successes, failures by error code, and pids seen.

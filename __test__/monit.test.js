@@ -8,6 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { hasTmux, tmuxServer } = require('./support/tmux');
 const { makeHome, waitFor, cleanupHome, cli, cliRunner } = require('./support/home');
 
 const home = makeHome('monit');
@@ -17,12 +18,7 @@ const env = { ...process.env, PM2_HOME: home };
 
 const { pm2, jlist } = cliRunner(env, apps);
 
-// A tmux server of this test's own, so no other session is touched.
-const tmuxSocket = `pm2-monit-test-${process.pid}`;
-function tmux(...args) {
-  return spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8', timeout: 10000 });
-}
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const tmux = tmuxServer('monit');
 
 test.after(() => {
   if (hasTmux) tmux('kill-server');

@@ -10,6 +10,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
+const { hasTmux, tmuxServer } = require('./support/tmux');
 const { makeHome, waitFor, cleanupHome, cli, cliRunner, root } = require('./support/home');
 
 const home = makeHome('terminal');
@@ -18,12 +19,7 @@ fs.mkdirSync(apps);
 const env = { ...process.env, PM2_HOME: home };
 const { pm2, jlist } = cliRunner(env, apps);
 
-// A tmux server of this test's own, so no other session is touched.
-const tmuxSocket = `pm2-terminal-test-${process.pid}`;
-function tmux(...args) {
-  return spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8', timeout: 10000 });
-}
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const tmux = tmuxServer('terminal');
 
 test.after(() => {
   if (hasTmux) tmux('kill-server');

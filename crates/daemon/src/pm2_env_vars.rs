@@ -105,33 +105,37 @@ pub fn chown_sockets(sockets: &[&Path]) -> Result<(), String> {
     Ok(())
 }
 
-fn uid_of(user: &str) -> Result<u32, String> {
-    if let Ok(id) = user.parse() {
+/// The id `name` stands for: itself when a number, else what `lookup` finds
+/// for it in the system's database of `what`s (named by `var` when absent).
+fn id_of(
+    name: &str,
+    var: &str,
+    what: &str,
+    lookup: impl FnOnce(&CString) -> Option<u32>,
+) -> Result<u32, String> {
+    if let Ok(id) = name.parse() {
         return Ok(id);
     }
-    let name =
-        CString::new(user).map_err(|_| format!("PM2_SOCKET_USER: no user named {user:?}"))?;
-    // SAFETY: getpwnam returns null or a pointer to a static passwd entry,
-    // read at once; nothing else in the daemon reads the user database at start.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err(format!("PM2_SOCKET_USER: no user named {user:?}"));
-    }
-    Ok(unsafe { (*pw).pw_uid })
+    let absent = || format!("{var}: no {what} named {name:?}");
+    let c_name = CString::new(name).map_err(|_| absent())?;
+    lookup(&c_name).ok_or_else(absent)
+}
+
+fn uid_of(user: &str) -> Result<u32, String> {
+    id_of(user, "PM2_SOCKET_USER", "user", |name| {
+        // SAFETY: getpwnam returns null or a pointer to a static passwd entry,
+        // read at once; nothing else in the daemon reads the user database at start.
+        let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+        (!pw.is_null()).then(|| unsafe { (*pw).pw_uid })
+    })
 }
 
 fn gid_of(group: &str) -> Result<u32, String> {
-    if let Ok(id) = group.parse() {
-        return Ok(id);
-    }
-    let name =
-        CString::new(group).map_err(|_| format!("PM2_SOCKET_GROUP: no group named {group:?}"))?;
-    // SAFETY: as in `uid_of`, for the group database.
-    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
-    if gr.is_null() {
-        return Err(format!("PM2_SOCKET_GROUP: no group named {group:?}"));
-    }
-    Ok(unsafe { (*gr).gr_gid })
+    id_of(group, "PM2_SOCKET_GROUP", "group", |name| {
+        // SAFETY: as in `uid_of`, for the group database.
+        let gr = unsafe { libc::getgrnam(name.as_ptr()) };
+        (!gr.is_null()).then(|| unsafe { (*gr).gr_gid })
+    })
 }
 
 /// Variables PM2 reads that change nothing in this daemon, with why.

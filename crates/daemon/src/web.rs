@@ -390,23 +390,13 @@ impl Routes {
     /// another token 403.
     fn authorize(&self, req: &Request) -> Result<(), Response> {
         let expected = self.token.read().ok().and_then(|t| t.clone());
-        let refuse = |status: u16, why: &str| {
-            let mut r = json(status, serde_json::json!({ "err": why }).to_string());
-            r.headers
-                .push(r#"WWW-Authenticate: Bearer realm="pm2 web""#.into());
-            Err(r)
-        };
-        match (token::presented(req), expected) {
-            (Some(given), Some(expected)) if token::matches(given, &expected) => Ok(()),
-            (None, _) => refuse(
-                401,
-                "this web interface shows the apps' environment (pm2 web --env), so every request needs its token: send `Authorization: Bearer <token>` or add `?token=<token>` (the token is in PM2_HOME/web.token)",
-            ),
-            _ => refuse(
-                403,
-                "wrong token: the token is in PM2_HOME/web.token (`pm2 web --new-token` replaces it)",
-            ),
-        }
+        token::authorize(
+            req,
+            expected.as_deref(),
+            "this web interface shows the apps' environment (pm2 web --env), so every request needs its token: send `Authorization: Bearer <token>` or add `?token=<token>` (the token is in PM2_HOME/web.token)",
+            "wrong token: the token is in PM2_HOME/web.token (`pm2 web --new-token` replaces it)",
+            |status, why| json(status, serde_json::json!({ "err": why }).to_string()),
+        )
     }
 
     /// PM2's document: `{system_info, monit, processes}`.

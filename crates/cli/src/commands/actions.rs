@@ -54,12 +54,12 @@ pub async fn act(ctx: &Ctx, action: Action, targets: &[String]) -> Outcome {
         if let Some((_, apps, base)) = configs.iter().find(|(name, _, _)| name == t) {
             if t == PIPED {
                 // As PM2: the running apps of the list, the others left out quietly.
-                act_on_piped(&client, ctx, action, apps, base).await?;
+                act_on_config(&client, ctx, action, apps, base, ConfigSource::Piped).await?;
             } else if refreshing {
                 // As in PM2, the apps of the file not running yet are started.
                 start_apps(&client, ctx, apps.clone(), base, action).await?;
             } else {
-                act_on_config(&client, ctx, action, apps, base).await?;
+                act_on_config(&client, ctx, action, apps, base, ConfigSource::File).await?;
             }
         } else {
             act_on_target(&client, ctx, action, t).await?;
@@ -138,51 +138,32 @@ async fn switch_watch(client: &Client, action: Action, ids: &[u64]) -> Outcome {
 /// The target naming a config read from stdin.
 const PIPED: &str = "-";
 
-/// Each running app of a piped config, by name, as PM2 acts on it: with the
-/// config's options, no line for the apps not running, and no failure when
-/// none is.
-async fn act_on_piped(
-    client: &Client,
-    ctx: &Ctx,
-    action: Action,
-    apps: &[pm2_config::Options],
-    base: &Path,
-) -> Outcome {
-    let list = client.list().await?;
-    for app in apps {
-        let Some(name) = ecosystem::app_name(app) else {
-            continue;
-        };
-        let ids = ids_named(&list, &name);
-        if ids.is_empty() {
-            continue;
-        }
-        let opts = ecosystem_action_options(ctx, base, app.clone());
-        client.act_on_ids(action, &ids, &list, &opts).await?;
-        for id in ids {
-            ctx.info(&format!("[{name}]({id}) ✓"));
-        }
-    }
-    Ok(())
+/// Where the apps a command acts on by name were read from: PM2 treats the
+/// apps not running differently for each.
+#[derive(Clone, Copy, PartialEq)]
+enum ConfigSource {
+    /// Read from stdin: no line for the apps not running, no failure when
+    /// none is, and `--only` not applied.
+    Piped,
+    /// An ecosystem file: a warning for each app not running, and a failure
+    /// when none is.
+    File,
 }
 
-fn ids_named(list: &[Value], name: &str) -> Vec<u64> {
-    list.iter()
-        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
-        .filter_map(target::pm_id)
-        .collect()
-}
-
-/// Each app of an ecosystem file, by name; restarts and reloads take the
-/// file's options and always refresh the env.
+/// Each app of a config, by name, with the config's options; restarts and
+/// reloads always refresh the env.
 async fn act_on_config(
     client: &Client,
     ctx: &Ctx,
     action: Action,
     apps: &[pm2_config::Options],
     base: &Path,
+    source: ConfigSource,
 ) -> Outcome {
-    let only = app_options::only(&ctx.flags);
+    let only = match source {
+        ConfigSource::Piped => Vec::new(),
+        ConfigSource::File => app_options::only(&ctx.flags),
+    };
     let list = client.list().await?;
     let mut acted = false;
     for app in apps {
@@ -194,7 +175,9 @@ async fn act_on_config(
         }
         let ids = ids_named(&list, &name);
         if ids.is_empty() {
-            output::warn(&format!("App {name} not running"));
+            if source == ConfigSource::File {
+                output::warn(&format!("App {name} not running"));
+            }
             continue;
         }
         let opts = ecosystem_action_options(ctx, base, app.clone());
@@ -204,11 +187,18 @@ async fn act_on_config(
         }
         acted = true;
     }
-    if acted {
+    if acted || source == ConfigSource::Piped {
         Ok(())
     } else {
         Err(Failure::Warn("No process found".into()))
     }
+}
+
+fn ids_named(list: &[Value], name: &str) -> Vec<u64> {
+    list.iter()
+        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .filter_map(target::pm_id)
+        .collect()
 }
 
 pub async fn reset(ctx: &Ctx, t: &str) -> Outcome {

@@ -59,59 +59,63 @@ pub fn from_conf(conf: &Value) -> (Option<Policy>, Vec<String>) {
     let keys = &conf[SECTION];
     let mut problems = Vec::new();
     let mut policy = Policy::default();
-    let mut bad = |key: &str, v: &Value, want: &str| {
-        problems.push(format!(
-            "{SECTION}:{key} {} is not {want}; using the default",
-            display(v)
-        ));
-    };
-    if let Some(v) = present(keys, "max_size") {
-        match pm2_config::parse_bytes(v) {
-            Ok(n) => policy.max_size = n,
-            Err(_) => bad("max_size", v, "a size like 10M, 500K or 1G"),
-        }
+    if let Some(n) = setting(
+        keys,
+        "max_size",
+        "a size like 10M, 500K or 1G",
+        &mut problems,
+        |v| pm2_config::parse_bytes(v).ok(),
+    ) {
+        policy.max_size = n;
     }
-    if let Some(v) = present(keys, "retain") {
-        match v {
-            Value::String(s) if s.trim().eq_ignore_ascii_case("all") => policy.retain = None,
-            _ => match as_int(v) {
-                Some(n) => policy.retain = Some(n as usize),
-                None => bad("retain", v, "a number of files or \"all\""),
-            },
-        }
+    if let Some(n) = setting(
+        keys,
+        "retain",
+        "a number of files or \"all\"",
+        &mut problems,
+        |v| match v {
+            Value::String(s) if s.trim().eq_ignore_ascii_case("all") => Some(None),
+            _ => as_int(v).map(|n| Some(n as usize)),
+        },
+    ) {
+        policy.retain = n;
     }
-    if let Some(v) = present(keys, "compress") {
-        match as_bool(v) {
-            Some(b) => policy.compress = b,
-            None => bad("compress", v, "true or false"),
-        }
+    if let Some(b) = setting(keys, "compress", "true or false", &mut problems, as_bool) {
+        policy.compress = b;
     }
-    if let Some(v) = present(keys, "dateFormat") {
-        match v
-            .as_str()
-            .filter(|s| !s.trim().is_empty() && !s.contains('/'))
-        {
-            Some(s) => policy.date_format = s.to_string(),
-            None => bad("dateFormat", v, "a date format without '/'"),
-        }
+    if let Some(s) = setting(
+        keys,
+        "dateFormat",
+        "a date format without '/'",
+        &mut problems,
+        |v| {
+            v.as_str()
+                .filter(|s| !s.trim().is_empty() && !s.contains('/'))
+                .map(str::to_string)
+        },
+    ) {
+        policy.date_format = s;
     }
-    if let Some(v) = present(keys, "rotateInterval") {
-        match v.as_str().map(parse_cron) {
-            Some(Ok(cron)) => policy.rotate_interval = Some(cron),
-            _ => bad("rotateInterval", v, "a cron pattern such as \"0 0 * * *\""),
-        }
+    let cron = "a cron pattern such as \"0 0 * * *\"";
+    if let Some(c) = setting(keys, "rotateInterval", cron, &mut problems, |v| {
+        parse_cron(v.as_str()?).ok()
+    }) {
+        policy.rotate_interval = Some(c);
     }
-    if let Some(v) = present(keys, "rotateModule") {
-        match as_bool(v) {
-            Some(b) => policy.rotate_module = b,
-            None => bad("rotateModule", v, "true or false"),
-        }
+    if let Some(b) = setting(
+        keys,
+        "rotateModule",
+        "true or false",
+        &mut problems,
+        as_bool,
+    ) {
+        policy.rotate_module = b;
     }
-    if let Some(v) = present(keys, "workerInterval") {
-        match as_int(v).filter(|n| *n >= 1) {
-            Some(n) => policy.worker_interval = Duration::from_secs(n),
-            None => bad("workerInterval", v, "a number of seconds, at least 1"),
-        }
+    let seconds = "a number of seconds, at least 1";
+    if let Some(n) = setting(keys, "workerInterval", seconds, &mut problems, |v| {
+        as_int(v).filter(|n| *n >= 1)
+    }) {
+        policy.worker_interval = Duration::from_secs(n);
     }
     if present(keys, "TZ").is_some() {
         problems.push(format!(
@@ -119,6 +123,26 @@ pub fn from_conf(conf: &Value) -> (Option<Policy>, Vec<String>) {
         ));
     }
     (Some(policy), problems)
+}
+
+/// What `parse` reads from `keys[key]` (`None` when it is absent); a value
+/// `parse` refuses is named in `problems`, as not `want`, and gives `None`.
+fn setting<T>(
+    keys: &Value,
+    key: &str,
+    want: &str,
+    problems: &mut Vec<String>,
+    parse: impl FnOnce(&Value) -> Option<T>,
+) -> Option<T> {
+    let v = present(keys, key)?;
+    let parsed = parse(v);
+    if parsed.is_none() {
+        problems.push(format!(
+            "{SECTION}:{key} {} is not {want}; using the default",
+            display(v)
+        ));
+    }
+    parsed
 }
 
 fn present<'a>(keys: &'a Value, key: &str) -> Option<&'a Value> {

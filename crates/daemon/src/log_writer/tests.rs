@@ -83,21 +83,29 @@ fn rotated_copies(d: &Path, stem: &str) -> Vec<String> {
     names
 }
 
+/// A sink writing out `out` for the process `pm_id`/`name`, rotated by
+/// `rotation`; `is_module` as for a module's logs.
+fn rotated_sink(
+    out: PathBuf,
+    is_module: bool,
+    pm_id: u64,
+    name: &str,
+    rotation: Arc<LogRotation>,
+) -> Arc<LogSink> {
+    let cfg = LogConfig {
+        out: Some(out),
+        is_module,
+        ..LogConfig::default()
+    };
+    let process = json!({"pm_id": pm_id, "name": name});
+    LogSink::new(cfg, process, Bus::default(), Some(rotation)).unwrap()
+}
+
 #[tokio::test]
 async fn a_full_file_rotates_at_a_line_end_and_no_byte_is_lost() {
     let d = temp_dir("rotate");
     let rotation = rotation_in(&d, r#""max_size": "10", "retain": "all""#);
-    let cfg = LogConfig {
-        out: Some(d.join("a-out.log")),
-        ..LogConfig::default()
-    };
-    let sink = LogSink::new(
-        cfg,
-        json!({"pm_id": 0, "name": "a"}),
-        Bus::default(),
-        Some(rotation),
-    )
-    .unwrap();
+    let sink = rotated_sink(d.join("a-out.log"), false, 0, "a", rotation);
     // 8 bytes: not full. Then a chunk that makes it full mid-line: the
     // file is cut at the end of that line, in the next chunk.
     sink.write(Stream::Out, b"1234567\n");
@@ -130,32 +138,11 @@ async fn a_full_file_rotates_at_a_line_end_and_no_byte_is_lost() {
 async fn a_module_keeps_its_logs_when_rotate_module_is_false() {
     let d = temp_dir("module");
     let rotation = rotation_in(&d, r#""max_size": "4", "rotateModule": "false""#);
-    let cfg = LogConfig {
-        out: Some(d.join("m-out.log")),
-        is_module: true,
-        ..LogConfig::default()
-    };
-    let sink = LogSink::new(
-        cfg,
-        json!({"pm_id": 0, "name": "m"}),
-        Bus::default(),
-        Some(rotation.clone()),
-    )
-    .unwrap();
+    let sink = rotated_sink(d.join("m-out.log"), true, 0, "m", rotation.clone());
     sink.write(Stream::Out, b"hello world\n");
     assert!(rotated_copies(&d, "m-out").is_empty());
     // The same output from an app rotates.
-    let cfg = LogConfig {
-        out: Some(d.join("a-out.log")),
-        ..LogConfig::default()
-    };
-    let app = LogSink::new(
-        cfg,
-        json!({"pm_id": 1, "name": "a"}),
-        Bus::default(),
-        Some(rotation),
-    )
-    .unwrap();
+    let app = rotated_sink(d.join("a-out.log"), false, 1, "a", rotation);
     app.write(Stream::Out, b"hello world\n");
     assert_eq!(rotated_copies(&d, "a-out").len(), 1);
     std::fs::remove_dir_all(&d).unwrap();

@@ -112,23 +112,13 @@ impl Dashboard {
 
     fn authorize(&self, req: &Request) -> Result<(), Response> {
         let expected = self.token.read().ok().and_then(|t| t.clone());
-        let refuse = |status: u16, why: &str| {
-            let mut r = error(status, why);
-            r.headers
-                .push(r#"WWW-Authenticate: Bearer realm="pm2 web""#.into());
-            Err(r)
-        };
-        match (token::presented(req), expected) {
-            (Some(given), Some(expected)) if token::matches(given, &expected) => Ok(()),
-            (None, _) => refuse(
-                401,
-                "the dashboard needs its token: open the URL `pm2 web` prints (the token is in PM2_HOME/web.token)",
-            ),
-            _ => refuse(
-                403,
-                "wrong token: open the URL `pm2 web` prints (`pm2 web --new-token` replaces the token)",
-            ),
-        }
+        token::authorize(
+            req,
+            expected.as_deref(),
+            "the dashboard needs its token: open the URL `pm2 web` prints (the token is in PM2_HOME/web.token)",
+            "wrong token: open the URL `pm2 web` prints (`pm2 web --new-token` replaces the token)",
+            error,
+        )
     }
 
     pub async fn answer(&self, req: Request) -> Response {

@@ -4,7 +4,7 @@
 //! made when first needed and replaced by `pm2 web --new-token`. A request
 //! presents it as `Authorization: Bearer <token>` or `?token=<token>`.
 
-use super::http::Request;
+use super::http::{Request, Response};
 use pm2_config::Paths;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -100,6 +100,28 @@ pub fn presented(req: &Request) -> Option<&str> {
             .split('&')
             .find_map(|pair| pair.strip_prefix("token="))
     })
+}
+
+/// Lets a request through when it carries the token `expected`; else the
+/// refusal `reply` builds, 401 with `missing` when it carries none, 403 with
+/// `wrong` when it carries another, and a header naming the scheme.
+pub fn authorize(
+    req: &Request,
+    expected: Option<&str>,
+    missing: &str,
+    wrong: &str,
+    reply: impl Fn(u16, &str) -> Response,
+) -> Result<(), Response> {
+    let (status, why) = match (presented(req), expected) {
+        (Some(given), Some(expected)) if matches(given, expected) => return Ok(()),
+        (None, _) => (401, missing),
+        _ => (403, wrong),
+    };
+    let mut refusal = reply(status, why);
+    refusal
+        .headers
+        .push(r#"WWW-Authenticate: Bearer realm="pm2 web""#.into());
+    Err(refusal)
 }
 
 /// Whether `presented` is `expected`, in a time that does not depend on
