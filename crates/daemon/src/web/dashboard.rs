@@ -205,7 +205,8 @@ impl Dashboard {
         match self.sup.get(id).await {
             Ok(p) => {
                 let env = p["pm2_env"]["env"].as_object().cloned().unwrap_or_default();
-                json_reply(200, &json!({"id": id, "env": mask::masked(&env)}))
+                let name = p["pm2_env"]["name"].as_str().unwrap_or_default();
+                json_reply(200, &json!({"id": id, "env": mask::masked(&env, name)}))
             }
             Err(e) => error(404, &e),
         }
