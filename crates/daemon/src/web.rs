@@ -225,7 +225,12 @@ impl Web {
             env: config.env,
         };
         let ctx = Arc::new(Routes {
-            dashboard: dashboard::Dashboard::new(sup.clone(), bus, self.token.clone()),
+            dashboard: dashboard::Dashboard::new(
+                sup.clone(),
+                bus,
+                self.token.clone(),
+                config.env && !self.env_forbidden,
+            ),
             sup,
             started: self.started,
             show_env: config.env,
