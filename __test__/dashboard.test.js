@@ -88,6 +88,10 @@ test('the dashboard refuses requests without the token, and actions from another
     const wrong = await request(port, { path: `${p}${p.includes('?') ? '&' : '?'}token=${'0'.repeat(64)}` });
     assert.strictEqual(wrong.status, 403, p);
   }
+  // The env is not served without `pm2 web --env`, even with the token.
+  const env = await request(port, { path: `/api/env/0?token=${token}` });
+  assert.strictEqual(env.status, 403);
+  assert.match(JSON.parse(env.body).err, /pm2 web --env/);
   // PM2's JSON list stays where tools read it, without a token.
   assert.strictEqual((await request(port, { path: '/' })).status, 200);
 
@@ -207,9 +211,14 @@ test('in Chromium: the live list, sparklines, the log stream, restart, a custom 
   await ev(`document.getElementById('confirm-yes').click()`);
   await waitFor(() => ev(`[...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('{"hello":"world"}'))`), { what: 'the action\'s reply' });
 
-  // The env: never sent until asked, then with secrets masked.
+  // The env: without `pm2 web --env` the page says it needs it.
   assert.ok(!(await ev(`document.documentElement.outerHTML.includes('plain-value')`)), 'no env before it is asked for');
   await ev(`document.getElementById('d-env-box').open = true; document.getElementById('d-env-load').click()`);
+  const off = await waitFor(() => ev(`(() => { const c = document.querySelector('#d-env td.env-off'); return c && c.textContent; })()`), { what: 'the note that the env needs --env' });
+  assert.match(off, /pm2 web --env/);
+  // With it (same address, same token): shown on request, secrets masked.
+  pm2(home, ['web', new URL(url).port, '--env']);
+  await ev(`document.getElementById('d-env-load').click()`);
   const env = await waitFor(() => ev(`(() => { const o = {}; for (const tr of document.querySelectorAll('#d-env tr')) o[tr.cells[0].textContent] = tr.cells[1].textContent; return o.SHOWN_SETTING && o; })()`), { what: 'the env table' });
   assert.strictEqual(env.SHOWN_SETTING, 'plain-value');
   assert.notStrictEqual(env.API_KEY, undefined);

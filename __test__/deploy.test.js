@@ -262,6 +262,11 @@ describe('pm2 deploy over ssh and git', { skip, concurrency: false }, () => {
     for (let i = 0; i < HOSTS.length; i++) {
       assert.ok(r.out.includes(`v2 [] in ${hostDir(i)}/app/current\n`), r.out);
     }
+    // Several words each reach the host whole: spaces, quotes and `;` stay in their word.
+    const words = deploy('production', 'exec', 'printf', '<%s>', 'a b', "it's", 'x;echo injected');
+    assert.strictEqual(words.code, 0, words.err);
+    assert.ok(words.out.includes("<a b><it's><x;echo injected>"), words.out);
+    assert.ok(!/^injected$/m.test(words.out), words.out);
     const failed = deploy('production', 'exec', 'exit 7');
     assert.strictEqual(failed.code, 1);
     assert.match(failed.err, /Deploy failed on host 127\.0\.0\.1\nDeploy failed with exit code: 7/);

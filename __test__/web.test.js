@@ -143,6 +143,20 @@ test('pm2 web: PM2\'s JSON list at /, Prometheus text at /metrics, on 127.0.0.1 
  * An app with secrets in its env: one from the shell, one from its ecosystem file, one in an
  * `env_<name>` block, and one set with `pm2 set` (which its agent reports back in axm_options).
  */
+/** A streamed answer being read: `text()` so far, and `ended` once the server closes it. */
+function openStream(port, p) {
+  let data = '';
+  const sock = net.connect({ host: '127.0.0.1', port }, () => {
+    sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  });
+  sock.on('data', (d) => { data += d; });
+  const ended = new Promise((resolve, reject) => {
+    sock.on('end', resolve);
+    sock.on('error', reject);
+  });
+  return { text: () => data, ended, close: () => sock.destroy() };
+}
+
 async function appWithSecrets(t, home) {
   const { dir } = apps(t);
   const app = path.join(dir, 'configured.js');
@@ -263,6 +277,21 @@ test('pm2 web --env serves the env to requests with the token only; --new-token 
   assert.strictEqual(metrics.status, 200);
   assert.match(metrics.body, /^pm2_process_up\{id="0",name="api",namespace="default"\} 1$/m);
 
+  // The dashboard's env view, with --env: every name, no secret value (a
+  // module's conf under its own name included).
+  const envView = await request(port, { path: `/api/env/0?token=${token}` });
+  assert.strictEqual(envView.status, 200, envView.body);
+  const shownEnv = JSON.parse(envView.body).env;
+  assert.ok(!envView.body.includes(secret), envView.body);
+  assert.strictEqual(shownEnv.DB_PASSWORD, '••••••');
+  assert.strictEqual(shownEnv.api, '••••••', 'the app\'s conf JSON');
+  assert.ok('MY_SECRET_TOKEN' in shownEnv);
+
+  // Streams opened with the old token end when it is replaced.
+  const events = openStream(port, `/api/events?token=${token}`);
+  t.after(() => events.close());
+  await waitFor(() => events.text().includes('event: hello'), { what: 'the live feed' });
+
   // A new token: the old one is refused at once, the new one works.
   const rotated = pm2(home, ['web', '--new-token']);
   assert.strictEqual(rotated.status, 0, rotated.stderr);
@@ -272,6 +301,8 @@ test('pm2 web --env serves the env to requests with the token only; --new-token 
   assert.ok(rotated.stdout.includes(`?token=${fresh}`), rotated.stdout);
   assert.strictEqual((await request(port, { path: `/?token=${token}` })).status, 403);
   assert.strictEqual((await request(port, { path: `/?token=${fresh}` })).status, 200);
+  // The feed checks its token at each tick (2 s).
+  await Promise.race([events.ended, new Promise((_, no) => setTimeout(() => no(new Error('the feed opened with the old token is still open')), 10000).unref())]);
 
   // The setting, --env included, comes back with the next daemon.
   assert.strictEqual(pm2(home, ['kill']).status, 0);
@@ -285,6 +316,11 @@ test('pm2 web --env serves the env to requests with the token only; --new-token 
   const open = await request(port);
   assert.strictEqual(open.status, 200);
   assert.ok(!open.body.includes(secret));
+  // Without --env the dashboard serves no env either, token or not.
+  const noEnv = await request(port, { path: `/api/env/0?token=${fresh}` });
+  assert.strictEqual(noEnv.status, 403);
+  assert.match(JSON.parse(noEnv.body).err, /pm2 web --env/);
+  assert.ok(!noEnv.body.includes(secret));
 });
 
 test('pm2 web refuses a token file other users can read, and --env with a value', async (t) => {

@@ -112,7 +112,6 @@ impl Paths {
 /// Writes `path` through a temp file in the same directory, fsynced, then renamed,
 /// so a reader sees either the old or the new content, never half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     // One temp file per write: concurrent writers in one process (API calls
@@ -120,23 +119,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.{}.{n}.partial", std::process::id()));
+    write_through(&tmp, path, bytes)
+}
+
+/// Writes `bytes` to `tmp`, a fresh file of mode 0600, then renames it to `path`.
+fn write_through(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    // A leftover of an earlier process with the same pid would keep its own
+    // mode (maybe readable by all) if it were opened in place: it goes, and
+    // the temp file is created anew.
+    let _ = fs::remove_file(tmp);
     let written = (|| {
-        // O_NONBLOCK | O_NOFOLLOW: whatever sits at the temp path (a FIFO, a
-        // link) fails the open instead of hanging it or redirecting it.
+        // O_EXCL (which implies not following a link) | O_NONBLOCK: whatever
+        // appears at the temp path meanwhile fails the open instead of
+        // hanging it, redirecting it or lending it its mode.
         let mut f = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-            .open(&tmp)?;
+            .open(tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(tmp, path)
     })();
     // A full disk or any other failure leaves no partial file behind.
     if written.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     written
 }
@@ -146,6 +155,25 @@ use std::os::unix::fs::OpenOptionsExt;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leftover_temp_file_does_not_lend_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pm2-atomic-mode-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(".web.token.partial");
+        fs::write(&tmp, "old").unwrap();
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o666)).unwrap();
+        let file = dir.join("web.token");
+        write_through(&tmp, &file, b"secret").unwrap();
+        assert_eq!(fs::read(&file).unwrap(), b"secret");
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!tmp.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn concurrent_writes_in_one_process_leave_one_whole_file() {

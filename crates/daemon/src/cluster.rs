@@ -149,8 +149,8 @@ impl Cluster {
         tokio::spawn(async move {
             while let Some((msg, fd)) = rx.recv().await {
                 let sent = match &fd {
-                    Some(fd) => ipc.send_with_fd(&msg, fd.as_raw_fd()).await,
-                    None => ipc.send(&msg).await,
+                    Some(fd) => ipc.send_internal_with_fd(&msg, fd.as_raw_fd()).await,
+                    None => ipc.send_internal(&msg).await,
                 };
                 if sent.is_err() {
                     break;

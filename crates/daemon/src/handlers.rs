@@ -290,7 +290,7 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
             one(json!(crate::web::start(d, config, new_token).await?))
         }
         "webStop" => one(json!({"stopped": crate::web::stop(d)})),
-        "webNewToken" => one(crate::web::new_token(d)?),
+        "webNewToken" => one(crate::web::new_token(d).await?),
         // Ours: answers once the Node apps just started have booted, or after
         // the given milliseconds (at most 10 s); the CLI's table waits on it.
         "waitBooted" => {

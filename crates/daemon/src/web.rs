@@ -192,11 +192,17 @@ impl Web {
             return Err("web: --env is refused: PM2_WEB_STRIP_ENV_VARS is set in the daemon's environment, so the apps' env is never served; start the daemon without it (pm2 kill, then a command without it) to use --env".into());
         }
         // The dashboard always needs the token; the list only with `--env`.
-        let token = if new_token {
-            token::create(paths)?
-        } else {
-            token::load_or_create(paths)?
-        };
+        // File reads and an fsynced write: off the runtime's threads.
+        let home = paths.clone();
+        let token = tokio::task::spawn_blocking(move || {
+            if new_token {
+                token::create(&home)
+            } else {
+                token::load_or_create(&home)
+            }
+        })
+        .await
+        .map_err(|e| format!("web: the token could not be read: {e}"))??;
         self.set_token(token.clone());
         let previous = self.current();
         // Rebinding the same address needs the old listener closed first;
@@ -225,7 +231,12 @@ impl Web {
             env: config.env,
         };
         let ctx = Arc::new(Routes {
-            dashboard: dashboard::Dashboard::new(sup.clone(), bus, self.token.clone()),
+            dashboard: dashboard::Dashboard::new(
+                sup.clone(),
+                bus,
+                self.token.clone(),
+                config.env && !self.env_forbidden,
+            ),
             sup,
             started: self.started,
             show_env: config.env,
@@ -259,8 +270,13 @@ pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Sta
         .await?;
     if !d.settings.in_process {
         let text = serde_json::to_vec(&actual).map_err(|e| e.to_string())?;
-        pm2_config::write_atomic(&saved_file(&d.paths), &text)
-            .map_err(|e| format!("web: cannot save {}: {e}", saved_file(&d.paths).display()))?;
+        let file = saved_file(&d.paths);
+        tokio::task::spawn_blocking(move || {
+            pm2_config::write_atomic(&file, &text)
+                .map_err(|e| format!("web: cannot save {}: {e}", file.display()))
+        })
+        .await
+        .map_err(|e| format!("web: the setting could not be saved: {e}"))??;
     }
     d.log.info(&format!(
         "web interface listening on http://{} (process list at /, Prometheus metrics at /metrics, dashboard at /dashboard with the token); {}",
@@ -286,8 +302,11 @@ pub async fn start(d: &Daemon, config: WebConfig, new_token: bool) -> Result<Sta
 
 /// `pm2 web --new-token`: replaces the token; a web interface showing the
 /// env takes the new one at once.
-pub fn new_token(d: &Daemon) -> Result<Value, String> {
-    let token = token::create(&d.paths)?;
+pub async fn new_token(d: &Daemon) -> Result<Value, String> {
+    let home = d.paths.clone();
+    let token = tokio::task::spawn_blocking(move || token::create(&home))
+        .await
+        .map_err(|e| format!("web: the token could not be written: {e}"))??;
     d.web.set_token(token.clone());
     d.log.info("web interface token replaced");
     let running = d.web.current();

@@ -210,19 +210,26 @@ pub struct IpcWriter {
 }
 
 impl IpcWriter {
-    /// Sends one JSON message.
+    /// Sends one JSON message as the app's own (a user packet is never
+    /// framed as internal, whatever its `cmd`).
     pub async fn send(&self, value: &Value) -> io::Result<()> {
-        self.send_inner(value, None).await
+        self.send_inner(value, None, false).await
     }
 
-    /// Sends one message with a descriptor attached (Node's `NODE_HANDLE`).
-    pub async fn send_with_fd(&self, value: &Value, fd: RawFd) -> io::Result<()> {
-        self.send_inner(value, Some(fd)).await
+    /// Sends one of the runtime's internal messages (the cluster protocol,
+    /// handle ACKs), framed as the child's runtime expects them.
+    pub async fn send_internal(&self, value: &Value) -> io::Result<()> {
+        self.send_inner(value, None, true).await
     }
 
-    async fn send_inner(&self, value: &Value, fd: Option<RawFd>) -> io::Result<()> {
+    /// Sends an internal message with a descriptor attached (Node's `NODE_HANDLE`).
+    pub async fn send_internal_with_fd(&self, value: &Value, fd: RawFd) -> io::Result<()> {
+        self.send_inner(value, Some(fd), true).await
+    }
+
+    async fn send_inner(&self, value: &Value, fd: Option<RawFd>, internal: bool) -> io::Result<()> {
         let mut line = Vec::new();
-        if self.peer == Peer::Bun && is_internal(value) {
+        if internal && self.peer == Peer::Bun && is_internal(value) {
             line.push(BUN_INTERNAL);
         }
         serde_json::to_writer(&mut line, value)?;
@@ -297,11 +304,14 @@ mod tests {
         assert_eq!(reader.next().await.unwrap().unwrap().value, json!({"a": 1}));
 
         writer
-            .send(&json!({"cmd": "NODE_CLUSTER", "act": "disconnect"}))
+            .send_internal(&json!({"cmd": "NODE_CLUSTER", "act": "disconnect"}))
             .await
             .unwrap();
         writer.send(&json!({"cmd": "app"})).await.unwrap();
-        let want = b"\x02{\"cmd\":\"NODE_CLUSTER\",\"act\":\"disconnect\"}\n{\"cmd\":\"app\"}\n";
+        // A user packet forwarded to the app keeps its `NODE_` cmd unmarked:
+        // Bun would take it for its own and the app would never see it.
+        writer.send(&json!({"cmd": "NODE_user"})).await.unwrap();
+        let want = b"\x02{\"cmd\":\"NODE_CLUSTER\",\"act\":\"disconnect\"}\n{\"cmd\":\"app\"}\n{\"cmd\":\"NODE_user\"}\n";
         let mut got = vec![0u8; want.len()];
         child.read_exact(&mut got).unwrap();
         assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
@@ -374,7 +384,7 @@ mod tests {
         let (_reader, writer) = split(parent, Peer::Node);
         let (a, mut b) = StdStream::pair().unwrap();
         writer
-            .send_with_fd(&json!({"cmd": "NODE_HANDLE"}), a.as_raw_fd())
+            .send_internal_with_fd(&json!({"cmd": "NODE_HANDLE"}), a.as_raw_fd())
             .await
             .unwrap();
         drop(a);

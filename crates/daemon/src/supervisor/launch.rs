@@ -70,7 +70,7 @@ impl Actor {
                     // (Node queues them until then); the message itself is
                     // delivered like any other.
                     Some("NODE_HANDLE") => {
-                        let _ = acks.send(&json!({"cmd": "NODE_HANDLE_ACK"})).await;
+                        let _ = acks.send_internal(&json!({"cmd": "NODE_HANDLE_ACK"})).await;
                         m.value.get("msg").cloned().unwrap_or(Value::Null)
                     }
                     _ => m.value,

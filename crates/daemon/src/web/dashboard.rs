@@ -9,7 +9,8 @@
 //! - `GET /api/events` the list and host figures, live (`live`)
 //! - `GET /api/logs?id=N` the app's recent log lines, then its new ones
 //! - `GET /api/process/N` the app's `describe` fields, env left out
-//! - `GET /api/env/N` the app's env, secret-looking values masked (`mask`)
+//! - `GET /api/env/N` the app's env, secret-looking values masked (`mask`),
+//!   with `pm2 web --env` only
 //! - `POST /api/action` `{action, id, param}`: restart, reload, stop, start,
 //!   delete, flush, trigger (an app's custom action)
 
@@ -42,6 +43,9 @@ pub struct Dashboard {
     sup: Supervisor,
     bus: Bus,
     token: Arc<RwLock<Option<String>>>,
+    /// `pm2 web --env` is on (and PM2_WEB_STRIP_ENV_VARS is not set):
+    /// only then does `/api/env/N` answer.
+    show_env: bool,
     live: Arc<live::Live>,
     log_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -100,12 +104,18 @@ fn same_origin(req: &Request) -> bool {
 }
 
 impl Dashboard {
-    pub fn new(sup: Supervisor, bus: Bus, token: Arc<RwLock<Option<String>>>) -> Dashboard {
+    pub fn new(
+        sup: Supervisor,
+        bus: Bus,
+        token: Arc<RwLock<Option<String>>>,
+        show_env: bool,
+    ) -> Dashboard {
         Dashboard {
             sup,
             bus,
+            live: Arc::new(live::Live::new(token.clone())),
             token,
-            live: Arc::default(),
+            show_env,
             log_slots: Arc::new(tokio::sync::Semaphore::new(logs::MAX_FOLLOWERS)),
         }
     }
@@ -125,6 +135,8 @@ impl Dashboard {
         if let Err(refused) = self.authorize(&req) {
             return refused;
         }
+        // Streams end when this token is replaced.
+        let opened_with = token::presented(&req).unwrap_or_default().to_string();
         let path = req.path.clone();
         match (req.method.as_str(), path.as_str()) {
             ("GET" | "HEAD", "/dashboard" | "/dashboard/") => {
@@ -140,7 +152,7 @@ impl Dashboard {
             ("GET" | "HEAD", "/dashboard/style.css") => {
                 page_file("text/css; charset=utf-8", STYLE_CSS)
             }
-            ("GET", "/api/events") => match self.live.join(&self.sup).await {
+            ("GET", "/api/events") => match self.live.join(&self.sup, &opened_with).await {
                 Some(chunks) => sse(chunks),
                 None => error(429, "too many dashboard pages are open at once; close one"),
             },
@@ -152,7 +164,11 @@ impl Dashboard {
                 let Ok(slot) = self.log_slots.clone().try_acquire_owned() else {
                     return error(429, "too many app logs are followed at once; close a page");
                 };
-                match logs::follow(&self.sup, &self.bus, id, slot).await {
+                let opener = logs::Opener {
+                    current: self.token.clone(),
+                    token: opened_with,
+                };
+                match logs::follow(&self.sup, &self.bus, id, slot, opener).await {
                     Ok(chunks) => sse(chunks),
                     Err(e) => error(404, &e),
                 }
@@ -163,6 +179,10 @@ impl Dashboard {
                     Err(bad) => bad,
                 }
             }
+            ("GET", p) if p.starts_with("/api/env/") && !self.show_env => error(
+                403,
+                "the apps' env is not served: start the web interface with `pm2 web --env` to show it (refused while PM2_WEB_STRIP_ENV_VARS is set)",
+            ),
             ("GET", p) if p.starts_with("/api/env/") => match id_in(&p["/api/env/".len()..]) {
                 Ok(id) => self.env(id).await,
                 Err(bad) => bad,
@@ -195,7 +215,8 @@ impl Dashboard {
         match self.sup.get(id).await {
             Ok(p) => {
                 let env = p["pm2_env"]["env"].as_object().cloned().unwrap_or_default();
-                json_reply(200, &json!({"id": id, "env": mask::masked(&env)}))
+                let name = p["pm2_env"]["name"].as_str().unwrap_or_default();
+                json_reply(200, &json!({"id": id, "env": mask::masked(&env, name)}))
             }
             Err(e) => error(404, &e),
         }

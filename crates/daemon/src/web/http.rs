@@ -1,6 +1,10 @@
 //! The smallest HTTP/1.1 server the web interface needs: one request per
 //! connection (answered with `Connection: close`), a bounded request head and
 //! body, a deadline per connection and a cap on connections served at once.
+//! A connection counts against that cap only once its request head has
+//! arrived: clients that connect and say nothing hold one of the separate
+//! slots for arrivals, for [`HEAD_DEADLINE`] at most, and cannot lock out
+//! `/ready` or the dashboard.
 //! A streamed answer (the dashboard's server-sent events) has no deadline:
 //! it lasts while its producer sends, and its producer's queue is bounded.
 
@@ -13,8 +17,12 @@ use tokio::sync::Semaphore;
 
 /// A request head larger than this is refused (431).
 pub const MAX_HEAD: usize = 8 * 1024;
-/// Connections served at once; more wait in the listen backlog.
+/// Requests served at once (their heads read); more wait for a slot, up to
+/// [`DEADLINE`], then get 503.
 pub const MAX_CONNECTIONS: usize = 32;
+/// Connections whose request head has not arrived yet (or that wait for a
+/// serving slot); more wait in the listen backlog.
+pub const MAX_ARRIVING: usize = 128;
 /// A connection that has not sent its whole request head by then is dropped:
 /// clients send it at once, and a silent one must not hold a slot for long.
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(2);
@@ -220,18 +228,26 @@ fn serialize(resp: &Response, head_only: bool) -> Vec<u8> {
     bytes
 }
 
-/// Answers one connection; a streamed answer is handed back to be sent
-/// without the connection's deadline.
-async fn serve_one<H, F>(
+/// Reads one connection's request head, within [`HEAD_DEADLINE`]: the
+/// request, or the answer to a bad head, or `Err(None)` to just close.
+async fn read_head_in_time(stream: &mut TcpStream) -> Result<Request, Option<Response>> {
+    tokio::time::timeout(HEAD_DEADLINE, read_head(stream))
+        .await
+        .unwrap_or(Err(None))
+}
+
+/// Answers one connection whose head was read; a streamed answer is handed
+/// back to be sent without the connection's deadline.
+async fn answer<H, F>(
     mut stream: TcpStream,
+    head: Result<Request, Option<Response>>,
     handler: Arc<H>,
 ) -> Option<(TcpStream, tokio::sync::mpsc::Receiver<Vec<u8>>)>
 where
     H: Fn(Request) -> F + Send + Sync,
     F: Future<Output = Response> + Send,
 {
-    let head = tokio::time::timeout(HEAD_DEADLINE, read_head(&mut stream)).await;
-    let (mut resp, head_only) = match head.unwrap_or(Err(None)) {
+    let (mut resp, head_only) = match head {
         Ok(req) => {
             let head_only = req.method == "HEAD";
             (handler(req).await, head_only)
@@ -269,21 +285,23 @@ async fn send_stream(mut stream: TcpStream, mut chunks: tokio::sync::mpsc::Recei
     let _ = stream.shutdown().await;
 }
 
-/// Accepts connections until the task is aborted, at most
-/// [`MAX_CONNECTIONS`] at a time, each answered by `handler` within
-/// [`DEADLINE`] once its head has arrived (within [`HEAD_DEADLINE`]).
+/// Accepts connections until the task is aborted: at most [`MAX_ARRIVING`]
+/// waiting for their head (within [`HEAD_DEADLINE`]) and at most
+/// [`MAX_CONNECTIONS`] answered at a time, each by `handler` within
+/// [`DEADLINE`].
 pub async fn serve<H, F>(listener: TcpListener, handler: H)
 where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let arriving = Arc::new(Semaphore::new(MAX_ARRIVING));
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
+        let Ok(arrival) = arriving.clone().acquire_owned().await else {
             return;
         };
-        let stream = match listener.accept().await {
+        let mut stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             // Out of descriptors, or a connection reset before it was
             // accepted: try again shortly rather than spin.
@@ -293,13 +311,30 @@ where
             }
         };
         let handler = handler.clone();
+        let slots = slots.clone();
         tokio::spawn(async move {
+            let head = read_head_in_time(&mut stream).await;
+            if matches!(head, Err(None)) {
+                return;
+            }
+            let slot = tokio::time::timeout(DEADLINE, slots.acquire_owned()).await;
+            drop(arrival);
+            let Ok(Ok(slot)) = slot else {
+                let busy = Response::new(
+                    503,
+                    "application/json",
+                    r#"{"err":"the web interface is busy: try again"}"#,
+                );
+                let _ = tokio::time::timeout(DEADLINE, stream.write_all(&serialize(&busy, false)))
+                    .await;
+                return;
+            };
             if let Ok(Some((stream, chunks))) =
-                tokio::time::timeout(DEADLINE, serve_one(stream, handler)).await
+                tokio::time::timeout(DEADLINE, answer(stream, head, handler)).await
             {
                 send_stream(stream, chunks).await;
             }
-            drop(permit);
+            drop(slot);
         });
     }
 }
@@ -346,5 +381,29 @@ mod tests {
         assert!(full.contains("Content-Length: 6\r\n") && full.ends_with("\r\n\r\nhello\n"));
         let head = String::from_utf8(serialize(&resp, true)).unwrap();
         assert!(head.ends_with("Connection: close\r\n\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn idle_connections_do_not_lock_out_requests() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve(listener, |_req| async {
+            Response::new(200, "text/plain", "ready")
+        }));
+        // More silent clients than there are serving slots.
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS + 8 {
+            idle.push(TcpStream::connect(addr).await.unwrap());
+        }
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /ready HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut got = Vec::new();
+        // Well before the silent ones' head deadline frees anything.
+        tokio::time::timeout(HEAD_DEADLINE / 2, c.read_to_end(&mut got))
+            .await
+            .expect("answered while idle connections are open")
+            .unwrap();
+        assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+        server.abort();
     }
 }

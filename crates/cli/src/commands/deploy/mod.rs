@@ -112,10 +112,20 @@ fn parse_args(words: &[String]) -> Result<Invocation, String> {
             if words.is_empty() {
                 return Err("pm2 deploy exec: give the command to run".into());
             }
+            // One word is the command line as written (PM2 passes a single
+            // string); several are each kept whole, as the shell gave them.
+            let command = match words.as_slice() {
+                [one] => one.clone(),
+                many => many
+                    .iter()
+                    .map(|w| target::quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
             return Ok(Invocation {
                 file,
                 env,
-                action: Action::Exec(words.join(" ")),
+                action: Action::Exec(command),
                 force,
             });
         }
@@ -382,12 +392,17 @@ mod tests {
         );
         assert_eq!(
             args(&["p", "run", "ls", "-la"]).unwrap().action,
-            Action::Exec("ls -la".into())
+            Action::Exec("'ls' '-la'".into())
         );
         let inv = args(&["p", "exec", "rm", "--force", "x"]).unwrap();
         assert_eq!(
             (inv.action, inv.force),
-            (Action::Exec("rm --force x".into()), false)
+            (Action::Exec("'rm' '--force' 'x'".into()), false)
+        );
+        // Words with spaces or quotes reach the host whole.
+        assert_eq!(
+            args(&["p", "exec", "echo", "a b", "it's"]).unwrap().action,
+            Action::Exec(r"'echo' 'a b' 'it'\''s'".into())
         );
     }
 

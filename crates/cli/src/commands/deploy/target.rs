@@ -140,6 +140,17 @@ impl Target {
                 "deploy.{env}.host is missing: name the host(s) to deploy to"
             ));
         }
+        // ssh would read such a destination as one of its options.
+        if let Some(host) = target.hosts.iter().find(|h| h.starts_with('-')) {
+            return Err(format!(
+                "deploy.{env}.host {host:?} starts with \"-\", which ssh would take for an option: name a host"
+            ));
+        }
+        if let Some(user) = target.user.as_ref().filter(|u| u.starts_with('-')) {
+            return Err(format!(
+                "deploy.{env}.user {user:?} starts with \"-\", which ssh would take for an option: name a login"
+            ));
+        }
         // Required as PM2 requires them, whatever the command.
         for (key, value, what) in [
             ("path", &target.path, "the folder on the host"),
@@ -165,6 +176,8 @@ impl Target {
             args.push("-i".to_string());
             args.push(key.clone());
         }
+        // Nothing after `--` is an option, whatever the destination says.
+        args.push("--".to_string());
         args.push(match &self.user {
             Some(user) => format!("{user}@{host}"),
             None => host.to_string(),
@@ -278,6 +291,11 @@ mod tests {
             err(json!({"host": "h", "path": "/p", "post-deploy": ["a"]}))
                 .contains("post-deploy must be a string")
         );
+        let section = |host: Value, user: &str| json!({"host": host, "user": user, "path": "/p", "repo": "r", "ref": "v"});
+        assert!(err(section(json!(["a", "-oProxyCommand=x"]), "u"))
+            .contains("deploy.prod.host \"-oProxyCommand=x\" starts with \"-\""));
+        assert!(err(section(json!("h"), "-F/tmp/x"))
+            .contains("deploy.prod.user \"-F/tmp/x\" starts with \"-\""));
     }
 
     #[test]
@@ -290,6 +308,7 @@ mod tests {
                 "StrictHostKeyChecking=no",
                 "-i",
                 "/keys/id",
+                "--",
                 "node@b.example",
                 "sh -s"
             ]

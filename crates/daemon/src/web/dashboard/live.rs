@@ -3,11 +3,13 @@
 //! in its ring and sends every page one `list` event; with no page open
 //! there is no sampler at all. Each page has a bounded queue: a page that
 //! cannot keep up is dropped (the browser reconnects), never buffered for.
+//! A page opened with a token that has since been replaced is ended at the
+//! next tick: `pm2 web --new-token` cuts off what the old token opened.
 
 use super::history::History;
 use crate::supervisor::Supervisor;
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -17,16 +19,32 @@ pub const QUEUE: usize = 8;
 /// Pages served at once (each holds one of the server's connections).
 pub const MAX_PAGES: usize = 8;
 
-#[derive(Default)]
 pub struct Live {
     state: Mutex<State>,
+    /// The dashboard's current token.
+    token: Arc<RwLock<Option<String>>>,
 }
 
 #[derive(Default)]
 struct State {
-    pages: Vec<mpsc::Sender<Vec<u8>>>,
+    pages: Vec<Page>,
     sampling: bool,
     history: History,
+}
+
+struct Page {
+    tx: mpsc::Sender<Vec<u8>>,
+    /// The token the page was opened with.
+    token: String,
+}
+
+/// Whether `current` is still the token a stream was opened with.
+pub fn still_current(current: &RwLock<Option<String>>, opened_with: &str) -> bool {
+    current
+        .read()
+        .ok()
+        .and_then(|t| t.as_deref().map(|t| t == opened_with))
+        .unwrap_or(false)
 }
 
 /// One server-sent event.
@@ -71,14 +89,28 @@ fn host() -> Value {
 }
 
 impl Live {
-    /// Adds a page: it gets the list with each app's recent samples at once,
-    /// then one `list` event per tick. `None` when [`MAX_PAGES`] are open.
-    pub async fn join(self: &Arc<Live>, sup: &Supervisor) -> Option<mpsc::Receiver<Vec<u8>>> {
+    pub fn new(token: Arc<RwLock<Option<String>>>) -> Live {
+        Live {
+            state: Mutex::default(),
+            token,
+        }
+    }
+
+    /// Adds a page opened with `token`: it gets the list with each app's
+    /// recent samples at once, then one `list` event per tick while `token`
+    /// stays the dashboard's. `None` when [`MAX_PAGES`] are open.
+    pub async fn join(
+        self: &Arc<Live>,
+        sup: &Supervisor,
+        token: &str,
+    ) -> Option<mpsc::Receiver<Vec<u8>>> {
         let list = sup.summaries(row).await.unwrap_or_default();
+        // Read outside the lock: it reads /proc and asks the system.
+        let host = tokio::task::spawn_blocking(host).await.unwrap_or_default();
         let (tx, rx) = mpsc::channel(QUEUE);
         let start_sampler = {
             let mut st = self.state.lock().ok()?;
-            st.pages.retain(|p| !p.is_closed());
+            st.pages.retain(|p| !p.tx.is_closed());
             if st.pages.len() >= MAX_PAGES {
                 return None;
             }
@@ -93,9 +125,12 @@ impl Live {
                 .collect();
             let _ = tx.try_send(event(
                 "hello",
-                &json!({"processes": rows, "host": host(), "tick_ms": TICK.as_millis() as u64}),
+                &json!({"processes": rows, "host": host, "tick_ms": TICK.as_millis() as u64}),
             ));
-            st.pages.push(tx);
+            st.pages.push(Page {
+                tx,
+                token: token.to_string(),
+            });
             !std::mem::replace(&mut st.sampling, true)
         };
         if start_sampler {
@@ -137,8 +172,11 @@ impl Live {
             };
             st.history.record(&figures);
             // A page whose queue is full is behind: it is dropped, and its
-            // browser reconnects for a fresh start.
-            st.pages.retain(|p| p.try_send(frame.clone()).is_ok());
+            // browser reconnects for a fresh start. One opened with a
+            // replaced token is ended.
+            st.pages.retain(|p| {
+                still_current(&self.token, &p.token) && p.tx.try_send(frame.clone()).is_ok()
+            });
         }
     }
 
@@ -146,12 +184,28 @@ impl Live {
         let Ok(mut st) = self.state.lock() else {
             return true;
         };
-        st.pages.retain(|p| !p.is_closed());
+        st.pages
+            .retain(|p| !p.tx.is_closed() && still_current(&self.token, &p.token));
         if st.pages.is_empty() {
             st.sampling = false;
             st.history.clear();
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_lasts_while_its_token_is_the_current_one() {
+        let token = RwLock::new(Some("old".to_string()));
+        assert!(still_current(&token, "old"));
+        *token.write().unwrap() = Some("new".into());
+        assert!(!still_current(&token, "old"));
+        *token.write().unwrap() = None;
+        assert!(!still_current(&token, "new"));
     }
 }

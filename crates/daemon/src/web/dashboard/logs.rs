@@ -1,12 +1,14 @@
 //! The selected app's log on the dashboard: the last lines of its files,
 //! then what it prints from now on (from the bus), `err` lines marked, and
-//! its restarts and exits between them.
+//! its restarts and exits between them. The stream ends once the token it
+//! was opened with is replaced.
 
-use super::live::event;
+use super::live::{event, still_current};
 use crate::bus::Bus;
 use crate::supervisor::Supervisor;
 use serde_json::json;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
 
 /// Lines read back from each file when a page opens an app's log.
@@ -19,6 +21,8 @@ const QUEUE: usize = 256;
 pub const MAX_FOLLOWERS: usize = 8;
 /// A comment sent to a quiet stream, so that proxies keep it open.
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a stream checks that its token is still the dashboard's.
+const TOKEN_CHECK: std::time::Duration = super::live::TICK;
 
 /// The last lines of `path`.
 fn tail(path: &str) -> Vec<String> {
@@ -41,12 +45,20 @@ fn tail(path: &str) -> Vec<String> {
     lines[skip..].iter().map(|l| l.to_string()).collect()
 }
 
+/// Whose stream it is: the dashboard's current token, and the one the
+/// stream was opened with.
+pub struct Opener {
+    pub current: Arc<RwLock<Option<String>>>,
+    pub token: String,
+}
+
 /// The stream of app `id`'s log, holding `slot` while it lasts.
 pub async fn follow(
     sup: &Supervisor,
     bus: &Bus,
     id: u64,
     slot: tokio::sync::OwnedSemaphorePermit,
+    opener: Opener,
 ) -> Result<mpsc::Receiver<Vec<u8>>, String> {
     // Listening first: a line printed while the files are read is not lost
     // (it may show twice, at worst).
@@ -74,6 +86,8 @@ pub async fn follow(
         let _slot = slot;
         let mut quiet = tokio::time::interval(KEEPALIVE);
         quiet.tick().await;
+        let mut check = tokio::time::interval(TOKEN_CHECK);
+        check.tick().await;
         loop {
             let (name, packet) = tokio::select! {
                 got = live.events.recv() => match got {
@@ -82,6 +96,12 @@ pub async fn follow(
                 },
                 // The page left: stop listening now, not at the app's next line.
                 _ = tx.closed() => return,
+                _ = check.tick() => {
+                    if !still_current(&opener.current, &opener.token) {
+                        return;
+                    }
+                    continue;
+                }
                 _ = quiet.tick() => {
                     if tx.try_send(b": keepalive\n\n".to_vec()).is_err() {
                         return;

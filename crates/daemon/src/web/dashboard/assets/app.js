@@ -25,7 +25,7 @@ function api(path, opts = {}) {
   const headers = Object.assign({ Authorization: `Bearer ${TOKEN}` }, opts.headers || {});
   return fetch(path, Object.assign({}, opts, { headers })).then(async (r) => {
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.err || `HTTP ${r.status}`);
+    if (!r.ok) throw Object.assign(new Error(body.err || `HTTP ${r.status}`), { status: r.status });
     return body;
   });
 }
@@ -373,7 +373,13 @@ async function showEnv() {
   try {
     const r = await api(`/api/env/${selected}`);
     kvRows($('d-env'), Object.entries(r.env));
-  } catch (e) { toast(e.message, true); }
+  } catch (e) {
+    // 403: the daemon serves no env without `pm2 web --env`; say so where the env would be.
+    if (e.status !== 403) return toast(e.message, true);
+    const row = el('tr');
+    row.appendChild(el('td', 'env-off', e.message));
+    $('d-env').replaceChildren(row);
+  }
 }
 
 // ---- wiring
