@@ -38,6 +38,9 @@ struct Job {
     live: PathBuf,
     compress: bool,
     retain: Option<usize>,
+    /// Other sinks that wrote to the file: it is compressed or deleted only
+    /// once none of them can write to it any more.
+    sharers: Vec<Weak<LogSink>>,
 }
 
 pub struct LogRotation {
@@ -49,6 +52,9 @@ pub struct LogRotation {
     sinks: Mutex<Vec<Weak<LogSink>>>,
     jobs: SyncSender<Job>,
     log: DaemonLog,
+    /// Held while a sink rotates a file, so that sinks sharing it never
+    /// rotate it twice or move each other's new file away.
+    rotating: Mutex<()>,
 }
 
 impl LogRotation {
@@ -75,6 +81,7 @@ impl LogRotation {
             sinks: Mutex::new(Vec::new()),
             jobs,
             log,
+            rotating: Mutex::new(()),
         });
         let mut conf_seen = ConfSeen::default();
         rotation.reload_if_changed(&module_conf, &mut conf_seen);
@@ -138,10 +145,23 @@ impl LogRotation {
         sinks.push(Arc::downgrade(sink));
     }
 
-    /// Hands a file just moved aside to the compression/retention thread.
-    pub fn rotated(&self, live: &Path, rotated: PathBuf, policy: &Policy) {
+    /// Held by a sink while it rotates one of its files.
+    pub fn lock_rotations(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.rotating.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands a file just moved aside by `by` to the compression/retention
+    /// thread.
+    pub fn rotated(
+        &self,
+        live: &Path,
+        rotated: PathBuf,
+        policy: &Policy,
+        by: Option<&Arc<LogSink>>,
+    ) {
         // Instances that share their log files write on through their old
         // descriptor (the rotated file) until they open the new one.
+        let mut sharers = Vec::new();
         for sink in self
             .sinks
             .lock()
@@ -149,8 +169,9 @@ impl LogRotation {
             .iter()
             .filter_map(Weak::upgrade)
         {
-            if sink.writes_to(live) {
+            if sink.writes_to(live) && !by.is_some_and(|by| Arc::ptr_eq(by, &sink)) {
                 sink.reopen_before_next_write();
+                sharers.push(Arc::downgrade(&sink));
             }
         }
         let job = Job {
@@ -158,6 +179,7 @@ impl LogRotation {
             live: live.to_path_buf(),
             compress: policy.compress,
             retain: policy.retain,
+            sharers,
         };
         if let Err(TrySendError::Full(job)) = self.jobs.try_send(job) {
             self.log.info(&format!(
@@ -198,7 +220,7 @@ impl LogRotation {
         }
         if let Some(to) = files::rotated_name(path, &date_now(policy)) {
             if self.log.rotate_to(&to).is_ok() {
-                self.rotated(path, to, policy);
+                self.rotated(path, to, policy, None);
             }
         }
     }
@@ -272,6 +294,11 @@ pub fn date_now(policy: &Policy) -> String {
 }
 
 fn finish(job: Job, log: &DaemonLog) {
+    // A sink that shared the file may still hold it open: it opens the new
+    // file first, so no line of it lands in a file compressed or deleted.
+    for sink in job.sharers.iter().filter_map(Weak::upgrade) {
+        sink.reopen_if_due();
+    }
     if job.compress {
         if let Err(e) = files::compress(&job.rotated) {
             log.info(&format!(
