@@ -83,12 +83,16 @@ impl LogRotation {
             log,
             rotating: Mutex::new(()),
         });
-        let mut conf_seen = ConfSeen::default();
-        rotation.reload_if_changed(&module_conf, &mut conf_seen);
+        let mut ticker = Ticker {
+            module_conf,
+            daemon_log_path,
+            conf_seen: ConfSeen::default(),
+            last_tick: Local::now(),
+            last_daemon_log_check: Local::now(),
+        };
+        rotation.reload_if_changed(&ticker.module_conf, &mut ticker.conf_seen);
         let weak = Arc::downgrade(&rotation);
         tokio::spawn(async move {
-            let mut last_tick = Local::now();
-            let mut last_daemon_log_check = Local::now();
             let mut every = tokio::time::interval(TICK);
             every.tick().await;
             loop {
@@ -96,22 +100,17 @@ impl LogRotation {
                 let Some(rotation) = weak.upgrade() else {
                     return;
                 };
-                rotation.reload_if_changed(&module_conf, &mut conf_seen);
-                let now = Local::now();
-                let Some(policy) = rotation.active() else {
-                    last_tick = now;
-                    continue;
-                };
-                if cron_due(&policy, &last_tick, &now) {
-                    rotation.rotate_all(&policy, &daemon_log_path);
-                    last_daemon_log_check = now;
-                } else if (now - last_daemon_log_check).to_std().unwrap_or_default()
-                    >= policy.worker_interval
+                // Reading the configuration and moving files block: not on
+                // the runtime's thread.
+                match tokio::task::spawn_blocking(move || {
+                    ticker.tick(&rotation);
+                    ticker
+                })
+                .await
                 {
-                    last_daemon_log_check = now;
-                    rotation.rotate_daemon_log(&policy, &daemon_log_path, false);
+                    Ok(t) => ticker = t,
+                    Err(_) => return,
                 }
-                last_tick = now;
             }
         });
         rotation
@@ -251,6 +250,39 @@ impl LogRotation {
             seen.problems = problems;
         }
         *self.policy.write().expect("policy lock") = policy.map(Arc::new);
+    }
+}
+
+/// What the 1 s tick remembers from one tick to the next.
+struct Ticker {
+    module_conf: PathBuf,
+    daemon_log_path: PathBuf,
+    conf_seen: ConfSeen,
+    last_tick: DateTime<Local>,
+    last_daemon_log_check: DateTime<Local>,
+}
+
+impl Ticker {
+    /// Re-reads `module_conf.json` if it changed, then rotates what is due.
+    fn tick(&mut self, rotation: &LogRotation) {
+        rotation.reload_if_changed(&self.module_conf, &mut self.conf_seen);
+        let now = Local::now();
+        let Some(policy) = rotation.active() else {
+            self.last_tick = now;
+            return;
+        };
+        if cron_due(&policy, &self.last_tick, &now) {
+            rotation.rotate_all(&policy, &self.daemon_log_path);
+            self.last_daemon_log_check = now;
+        } else if (now - self.last_daemon_log_check)
+            .to_std()
+            .unwrap_or_default()
+            >= policy.worker_interval
+        {
+            self.last_daemon_log_check = now;
+            rotation.rotate_daemon_log(&policy, &self.daemon_log_path, false);
+        }
+        self.last_tick = now;
     }
 }
 
