@@ -23,12 +23,15 @@ function run(...args) {
   return r.stdout;
 }
 
-/** pm2.log with its rotated copies (it rotates too), oldest first. */
+/** pm2.log with its rotated copies (it rotates too, maybe compressed), oldest first. */
 function pm2Log() {
-  const copies = fs.readdirSync(home).filter((f) => /^pm2__.*\.log$/.test(f))
+  const copies = fs.readdirSync(home).filter((f) => /^pm2__.*\.log(\.gz)?$/.test(f))
     .map((f) => path.join(home, f))
     .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
-  return [...copies, path.join(home, 'pm2.log')].map((f) => fs.readFileSync(f, 'utf8')).join('');
+  return [...copies, path.join(home, 'pm2.log')].map((f) => {
+    const bytes = fs.readFileSync(f);
+    return (f.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString();
+  }).join('');
 }
 
 /** `pm2 set` each pair, then waits for the daemon to say it applies `expect`. */
@@ -117,27 +120,83 @@ test('size rotation keeps every line exactly once across many rotations of a fas
   run('delete', 'fast');
 });
 
-test('instances sharing their log files (merge_logs) lose nothing either, with compression', async () => {
-  await configure([['pm2-logrotate:compress', 'true']], 'compress true');
-  const total = 50000;
-  const r = spawnSync(cli, ['start', path.join(apps, 'seq-writer.js'), '--name', 'shared', '-i', '2', '--merge-logs'],
-    { env: { ...env, SEQ_LINES: String(total), SEQ_BY_INSTANCE: '1' }, encoding: 'utf8', timeout: 20000 });
-  assert.strictEqual(r.status, 0, r.stdout + r.stderr);
-  const all = () => [...rotated('shared'), 'shared-out.log'].map(contents).join('');
-  await waitFor(() => { const t = all(); return t.includes(`i0 DONE ${total}\n`) && t.includes(`i1 DONE ${total}\n`); },
-    { timeout: 30000, interval: 200, what: 'both instances to write every line' });
-  await waitFor(() => rotated('shared').every((f) => f.endsWith('.gz')), { timeout: 5000, interval: 50, what: 'compression' });
-  const seen = [new Uint8Array(total), new Uint8Array(total)];
-  let broken = 0;
-  for (const line of all().split('\n')) {
-    const m = /^i([01]) seq (\d+) x{20}$/.exec(line);
-    if (m) seen[m[1]][m[2]]++; else if (line && !/^i[01] DONE/.test(line)) broken++;
+test('lines longer than a read of the pipe are never cut by a rotation', async () => {
+  // Lines of 1 KB written 100 at a time: the daemon's reads of the pipe end
+  // mid-line, and a file that is full waits for the line to end.
+  await configure([['pm2-logrotate:retain', 'all'], ['pm2-logrotate:max_size', '16K'], ['pm2:log_rotate', 'true']],
+    'max_size 16384 bytes, retain all');
+  const total = 3000;
+  start('long', { SEQ_LINES: String(total), SEQ_PAD: '1000' });
+  await waitDone('long', total);
+  const files = rotated('long');
+  assert.ok(files.length >= 20, `${files.length} rotations`);
+  const seen = new Uint8Array(total);
+  const broken = [];
+  for (const f of [...files, 'long-out.log']) {
+    const text = contents(f);
+    if (f !== 'long-out.log') assert.ok(text.endsWith('\n'), `${f} ends mid-line`);
+    for (const line of text.split('\n')) {
+      const m = /^seq (\d+) x{1000}$/.exec(line);
+      if (m) seen[Number(m[1])]++; else if (line && !line.startsWith('DONE')) broken.push(`${f}: ${line.slice(0, 40)}`);
+    }
   }
-  assert.strictEqual(broken, 0);
-  for (const s of seen) assert.deepStrictEqual({ lost: s.filter((n) => n === 0).length, duplicated: s.filter((n) => n > 1).length }, { lost: 0, duplicated: 0 });
-  assert.ok(rotated('shared').length >= 5, rotated('shared').join());
-  run('delete', 'shared');
-  await configure([['pm2-logrotate:compress', 'false']], 'compress false');
+  assert.deepStrictEqual(broken, []);
+  assert.deepStrictEqual({ lost: seen.filter((n) => n === 0).length, duplicated: seen.filter((n) => n > 1).length },
+    { lost: 0, duplicated: 0 });
+  run('delete', 'long');
+});
+
+/**
+ * Four instances write numbered lines into one merged log while it rotates
+ * every few kilobytes (and, with `rotateInterval`, every second too): each
+ * rotation races the others' writes and rotations. Every line of every
+ * instance must be found exactly once, in one piece.
+ */
+async function sharedLogKeepsEveryLine(name, { maxSize, compress, rotateInterval, writer }) {
+  await configure([['pm2-logrotate:max_size', `${maxSize / 1024}K`], ['pm2-logrotate:retain', 'all'],
+    ['pm2-logrotate:compress', String(compress)], ['pm2-logrotate:rotateInterval', rotateInterval],
+    ['pm2:log_rotate', 'true']],
+  `max_size ${maxSize} bytes, retain all, compress ${compress}, dateFormat YYYY-MM-DD_HH-mm-ss, rotateInterval ${rotateInterval},`);
+  const instances = 4;
+  const total = Number(writer.SEQ_LINES);
+  const line = new RegExp(`^i(\\d) seq (\\d+) x{${writer.SEQ_PAD || 20}}$`);
+  const r = spawnSync(cli, ['start', path.join(apps, 'seq-writer.js'), '--name', name, '-i', String(instances), '--merge-logs'],
+    { env: { ...env, ...writer, SEQ_BY_INSTANCE: '1' }, encoding: 'utf8', timeout: 20000 });
+  assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+  const ids = [...Array(instances).keys()];
+  // A file being compressed may vanish between listing and reading: the
+  // check runs again.
+  const all = () => [...rotated(name), `${name}-out.log`].map(contents).join('');
+  await waitFor(() => { const t = all(); return ids.every((i) => t.includes(`i${i} DONE ${total}\n`)); },
+    { timeout: 60000, interval: 200, what: 'every instance to write every line' });
+  if (compress) {
+    await waitFor(() => rotated(name).every((f) => f.endsWith('.gz')), { timeout: 10000, interval: 50, what: 'compression' });
+  }
+  const seen = ids.map(() => new Uint8Array(total));
+  const broken = [];
+  for (const text of all().split('\n')) {
+    const m = line.exec(text);
+    if (m) seen[m[1]][m[2]]++; else if (text && !/^i\d DONE/.test(text)) broken.push(text.slice(0, 60));
+  }
+  assert.deepStrictEqual(broken, []);
+  const counts = seen.map((s) => ({ lost: s.filter((n) => n === 0).length, duplicated: s.filter((n) => n > 1).length }));
+  assert.deepStrictEqual(counts, ids.map(() => ({ lost: 0, duplicated: 0 })));
+  assert.ok(rotated(name).length >= 5, `${rotated(name).length} rotations`);
+  run('delete', name);
+}
+
+test('instances sharing their log files (merge_logs) lose no line when it rotates', async () => {
+  await sharedLogKeepsEveryLine('shared', {
+    maxSize: 8 * 1024, compress: false, rotateInterval: '0 0 * * *', writer: { SEQ_LINES: '20000' },
+  });
+});
+
+test('instances sharing their log files lose no line when it rotates on size and time, with compression', async () => {
+  await sharedLogKeepsEveryLine('sharedgz', {
+    maxSize: 8 * 1024, compress: true, rotateInterval: '* * * * * *', writer: { SEQ_LINES: '1500', SEQ_EVERY_MS: '2' },
+  });
+  await configure([['pm2-logrotate:compress', 'false'], ['pm2-logrotate:rotateInterval', '0 0 * * *']],
+    'compress false, dateFormat YYYY-MM-DD_HH-mm-ss, rotateInterval 0 0 * * *,');
 });
 
 test('retain keeps the newest rotated files only', async () => {

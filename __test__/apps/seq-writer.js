@@ -1,6 +1,7 @@
 'use strict';
 // Writes SEQ_LINES numbered lines to stdout as fast as the pipe takes them,
-// then `DONE <n>`, and stays up; with SEQ_EVERY_MS, one line per period instead.
+// then `DONE <n>`, and stays up; with SEQ_EVERY_MS, one line per period instead
+// (forever, or SEQ_LINES lines then `DONE <n>` when SEQ_LINES is set).
 // With SEQ_BY_INSTANCE, each line starts with `i<NODE_APP_INSTANCE> `.
 const total = Number(process.env.SEQ_LINES || 1000);
 const every = Number(process.env.SEQ_EVERY_MS || 0);
@@ -8,7 +9,15 @@ const pad = 'x'.repeat(Number(process.env.SEQ_PAD || 20));
 const tag = process.env.SEQ_BY_INSTANCE ? `i${process.env.NODE_APP_INSTANCE} ` : '';
 let i = 0;
 if (every > 0) {
-  setInterval(() => process.stdout.write(`seq ${i++} ${pad}\n`), every);
+  const limited = process.env.SEQ_LINES !== undefined;
+  const timer = setInterval(() => {
+    process.stdout.write(`${tag}seq ${i++} ${pad}\n`);
+    if (limited && i === total) {
+      process.stdout.write(`${tag}DONE ${total}\n`);
+      clearInterval(timer);
+      setInterval(() => {}, 1 << 30);
+    }
+  }, every);
 } else {
   const batch = () => {
     let ok = true;

@@ -132,6 +132,16 @@ fn open_append(path: &Option<PathBuf>) -> std::io::Result<Option<File>> {
     opened.map(Some).map_err(|e| log_file_error(path, e))
 }
 
+/// Whether `file` is the file at `path` now (same device and inode): a log
+/// moved aside by a rotation is not.
+fn is_file_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
 /// An error that names the log file it is about.
 fn log_file_error(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(
@@ -238,6 +248,42 @@ impl LogSink {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Opens again the files another sink rotated (their path names a new
+    /// file now); each keeps its line state and any rotation waiting for it.
+    fn reopen_moved(&self, f: &mut Files) {
+        for i in 0..f.slots.len() {
+            let moved = match (&f.slots[i].file, self.path(i)) {
+                (Some(file), Some(path)) => !is_file_at(file, path),
+                _ => false,
+            };
+            if moved {
+                self.reopen_slot(&mut f.slots[i], i);
+            }
+        }
+    }
+
+    /// Opens the file at the slot's path again, keeping the slot's line state.
+    fn reopen_slot(&self, slot: &mut Slot, index: usize) {
+        let (new_slot, opened) = open_slot(self.path(index));
+        *slot = Slot {
+            at_line_end: slot.at_line_end,
+            rotation_due: slot.rotation_due,
+            ..new_slot
+        };
+        if let (Err(e), Some(rotation), Some(path)) = (opened, &self.rotation, self.path(index)) {
+            rotation.failed(path, &e);
+        }
+    }
+
+    /// Opens the files another sink rotated, if any, now: once this returns,
+    /// no write of this sink lands in a file moved aside.
+    pub fn reopen_if_due(&self) {
+        let mut f = self.files.lock().expect("log lock");
+        if f.opened && self.reopen_due.swap(false, Ordering::Relaxed) {
+            self.reopen_moved(&mut f);
+        }
+    }
+
     /// The rotation policy that applies to this sink's files now.
     fn policy(&self) -> Option<Arc<Policy>> {
         self.rotation
@@ -246,13 +292,15 @@ impl LogSink {
             .filter(|p| p.rotate_module || !self.config.is_module)
     }
 
-    pub fn write(&self, stream: Stream, chunk: &[u8]) {
+    pub fn write(self: &Arc<Self>, stream: Stream, chunk: &[u8]) {
         let formatted = self.format(stream, chunk);
         let policy = self.policy();
         {
             let mut f = self.files.lock().expect("log lock");
-            if !f.opened || self.reopen_due.swap(false, Ordering::Relaxed) {
+            if !f.opened {
                 let _ = self.open_into(&mut f);
+            } else if self.reopen_due.swap(false, Ordering::Relaxed) {
+                self.reopen_moved(&mut f);
             }
             let own = stream as usize;
             self.write_slot(&mut f.slots[own], own, &formatted, policy.as_deref());
@@ -278,7 +326,13 @@ impl LogSink {
     /// Appends `bytes` to one file. With a rotation due, the file is rotated
     /// at the first line end: before the write if the last one ended a line,
     /// else after the newline that ends it.
-    fn write_slot(&self, slot: &mut Slot, index: usize, bytes: &[u8], policy: Option<&Policy>) {
+    fn write_slot(
+        self: &Arc<Self>,
+        slot: &mut Slot,
+        index: usize,
+        bytes: &[u8],
+        policy: Option<&Policy>,
+    ) {
         let due = |slot: &Slot| policy.is_some_and(|p| slot.due(p));
         let mut rest = bytes;
         loop {
@@ -314,12 +368,25 @@ impl LogSink {
     }
 
     /// Moves the file aside under its rotated name and opens a new one.
-    fn rotate(&self, slot: &mut Slot, index: usize, policy: &Policy) {
+    fn rotate(self: &Arc<Self>, slot: &mut Slot, index: usize, policy: &Policy) {
         let (Some(path), Some(rotation)) = (self.path(index), &self.rotation) else {
             return;
         };
         let forced = slot.rotation_due;
         slot.rotation_due = false;
+        // Sinks sharing a file rotate it one at a time: the name chosen, the
+        // rename and the reopen happen together.
+        let _one_at_a_time = rotation.lock_rotations();
+        if slot
+            .file
+            .as_ref()
+            .is_some_and(|file| !is_file_at(file, path))
+        {
+            // Another sink sharing this file rotated it already: write on
+            // into the new one.
+            self.reopen_slot(slot, index);
+            return;
+        }
         // Someone may have truncated the file (`pm2 flush`): trust the file.
         if !forced {
             if let Some(len) = slot
@@ -349,7 +416,7 @@ impl LogSink {
         if let Err(e) = opened {
             rotation.failed(path, &e);
         }
-        rotation.rotated(path, to, policy);
+        rotation.rotated(path, to, policy, Some(self));
     }
 
     /// Whether this sink writes to `path`.
@@ -364,7 +431,7 @@ impl LogSink {
 
     /// Rotates every non-empty file now, or at the end of its current line
     /// (a `rotateInterval` rotation).
-    pub fn rotate_now(&self, policy: &Policy) {
+    pub fn rotate_now(self: &Arc<Self>, policy: &Policy) {
         if self.config.is_module && !policy.rotate_module {
             return;
         }

@@ -38,6 +38,9 @@ struct Job {
     live: PathBuf,
     compress: bool,
     retain: Option<usize>,
+    /// Other sinks that wrote to the file: it is compressed or deleted only
+    /// once none of them can write to it any more.
+    sharers: Vec<Weak<LogSink>>,
 }
 
 pub struct LogRotation {
@@ -49,6 +52,9 @@ pub struct LogRotation {
     sinks: Mutex<Vec<Weak<LogSink>>>,
     jobs: SyncSender<Job>,
     log: DaemonLog,
+    /// Held while a sink rotates a file, so that sinks sharing it never
+    /// rotate it twice or move each other's new file away.
+    rotating: Mutex<()>,
 }
 
 impl LogRotation {
@@ -75,13 +81,18 @@ impl LogRotation {
             sinks: Mutex::new(Vec::new()),
             jobs,
             log,
+            rotating: Mutex::new(()),
         });
-        let mut conf_seen = ConfSeen::default();
-        rotation.reload_if_changed(&module_conf, &mut conf_seen);
+        let mut ticker = Ticker {
+            module_conf,
+            daemon_log_path,
+            conf_seen: ConfSeen::default(),
+            last_tick: Local::now(),
+            last_daemon_log_check: Local::now(),
+        };
+        rotation.reload_if_changed(&ticker.module_conf, &mut ticker.conf_seen);
         let weak = Arc::downgrade(&rotation);
         tokio::spawn(async move {
-            let mut last_tick = Local::now();
-            let mut last_daemon_log_check = Local::now();
             let mut every = tokio::time::interval(TICK);
             every.tick().await;
             loop {
@@ -89,22 +100,17 @@ impl LogRotation {
                 let Some(rotation) = weak.upgrade() else {
                     return;
                 };
-                rotation.reload_if_changed(&module_conf, &mut conf_seen);
-                let now = Local::now();
-                let Some(policy) = rotation.active() else {
-                    last_tick = now;
-                    continue;
-                };
-                if cron_due(&policy, &last_tick, &now) {
-                    rotation.rotate_all(&policy, &daemon_log_path);
-                    last_daemon_log_check = now;
-                } else if (now - last_daemon_log_check).to_std().unwrap_or_default()
-                    >= policy.worker_interval
+                // Reading the configuration and moving files block: not on
+                // the runtime's thread.
+                match tokio::task::spawn_blocking(move || {
+                    ticker.tick(&rotation);
+                    ticker
+                })
+                .await
                 {
-                    last_daemon_log_check = now;
-                    rotation.rotate_daemon_log(&policy, &daemon_log_path, false);
+                    Ok(t) => ticker = t,
+                    Err(_) => return,
                 }
-                last_tick = now;
             }
         });
         rotation
@@ -138,10 +144,23 @@ impl LogRotation {
         sinks.push(Arc::downgrade(sink));
     }
 
-    /// Hands a file just moved aside to the compression/retention thread.
-    pub fn rotated(&self, live: &Path, rotated: PathBuf, policy: &Policy) {
+    /// Held by a sink while it rotates one of its files.
+    pub fn lock_rotations(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.rotating.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands a file just moved aside by `by` to the compression/retention
+    /// thread.
+    pub fn rotated(
+        &self,
+        live: &Path,
+        rotated: PathBuf,
+        policy: &Policy,
+        by: Option<&Arc<LogSink>>,
+    ) {
         // Instances that share their log files write on through their old
         // descriptor (the rotated file) until they open the new one.
+        let mut sharers = Vec::new();
         for sink in self
             .sinks
             .lock()
@@ -149,8 +168,9 @@ impl LogRotation {
             .iter()
             .filter_map(Weak::upgrade)
         {
-            if sink.writes_to(live) {
+            if sink.writes_to(live) && !by.is_some_and(|by| Arc::ptr_eq(by, &sink)) {
                 sink.reopen_before_next_write();
+                sharers.push(Arc::downgrade(&sink));
             }
         }
         let job = Job {
@@ -158,6 +178,7 @@ impl LogRotation {
             live: live.to_path_buf(),
             compress: policy.compress,
             retain: policy.retain,
+            sharers,
         };
         if let Err(TrySendError::Full(job)) = self.jobs.try_send(job) {
             self.log.info(&format!(
@@ -198,7 +219,7 @@ impl LogRotation {
         }
         if let Some(to) = files::rotated_name(path, &date_now(policy)) {
             if self.log.rotate_to(&to).is_ok() {
-                self.rotated(path, to, policy);
+                self.rotated(path, to, policy, None);
             }
         }
     }
@@ -229,6 +250,39 @@ impl LogRotation {
             seen.problems = problems;
         }
         *self.policy.write().expect("policy lock") = policy.map(Arc::new);
+    }
+}
+
+/// What the 1 s tick remembers from one tick to the next.
+struct Ticker {
+    module_conf: PathBuf,
+    daemon_log_path: PathBuf,
+    conf_seen: ConfSeen,
+    last_tick: DateTime<Local>,
+    last_daemon_log_check: DateTime<Local>,
+}
+
+impl Ticker {
+    /// Re-reads `module_conf.json` if it changed, then rotates what is due.
+    fn tick(&mut self, rotation: &LogRotation) {
+        rotation.reload_if_changed(&self.module_conf, &mut self.conf_seen);
+        let now = Local::now();
+        let Some(policy) = rotation.active() else {
+            self.last_tick = now;
+            return;
+        };
+        if cron_due(&policy, &self.last_tick, &now) {
+            rotation.rotate_all(&policy, &self.daemon_log_path);
+            self.last_daemon_log_check = now;
+        } else if (now - self.last_daemon_log_check)
+            .to_std()
+            .unwrap_or_default()
+            >= policy.worker_interval
+        {
+            self.last_daemon_log_check = now;
+            rotation.rotate_daemon_log(&policy, &self.daemon_log_path, false);
+        }
+        self.last_tick = now;
     }
 }
 
@@ -272,6 +326,11 @@ pub fn date_now(policy: &Policy) -> String {
 }
 
 fn finish(job: Job, log: &DaemonLog) {
+    // A sink that shared the file may still hold it open: it opens the new
+    // file first, so no line of it lands in a file compressed or deleted.
+    for sink in job.sharers.iter().filter_map(Weak::upgrade) {
+        sink.reopen_if_due();
+    }
     if job.compress {
         if let Err(e) = files::compress(&job.rotated) {
             log.info(&format!(

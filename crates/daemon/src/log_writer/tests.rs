@@ -134,6 +134,95 @@ async fn a_full_file_rotates_at_a_line_end_and_no_byte_is_lost() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+#[test]
+fn a_file_moved_aside_is_no_longer_the_file_at_its_path() {
+    let d = temp_dir("same");
+    let path = d.join("a.log");
+    let file = open_append(&Some(path.clone())).unwrap().unwrap();
+    assert!(is_file_at(&file, &path));
+    std::fs::rename(&path, d.join("a__1.log")).unwrap();
+    assert!(!is_file_at(&file, &path), "nothing at the path");
+    std::fs::write(&path, "").unwrap();
+    assert!(!is_file_at(&file, &path), "another file at the path");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+fn sink_for(out: &Path, pm_id: u64, rotation: &Arc<LogRotation>) -> Arc<LogSink> {
+    let cfg = LogConfig {
+        out: Some(out.to_path_buf()),
+        ..LogConfig::default()
+    };
+    LogSink::new(
+        cfg,
+        json!({"pm_id": pm_id, "name": "a"}),
+        Bus::default(),
+        Some(rotation.clone()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_sink_still_writing_to_a_file_another_rotated_only_opens_the_new_one() {
+    let d = temp_dir("shared");
+    let rotation = rotation_in(&d, r#""max_size": "10", "retain": "all""#);
+    let live = d.join("a-out.log");
+    let a = sink_for(&live, 0, &rotation);
+    let b = sink_for(&live, 1, &rotation);
+    a.write(Stream::Out, b"aaaa\n");
+    // b opens the file holding 5 bytes and fills it: b rotates it.
+    b.write(Stream::Out, b"bbbb\n");
+    assert_eq!(rotated_copies(&d, "a-out").len(), 1);
+    // a has not opened the new file yet (its write raced the rotation)
+    // and finds its own file full: it must not move b's new file aside.
+    a.reopen_due.store(false, Ordering::Relaxed);
+    a.write(Stream::Out, b"cccccc\n");
+    assert_eq!(rotated_copies(&d, "a-out").len(), 1);
+    a.write(Stream::Out, b"dddd\n");
+    b.write(Stream::Out, b"eeee\n");
+    assert_eq!(std::fs::read_to_string(&live).unwrap(), "dddd\neeee\n");
+    let copies = rotated_copies(&d, "a-out");
+    assert_eq!(
+        std::fs::read_to_string(d.join(&copies[0])).unwrap(),
+        "aaaa\nbbbb\ncccccc\n"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[tokio::test]
+async fn a_rotation_keeps_the_line_state_of_the_sinks_other_files() {
+    let d = temp_dir("state");
+    let rotation = rotation_in(&d, r#""max_size": "10", "retain": "all""#);
+    let cfg = LogConfig {
+        out: Some(d.join("a-out.log")),
+        err: Some(d.join("a-error.log")),
+        ..LogConfig::default()
+    };
+    let sink = LogSink::new(
+        cfg,
+        json!({"pm_id": 0, "name": "a"}),
+        Bus::default(),
+        Some(rotation),
+    )
+    .unwrap();
+    // The error log is full in the middle of a line.
+    sink.write(Stream::Err, b"0123456789ab");
+    // The out log rotates: the error log's line must still end whole.
+    sink.write(Stream::Out, b"0123456789\n");
+    assert_eq!(rotated_copies(&d, "a-out").len(), 1);
+    sink.write(Stream::Err, b"cd\nnext");
+    let copies = rotated_copies(&d, "a-error");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(
+        std::fs::read_to_string(d.join(&copies[0])).unwrap(),
+        "0123456789abcd\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("a-error.log")).unwrap(),
+        "next"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[tokio::test]
 async fn a_module_keeps_its_logs_when_rotate_module_is_false() {
     let d = temp_dir("module");
