@@ -15,33 +15,34 @@ pub const MAX_ACTIONS: usize = 256;
 pub const MAX_OPTIONS: usize = 256;
 
 /// Merges `data` into the map `into`, updating known keys and adding new
-/// ones while fewer than `cap` are kept.
-fn merge_capped(into: &mut Map<String, Value>, data: &Map<String, Value>, cap: usize) {
+/// ones while fewer than `cap` are kept. The entries are moved, not copied:
+/// every app's agent reports once a second.
+fn merge_capped(into: &mut Map<String, Value>, data: Map<String, Value>, cap: usize) {
     for (k, v) in data {
-        if let Some(slot) = into.get_mut(k) {
-            *slot = v.clone();
+        if let Some(slot) = into.get_mut(&k) {
+            *slot = v;
         } else if into.len() < cap {
-            into.insert(k.clone(), v.clone());
+            into.insert(k, v);
         }
     }
 }
 
 /// `axm:monitor`: `{name: {historic, unit, type, value}, …}`.
-pub fn merge_monitor(monitor: &mut Value, data: &Value) {
+pub fn merge_monitor(monitor: &mut Value, data: Value) {
     if let (Value::Object(m), Value::Object(d)) = (monitor, data) {
         merge_capped(m, d, MAX_METRICS);
     }
 }
 
 /// `axm:option:configuration`: the agent's settings.
-pub fn merge_options(options: &mut Value, data: &Value) {
+pub fn merge_options(options: &mut Value, data: Value) {
     if let (Value::Object(m), Value::Object(d)) = (options, data) {
         merge_capped(m, d, MAX_OPTIONS);
     }
 }
 
 /// `axm:action`: `{action_name, action_type, arity, opts?}`, once per name.
-pub fn add_action(actions: &mut Value, data: &Value) {
+pub fn add_action(actions: &mut Value, data: Value) {
     let Value::Array(list) = actions else {
         return;
     };
@@ -50,7 +51,7 @@ pub fn add_action(actions: &mut Value, data: &Value) {
         return;
     }
     if !list.iter().any(|a| a.get("action_name") == name) {
-        list.push(data.clone());
+        list.push(data);
     }
 }
 
@@ -64,15 +65,15 @@ mod tests {
         let mut m = json!({});
         merge_monitor(
             &mut m,
-            &json!({"Heap Size": {"value": "1.00"}, "HTTP": {"value": 1}}),
+            json!({"Heap Size": {"value": "1.00"}, "HTTP": {"value": 1}}),
         );
-        merge_monitor(&mut m, &json!({"Widgets": {"value": 42}}));
-        merge_monitor(&mut m, &json!({"Heap Size": {"value": "2.00"}}));
+        merge_monitor(&mut m, json!({"Widgets": {"value": 42}}));
+        merge_monitor(&mut m, json!({"Heap Size": {"value": "2.00"}}));
         assert_eq!(
             m,
             json!({"Heap Size": {"value": "2.00"}, "HTTP": {"value": 1}, "Widgets": {"value": 42}})
         );
-        merge_monitor(&mut m, &json!("not an object"));
+        merge_monitor(&mut m, json!("not an object"));
         assert_eq!(m.as_object().unwrap().len(), 3);
     }
 
@@ -82,9 +83,9 @@ mod tests {
         let many: Map<String, Value> = (0..MAX_METRICS + 10)
             .map(|i| (format!("m{i}"), json!({"value": i})))
             .collect();
-        merge_monitor(&mut m, &Value::Object(many));
+        merge_monitor(&mut m, Value::Object(many));
         assert_eq!(m.as_object().unwrap().len(), MAX_METRICS);
-        merge_monitor(&mut m, &json!({"m0": {"value": -1}, "new": {"value": 0}}));
+        merge_monitor(&mut m, json!({"m0": {"value": -1}, "new": {"value": 0}}));
         assert_eq!(m["m0"]["value"], -1);
         assert!(m.get("new").is_none());
     }
@@ -92,12 +93,12 @@ mod tests {
     #[test]
     fn actions_are_kept_once_per_name_and_bounded() {
         let mut a = json!([]);
-        add_action(&mut a, &json!({"action_name": "km:heapdump", "arity": 2}));
-        add_action(&mut a, &json!({"action_name": "km:heapdump", "arity": 1}));
-        add_action(&mut a, &json!({"no_name": true}));
+        add_action(&mut a, json!({"action_name": "km:heapdump", "arity": 2}));
+        add_action(&mut a, json!({"action_name": "km:heapdump", "arity": 1}));
+        add_action(&mut a, json!({"no_name": true}));
         assert_eq!(a, json!([{"action_name": "km:heapdump", "arity": 2}]));
         for i in 0..MAX_ACTIONS + 5 {
-            add_action(&mut a, &json!({"action_name": format!("a{i}")}));
+            add_action(&mut a, json!({"action_name": format!("a{i}")}));
         }
         assert_eq!(a.as_array().unwrap().len(), MAX_ACTIONS);
     }
@@ -105,7 +106,7 @@ mod tests {
     #[test]
     fn options_merge() {
         let mut o = json!({"a": 1});
-        merge_options(&mut o, &json!({"b": 2, "a": 3}));
+        merge_options(&mut o, json!({"b": 2, "a": 3}));
         assert_eq!(o, json!({"a": 3, "b": 2}));
     }
 }

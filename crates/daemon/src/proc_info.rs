@@ -31,8 +31,11 @@ pub struct CpuSample {
 /// makes a rate meaningless: one tick seen 1 ms after a fork reads as 1000 %.
 const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Read once: the count comes from the affinity mask and the cgroup's quota
+/// (several files), and a list of 100 apps asks for it 100 times.
 fn cpu_count() -> f64 {
-    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+    static COUNT: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64))
 }
 
 /// CPU use of `pid` in percent of one core, rounded to one decimal as PM2

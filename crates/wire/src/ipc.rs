@@ -125,8 +125,12 @@ impl IpcReader {
     pub async fn next(&mut self) -> io::Result<Option<IpcMessage>> {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=pos).collect();
-                self.buf_start += line.len() as u64;
+                // Parsed where it lies, then dropped from the buffer.
+                let body = &self.buf[..pos];
+                let body = body.strip_prefix(&[BUN_INTERNAL]).unwrap_or(body);
+                let parsed = serde_json::from_slice::<Value>(body);
+                self.buf.drain(..=pos);
+                self.buf_start += pos as u64 + 1;
                 // Every descriptor that came with this line is taken now, so
                 // none outlives its message: only a `NODE_HANDLE` keeps one,
                 // the rest are closed here.
@@ -134,9 +138,7 @@ impl IpcReader {
                 while self.fds.front().is_some_and(|(at, _)| *at < self.buf_start) {
                     fds.extend(self.fds.pop_front().map(|(_, fd)| fd));
                 }
-                let body = &line[..line.len() - 1];
-                let body = body.strip_prefix(&[BUN_INTERNAL]).unwrap_or(body);
-                let Ok(value) = serde_json::from_slice::<Value>(body) else {
+                let Ok(value) = parsed else {
                     continue;
                 };
                 let carries_handle =

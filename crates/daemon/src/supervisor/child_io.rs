@@ -36,8 +36,13 @@ fn module_debug(p: &crate::process::Proc) -> bool {
             .is_some_and(|v| v == "true")
 }
 
+/// The `process` field of the bus events an app's messages become.
+fn process_of(id: u64, p: &Proc) -> Value {
+    json!({"pm_id": id, "name": p.name(), "namespace": p.str("namespace").unwrap_or("default")})
+}
+
 impl Actor {
-    pub(super) fn on_message(&mut self, id: u64, generation: u64, msg: Value) {
+    pub(super) fn on_message(&mut self, id: u64, generation: u64, mut msg: Value) {
         if let Some(p) = self.procs.get(&id) {
             if module_debug(p) {
                 let text = msg.to_string();
@@ -58,9 +63,11 @@ impl Actor {
         if p.generation != generation {
             return;
         }
-        let process = json!({"pm_id": id, "name": p.name(), "namespace": p.str("namespace").unwrap_or("default")});
-        if let (Some(kind), Some(data)) = (msg.get("type").and_then(Value::as_str), msg.get("data"))
-        {
+        // Every app's agent sends `{type, data}` once a second: its data is
+        // moved where it goes (pm2_env or the bus event), never copied.
+        if let (Some(Value::String(_)), Some(_)) = (msg.get("type"), msg.get("data")) {
+            let data = msg["data"].take();
+            let kind = msg["type"].as_str().unwrap_or_default();
             match kind {
                 "axm:monitor" => {
                     if let Some(m) = p.env.get_mut("axm_monitor") {
@@ -79,11 +86,11 @@ impl Actor {
                 }
                 "axm:option:setPID" => {
                     if let Some(Value::Object(m)) = p.env.get_mut("axm_options") {
-                        m.insert("pid".into(), data.clone());
+                        m.insert("pid".into(), data);
                     }
                 }
                 _ => {
-                    let mut process = process;
+                    let mut process = process_of(id, p);
                     process["versioning"] = Value::Null;
                     self.bus.publish(
                         kind,
@@ -93,12 +100,14 @@ impl Actor {
             }
             return;
         }
-        if let Some(v) = msg.get("node_version") {
-            p.set("node_version", v.clone());
+        if let Some(v) = msg.get_mut("node_version") {
+            p.set("node_version", v.take());
             return;
         }
-        let ready =
-            msg == json!("ready") && p.status == Status::Launching && p.flag("wait_ready", false);
+        let ready = msg.as_str() == Some("ready")
+            && p.status == Status::Launching
+            && p.flag("wait_ready", false);
+        let process = process_of(id, p);
         self.bus.publish(
             "process:msg",
             &json!({"at": now_ms(), "raw": msg, "process": process}),
