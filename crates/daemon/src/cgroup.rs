@@ -184,21 +184,15 @@ fn own_name() -> String {
             rest.split_whitespace().nth(19).map(str::to_string)
         })
         .unwrap_or_else(|| "0".into());
-    let mut random = [0u8; 4];
-    // SAFETY: getrandom writes at most `random.len()` bytes into the buffer.
-    let got = unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
-    if got != random.len() as isize {
-        // No entropy source: the time still tells daemons apart.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        random = nanos.to_le_bytes();
-    }
-    format!(
-        "pm2-{}-{start}-{:08x}",
-        std::process::id(),
-        u32::from_le_bytes(random)
-    )
+    // std seeds each RandomState from the system's entropy source: a random
+    // number on every platform, without a crate or unsafe code.
+    let random = {
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish() as u32
+    };
+    format!("pm2-{}-{start}-{:08x}", std::process::id(), random)
 }
 
 /// Opens `dir` and takes its lock without waiting; `None` when another

@@ -59,11 +59,20 @@ pub fn set_title(home: &Path) {
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("PM2 v{}: God Daemon ({})", crate::VERSION, home.display()));
     let comm = CString::new(truncate(&title, 15).replace('\0', "")).unwrap_or_default();
+    set_command_name(&comm);
+}
+
+#[cfg(target_os = "linux")]
+fn set_command_name(comm: &CString) {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
     unsafe {
         libc::prctl(libc::PR_SET_NAME, comm.as_ptr() as libc::c_ulong, 0, 0, 0);
     }
 }
+
+/// Elsewhere a process has no settable command name: `ps` shows `pm2-daemon`.
+#[cfg(not(target_os = "linux"))]
+fn set_command_name(_comm: &CString) {}
 
 /// The longest prefix of `s` of at most `max` bytes ending on a char boundary.
 fn truncate(s: &str, max: usize) -> &str {
