@@ -371,10 +371,11 @@ pub async fn inspect(ctx: &Ctx, t: &str) -> Outcome {
     Ok(())
 }
 
-/// The `ws://` address Node writes to `file` after offset `from`, awaited a
-/// moment (an inspector already open writes nothing new).
+/// The `ws://` address Node writes to `file` after offset `from`, awaited up
+/// to 5 s: a busy machine can take seconds to run the app's signal handler
+/// and bring its stderr to the log (an inspector already open writes nothing new).
 async fn inspector_url(file: &std::path::Path, from: u64) -> Option<String> {
-    for _ in 0..80 {
+    for _ in 0..200 {
         if let Ok(bytes) = std::fs::read(file) {
             let fresh = String::from_utf8_lossy(bytes.get(from as usize..).unwrap_or_default())
                 .into_owned();
