@@ -139,9 +139,22 @@ fn bind(path: &std::path::Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// Holds an exclusive lock on PM2_HOME while a daemon starts: daemons
+/// launched at once by several clients start one after the other, so the
+/// second finds the first serving instead of removing its sockets.
+fn lock_home_for_start(home: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(home).ok()?;
+    // SAFETY: flock on a descriptor this function owns; it waits at most as
+    // long as another daemon's start, a few milliseconds.
+    let r = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) };
+    (r == 0).then_some(dir)
+}
+
 /// Binds both sockets and starts serving. Returns once clients can connect.
 pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, StartError> {
     paths.init_file_structure()?;
+    let _starting = lock_home_for_start(&paths.home);
     if tokio::net::UnixStream::connect(&paths.rpc_sock)
         .await
         .is_ok()
