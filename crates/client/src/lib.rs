@@ -1,5 +1,6 @@
 //! The client half of PM2, written once for the native CLI and the Node addon.
 //!
+//! - [`connect`]: reaching the daemon, starting one (and its modules) if needed.
 //! - [`rpc`]: an axon `req` socket on `rpc.sock` (request ids, reply matching).
 //! - [`bus`]: an axon `sub` socket on `pub.sock`.
 //! - [`launcher`]: finding a live daemon or starting one, detached.
@@ -8,6 +9,7 @@
 //! - [`ops`]: the operations (`start`, `stop`, `restart`, `dump`, …) over those.
 
 pub mod bus;
+pub mod connect;
 pub mod error;
 pub mod launcher;
 mod module_tarball;
@@ -17,10 +19,10 @@ pub mod ops;
 pub mod rpc;
 pub mod target;
 
+pub use connect::ConnectOptions;
 pub use error::Error;
 pub use ops::{
-    Action, ActionOptions, Client, ConnectOptions, ResurrectFailure, Resurrected, StartOptions,
-    Started,
+    Action, ActionOptions, Client, ResurrectFailure, Resurrected, StartOptions, Started,
 };
 pub use pm2_config::Paths;
 

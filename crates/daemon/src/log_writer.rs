@@ -10,7 +10,7 @@
 //! line: every line lands whole in exactly one file.
 
 use crate::bus::Bus;
-use crate::log_rotation::{self, policy::Policy, LogRotation};
+use crate::log_rotation::{self, policy::Policy, LogRotation, RotatingSink};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Write;
@@ -275,15 +275,6 @@ impl LogSink {
         }
     }
 
-    /// Opens the files another sink rotated, if any, now: once this returns,
-    /// no write of this sink lands in a file moved aside.
-    pub fn reopen_if_due(&self) {
-        let mut f = self.files.lock().expect("log lock");
-        if f.opened && self.reopen_due.swap(false, Ordering::Relaxed) {
-            self.reopen_moved(&mut f);
-        }
-    }
-
     /// The rotation policy that applies to this sink's files now.
     fn policy(&self) -> Option<Arc<Policy>> {
         self.rotation
@@ -292,7 +283,7 @@ impl LogSink {
             .filter(|p| p.rotate_module || !self.config.is_module)
     }
 
-    pub fn write(self: &Arc<Self>, stream: Stream, chunk: &[u8]) {
+    pub fn write(&self, stream: Stream, chunk: &[u8]) {
         let formatted = self.format(stream, chunk);
         let policy = self.policy();
         {
@@ -326,13 +317,7 @@ impl LogSink {
     /// Appends `bytes` to one file. With a rotation due, the file is rotated
     /// at the first line end: before the write if the last one ended a line,
     /// else after the newline that ends it.
-    fn write_slot(
-        self: &Arc<Self>,
-        slot: &mut Slot,
-        index: usize,
-        bytes: &[u8],
-        policy: Option<&Policy>,
-    ) {
+    fn write_slot(&self, slot: &mut Slot, index: usize, bytes: &[u8], policy: Option<&Policy>) {
         let due = |slot: &Slot| policy.is_some_and(|p| slot.due(p));
         let mut rest = bytes;
         loop {
@@ -368,7 +353,7 @@ impl LogSink {
     }
 
     /// Moves the file aside under its rotated name and opens a new one.
-    fn rotate(self: &Arc<Self>, slot: &mut Slot, index: usize, policy: &Policy) {
+    fn rotate(&self, slot: &mut Slot, index: usize, policy: &Policy) {
         let (Some(path), Some(rotation)) = (self.path(index), &self.rotation) else {
             return;
         };
@@ -419,34 +404,6 @@ impl LogSink {
         rotation.rotated(path, to, policy, Some(self));
     }
 
-    /// Whether this sink writes to `path`.
-    pub fn writes_to(&self, path: &Path) -> bool {
-        (0..3).any(|i| self.path(i).as_deref() == Some(path))
-    }
-
-    /// Makes the next write open the files again.
-    pub fn reopen_before_next_write(&self) {
-        self.reopen_due.store(true, Ordering::Relaxed);
-    }
-
-    /// Rotates every non-empty file now, or at the end of its current line
-    /// (a `rotateInterval` rotation).
-    pub fn rotate_now(self: &Arc<Self>, policy: &Policy) {
-        if self.config.is_module && !policy.rotate_module {
-            return;
-        }
-        let mut f = self.files.lock().expect("log lock");
-        for (index, slot) in f.slots.iter_mut().enumerate() {
-            if slot.file.is_none() || slot.size == 0 {
-                continue;
-            }
-            slot.rotation_due = true;
-            if slot.at_line_end {
-                self.rotate(slot, index, policy);
-            }
-        }
-    }
-
     fn format(&self, stream: Stream, chunk: &[u8]) -> Vec<u8> {
         if self.config.json {
             let mut line = serde_json::to_vec(&json!({
@@ -478,6 +435,45 @@ impl LogSink {
             }
         }
         out
+    }
+}
+
+impl RotatingSink for LogSink {
+    /// Whether this sink writes to `path`.
+    fn writes_to(&self, path: &Path) -> bool {
+        (0..3).any(|i| self.path(i).as_deref() == Some(path))
+    }
+
+    /// Makes the next write open the files again.
+    fn reopen_before_next_write(&self) {
+        self.reopen_due.store(true, Ordering::Relaxed);
+    }
+
+    /// Rotates every non-empty file now, or at the end of its current line
+    /// (a `rotateInterval` rotation).
+    fn rotate_now(&self, policy: &Policy) {
+        if self.config.is_module && !policy.rotate_module {
+            return;
+        }
+        let mut f = self.files.lock().expect("log lock");
+        for (index, slot) in f.slots.iter_mut().enumerate() {
+            if slot.file.is_none() || slot.size == 0 {
+                continue;
+            }
+            slot.rotation_due = true;
+            if slot.at_line_end {
+                self.rotate(slot, index, policy);
+            }
+        }
+    }
+
+    /// Opens the files another sink rotated, if any, now: once this returns,
+    /// no write of this sink lands in a file moved aside.
+    fn reopen_if_due(&self) {
+        let mut f = self.files.lock().expect("log lock");
+        if f.opened && self.reopen_due.swap(false, Ordering::Relaxed) {
+            self.reopen_moved(&mut f);
+        }
     }
 }
 

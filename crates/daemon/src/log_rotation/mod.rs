@@ -11,11 +11,12 @@
 
 pub mod files;
 pub mod policy;
+mod sink;
 
 use crate::daemon_log::DaemonLog;
-use crate::log_writer::LogSink;
 use chrono::{DateTime, Local};
 use policy::Policy;
+pub use sink::RotatingSink;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -40,7 +41,7 @@ struct Job {
     retain: Option<usize>,
     /// Other sinks that wrote to the file: it is compressed or deleted only
     /// once none of them can write to it any more.
-    sharers: Vec<Weak<LogSink>>,
+    sharers: Vec<Weak<dyn RotatingSink>>,
 }
 
 pub struct LogRotation {
@@ -49,7 +50,7 @@ pub struct LogRotation {
     /// A process named `pm2-logrotate` is online.
     module_online: AtomicBool,
     /// The sinks a time-based rotation reaches (dead ones pruned on register).
-    sinks: Mutex<Vec<Weak<LogSink>>>,
+    sinks: Mutex<Vec<Weak<dyn RotatingSink>>>,
     jobs: SyncSender<Job>,
     log: DaemonLog,
     /// Held while a sink rotates a file, so that sinks sharing it never
@@ -138,10 +139,11 @@ impl LogRotation {
     }
 
     /// Makes `sink` reachable by time-based rotations.
-    pub fn register(&self, sink: &Arc<LogSink>) {
+    pub fn register<S: RotatingSink + 'static>(&self, sink: &Arc<S>) {
         let mut sinks = self.sinks.lock().expect("sinks lock");
         sinks.retain(|s| s.strong_count() > 0);
-        sinks.push(Arc::downgrade(sink));
+        let sink: Arc<dyn RotatingSink> = sink.clone();
+        sinks.push(Arc::downgrade(&sink));
     }
 
     /// Held by a sink while it rotates one of its files.
@@ -156,7 +158,7 @@ impl LogRotation {
         live: &Path,
         rotated: PathBuf,
         policy: &Policy,
-        by: Option<&Arc<LogSink>>,
+        by: Option<&dyn RotatingSink>,
     ) {
         // Instances that share their log files write on through their old
         // descriptor (the rotated file) until they open the new one.
@@ -168,7 +170,9 @@ impl LogRotation {
             .iter()
             .filter_map(Weak::upgrade)
         {
-            if sink.writes_to(live) && !by.is_some_and(|by| Arc::ptr_eq(by, &sink)) {
+            if sink.writes_to(live)
+                && !by.is_some_and(|by| std::ptr::addr_eq(by, Arc::as_ptr(&sink)))
+            {
                 sink.reopen_before_next_write();
                 sharers.push(Arc::downgrade(&sink));
             }
@@ -197,7 +201,7 @@ impl LogRotation {
     }
 
     fn rotate_all(&self, policy: &Arc<Policy>, daemon_log_path: &Path) {
-        let sinks: Vec<Arc<LogSink>> = self
+        let sinks: Vec<Arc<dyn RotatingSink>> = self
             .sinks
             .lock()
             .expect("sinks lock")
