@@ -19,6 +19,7 @@ mod listing;
 mod output;
 mod printable;
 mod runtime;
+mod system_info;
 mod table;
 
 use std::process::ExitCode;

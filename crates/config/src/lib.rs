@@ -21,6 +21,7 @@ mod package_dir;
 pub mod paths;
 pub mod safe_fs;
 mod units;
+pub mod web;
 pub mod yaml;
 
 #[cfg(test)]

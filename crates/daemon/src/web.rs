@@ -39,9 +39,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-/// PM2's port for the web interface (`PM2_API_PORT` overrides it in the CLI).
-pub const DEFAULT_PORT: u16 = 9615;
-pub const DEFAULT_HOST: &str = "127.0.0.1";
+use pm2_config::web::{DEFAULT_HOST, DEFAULT_PORT};
 
 /// Where to listen, and whether to show the apps' env. A `port` of 0 picks
 /// a free one; what is saved and replied is the port actually bound.

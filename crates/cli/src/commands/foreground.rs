@@ -38,7 +38,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             tokio::spawn(pm2_daemon::orphans::reap_forever());
         }
         if let Some(port) = &rt.web {
-            serve_web(ctx, handle.as_ref(), port.as_deref()).await?;
+            serve_web(ctx, port.as_deref()).await?;
         }
         if rt.delay_secs > 0 {
             tokio::time::sleep(Duration::from_secs(rt.delay_secs)).await;
@@ -90,31 +90,22 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     ran
 }
 
-/// `pm2-runtime --web [port]`: this supervisor serves the web interface
-/// (without saving the setting), or the daemon that already serves the home does.
-async fn serve_web(
-    ctx: &Ctx,
-    handle: Option<&pm2_daemon::DaemonHandle>,
-    port: Option<&str>,
-) -> Outcome {
+/// `pm2-runtime --web [port]`: the supervisor that serves the home (this
+/// one, or the daemon already there) serves the web interface, without
+/// saving the setting.
+async fn serve_web(ctx: &Ctx, port: Option<&str>) -> Outcome {
     let args = super::web::WebArgs {
         port,
         ..Default::default()
     };
     let request = super::web::request(ctx, args)?;
-    let on = match handle {
-        Some(h) => {
-            let config = pm2_daemon::web::WebConfig::from_request(Some(&request))?;
-            serde_json::json!(pm2_daemon::web::start(&h.daemon, config, false).await?)
-        }
-        None => super::connect(ctx, false)
-            .await?
-            .call("webStart", vec![request])
-            .await?
-            .into_iter()
-            .next()
-            .unwrap_or_default(),
-    };
+    let on = super::connect(ctx, false)
+        .await?
+        .call("webStart", vec![request])
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     crate::output::err_line(&format!(
         "pm2-runtime: web interface on {}:{} (process list at /, Prometheus metrics at /metrics, readiness at /ready). {}",
         on["host"].as_str().unwrap_or(""),

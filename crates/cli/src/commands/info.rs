@@ -173,7 +173,7 @@ pub async fn report(ctx: &Ctx) -> Outcome {
     out.push_str(&section("System info"));
     out.push_str(&field("arch", &std::env::consts::ARCH));
     out.push_str(&field("platform", &std::env::consts::OS));
-    for (k, v) in pm2_daemon::host_metrics::system_info() {
+    for (k, v) in crate::system_info::system_info() {
         out.push_str(&field(k, &v));
     }
     out.push_str(&field(

@@ -32,7 +32,7 @@ pub fn request(ctx: &Ctx, args: WebArgs) -> Result<Value, Failure> {
         .map(str::to_string)
         .or_else(|| env("PM2_API_PORT"));
     let port = match port_text {
-        None => pm2_daemon::web::DEFAULT_PORT,
+        None => pm2_config::web::DEFAULT_PORT,
         Some(p) => p.trim().parse::<u16>().map_err(|_| {
             Failure::Error(format!(
                 "pm2 web: the port must be a number from 0 to 65535 (or `stop`), got \"{p}\""
@@ -43,7 +43,7 @@ pub fn request(ctx: &Ctx, args: WebArgs) -> Result<Value, Failure> {
         .host
         .map(str::to_string)
         .or_else(|| env("PM2_API_IPADDR"))
-        .unwrap_or_else(|| pm2_daemon::web::DEFAULT_HOST.to_string());
+        .unwrap_or_else(|| pm2_config::web::DEFAULT_HOST.to_string());
     Ok(json!({"host": host, "port": port, "env": args.env, "newToken": args.new_token}))
 }
 
