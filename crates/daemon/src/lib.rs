@@ -56,7 +56,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ExitReason {
     /// `killMe` from a client; the daemon sends SIGQUIT to that client's pid
-    /// (checked by [`handlers::kill_request`]) once it is down, as PM2 does.
+    /// (checked by `handlers/daemon.rs`) once it is down, as PM2 does.
     KillMe { pid: Option<i32> },
     /// SIGTERM, SIGINT or SIGQUIT: save the process list first, as PM2 does.
     Signal,

@@ -11,7 +11,7 @@ use crate::daemon_log::DaemonLog;
 use crate::handlers;
 use crate::limits::{self, CallBudget, CallCharge, ConnectionSlots, Slot};
 use crate::log_throttle::LogThrottle;
-use crate::{Daemon, ExitReason};
+use crate::Daemon;
 use pm2_wire::amp::{encode, Arg, Decoder};
 use pm2_wire::rpc::{parse_request, reply_err, reply_ok, reply_ok_json, Request};
 use std::sync::Arc;
@@ -180,22 +180,16 @@ async fn call(
     id: Arg,
     requester: Option<i32>,
 ) {
-    if method == "killMe" {
-        // PM2's daemon never answers killMe (its clients may not even hold a
-        // callback for it); clients learn of the exit from the closed socket.
-        // Only a refused request gets an answer.
-        match handlers::kill_request(&args, requester) {
-            Ok(pid) => daemon.request_exit(ExitReason::KillMe { pid }),
-            Err(msg) => {
-                daemon.log.info(&msg);
-                let _ = tx.send(Outgoing::new(reply_err(&msg, id), charge));
-            }
-        }
-        return;
-    }
-    let frame = match handlers::dispatch(&daemon, &method, &args).await {
+    let call = handlers::Call {
+        daemon: &daemon,
+        method: &method,
+        args: &args,
+        requester,
+    };
+    let frame = match handlers::dispatch(call).await {
         Ok(handlers::Reply::Values(values)) => reply_ok(values, id),
         Ok(handlers::Reply::Json(arg)) => reply_ok_json(&arg, id),
+        Ok(handlers::Reply::Silent) => return,
         Err(msg) => reply_err(&msg, id),
     };
     let _ = tx.send(Outgoing::new(frame, charge));

@@ -55,7 +55,7 @@ use prepare::Preparing;
 /// `pm2_env`, memory and CPU.
 pub type Summarize = fn(u64, u32, &serde_json::Map<String, Value>, u64, f64) -> Value;
 
-type Reply<T> = oneshot::Sender<Result<T, String>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 /// Messages queued to the supervisor before senders wait.
 const QUEUE: usize = 1024;
@@ -133,7 +133,9 @@ pub struct Supervisor {
     reload_locks: Arc<ReloadLocks>,
 }
 
-struct Actor {
+/// The task that owns the process table; RPC handlers reach it through
+/// [`Supervisor::query`] and [`Supervisor::call`].
+pub(crate) struct Actor {
     procs: BTreeMap<u64, Proc>,
     next_id: u64,
     tx: mpsc::Sender<Msg>,
@@ -238,7 +240,7 @@ impl Actor {
         self.log_rotation.set_module_online(online);
     }
 
-    fn emit(&self, id: u64, event: &str, manually: bool) {
+    pub(crate) fn emit(&self, id: u64, event: &str, manually: bool) {
         let Some(p) = self.procs.get(&id) else { return };
         // PM2's lifecycle lines in pm2.log (and `log:PM2`), so `pm2 logs`
         // shows what happened to an app.

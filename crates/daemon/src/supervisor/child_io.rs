@@ -118,7 +118,7 @@ impl Actor {
         }
     }
 
-    pub(super) fn send_data(&mut self, packet: Value) -> Result<Value, String> {
+    pub(crate) fn send_data(&mut self, packet: Value) -> Result<Value, String> {
         let missing = packet.get("id").is_none_or(Value::is_null)
             || packet.get("data").is_none()
             || !packet.get("topic").is_some_and(truthy);
@@ -146,7 +146,7 @@ impl Actor {
         Ok(json!({"success": true, "data": packet}))
     }
 
-    pub(super) fn send_signal(&mut self, id: u64, signal: &str) -> Result<(), String> {
+    pub(crate) fn send_signal(&mut self, id: u64, signal: &str) -> Result<(), String> {
         let p = self.procs.get(&id).ok_or_else(|| unknown(id))?;
         let sig =
             proc_info::parse_signal(signal).ok_or_else(|| format!("Unknown signal {signal}"))?;
@@ -158,7 +158,7 @@ impl Actor {
         proc_info::signal(pid, sig).map_err(|e| e.to_string())
     }
 
-    pub(super) fn send_line(&mut self, id: u64, line: String, reply: Reply<()>) {
+    pub(crate) fn send_line(&mut self, id: u64, line: String, reply: Reply<()>) {
         let stdin = match self.procs.get(&id) {
             None => Err(unknown(id)),
             Some(p) => p

@@ -15,7 +15,6 @@ use pm2_config::Paths;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 impl Supervisor {
@@ -70,7 +69,7 @@ impl Supervisor {
 
     /// Has the actor run `work`, between its other messages; `work` answers
     /// on the reply it is given, at once or once what it started is over.
-    pub(super) async fn call<T: Send + 'static>(
+    pub(crate) async fn call<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Actor, Reply<T>) + Send + 'static,
     ) -> Result<T, String> {
@@ -84,7 +83,7 @@ impl Supervisor {
     }
 
     /// Has the actor run `work` and answers with what it returns.
-    pub(super) async fn query<T: Send + 'static>(
+    pub(crate) async fn query<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Actor) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
@@ -95,7 +94,7 @@ impl Supervisor {
     }
 
     /// Has the actor run `work` without waiting, when its queue has room.
-    fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
+    pub(crate) fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
         let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
     }
 
@@ -136,21 +135,6 @@ impl Supervisor {
         self.query(|a| Ok(a.procs.keys().copied().collect())).await
     }
 
-    /// Waits until no app is booting, for at most `limit`. A count is a few
-    /// microseconds of the actor's time where a list is the whole table.
-    pub async fn wait_booted(&self, limit: Duration) -> Result<(), String> {
-        const EVERY: Duration = Duration::from_millis(10);
-        let deadline = Instant::now() + limit;
-        while self.query(|a| Ok(a.booting())).await? > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            tokio::time::sleep(EVERY.min(left)).await;
-        }
-        Ok(())
-    }
-
     /// Starts a stopped process (no-op when it runs); answers once it runs.
     pub async fn start_process(&self, id: u64) -> Result<Value, String> {
         self.call(move |a, reply| a.start(id, reply)).await
@@ -175,42 +159,6 @@ impl Supervisor {
     pub async fn delete(&self, id: u64) -> Result<Value, String> {
         self.call(move |a, reply| a.on_disarm(id, reply)).await?;
         self.call(move |a, reply| a.delete(id, reply)).await
-    }
-
-    /// Turns watching on, off or over for these processes.
-    pub async fn set_watch(
-        &self,
-        ids: Vec<u64>,
-        change: crate::watch::Switch,
-    ) -> Result<Value, String> {
-        self.query(move |a| Ok(a.set_watch(&ids, change))).await
-    }
-
-    /// `monitor` / `unmonitor`: the `_km_monitored` flag of a process.
-    pub async fn set_monitored(&self, id: u64, on: bool) -> Result<(), String> {
-        self.query(move |a| a.set_monitored(id, on)).await
-    }
-
-    pub async fn reset(&self, id: u64) -> Result<Value, String> {
-        self.query(move |a| a.reset(id)).await?;
-        self.get(id).await
-    }
-
-    pub fn notify(&self, id: u64, event: String, manually: bool) {
-        self.tell(move |a| a.emit(id, &event, manually));
-    }
-
-    pub async fn send_data(&self, packet: Value) -> Result<Value, String> {
-        self.query(move |a| a.send_data(packet)).await
-    }
-
-    pub async fn send_signal(&self, id: u64, signal: String) -> Result<(), String> {
-        self.query(move |a| a.send_signal(id, &signal)).await
-    }
-
-    pub async fn send_line(&self, id: u64, line: String) -> Result<(), String> {
-        self.call(move |a, reply| a.send_line(id, line, reply))
-            .await
     }
 
     pub async fn msg_process(&self, target: Value, msg: Value) -> Result<Value, String> {

@@ -18,7 +18,7 @@ impl Actor {
     }
 
     /// How many apps are still booting (see `Proc::is_booting`).
-    pub(super) fn booting(&self) -> usize {
+    pub(crate) fn booting(&self) -> usize {
         self.procs.values().filter(|p| p.is_booting()).count()
     }
 
@@ -43,14 +43,15 @@ impl Actor {
         self.request(id, reply, |reply| Event::Delete { reply })
     }
 
-    /// `resetMetaProcessId`: the restart counters back to 0.
-    pub(super) fn set_monitored(&mut self, id: u64, on: bool) -> Result<(), String> {
+    /// `monitor` / `unmonitor`: the `_km_monitored` flag of a process.
+    pub(crate) fn set_monitored(&mut self, id: u64, on: bool) -> Result<(), String> {
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         p.set("_km_monitored", json!(on));
         Ok(())
     }
 
-    pub(super) fn reset(&mut self, id: u64) -> Result<(), String> {
+    /// `resetMetaProcessId`: the restart counters back to 0.
+    pub(crate) fn reset(&mut self, id: u64) -> Result<(), String> {
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         p.set("restart_time", json!(0));
         p.set("unstable_restarts", json!(0));

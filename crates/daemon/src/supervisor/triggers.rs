@@ -192,7 +192,7 @@ impl Actor {
 
     /// PM2's `startWatch` / `stopWatch` / `toggleWatch`: sets `watch` and
     /// starts or stops the watcher (a stopped app gets one when started).
-    pub(super) fn set_watch(&mut self, ids: &[u64], change: Switch) -> Value {
+    pub(crate) fn set_watch(&mut self, ids: &[u64], change: Switch) -> Value {
         let mut reply = json!({"success": true});
         for &id in ids {
             let Some(p) = self.procs.get_mut(&id) else {

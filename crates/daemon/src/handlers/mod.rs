@@ -1,0 +1,182 @@
+//! PM2's RPC methods: argument shapes in, reply arguments out.
+//!
+//! [`METHODS`] maps each method's name to its handler, one file per group
+//! of methods; the `methods` introspection reply is derived from it. A new
+//! method is its handler, its line in the table and, if it needs the process
+//! table, the `Actor` method the handler runs (`d.supervisor.query`/`call`).
+
+mod args;
+mod daemon;
+mod duplicate;
+mod messages;
+mod processes;
+mod watch;
+mod web;
+
+use crate::supervisor::Supervisor;
+use crate::Daemon;
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+/// One call as its handler gets it.
+pub struct Call<'a> {
+    pub daemon: &'a Daemon,
+    pub method: &'a str,
+    pub args: &'a [Value],
+    /// The pid of the client on the other end (SO_PEERCRED), when known.
+    pub requester: Option<i32>,
+}
+
+impl<'a> Call<'a> {
+    fn first(&self) -> Option<&'a Value> {
+        self.args.first()
+    }
+
+    fn sup(&self) -> &'a Supervisor {
+        &self.daemon.supervisor
+    }
+}
+
+/// A reply's arguments (after the error slot).
+pub enum Reply {
+    Values(Vec<Value>),
+    /// One argument, already serialized: the process list, which can be
+    /// megabytes and is written straight from the process table.
+    Json(String),
+    /// No reply at all (`killMe`: the client learns from the closed socket).
+    Silent,
+}
+
+type Answer = Result<Reply, String>;
+
+/// One reply argument.
+fn one(v: Value) -> Answer {
+    Ok(Reply::Values(vec![v]))
+}
+
+/// A reply with no argument after the error slot.
+fn none() -> Answer {
+    Ok(Reply::Values(vec![]))
+}
+
+type Handler = for<'a> fn(Call<'a>) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
+/// A method: its name, the parameter names the `methods` request lists
+/// (`None`: ours, not PM2's, so not listed), and its handler.
+pub struct Method {
+    pub name: &'static str,
+    pub params: Option<&'static [&'static str]>,
+    handler: Handler,
+}
+
+/// `pm2!("name", [params], handler)` for PM2's methods (listed by `methods`,
+/// in PM2's order), `ours!("name", handler)` for the daemon's own.
+macro_rules! pm2 {
+    ($name:literal, [$($param:literal),*], $handler:path) => {
+        Method { name: $name, params: Some(&[$($param),*]), handler: |c| Box::pin($handler(c)) }
+    };
+}
+macro_rules! ours {
+    ($name:literal, $handler:path) => {
+        Method {
+            name: $name,
+            params: None,
+            handler: |c| Box::pin($handler(c)),
+        }
+    };
+}
+
+pub const METHODS: &[Method] = &[
+    pm2!("killMe", ["opts", "cb"], daemon::kill_me),
+    pm2!("profileCPU", ["opts", "cb"], daemon::profile),
+    pm2!("profileMEM", ["opts", "cb"], daemon::profile),
+    pm2!("prepare", ["app", "cb"], processes::prepare),
+    pm2!("getMonitorData", ["env", "cb"], processes::list),
+    pm2!("getSystemData", ["env", "cb"], daemon::system_data),
+    pm2!("startProcessId", ["id", "cb"], processes::start),
+    pm2!("stopProcessId", ["id", "cb"], processes::stop),
+    pm2!("restartProcessId", ["opts", "cb"], processes::restart),
+    pm2!("deleteProcessId", ["id", "cb"], processes::delete),
+    pm2!(
+        "softReloadProcessId",
+        ["opts", "cb"],
+        processes::soft_reload
+    ),
+    pm2!("reloadProcessId", ["opts", "cb"], processes::reload),
+    pm2!("duplicateProcessId", ["id", "cb"], processes::duplicate),
+    pm2!("resetMetaProcessId", ["id", "cb"], processes::reset),
+    pm2!("sendLineToStdin", ["packet", "cb"], messages::line_to_stdin),
+    pm2!("stopWatch", ["method", "value", "cb"], watch::stop),
+    pm2!("startWatch", ["method", "value", "cb"], watch::start),
+    pm2!("toggleWatch", ["method", "value", "cb"], watch::toggle),
+    pm2!("notifyByProcessId", ["opts", "cb"], messages::notify),
+    pm2!("notifyKillPM2", [], daemon::block_restarts),
+    pm2!("monitor", ["pm_id", "cb"], messages::monitor),
+    pm2!("unmonitor", ["pm_id", "cb"], messages::unmonitor),
+    pm2!("msgProcess", ["cmd", "cb"], messages::msg_process),
+    pm2!("sendDataToProcessId", ["packet", "cb"], messages::send_data),
+    pm2!("sendSignalToProcessId", ["opts", "cb"], messages::signal_id),
+    pm2!(
+        "sendSignalToProcessName",
+        ["opts", "cb"],
+        messages::signal_name
+    ),
+    pm2!("ping", ["cb"], daemon::ping),
+    pm2!("getVersion", ["cb"], daemon::version),
+    pm2!("getReport", ["arg", "cb"], daemon::report),
+    pm2!("reloadLogs", ["opts", "cb"], daemon::reload_logs),
+    ours!("prepareUnique", processes::prepare_unique),
+    ours!("waitBooted", processes::wait_booted),
+    ours!("webStart", web::start),
+    ours!("webStop", web::stop),
+    ours!("webNewToken", web::new_token),
+];
+
+/// What the `methods` request answers: PM2's methods with their parameters.
+pub fn methods_reply() -> Value {
+    let methods: Map<String, Value> = METHODS
+        .iter()
+        .filter_map(|m| Some((m.name, m.params?)))
+        .map(|(name, params)| (name.to_string(), json!({"name": name, "params": params})))
+        .collect();
+    json!({ "methods": methods })
+}
+
+pub async fn dispatch(call: Call<'_>) -> Answer {
+    match METHODS.iter().find(|m| m.name == call.method) {
+        Some(m) => (m.handler)(call).await,
+        None => Err(format!("method \"{}\" does not exist", call.method)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_in_the_table_once() {
+        let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count, "a name registered twice");
+    }
+
+    #[test]
+    fn the_methods_reply_lists_pm2_s_methods_only_in_pm2_s_order() {
+        let reply = methods_reply();
+        let listed: Vec<&String> = reply["methods"].as_object().unwrap().keys().collect();
+        assert_eq!(listed.len(), 30);
+        assert_eq!(listed.first().map(|s| s.as_str()), Some("killMe"));
+        assert_eq!(listed.last().map(|s| s.as_str()), Some("reloadLogs"));
+        assert!(!listed
+            .iter()
+            .any(|m| *m == "prepareUnique" || *m == "webStart"));
+        assert_eq!(
+            reply["methods"]["stopWatch"],
+            json!({"name": "stopWatch", "params": ["method", "value", "cb"]})
+        );
+        assert_eq!(reply["methods"]["notifyKillPM2"]["params"], json!([]));
+    }
+}
