@@ -1,7 +1,7 @@
 //! `stop`, `restart`, `reload`, `delete` over ids, names, namespaces, `all`,
 //! `/regex/` or ecosystem files; `reset`, `scale`, `sendSignal`.
 
-use super::start::{action_method, ecosystem_action_options, start_apps};
+use super::start::{ecosystem_action_options, start_apps};
 use super::{connect, ids_text, name_of, show_table, Ctx, Failure, Outcome};
 use crate::{app_options, ecosystem, output};
 use pm2_client::{target, Action, ActionOptions, Client};
@@ -84,7 +84,7 @@ async fn act_on_target(client: &Client, ctx: &Ctx, action: Action, t: &str) -> O
     let ids = target::resolve(&list, t)?;
     ctx.info(&format!(
         "Applying action {} on app [{t}](ids: {})",
-        action_method(action),
+        action.method(),
         ids_text(t, &ids)
     ));
     if ctx.flags.watch.is_some() {

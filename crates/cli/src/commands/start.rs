@@ -190,7 +190,7 @@ pub async fn start_apps(
         }
     }
 
-    let method = action_method(action);
+    let method = action.method();
     let mut done = Vec::new();
     for (name, app) in existing {
         let ids = running(&name);
@@ -225,17 +225,6 @@ pub fn ecosystem_action_options(ctx: &Ctx, base: &Path, app: Options) -> ActionO
         cwd: base.to_path_buf(),
         overrides: app,
         parallel: ctx.flags.parallel.map(std::num::NonZeroUsize::get),
-    }
-}
-
-pub fn action_method(action: Action) -> &'static str {
-    match action {
-        Action::Stop => "stopProcessId",
-        Action::Restart => "restartProcessId",
-        Action::Reload => "reloadProcessId",
-        Action::GracefulReload => "softReloadProcessId",
-        Action::Delete => "deleteProcessId",
-        Action::Reset => "resetMetaProcessId",
     }
 }
 

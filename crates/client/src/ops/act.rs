@@ -35,7 +35,8 @@ impl Action {
         })
     }
 
-    fn method(self) -> &'static str {
+    /// The RPC method that carries the action out.
+    pub fn method(self) -> &'static str {
         match self {
             Action::Stop => "stopProcessId",
             Action::Restart => "restartProcessId",

@@ -70,67 +70,59 @@ pub struct Method {
     handler: Handler,
 }
 
-/// `pm2!("name", [params], handler)` for PM2's methods (listed by `methods`,
-/// in PM2's order), `ours!("name", handler)` for the daemon's own.
-macro_rules! pm2 {
+/// `method!("name", [params], handler)` for PM2's methods (listed by
+/// `methods`, in PM2's order); `method!("name", ours, handler)` for the
+/// daemon's own.
+macro_rules! method {
     ($name:literal, [$($param:literal),*], $handler:path) => {
-        Method { name: $name, params: Some(&[$($param),*]), handler: |c| Box::pin($handler(c)) }
+        method!(@ $name, Some(&[$($param),*]), $handler)
     };
-}
-macro_rules! ours {
-    ($name:literal, $handler:path) => {
-        Method {
-            name: $name,
-            params: None,
-            handler: |c| Box::pin($handler(c)),
-        }
+    ($name:literal, ours, $handler:path) => {
+        method!(@ $name, None, $handler)
+    };
+    (@ $name:literal, $params:expr, $handler:path) => {
+        Method { name: $name, params: $params, handler: |c| Box::pin($handler(c)) }
     };
 }
 
+// One line per method, however long.
+#[rustfmt::skip]
 pub const METHODS: &[Method] = &[
-    pm2!("killMe", ["opts", "cb"], daemon::kill_me),
-    pm2!("profileCPU", ["opts", "cb"], daemon::profile),
-    pm2!("profileMEM", ["opts", "cb"], daemon::profile),
-    pm2!("prepare", ["app", "cb"], processes::prepare),
-    pm2!("getMonitorData", ["env", "cb"], processes::list),
-    pm2!("getSystemData", ["env", "cb"], daemon::system_data),
-    pm2!("startProcessId", ["id", "cb"], processes::start),
-    pm2!("stopProcessId", ["id", "cb"], processes::stop),
-    pm2!("restartProcessId", ["opts", "cb"], processes::restart),
-    pm2!("deleteProcessId", ["id", "cb"], processes::delete),
-    pm2!(
-        "softReloadProcessId",
-        ["opts", "cb"],
-        processes::soft_reload
-    ),
-    pm2!("reloadProcessId", ["opts", "cb"], processes::reload),
-    pm2!("duplicateProcessId", ["id", "cb"], processes::duplicate),
-    pm2!("resetMetaProcessId", ["id", "cb"], processes::reset),
-    pm2!("sendLineToStdin", ["packet", "cb"], messages::line_to_stdin),
-    pm2!("stopWatch", ["method", "value", "cb"], watch::stop),
-    pm2!("startWatch", ["method", "value", "cb"], watch::start),
-    pm2!("toggleWatch", ["method", "value", "cb"], watch::toggle),
-    pm2!("notifyByProcessId", ["opts", "cb"], messages::notify),
-    pm2!("notifyKillPM2", [], daemon::block_restarts),
-    pm2!("monitor", ["pm_id", "cb"], messages::monitor),
-    pm2!("unmonitor", ["pm_id", "cb"], messages::unmonitor),
-    pm2!("msgProcess", ["cmd", "cb"], messages::msg_process),
-    pm2!("sendDataToProcessId", ["packet", "cb"], messages::send_data),
-    pm2!("sendSignalToProcessId", ["opts", "cb"], messages::signal_id),
-    pm2!(
-        "sendSignalToProcessName",
-        ["opts", "cb"],
-        messages::signal_name
-    ),
-    pm2!("ping", ["cb"], daemon::ping),
-    pm2!("getVersion", ["cb"], daemon::version),
-    pm2!("getReport", ["arg", "cb"], daemon::report),
-    pm2!("reloadLogs", ["opts", "cb"], daemon::reload_logs),
-    ours!("prepareUnique", processes::prepare_unique),
-    ours!("waitBooted", processes::wait_booted),
-    ours!("webStart", web::start),
-    ours!("webStop", web::stop),
-    ours!("webNewToken", web::new_token),
+    method!("killMe", ["opts", "cb"], daemon::kill_me),
+    method!("profileCPU", ["opts", "cb"], daemon::profile),
+    method!("profileMEM", ["opts", "cb"], daemon::profile),
+    method!("prepare", ["app", "cb"], processes::prepare),
+    method!("getMonitorData", ["env", "cb"], processes::list),
+    method!("getSystemData", ["env", "cb"], daemon::system_data),
+    method!("startProcessId", ["id", "cb"], processes::start),
+    method!("stopProcessId", ["id", "cb"], processes::stop),
+    method!("restartProcessId", ["opts", "cb"], processes::restart),
+    method!("deleteProcessId", ["id", "cb"], processes::delete),
+    method!("softReloadProcessId", ["opts", "cb"], processes::soft_reload),
+    method!("reloadProcessId", ["opts", "cb"], processes::reload),
+    method!("duplicateProcessId", ["id", "cb"], processes::duplicate),
+    method!("resetMetaProcessId", ["id", "cb"], processes::reset),
+    method!("sendLineToStdin", ["packet", "cb"], messages::line_to_stdin),
+    method!("stopWatch", ["method", "value", "cb"], watch::stop),
+    method!("startWatch", ["method", "value", "cb"], watch::start),
+    method!("toggleWatch", ["method", "value", "cb"], watch::toggle),
+    method!("notifyByProcessId", ["opts", "cb"], messages::notify),
+    method!("notifyKillPM2", [], daemon::block_restarts),
+    method!("monitor", ["pm_id", "cb"], messages::monitor),
+    method!("unmonitor", ["pm_id", "cb"], messages::unmonitor),
+    method!("msgProcess", ["cmd", "cb"], messages::msg_process),
+    method!("sendDataToProcessId", ["packet", "cb"], messages::send_data),
+    method!("sendSignalToProcessId", ["opts", "cb"], messages::signal_id),
+    method!("sendSignalToProcessName", ["opts", "cb"], messages::signal_name),
+    method!("ping", ["cb"], daemon::ping),
+    method!("getVersion", ["cb"], daemon::version),
+    method!("getReport", ["arg", "cb"], daemon::report),
+    method!("reloadLogs", ["opts", "cb"], daemon::reload_logs),
+    method!("prepareUnique", ours, processes::prepare_unique),
+    method!("waitBooted", ours, processes::wait_booted),
+    method!("webStart", ours, web::start),
+    method!("webStop", ours, web::stop),
+    method!("webNewToken", ours, web::new_token),
 ];
 
 /// What the `methods` request answers: PM2's methods with their parameters.
