@@ -1,5 +1,6 @@
 //! Stopping a process: the stop signal (or `shutdown` message), then
-//! SIGKILL after `kill_timeout`, then giving up on a process that survives it.
+//! SIGKILL after `kill_timeout`, then giving up on a process that survives
+//! it for `kill_timeout` again.
 
 use super::{Actor, Timer};
 use crate::app_processes::AppProcesses;
@@ -90,7 +91,15 @@ impl Actor {
         }
         if !final_stage {
             AppProcesses::of(p, self.cgroups.as_deref()).signal(nix::sys::signal::Signal::SIGKILL);
-            let timeout = default_timeout;
+            // After SIGKILL PM2 waits for the exit as long again as before
+            // it: the app's own `kill_timeout` (0 counting as unset there),
+            // else the daemon's. Not the daemon's alone: an app given a long
+            // kill_timeout (a large tree, a slow disk) gets that time again.
+            let timeout = p
+                .opts
+                .kill_timeout
+                .filter(|t| !t.is_zero())
+                .unwrap_or(default_timeout);
             self.after(
                 timeout,
                 Timer::KillTimeout {
