@@ -239,6 +239,57 @@ mod tests {
     }
 
     #[test]
+    fn kinds_and_defaults_are_those_of_pm2s_schema() {
+        let kind = |k| of_kind(k).collect::<Vec<_>>();
+        assert_eq!(kind(Kind::Size), ["max_memory_restart"]);
+        assert_eq!(kind(Kind::Count), ["max_restarts"]);
+        let mut durations = kind(Kind::Duration);
+        durations.sort_unstable();
+        assert_eq!(
+            durations,
+            [
+                "exp_backoff_restart_delay",
+                "kill_retry_time",
+                "kill_timeout",
+                "listen_timeout",
+                "min_uptime",
+                "restart_delay",
+                "watch_delay"
+            ]
+        );
+        assert_eq!(kind(Kind::Switch).len(), 16);
+        let defaults: Vec<_> = defaults().collect();
+        assert_eq!(
+            defaults.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [
+                "autorestart",
+                "autostart",
+                "vizion",
+                "pmx",
+                "automation",
+                "treekill",
+                "instance_var",
+                "kill_retry_time",
+                "windowsHide"
+            ],
+            "in the order pm2_env shows them"
+        );
+        assert_eq!(defaults[7].1, json!(100));
+    }
+
+    #[test]
+    fn every_name_and_alias_is_declared_once() {
+        let mut names: Vec<&str> = OPTIONS
+            .iter()
+            .flat_map(|o| std::iter::once(o.name).chain(o.aliases.iter().copied()))
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+
+    #[test]
     fn command_aliases_become_script() {
         assert_eq!(norm(json!({"cmd": "a.js"})), json!({"script": "a.js"}));
         assert_eq!(norm(json!({"command": "a.js"})), json!({"script": "a.js"}));

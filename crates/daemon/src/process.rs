@@ -443,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn typed_options_follow_the_pm2_env_and_its_flattened_env() {
+        let env = json!({"name": "a", "kill_timeout": 3000, "env": {"treekill": false}});
+        let mut p = Proc::new(0, env.as_object().unwrap().clone());
+        assert_eq!(
+            p.opts.kill_timeout,
+            Some(std::time::Duration::from_millis(3000))
+        );
+        assert!(
+            !p.opts.treekill,
+            "an env variable named as an option sets it, as in PM2"
+        );
+        p.set("kill_timeout", json!(500));
+        p.refresh_options();
+        assert_eq!(
+            p.opts.kill_timeout,
+            Some(std::time::Duration::from_millis(500))
+        );
+    }
+
+    #[test]
     fn per_instance_logs_get_the_id_suffix() {
         let paths = Paths::new("/h");
         let app = json!({"name": "w", "pm_exec_path": "/w.js", "merge_logs": false, "pm_out_log_path": "/l/echo-out.log", "pm_pid_path": "/p/w-0.pid"});
