@@ -47,8 +47,10 @@ pub(super) fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
 }
 
 impl WatchConfig {
-    /// The watch settings of an app, `None` when it is not watched. `home` is
-    /// PM2_HOME: what the daemon writes there is never a change.
+    /// The watch settings of an app, `None` when it is not watched: whether
+    /// and the delay from its typed options, the paths and patterns from its
+    /// `pm2_env`. `home` is PM2_HOME: what the daemon writes there is never
+    /// a change.
     pub fn from_env(
         env: &Map<String, Value>,
         opts: &AppOptions,
