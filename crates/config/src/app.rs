@@ -10,7 +10,7 @@ use crate::args::string_list;
 use crate::error::ConfigError;
 use crate::interpreter::{self, can_cluster};
 use crate::locate::{absolute, Lookup};
-use crate::options::{self, normalize_keys, BOOLEANS, COUNTS, DURATIONS, SIZES};
+use crate::options::{self, normalize_keys, Kind};
 use crate::units::{
     instance_count, parse_bool, parse_bytes, parse_count, parse_duration_ms, parse_instances,
 };
@@ -160,15 +160,15 @@ pub fn restart_options(opts: &Options) -> Options {
 /// Unit conversions and type checks for the options PM2's schema types.
 fn convert_typed_options(app: &mut Options) -> Result<(), ConfigError> {
     type Convert = fn(&Value) -> Result<Value, ConfigError>;
-    let groups: [(&[&str], Convert); 4] = [
-        (BOOLEANS, |v| parse_bool(v).map(Value::Bool)),
-        (DURATIONS, |v| parse_duration_ms(v).map(Value::from)),
-        (SIZES, |v| parse_bytes(v).map(Value::from)),
-        (COUNTS, |v| parse_count(v).map(Value::from)),
+    let groups: [(Kind, Convert); 4] = [
+        (Kind::Switch, |v| parse_bool(v).map(Value::Bool)),
+        (Kind::Duration, |v| parse_duration_ms(v).map(Value::from)),
+        (Kind::Size, |v| parse_bytes(v).map(Value::from)),
+        (Kind::Count, |v| parse_count(v).map(Value::from)),
     ];
-    for (keys, convert) in groups {
-        for key in keys {
-            if let Some(v) = app.get(*key) {
+    for (kind, convert) in groups {
+        for key in options::of_kind(kind) {
+            if let Some(v) = app.get(key) {
                 let converted = convert(v).map_err(|e| e.for_option(key))?;
                 app.insert(key.to_string(), converted);
             }

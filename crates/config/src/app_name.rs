@@ -19,6 +19,19 @@ pub(crate) fn name_of(opts: &Options) -> Option<String> {
     }
 }
 
+/// Whether an app being started is one the daemon already has, as PM2
+/// decides it: the same name and, unless apps are matched by name only
+/// (an ecosystem file's apps), the same resolved script (`pm_exec_path`).
+pub fn is_same_app(
+    name: &str,
+    script: Option<&str>,
+    known_name: &str,
+    known_script: Option<&str>,
+    by_name_only: bool,
+) -> bool {
+    name == known_name && (by_name_only || (script.is_some() && known_script == script))
+}
+
 /// The script's file name without its last extension, as Node's
 /// `path.basename(script, path.extname(script))` gives it, whole command
 /// strings included: `lib/api.test.js` → `api.test`, `node app.js --port 3000`
@@ -55,6 +68,15 @@ pub fn check(name: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_same_app_has_the_same_name_and_script_unless_matched_by_name() {
+        assert!(is_same_app("a", Some("/a.js"), "a", Some("/a.js"), false));
+        assert!(!is_same_app("a", Some("/a.js"), "a", Some("/b.js"), false));
+        assert!(!is_same_app("a", None, "a", None, false));
+        assert!(!is_same_app("a", Some("/a.js"), "b", Some("/a.js"), false));
+        assert!(is_same_app("a", Some("/a.js"), "a", Some("/b.js"), true));
+    }
 
     #[test]
     fn the_default_is_the_script_base_name_without_its_last_extension() {

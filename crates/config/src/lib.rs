@@ -4,6 +4,7 @@
 
 mod app;
 pub mod app_name;
+pub mod app_options;
 mod args;
 pub mod cron;
 pub mod date_format;
@@ -16,7 +17,7 @@ mod locate;
 mod logs;
 pub mod module_name;
 pub mod modules;
-mod options;
+pub mod options;
 mod package_dir;
 pub mod paths;
 pub mod safe_fs;
@@ -31,6 +32,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use app::{resolve_app, restart_options};
+pub use app_options::{AppOptions, ExecMode};
 pub use ecosystem::apps_from_config;
 pub use env::{module_env, updated_env, DEPLOY_ENV};
 pub use error::ConfigError;

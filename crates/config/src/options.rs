@@ -5,88 +5,138 @@ use serde_json::Value;
 
 use crate::Options;
 
-/// Every option `resolve_app` knows by name. Keys outside this list pass through untouched.
-const CANONICAL: &[&str] = &[
-    "script",
-    "name",
-    "cwd",
-    "args",
-    "node_args",
-    "exec_interpreter",
-    "exec_mode",
-    "instances",
-    "out_file",
-    "error_file",
-    "log_file",
-    "pid_file",
-    "merge_logs",
-    "log_date_format",
-    "log_type",
-    "disable_logs",
-    "time",
-    "max_memory_restart",
-    "min_uptime",
-    "max_restarts",
-    "kill_timeout",
-    "kill_retry_time",
-    "restart_delay",
-    "exp_backoff_restart_delay",
-    "listen_timeout",
-    "wait_ready",
-    "shutdown_with_message",
-    "autorestart",
-    "autostart",
-    "stop_exit_codes",
-    "cron_restart",
-    "watch",
-    "ignore_watch",
-    "watch_options",
-    "watch_delay",
-    "env",
-    "filter_env",
-    "instance_var",
-    "increment_var",
-    "append_env_to_name",
-    "namespace",
-    "port",
-    "vizion",
-    "pmx",
-    "automation",
-    "treekill",
-    "windowsHide",
-    "force",
-    "source_map_support",
-    "disable_source_map_support",
-    "trace",
-    "disable_trace",
-    "uid",
-    "gid",
-    "user",
-    "username",
+/// How an option's value is written and stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// On/off; `"true"`/`"false"` from a CLI flag count too.
+    Switch,
+    /// A time (`1500`, `"2s"`), stored as milliseconds.
+    Duration,
+    /// A size (`200`, `"200M"`), stored as bytes.
+    Size,
+    /// A whole number of things.
+    Count,
+    /// Anything else: kept as written, read where it is used.
+    Plain,
+}
+
+/// The value PM2's schema gives an app that does not set the option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Default {
+    None,
+    Bool(bool),
+    Millis(u64),
+    Text(&'static str),
+}
+
+/// One app option: its canonical (snake_case) name, the other spellings PM2
+/// accepts for it, how it is typed, and its schema default.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    pub default: Default,
+}
+
+const fn opt(name: &'static str, kind: Kind) -> OptionSpec {
+    OptionSpec {
+        name,
+        aliases: &[],
+        kind,
+        default: Default::None,
+    }
+}
+
+impl OptionSpec {
+    const fn alias(self, aliases: &'static [&'static str]) -> OptionSpec {
+        OptionSpec { aliases, ..self }
+    }
+
+    const fn default(self, default: Default) -> OptionSpec {
+        OptionSpec { default, ..self }
+    }
+}
+
+use Kind::{Count, Duration, Plain, Size, Switch};
+
+/// Every option `resolve_app` knows by name; keys outside it pass through
+/// untouched. The options with a default come first, in the order PM2's
+/// schema fills them in (the order they appear in `pm2_env`).
+pub const OPTIONS: &[OptionSpec] = &[
+    opt("autorestart", Switch)
+        .alias(&["auto_restart"])
+        .default(Default::Bool(true)),
+    opt("autostart", Switch)
+        .alias(&["auto_start"])
+        .default(Default::Bool(true)),
+    opt("vizion", Switch).default(Default::Bool(true)),
+    opt("pmx", Switch).default(Default::Bool(true)),
+    opt("automation", Switch).default(Default::Bool(true)),
+    opt("treekill", Switch)
+        .alias(&["tree_kill"])
+        .default(Default::Bool(true)),
+    opt("instance_var", Plain).default(Default::Text("NODE_APP_INSTANCE")),
+    opt("kill_retry_time", Duration).default(Default::Millis(100)),
+    opt("windowsHide", Switch)
+        .alias(&["windows_hide"])
+        .default(Default::Bool(true)),
+    opt("script", Plain).alias(&["cmd", "command"]),
+    opt("name", Plain),
+    opt("cwd", Plain),
+    opt("args", Plain),
+    opt("node_args", Plain).alias(&["interpreter_args"]),
+    opt("exec_interpreter", Plain).alias(&["interpreter"]),
+    opt("exec_mode", Plain),
+    opt("instances", Plain),
+    opt("out_file", Plain).alias(&["out", "output", "out_log"]),
+    opt("error_file", Plain).alias(&["error", "err", "err_file", "err_log"]),
+    opt("log_file", Plain).alias(&["log"]),
+    opt("pid_file", Plain).alias(&["pid"]),
+    opt("merge_logs", Switch).alias(&["combine_logs"]),
+    opt("log_date_format", Plain),
+    opt("log_type", Plain),
+    opt("disable_logs", Switch),
+    opt("time", Switch),
+    opt("max_memory_restart", Size),
+    opt("min_uptime", Duration),
+    opt("max_restarts", Count),
+    opt("kill_timeout", Duration),
+    opt("restart_delay", Duration),
+    opt("exp_backoff_restart_delay", Duration),
+    opt("listen_timeout", Duration),
+    opt("wait_ready", Switch),
+    opt("shutdown_with_message", Switch),
+    opt("stop_exit_codes", Plain),
+    opt("cron_restart", Plain).alias(&["cron"]),
+    opt("watch", Plain),
+    opt("ignore_watch", Plain),
+    opt("watch_options", Plain),
+    opt("watch_delay", Duration),
+    opt("env", Plain),
+    opt("filter_env", Plain),
+    opt("increment_var", Plain),
+    opt("append_env_to_name", Switch),
+    opt("namespace", Plain),
+    opt("port", Plain),
+    opt("force", Switch),
+    opt("source_map_support", Switch),
+    opt("disable_source_map_support", Switch),
+    opt("trace", Plain),
+    opt("disable_trace", Plain),
+    opt("uid", Plain),
+    opt("gid", Plain),
+    opt("user", Plain),
+    opt("username", Plain),
 ];
 
-/// Other spellings PM2 accepts for a canonical option (CLI long names, schema aliases).
-const ALIASES: &[(&str, &str)] = &[
-    ("cmd", "script"),
-    ("command", "script"),
-    ("interpreter", "exec_interpreter"),
-    ("interpreter_args", "node_args"),
-    ("out", "out_file"),
-    ("output", "out_file"),
-    ("out_log", "out_file"),
-    ("error", "error_file"),
-    ("err", "error_file"),
-    ("err_file", "error_file"),
-    ("err_log", "error_file"),
-    ("log", "log_file"),
-    ("pid", "pid_file"),
-    ("combine_logs", "merge_logs"),
-    ("cron", "cron_restart"),
-    ("auto_restart", "autorestart"),
-    ("auto_start", "autostart"),
-    ("tree_kill", "treekill"),
-    ("windows_hide", "windowsHide"),
-];
+/// The options of one kind, in table order.
+pub fn of_kind(kind: Kind) -> impl Iterator<Item = &'static str> {
+    OPTIONS
+        .iter()
+        .filter(move |o| o.kind == kind)
+        .map(|o| o.name)
+}
 
 /// Options of PM2's app schema that nothing here reads, kept on the app as
 /// PM2 keeps them.
@@ -118,11 +168,10 @@ pub fn is_app_option(key: &str) -> bool {
 /// The canonical name for `key`, or `None` when it is not an option we know.
 fn canonical(key: &str) -> Option<&'static str> {
     let lookup = |k: &str| {
-        CANONICAL
+        OPTIONS
             .iter()
-            .copied()
-            .find(|c| *c == k)
-            .or_else(|| ALIASES.iter().find(|(a, _)| *a == k).map(|(_, c)| *c))
+            .find(|o| o.name == k || o.aliases.contains(&k))
+            .map(|o| o.name)
     };
     lookup(key).or_else(|| {
         key.bytes()
@@ -167,56 +216,17 @@ pub(crate) fn normalize_keys(opts: &Options) -> Options {
     out
 }
 
-/// Options that hold a plain on/off switch.
-pub(crate) const BOOLEANS: &[&str] = &[
-    "autorestart",
-    "autostart",
-    "vizion",
-    "pmx",
-    "automation",
-    "treekill",
-    "merge_logs",
-    "wait_ready",
-    "windowsHide",
-    "shutdown_with_message",
-    "force",
-    "disable_logs",
-    "time",
-    "source_map_support",
-    "disable_source_map_support",
-    "append_env_to_name",
-];
-
-/// Options measured in time (`stime`), stored as milliseconds.
-pub(crate) const DURATIONS: &[&str] = &[
-    "min_uptime",
-    "kill_timeout",
-    "kill_retry_time",
-    "restart_delay",
-    "listen_timeout",
-    "exp_backoff_restart_delay",
-    "watch_delay",
-];
-
-/// Options measured in bytes (`sbyte`).
-pub(crate) const SIZES: &[&str] = &["max_memory_restart"];
-
-/// Options that count things.
-pub(crate) const COUNTS: &[&str] = &["max_restarts"];
-
-/// The defaults PM2's schema fills in for every app.
-pub(crate) fn defaults() -> [(&'static str, Value); 9] {
-    [
-        ("autorestart", Value::Bool(true)),
-        ("autostart", Value::Bool(true)),
-        ("vizion", Value::Bool(true)),
-        ("pmx", Value::Bool(true)),
-        ("automation", Value::Bool(true)),
-        ("treekill", Value::Bool(true)),
-        ("instance_var", Value::from("NODE_APP_INSTANCE")),
-        ("kill_retry_time", Value::from(100)),
-        ("windowsHide", Value::Bool(true)),
-    ]
+/// The defaults PM2's schema fills in for every app, in its order.
+pub fn defaults() -> impl Iterator<Item = (&'static str, Value)> {
+    OPTIONS.iter().filter_map(|o| {
+        let value = match o.default {
+            Default::None => return None,
+            Default::Bool(b) => Value::Bool(b),
+            Default::Millis(ms) => Value::from(ms),
+            Default::Text(t) => Value::from(t),
+        };
+        Some((o.name, value))
+    })
 }
 
 #[cfg(test)]
@@ -226,6 +236,57 @@ mod tests {
 
     fn norm(v: Value) -> Value {
         Value::Object(normalize_keys(v.as_object().unwrap()))
+    }
+
+    #[test]
+    fn kinds_and_defaults_are_those_of_pm2s_schema() {
+        let kind = |k| of_kind(k).collect::<Vec<_>>();
+        assert_eq!(kind(Kind::Size), ["max_memory_restart"]);
+        assert_eq!(kind(Kind::Count), ["max_restarts"]);
+        let mut durations = kind(Kind::Duration);
+        durations.sort_unstable();
+        assert_eq!(
+            durations,
+            [
+                "exp_backoff_restart_delay",
+                "kill_retry_time",
+                "kill_timeout",
+                "listen_timeout",
+                "min_uptime",
+                "restart_delay",
+                "watch_delay"
+            ]
+        );
+        assert_eq!(kind(Kind::Switch).len(), 16);
+        let defaults: Vec<_> = defaults().collect();
+        assert_eq!(
+            defaults.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [
+                "autorestart",
+                "autostart",
+                "vizion",
+                "pmx",
+                "automation",
+                "treekill",
+                "instance_var",
+                "kill_retry_time",
+                "windowsHide"
+            ],
+            "in the order pm2_env shows them"
+        );
+        assert_eq!(defaults[7].1, json!(100));
+    }
+
+    #[test]
+    fn every_name_and_alias_is_declared_once() {
+        let mut names: Vec<&str> = OPTIONS
+            .iter()
+            .flat_map(|o| std::iter::once(o.name).chain(o.aliases.iter().copied()))
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl<'a> AppProcesses<'a> {
             pm_id: p.pm_id,
             pid: p.pid(),
             launch: p.generation,
-            treekill: p.flag("treekill", true),
+            treekill: p.opts.treekill,
             one_launch: false,
             cgroups,
         }
@@ -51,7 +51,7 @@ impl<'a> AppProcesses<'a> {
             pm_id: p.pm_id,
             pid,
             launch,
-            treekill: p.flag("treekill", true),
+            treekill: p.opts.treekill,
             one_launch: true,
             cgroups,
         }

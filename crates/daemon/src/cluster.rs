@@ -112,11 +112,6 @@ impl Drop for Listener {
     }
 }
 
-/// Whether a pm2_env describes a cluster-mode process.
-pub fn is_cluster_mode(exec_mode: Option<&str>) -> bool {
-    matches!(exec_mode, Some("cluster_mode" | "cluster"))
-}
-
 /// A value as JavaScript's template strings print it: Node builds its server
 /// keys that way, and the worker only echoes the key back.
 fn js_text(v: Option<&Value>) -> String {

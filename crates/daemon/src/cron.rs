@@ -61,23 +61,17 @@ impl CronJobs {
         }
     }
 
-    /// Arms, keeps or cancels the job of app `id` to match its `cron_restart`.
-    pub fn sync(&mut self, id: u64, name: &str, env: &Map<String, Value>) {
-        let pattern = match env.get("cron_restart").map(pm2_config::cron::pattern) {
-            Some(Ok(Some(p))) => p,
-            Some(Err(e)) => {
-                self.cancel(id, name);
-                self.log.info(&format!("app {name} (id {id}): {e}"));
-                return;
-            }
-            _ => {
-                self.cancel(id, name);
-                return;
-            }
+    /// Arms, keeps or cancels the job of app `id` to match its
+    /// `cron_restart` pattern.
+    pub fn sync(&mut self, id: u64, name: &str, pattern: Option<&str>) {
+        let Some(pattern) = pattern else {
+            self.cancel(id, name);
+            return;
         };
         if self.jobs.get(&id).is_some_and(|j| j.pattern == pattern) {
             return;
         }
+        let pattern = pattern.to_string();
         let cron = match pm2_config::cron::parse(&pattern) {
             Ok(c) => c,
             Err(e) => {
@@ -183,7 +177,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = DaemonLog::new(dir.join("pm2.log"), crate::bus::Bus::default());
         let mut jobs = CronJobs::new(tx, log);
-        jobs.sync(3, "c", &env(json!({"cron_restart": "* * * * * *"})));
+        jobs.sync(3, "c", Some("* * * * * *"));
         let got = tokio::time::timeout(Duration::from_millis(2500), rx.recv())
             .await
             .unwrap();
@@ -193,7 +187,7 @@ mod tests {
         assert_eq!(id, 3);
         assert_eq!(jobs.current(3, token), Some("* * * * * *"));
         // Same pattern: the same job goes on.
-        jobs.sync(3, "c", &env(json!({"cron_restart": "* * * * * *"})));
+        jobs.sync(3, "c", Some("* * * * * *"));
         assert_eq!(jobs.current(3, token), Some("* * * * * *"));
         assert!(jobs.cancel(3, "c"));
         assert_eq!(jobs.current(3, token), None);

@@ -3,6 +3,7 @@
 //! out of range would otherwise turn into a silent 0, a wait of centuries, or
 //! an overflow into endless restarts.
 
+use pm2_config::options::{of_kind, Kind};
 use serde_json::{Map, Value};
 
 /// Longest delay or timeout accepted, in ms: about 24.8 days, the largest
@@ -11,19 +12,6 @@ pub const MAX_DELAY_MS: u64 = i32::MAX as u64;
 /// Most instances one `prepare` may create: far beyond any machine's cores,
 /// small enough that a typo (`instances: 1e9`) is refused instead of run.
 pub const MAX_INSTANCES: u64 = 4096;
-
-/// Options holding a duration in ms.
-const DURATIONS: &[&str] = &[
-    "min_uptime",
-    "restart_delay",
-    "kill_timeout",
-    "listen_timeout",
-    "exp_backoff_restart_delay",
-    "kill_retry_time",
-    "watch_delay",
-];
-/// Options holding a count.
-const COUNTS: &[&str] = &["max_restarts"];
 
 /// A whole, non-negative number no larger than `max`, from a JSON number or a
 /// numeric string; the error names the option and what was wrong.
@@ -55,16 +43,18 @@ fn whole_number(key: &str, v: &Value, max: u64, unit: &str) -> Result<Option<u64
 /// numbers the daemon keeps, as the client does for a new app: a restart's
 /// options come as the user wrote them (an ecosystem entry).
 pub fn convert_units(app: &mut Map<String, Value>) {
-    for key in DURATIONS.iter().chain(&["watch_delay"]) {
-        if let Some(v @ Value::String(_)) = app.get(*key) {
+    for key in of_kind(Kind::Duration) {
+        if let Some(v @ Value::String(_)) = app.get(key) {
             if let Ok(ms) = pm2_config::parse_duration_ms(v) {
                 app.insert(key.to_string(), Value::from(ms));
             }
         }
     }
-    if let Some(v @ Value::String(_)) = app.get("max_memory_restart") {
-        if let Ok(bytes) = pm2_config::parse_bytes(v) {
-            app.insert("max_memory_restart".into(), Value::from(bytes));
+    for key in of_kind(Kind::Size) {
+        if let Some(v @ Value::String(_)) = app.get(key) {
+            if let Ok(bytes) = pm2_config::parse_bytes(v) {
+                app.insert(key.to_string(), Value::from(bytes));
+            }
         }
     }
     // `exec_mode: 'cluster'` as an ecosystem file writes it: the daemon's
@@ -83,13 +73,13 @@ pub fn check(app: &Map<String, Value>) -> Result<(), String> {
     if let Some(name) = app.get("name").and_then(Value::as_str) {
         pm2_config::app_name::check(name)?;
     }
-    for key in DURATIONS {
-        if let Some(v) = app.get(*key) {
+    for key in of_kind(Kind::Duration) {
+        if let Some(v) = app.get(key) {
             whole_number(key, v, MAX_DELAY_MS, " ms")?;
         }
     }
-    for key in COUNTS {
-        if let Some(v) = app.get(*key) {
+    for key in of_kind(Kind::Count) {
+        if let Some(v) = app.get(key) {
             whole_number(key, v, i32::MAX as u64, "")?;
         }
     }

@@ -6,7 +6,7 @@ use crate::log_writer::{LogConfig, LogSink};
 use crate::proc_info::CpuSample;
 use crate::runtime::Runtime;
 use pm2_config::date_format::dayjs_to_chrono;
-use pm2_config::Paths;
+use pm2_config::{AppOptions, Paths};
 use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -59,6 +59,9 @@ pub struct Proc {
     /// The flattened `pm2_env`: the app's options, runtime fields, and the
     /// app's env both under `env` and copied onto the top level.
     pub env: Map<String, Value>,
+    /// The supervision options of `env`, typed; read again whenever the
+    /// options in `env` change (see [`Proc::refresh_options`]).
+    pub opts: AppOptions,
     pub status: Status,
     pub running: Option<Running>,
     /// Bumped at each launch; events from an older child carry an older value
@@ -94,21 +97,7 @@ impl Proc {
 
     /// A numeric option; accepts numbers and numeric strings.
     pub fn num(&self, key: &str) -> Option<u64> {
-        match self.env.get(key)? {
-            Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// A boolean option; `"false"` counts as false, as in PM2.
-    pub fn flag(&self, key: &str, default: bool) -> bool {
-        match self.env.get(key) {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s != "false",
-            Some(Value::Null) | None => default,
-            Some(_) => true,
-        }
+        pm2_config::app_options::number(self.env.get(key))
     }
 
     pub fn set(&mut self, key: &str, value: Value) {
@@ -152,13 +141,20 @@ impl Proc {
         serde_json::to_value(self.described(memory, cpu)).expect("a list entry is valid JSON")
     }
 
-    /// Copies `env` onto the top level, as PM2 does at every launch.
+    /// Copies `env` onto the top level, as PM2 does at every launch (a
+    /// variable named as an option sets that option, as in PM2).
     pub fn flatten_env(&mut self) {
         if let Some(Value::Object(env)) = self.env.get("env").cloned() {
             for (k, v) in env {
                 self.env.insert(k, v);
             }
         }
+        self.refresh_options();
+    }
+
+    /// Reads the typed options again from `env`, after options in it changed.
+    pub fn refresh_options(&mut self) {
+        self.opts = AppOptions::from_pm2_env(&self.env);
     }
 
     pub fn log_config(&self) -> LogConfig {
@@ -173,7 +169,7 @@ impl Proc {
             combined: path("pm_log_path"),
             date_format,
             json: self.str("log_type") == Some("json"),
-            is_module: self.flag("pmx_module", false),
+            is_module: self.opts.pmx_module,
         }
     }
 }
@@ -314,19 +310,9 @@ pub fn new_pm2_env(
     default(&mut env, "exec_mode", json!("fork_mode"));
     // No default `instances`: a dump entry (one process) has none, and PM2
     // shows none for a resurrected process either.
-    for key in [
-        "autorestart",
-        "autostart",
-        "vizion",
-        "pmx",
-        "automation",
-        "treekill",
-    ] {
-        default(&mut env, key, json!(true));
+    for (key, value) in pm2_config::options::defaults() {
+        default(&mut env, key, value);
     }
-    default(&mut env, "instance_var", json!("NODE_APP_INSTANCE"));
-    default(&mut env, "kill_retry_time", json!(100));
-    default(&mut env, "windowsHide", json!(true));
     default(&mut env, "watch", json!(false));
     default(&mut env, "filter_env", json!([]));
     default(&mut env, "node_args", json!([]));
@@ -423,6 +409,7 @@ impl Proc {
         let mut p = Proc {
             pm_id,
             env,
+            opts: AppOptions::default(),
             status: Status::Stopped,
             running: None,
             generation: 0,
@@ -453,6 +440,26 @@ mod tests {
         assert_eq!(env["unique_id"].as_str().unwrap().len(), 36);
         let p = Proc::new(3, env);
         assert_eq!(p.env["A"], "1", "env is flattened onto pm2_env");
+    }
+
+    #[test]
+    fn typed_options_follow_the_pm2_env_and_its_flattened_env() {
+        let env = json!({"name": "a", "kill_timeout": 3000, "env": {"treekill": false}});
+        let mut p = Proc::new(0, env.as_object().unwrap().clone());
+        assert_eq!(
+            p.opts.kill_timeout,
+            Some(std::time::Duration::from_millis(3000))
+        );
+        assert!(
+            !p.opts.treekill,
+            "an env variable named as an option sets it, as in PM2"
+        );
+        p.set("kill_timeout", json!(500));
+        p.refresh_options();
+        assert_eq!(
+            p.opts.kill_timeout,
+            Some(std::time::Duration::from_millis(500))
+        );
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl Actor {
         // shows what happened to an app.
         match event {
             "start" => {
-                let mode = if p.str("exec_mode") == Some("cluster_mode") {
+                let mode = if p.opts.is_cluster() {
                     "cluster"
                 } else {
                     "fork"

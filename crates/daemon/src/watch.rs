@@ -28,6 +28,7 @@ pub use tree::*;
 use crate::daemon_log::DaemonLog;
 use crate::trigger::Trigger;
 use notify::Watcher;
+use pm2_config::AppOptions;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,14 +55,7 @@ pub enum Switch {
 
 /// Whether a `watch` value asks for watching: `true`, a path, a list of
 /// paths (an empty list means the app's folder, as in PM2).
-pub fn is_on(v: Option<&Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => !s.is_empty() && s != "false",
-        Some(Value::Array(_)) => true,
-        _ => false,
-    }
-}
+pub use pm2_config::app_options::watch_is_on as is_on;
 
 struct AppWatcher {
     token: u64,
@@ -97,8 +91,8 @@ impl Watchers {
 
     /// Starts, keeps or stops the watcher of app `id` to match its options
     /// (`watch`, `ignore_watch`, `watch_delay`, `watch_options`).
-    pub fn sync(&mut self, id: u64, name: &str, env: &Map<String, Value>) {
-        let config = match WatchConfig::from_env(env, &self.home) {
+    pub fn sync(&mut self, id: u64, name: &str, env: &Map<String, Value>, opts: &AppOptions) {
+        let config = match WatchConfig::from_env(env, opts, &self.home) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 self.stop(id, name);

@@ -5,6 +5,7 @@ use super::{Action, ActionOptions, Client};
 use crate::error::{Error, Result};
 use crate::target;
 use futures_util::future::join_all;
+use pm2_config::app_name::is_same_app;
 use pm2_config::Options;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -183,11 +184,17 @@ impl Client {
             .iter()
             .map(|app| {
                 list.iter()
-                    .filter(|p| p.get("name").is_some() && p.get("name") == app.get("name"))
                     .filter(|p| {
-                        !by_script
-                            || (app.get("pm_exec_path").is_some()
-                                && p["pm2_env"].get("pm_exec_path") == app.get("pm_exec_path"))
+                        let (Some(name), Some(known)) = (text(app, "name"), text(p, "name")) else {
+                            return false;
+                        };
+                        is_same_app(
+                            name,
+                            text(app, "pm_exec_path"),
+                            known,
+                            text(&p["pm2_env"], "pm_exec_path"),
+                            !by_script,
+                        )
                     })
                     .cloned()
                     .collect()
@@ -231,6 +238,11 @@ impl Started {
             Started::Launched(p) | Started::Restarted(p) => p,
         }
     }
+}
+
+/// The string at `key` of a JSON object.
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
 }
 
 /// The processes of a `prepare` answer (a list, or one process).

@@ -28,7 +28,7 @@ fn truthy(v: &Value) -> bool {
 /// `MODULE_DEBUG=true` in a module's environment: the daemon logs every
 /// message the module sends (to pm2.log and the `PM2` log lines).
 fn module_debug(p: &crate::process::Proc) -> bool {
-    p.flag("pmx_module", false)
+    p.opts.pmx_module
         && p.env
             .get("env")
             .and_then(|e| e.get("MODULE_DEBUG"))
@@ -104,9 +104,8 @@ impl Actor {
             p.set("node_version", v.take());
             return;
         }
-        let ready = msg.as_str() == Some("ready")
-            && p.status == Status::Launching
-            && p.flag("wait_ready", false);
+        let ready =
+            msg.as_str() == Some("ready") && p.status == Status::Launching && p.opts.wait_ready;
         let process = process_of(id, p);
         self.bus.publish(
             "process:msg",

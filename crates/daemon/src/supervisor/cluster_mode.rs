@@ -3,7 +3,7 @@
 //! closing an app's listening sockets once no instance of it is left.
 
 use super::Actor;
-use crate::cluster::{is_cluster_mode, Event};
+use crate::cluster::Event;
 use crate::process::{Proc, Status};
 use pm2_wire::ipc::IpcWriter;
 use serde_json::Value;
@@ -13,10 +13,7 @@ impl Actor {
     /// The worker id the next launch of `p` runs with, when it is a cluster
     /// instance.
     pub(super) fn worker_id_for(&mut self, id: u64) -> Option<u64> {
-        let cluster = self
-            .procs
-            .get(&id)
-            .is_some_and(|p| is_cluster_mode(p.str("exec_mode")));
+        let cluster = self.procs.get(&id).is_some_and(|p| p.opts.is_cluster());
         cluster.then(|| self.cluster.next_worker_id())
     }
 
@@ -33,10 +30,7 @@ impl Actor {
         if self.cluster.on_message(id, generation, msg) != Event::Listening {
             return;
         }
-        let waits_for_ready = self
-            .procs
-            .get(&id)
-            .is_some_and(|p| p.flag("wait_ready", false));
+        let waits_for_ready = self.procs.get(&id).is_some_and(|p| p.opts.wait_ready);
         if !waits_for_ready {
             self.replacement_ready(id, generation);
         }

@@ -55,13 +55,9 @@ impl Actor {
             p.status,
             Status::Stopping | Status::Stopped | Status::Errored
         );
-        let no_restart = restart_policy::exit_restarts(
-            &restart_policy::Options::of(p),
-            code,
-            deliberate_status,
-            restarts_blocked,
-        )
-        .is_err();
+        let no_restart =
+            restart_policy::exit_restarts(&p.opts, code, deliberate_status, restarts_blocked)
+                .is_err();
         let was_errored = p.status == Status::Errored;
         let signal_name = signal
             .and_then(|s| nix::sys::signal::Signal::try_from(s).ok())
@@ -92,7 +88,7 @@ impl Actor {
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
-        let opts = restart_policy::Options::of(p);
+        let opts = &p.opts;
         let now = now_ms();
         let history = restart_policy::History {
             now,
@@ -101,7 +97,7 @@ impl Actor {
             unstable_restarts: p.num("unstable_restarts").unwrap_or(0),
             prev_restart_delay: p.num("prev_restart_delay").unwrap_or(0),
         };
-        let delay = match restart_policy::after_crash(&opts, &history) {
+        let delay = match restart_policy::after_crash(opts, &history) {
             Decision::TooManyUnstableRestarts => {
                 let max_restarts = opts.max_restarts;
                 p.set("unstable_restarts", json!(0));

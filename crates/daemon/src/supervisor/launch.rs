@@ -119,10 +119,10 @@ impl Actor {
         let Some(p) = self.procs.get_mut(&id) else {
             return Err(unknown(id));
         };
-        let wait_ready = p.flag("wait_ready", false);
+        let wait_ready = p.opts.wait_ready;
         let listen_timeout = p
-            .num("listen_timeout")
-            .map(Duration::from_millis)
+            .opts
+            .listen_timeout
             .unwrap_or(self.settings.listen_timeout);
         self.transition(id, Status::Launching, Some("start"));
         if wait_ready {

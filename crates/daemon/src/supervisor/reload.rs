@@ -17,7 +17,6 @@
 
 use super::{unknown, Actor, Reply, Supervisor, Timer};
 use crate::app_processes::AppProcesses;
-use crate::cluster::is_cluster_mode;
 use crate::lifecycle::{Event, State};
 use crate::process::{Running, Status};
 use nix::sys::signal::Signal;
@@ -113,7 +112,7 @@ impl Actor {
     pub(super) fn reload_start(&mut self, id: u64) -> Result<Started, String> {
         let listen_timeout = self.settings.listen_timeout;
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
-        let replaceable = is_cluster_mode(p.str("exec_mode"))
+        let replaceable = p.opts.is_cluster()
             && p.status == Status::Online
             && matches!(p.life.state(), State::Up { .. })
             && !self.restarts_blocked
@@ -122,10 +121,7 @@ impl Actor {
             return Ok(Started::Restart);
         };
         let old_generation = p.generation;
-        let timeout = p
-            .num("listen_timeout")
-            .map(Duration::from_millis)
-            .unwrap_or(listen_timeout);
+        let timeout = p.opts.listen_timeout.unwrap_or(listen_timeout);
         let n = p.num("restart_time").unwrap_or(0);
         p.set("restart_time", json!(n + 1));
         if let Err(e) = self.launch(id) {
@@ -202,7 +198,7 @@ impl Actor {
         r.old.retiring = true;
         let generation = r.old.generation;
         let Some(p) = self.procs.get(&id) else { return };
-        let by_message = graceful || kill_use_message || p.flag("shutdown_with_message", false);
+        let by_message = graceful || kill_use_message || p.opts.shutdown_with_message;
         let ipc = r.old.running.ipc.clone();
         let timeout = self.kill_timeout_of(id);
         match ipc {

@@ -137,6 +137,7 @@ impl Actor {
         p.set("created_at", json!(now_ms()));
         p.set("unstable_restarts", json!(0));
         p.set("prev_restart_delay", json!(0));
+        p.refresh_options();
         Ok(())
     }
 }

@@ -2,39 +2,15 @@
 //! options and its history: whether an exit may restart the app at all, and
 //! when a crash restarts it (or gives up after too many unstable restarts).
 
-use crate::process::Proc;
-use serde_json::Value;
+use pm2_config::AppOptions;
+use std::time::Duration;
 
 /// Restart backoff is capped at 15 s, as in PM2.
 pub const MAX_BACKOFF_MS: u64 = 15_000;
 
-/// The options of an app that decide its restarts, with PM2's defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Options {
-    pub autorestart: bool,
-    pub min_uptime: u64,
-    pub max_restarts: u64,
-    pub stop_exit_codes: Vec<i64>,
-    /// `exp_backoff_restart_delay`, when set and above 0.
-    pub exp_backoff_restart_delay: Option<u64>,
-    pub restart_delay: u64,
-}
-
-impl Options {
-    pub fn of(p: &Proc) -> Options {
-        Options {
-            autorestart: p.flag("autorestart", true),
-            min_uptime: p.num("min_uptime").unwrap_or(1000),
-            max_restarts: p.num("max_restarts").unwrap_or(16),
-            stop_exit_codes: match p.env.get("stop_exit_codes") {
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_i64).collect(),
-                Some(Value::Number(n)) => n.as_i64().into_iter().collect(),
-                _ => Vec::new(),
-            },
-            exp_backoff_restart_delay: p.num("exp_backoff_restart_delay").filter(|d| *d > 0),
-            restart_delay: p.num("restart_delay").unwrap_or(0),
-        }
-    }
+/// Milliseconds of a duration, for the arithmetic on PM2's ms fields.
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why an exit does not restart the app.
@@ -52,7 +28,7 @@ pub enum NoRestart {
 /// Whether an exit with `code` (`None`: killed by a signal) may restart the
 /// app; `deliberate` is a status of stopping, stopped or errored.
 pub fn exit_restarts(
-    opts: &Options,
+    opts: &AppOptions,
     code: Option<i32>,
     deliberate: bool,
     shutting_down: bool,
@@ -98,11 +74,12 @@ pub enum Decision {
 }
 
 /// The restart of a crashed app, by PM2's rules.
-pub fn after_crash(opts: &Options, h: &History) -> Decision {
+pub fn after_crash(opts: &AppOptions, h: &History) -> Decision {
     let mut unstable = h.unstable_restarts;
     let mut went_up = None;
-    if h.now.saturating_sub(h.created_at) < opts.min_uptime.saturating_mul(opts.max_restarts)
-        && h.now.saturating_sub(h.launched_at) < opts.min_uptime
+    let min_uptime = ms(opts.min_uptime);
+    if h.now.saturating_sub(h.created_at) < min_uptime.saturating_mul(opts.max_restarts)
+        && h.now.saturating_sub(h.launched_at) < min_uptime
     {
         unstable += 1;
         went_up = Some(unstable);
@@ -110,7 +87,7 @@ pub fn after_crash(opts: &Options, h: &History) -> Decision {
     if unstable >= opts.max_restarts {
         return Decision::TooManyUnstableRestarts;
     }
-    let (delay_ms, prev_restart_delay) = match opts.exp_backoff_restart_delay {
+    let (delay_ms, prev_restart_delay) = match opts.exp_backoff_restart_delay.map(ms) {
         Some(base) => {
             let next = if h.prev_restart_delay == 0 {
                 base
@@ -120,7 +97,7 @@ pub fn after_crash(opts: &Options, h: &History) -> Decision {
             .min(MAX_BACKOFF_MS);
             (next, Some(next))
         }
-        None => (opts.restart_delay, None),
+        None => (ms(opts.restart_delay), None),
     };
     Decision::Restart {
         delay_ms,
@@ -134,8 +111,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn defaults() -> Options {
-        Options::of(&Proc::new(0, serde_json::Map::new()))
+    fn defaults() -> AppOptions {
+        AppOptions::default()
     }
 
     /// An app created long ago whose child ran for a minute.
@@ -153,25 +130,28 @@ mod tests {
     fn pm2_defaults_are_autorestart_min_uptime_1s_and_16_restarts() {
         let o = defaults();
         assert!(o.autorestart);
-        assert_eq!((o.min_uptime, o.max_restarts), (1000, 16));
-        assert_eq!((o.exp_backoff_restart_delay, o.restart_delay), (None, 0));
+        assert_eq!((ms(o.min_uptime), o.max_restarts), (1000, 16));
+        assert_eq!(
+            (o.exp_backoff_restart_delay, ms(o.restart_delay)),
+            (None, 0)
+        );
     }
 
     #[test]
     fn options_are_read_as_pm2_writes_them() {
         let env = json!({"autorestart": "false", "stop_exit_codes": 3,
             "exp_backoff_restart_delay": 0, "min_uptime": "500"});
-        let o = Options::of(&Proc::new(0, env.as_object().unwrap().clone()));
+        let o = AppOptions::from_pm2_env(env.as_object().unwrap());
         assert!(!o.autorestart);
-        assert_eq!(o.stop_exit_codes, vec![3]);
+        assert_eq!(&*o.stop_exit_codes, &[3]);
         assert_eq!(o.exp_backoff_restart_delay, None, "0 turns the backoff off");
-        assert_eq!(o.min_uptime, 500);
+        assert_eq!(ms(o.min_uptime), 500);
     }
 
     #[test]
     fn an_exit_restarts_unless_deliberate_autorestart_off_a_stop_code_or_shutdown() {
         let mut o = defaults();
-        o.stop_exit_codes = vec![0, 3];
+        o.stop_exit_codes = Box::new([0, 3]);
         assert_eq!(exit_restarts(&o, Some(1), false, false), Ok(()));
         assert_eq!(
             exit_restarts(&o, Some(1), true, false),
@@ -253,7 +233,7 @@ mod tests {
 
     #[test]
     fn the_max_restarts_th_unstable_restart_gives_up() {
-        let o = Options {
+        let o = AppOptions {
             max_restarts: 3,
             ..defaults()
         };
@@ -280,8 +260,8 @@ mod tests {
 
     #[test]
     fn restart_delay_waits_that_long() {
-        let o = Options {
-            restart_delay: 2500,
+        let o = AppOptions {
+            restart_delay: Duration::from_millis(2500),
             ..defaults()
         };
         assert!(matches!(
@@ -296,9 +276,9 @@ mod tests {
 
     #[test]
     fn backoff_starts_at_its_base_grows_by_half_and_stops_at_15_s() {
-        let o = Options {
-            exp_backoff_restart_delay: Some(100),
-            restart_delay: 2500,
+        let o = AppOptions {
+            exp_backoff_restart_delay: Some(Duration::from_millis(100)),
+            restart_delay: Duration::from_millis(2500),
             ..defaults()
         };
         let mut prev = 0;

@@ -1,5 +1,6 @@
 //! Stopping a process: the stop signal (or `shutdown` message), then
-//! SIGKILL after `kill_timeout`, then giving up on a process that survives it.
+//! SIGKILL after `kill_timeout`, then giving up on a process that survives
+//! it for `kill_timeout` again.
 
 use super::{Actor, Timer};
 use crate::app_processes::AppProcesses;
@@ -13,7 +14,9 @@ use std::time::Duration;
 impl Actor {
     /// The signal that stops process `p`: its `kill_signal`, else the daemon's.
     pub(super) fn kill_signal_of(&self, p: &Proc) -> nix::sys::signal::Signal {
-        p.str("kill_signal")
+        p.opts
+            .kill_signal
+            .as_deref()
             .and_then(proc_info::parse_signal)
             .or_else(|| proc_info::parse_signal(&self.settings.kill_signal))
             .unwrap_or(nix::sys::signal::Signal::SIGINT)
@@ -22,8 +25,7 @@ impl Actor {
     pub(super) fn kill_timeout_of(&self, id: u64) -> Duration {
         self.procs
             .get(&id)
-            .and_then(|p| p.num("kill_timeout"))
-            .map(Duration::from_millis)
+            .and_then(|p| p.opts.kill_timeout)
             .unwrap_or(self.settings.kill_timeout)
     }
 
@@ -48,23 +50,22 @@ impl Actor {
             return;
         };
         let generation = p.generation;
-        let by_message = (p.flag("shutdown_with_message", false) || use_message) && r.ipc.is_some();
+        let by_message = (p.opts.shutdown_with_message || use_message) && r.ipc.is_some();
         if by_message {
             if let Some(ipc) = r.ipc.clone() {
                 tokio::spawn(async move { ipc.send(&json!("shutdown")).await });
             }
         } else {
             let signal = p
-                .str("kill_signal")
+                .opts
+                .kill_signal
+                .as_deref()
                 .and_then(proc_info::parse_signal)
                 .or_else(|| proc_info::parse_signal(&kill_signal))
                 .unwrap_or(nix::sys::signal::Signal::SIGINT);
             AppProcesses::of(p, self.cgroups.as_deref()).signal(signal);
         }
-        let timeout = p
-            .num("kill_timeout")
-            .map(Duration::from_millis)
-            .unwrap_or(default_timeout);
+        let timeout = p.opts.kill_timeout.unwrap_or(default_timeout);
         self.log.info(&format!("Stopping app:{} id:{id}", p.name()));
         self.transition(id, Status::Stopping, None);
         self.after(
@@ -78,7 +79,7 @@ impl Actor {
     }
 
     pub(super) fn on_kill_timeout(&mut self, id: u64, generation: u64, final_stage: bool) {
-        let timeout = self.settings.kill_timeout;
+        let default_timeout = self.settings.kill_timeout;
         let Some(p) = self.procs.get_mut(&id) else {
             return;
         };
@@ -90,6 +91,15 @@ impl Actor {
         }
         if !final_stage {
             AppProcesses::of(p, self.cgroups.as_deref()).signal(nix::sys::signal::Signal::SIGKILL);
+            // After SIGKILL PM2 waits for the exit as long again as before
+            // it: the app's own `kill_timeout` (0 counting as unset there),
+            // else the daemon's. Not the daemon's alone: an app given a long
+            // kill_timeout (a large tree, a slow disk) gets that time again.
+            let timeout = p
+                .opts
+                .kill_timeout
+                .filter(|t| !t.is_zero())
+                .unwrap_or(default_timeout);
             self.after(
                 timeout,
                 Timer::KillTimeout {

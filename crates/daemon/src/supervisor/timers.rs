@@ -55,9 +55,7 @@ impl Actor {
                     p.name()
                 ));
             }
-            if let (Some(limit), Some(r)) =
-                (p.num("max_memory_restart").filter(|l| *l > 0), &p.running)
-            {
+            if let (Some(limit), Some(r)) = (p.opts.max_memory_restart, &p.running) {
                 if proc_info::rss_bytes(r.pid).unwrap_or(0) > limit {
                     over_memory.push(p.pm_id);
                 }

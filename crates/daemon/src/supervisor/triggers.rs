@@ -52,8 +52,9 @@ impl Actor {
         let Some(p) = self.procs.get(&id) else {
             return;
         };
-        self.triggers.watchers.sync(id, p.name(), &p.env);
-        self.triggers.crons.sync(id, p.name(), &p.env);
+        self.triggers.watchers.sync(id, p.name(), &p.env, &p.opts);
+        let cron = p.opts.cron_restart.as_deref();
+        self.triggers.crons.sync(id, p.name(), cron);
     }
 
     fn disarm(&mut self, id: u64) {
@@ -198,7 +199,7 @@ impl Actor {
             let Some(p) = self.procs.get_mut(&id) else {
                 continue;
             };
-            let on = watch::is_on(p.env.get("watch"));
+            let on = p.opts.watch;
             let want = match change {
                 Switch::On => true,
                 Switch::Off => false,
@@ -210,10 +211,11 @@ impl Actor {
             }
             if want != on {
                 p.set("watch", json!(want));
+                p.refresh_options();
             }
             let stopped = matches!(p.status, Status::Stopped | Status::Stopping);
             if want && !stopped {
-                self.triggers.watchers.sync(id, p.name(), &p.env);
+                self.triggers.watchers.sync(id, p.name(), &p.env, &p.opts);
             } else if !want {
                 let name = p.name().to_string();
                 self.triggers.watchers.stop(id, &name);

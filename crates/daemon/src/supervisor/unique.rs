@@ -17,6 +17,7 @@
 
 use super::{Actor, Reply};
 use crate::process::Status;
+use pm2_config::app_name::is_same_app;
 use serde_json::{json, Map, Value};
 use tokio::sync::oneshot;
 
@@ -93,8 +94,7 @@ pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Ve
             let script = app.get("pm_exec_path").and_then(Value::as_str);
             let ids: Vec<u64> = known
                 .iter()
-                .filter(|k| k.name == name)
-                .filter(|k| matching == Match::Name || (script.is_some() && k.script == script))
+                .filter(|k| is_same_app(name, script, k.name, k.script, matching == Match::Name))
                 .map(|k| k.id)
                 .collect();
             if ids.is_empty() {

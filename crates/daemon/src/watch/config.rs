@@ -1,6 +1,8 @@
 //! What to watch for one app, read from its `pm2_env` and checked.
 
 use super::*;
+use pm2_config::app_options::millis;
+use pm2_config::AppOptions;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,30 +46,20 @@ pub(super) fn strings(v: &Value, what: &str) -> Result<Vec<String>, String> {
     }
 }
 
-pub(super) fn millis(v: Option<&Value>) -> Option<u64> {
-    match v? {
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .map(|f| f as u64),
-        Value::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| *f >= 0.0)
-            .map(|f| f as u64),
-        _ => None,
-    }
-}
-
 impl WatchConfig {
-    /// The watch settings of an app, `None` when it is not watched. `home` is
-    /// PM2_HOME: what the daemon writes there is never a change.
-    pub fn from_env(env: &Map<String, Value>, home: &Path) -> Result<Option<WatchConfig>, String> {
-        let watch = env.get("watch");
-        if !is_on(watch) {
+    /// The watch settings of an app, `None` when it is not watched: whether
+    /// and the delay from its typed options, the paths and patterns from its
+    /// `pm2_env`. `home` is PM2_HOME: what the daemon writes there is never
+    /// a change.
+    pub fn from_env(
+        env: &Map<String, Value>,
+        opts: &AppOptions,
+        home: &Path,
+    ) -> Result<Option<WatchConfig>, String> {
+        if !opts.watch {
             return Ok(None);
         }
+        let watch = env.get("watch");
         let base = PathBuf::from(env.get("pm_cwd").and_then(Value::as_str).unwrap_or("/"));
         let mut roots: Vec<PathBuf> = strings(watch.unwrap_or(&Value::Null), "watch")?
             .iter()
@@ -115,7 +107,7 @@ impl WatchConfig {
             base,
             patterns,
             excluded,
-            delay: Duration::from_millis(millis(env.get("watch_delay")).unwrap_or(0)),
+            delay: opts.watch_delay,
             poll,
             follow_symlinks: options.get("followSymlinks").and_then(Value::as_bool) != Some(false),
             depth: millis(options.get("depth")).map(|d| d as usize),

@@ -8,8 +8,12 @@ fn env(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
+fn from_env(env: &Map<String, Value>, home: &Path) -> Result<Option<WatchConfig>, String> {
+    WatchConfig::from_env(env, &pm2_config::AppOptions::from_pm2_env(env), home)
+}
+
 fn config(v: Value) -> WatchConfig {
-    WatchConfig::from_env(&env(v), Path::new("/home/u/.pm2"))
+    from_env(&env(v), Path::new("/home/u/.pm2"))
         .unwrap()
         .unwrap()
 }
@@ -24,7 +28,7 @@ fn watch_values_that_turn_it_on() {
     assert!(!is_on(Some(&json!("false"))));
     assert!(!is_on(Some(&json!(""))));
     assert!(!is_on(None));
-    let off = WatchConfig::from_env(&env(json!({"watch": false})), Path::new("/h")).unwrap();
+    let off = from_env(&env(json!({"watch": false})), Path::new("/h")).unwrap();
     assert!(off.is_none());
 }
 
@@ -78,7 +82,7 @@ fn default_ignores_dotfiles_node_modules_and_the_daemons_files() {
 #[test]
 fn an_app_under_pm2_home_is_watched_but_not_the_daemons_files() {
     let home = Path::new("/home/u/.pm2");
-    let c = WatchConfig::from_env(
+    let c = from_env(
         &env(json!({"watch": true, "pm_cwd": "/home/u/.pm2/modules/mod/node_modules/mod"})),
         home,
     )
@@ -98,7 +102,7 @@ fn an_app_under_pm2_home_is_watched_but_not_the_daemons_files() {
     assert!(i.is_ignored(Path::new("/home/u/.pm2/dump.pm2")));
     assert!(i.is_ignored(Path::new("/home/u/.pm2/module_conf.json")));
     // Custom patterns: the daemon's files and their temp files still go.
-    let c = WatchConfig::from_env(
+    let c = from_env(
         &env(
             json!({"watch": ["/home/u/.pm2"], "ignore_watch": ["*.tmp"], "pm_cwd": "/home/u/.pm2"}),
         ),
@@ -114,7 +118,7 @@ fn an_app_under_pm2_home_is_watched_but_not_the_daemons_files() {
 
 #[test]
 fn pm2_home_inside_the_app_folder_is_ignored() {
-    let c = WatchConfig::from_env(
+    let c = from_env(
         &env(json!({"watch": true, "pm_cwd": "/srv/app"})),
         Path::new("/srv/app/pm2home"),
     )
@@ -229,7 +233,7 @@ fn a_burst_of_changes_is_one_message_and_ignored_trees_none() {
     let log = DaemonLog::new(log_file.clone(), crate::bus::Bus::default());
     let mut watchers = Watchers::new(tx, log, PathBuf::from("/nonexistent-home"));
     let app = env(json!({"watch": true, "pm_cwd": dir.to_str().unwrap()}));
-    watchers.sync(7, "unit", &app);
+    watchers.sync(7, "unit", &app, &pm2_config::AppOptions::from_pm2_env(&app));
     assert!(watchers.is_watching(7));
     let next = |rx: &mut mpsc::Receiver<Trigger>, wait: u64| {
         rt.block_on(async {
