@@ -138,7 +138,7 @@ pub fn resolve_app(opts: &Options, ctx: &ResolveContext) -> Result<Options, Conf
             .or_insert_with(|| Value::from("1"));
     }
     // `script` is resolved into `pm_exec_path` (and `args`): PM2 keeps only those.
-    app.retain(|k, _| !k.starts_with("env_") && k != env::DEPLOY_ENV && k != "script");
+    app.retain(|k, _| !k.starts_with("env_") && k != options::DEPLOY_ENV && k != "script");
     app.insert("env".into(), Value::Object(env));
     Ok(app)
 }

@@ -19,7 +19,10 @@ pub fn apps_from_config(value: &Value) -> Result<Vec<Options>, ConfigError> {
             .collect();
         if !envs.is_empty() {
             for app in &mut apps {
-                app.insert(crate::env::DEPLOY_ENV.into(), Value::Object(envs.clone()));
+                app.insert(
+                    crate::options::DEPLOY_ENV.into(),
+                    Value::Object(envs.clone()),
+                );
             }
         }
     }

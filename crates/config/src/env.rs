@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::ConfigError;
+use crate::options::DEPLOY_ENV;
 use crate::{Options, ResolveContext};
 
 /// Switches that steer a PM2 client itself; an app that uses PM2 must not inherit them.
@@ -164,10 +165,6 @@ pub fn module_env(app_name: &str, module_conf: &Value) -> Options {
     }
     env
 }
-
-/// The key under which an app of an ecosystem file carries the file's
-/// `deploy.<env>.env` objects, by env name.
-pub const DEPLOY_ENV: &str = "deploy_env";
 
 /// The full env of an app named `name` whose (normalised) options are `opts`.
 pub(crate) fn build(

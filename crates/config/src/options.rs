@@ -155,13 +155,17 @@ const PM2_ONLY: &[&str] = &[
     "pmx_module",
 ];
 
+/// The key under which an app of an ecosystem file carries the file's
+/// `deploy.<env>.env` objects, by env name.
+pub const DEPLOY_ENV: &str = "deploy_env";
+
 /// Whether PM2 keeps `key` on an app of an ecosystem file: its schema's
 /// options (any spelling we accept) and the `env_<name>` sets. PM2 drops
 /// the others from the app.
 pub fn is_app_option(key: &str) -> bool {
     canonical(key).is_some()
         || PM2_ONLY.contains(&key)
-        || key == crate::env::DEPLOY_ENV
+        || key == DEPLOY_ENV
         || key.strip_prefix("env_").is_some_and(|n| !n.is_empty())
 }
 
