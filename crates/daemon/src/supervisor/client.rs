@@ -1,4 +1,6 @@
-//! The handle other tasks use to ask the actor: one method per request.
+//! The handle other tasks use to ask the actor: `call`, `query` and `tell`
+//! run an `Actor` method between its other messages (what RPC handlers
+//! use), and the requests several tasks share (start, stop, restart, list).
 
 use super::reload::ReloadLocks;
 use super::{
