@@ -15,8 +15,8 @@ const { spawnSync } = require('child_process');
 const { makeHome, cleanupHome, waitFor, cli, root } = require('./support/home');
 const { CHROMIUM, openPage } = require('./support/browser');
 
-function pm2(home, args, extraEnv = {}) {
-  const r = spawnSync(cli, args, { env: { ...process.env, PM2_HOME: home, ...extraEnv }, encoding: 'utf8', timeout: 20000 });
+function pm2(home, args, extraEnv = {}, timeout = 20000) {
+  const r = spawnSync(cli, args, { env: { ...process.env, PM2_HOME: home, ...extraEnv }, encoding: 'utf8', timeout });
   assert.strictEqual(r.status, 0, `pm2 ${args.join(' ')}: ${r.stdout}${r.stderr}`);
   return r;
 }
@@ -230,27 +230,48 @@ test('in Chromium: the live list, sparklines, the log stream, restart, a custom 
   }
 });
 
-test('in Chromium: a long list keeps only the rows in view in the page, and scrolling and the filter reach any app', { skip: !CHROMIUM && 'Chromium is not installed (apt-get install chromium)', timeout: 120000 }, async (t) => {
+test('in Chromium: a list of 1,000 apps keeps only the rows in view in the page; scrolling, selecting and the filter reach any app', { skip: !CHROMIUM && 'Chromium is not installed (apt-get install chromium)', timeout: 180000 }, async (t) => {
   const home = makeHome('dashboard-many');
   t.after(() => cleanupHome(home));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-many-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const count = 60;
+  const count = 1000;
   const apps = Array.from({ length: count }, (_, i) => ({ name: `sleeper-${i}`, script: '/bin/sleep', args: '600', interpreter: 'none', autorestart: false }));
   fs.writeFileSync(path.join(dir, 'ecosystem.config.js'), `module.exports = ${JSON.stringify({ apps })};`);
-  pm2(home, ['start', path.join(dir, 'ecosystem.config.js')]);
+  pm2(home, ['start', path.join(dir, 'ecosystem.config.js')], {}, 120000);
   const url = /(http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=[0-9a-f]+)/.exec(pm2(home, ['web', '0']).stdout)[1];
 
   const browser = await openPage(url, { width: 1000, height: 500 });
   t.after(() => browser.close());
   const ev = browser.evaluate;
-  await waitFor(() => ev(`document.getElementById('count').textContent === '${count} of ${count} processes'`), { timeout: 20000, what: `${count} processes counted` });
-  const inPage = await ev(`document.querySelectorAll('#rows .row').length`);
-  assert.ok(inPage > 0 && inPage < count / 2, `${inPage} rows in the page for ${count} apps`);
-  assert.strictEqual(await ev(`!!document.querySelector('#rows .row[data-id="${count - 1}"]')`), false);
-  await ev(`(() => { const v = document.getElementById('viewport'); v.scrollTop = v.scrollHeight; v.dispatchEvent(new Event('scroll')); })()`);
-  await waitFor(() => ev(`!!document.querySelector('#rows .row[data-id="${count - 1}"]')`), { what: 'the last app after scrolling' });
+  const ids = () => ev(`[...document.querySelectorAll('#rows .row')].map((r) => Number(r.dataset.id))`);
+  // The rows in the page are those whose box meets the list's viewport, and a few beyond.
+  const inView = () => ev(`(() => {
+    const vp = document.getElementById('viewport').getBoundingClientRect();
+    return [...document.querySelectorAll('#rows .row')].filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > vp.top && b.top < vp.bottom; }).length;
+  })()`);
+  await waitFor(() => ev(`document.getElementById('count').textContent === '${count} of ${count} processes'`), { timeout: 60000, what: `${count} processes counted` });
+  const visible = await inView();
+  let shown = await ids();
+  assert.ok(visible > 0 && shown.length <= visible + 12, `${shown.length} rows in the page, ${visible} in view, for ${count} apps`);
+  assert.strictEqual(shown[0], 0);
+
+  // Scrolled to near the end, the page holds the rows there and only those.
+  const target = count - 3;
+  await ev(`(() => { const v = document.getElementById('viewport'); v.scrollTop = ${target} * 32 - 100; v.dispatchEvent(new Event('scroll')); })()`);
+  await waitFor(async () => (await ids()).includes(target), { what: `app ${target} in the page after scrolling` });
+  shown = await ids();
+  assert.ok(shown.length <= (await inView()) + 12 && shown.every((id) => id > count - 40), `rows in the page after scrolling: ${shown}`);
+
+  // Selecting it opens its details, and the list still holds only the rows in view.
+  await ev(`document.querySelector('#rows .row[data-id="${target}"]').click()`);
+  await waitFor(() => ev(`document.getElementById('d-title').textContent.startsWith('sleeper-${target} (${target})')`), { what: 'the selected app\'s details' });
+  await waitFor(() => ev(`document.getElementById('d-fields').textContent.includes('/bin/sleep')`), { what: 'its script in the details' });
+  assert.strictEqual(await ev(`document.querySelector('#rows .row.sel').dataset.id`), String(target));
+  assert.ok((await ids()).length <= (await inView()) + 12, 'only the rows in view once an app is selected');
+
   await ev(`(() => { const f = document.getElementById('filter'); f.value = 'sleeper-17'; f.dispatchEvent(new Event('input')); })()`);
-  const shown = await ev(`[...document.querySelectorAll('#rows .row')].map((r) => r.querySelector('.c-name').textContent)`);
-  assert.deepStrictEqual(shown, ['sleeper-17']);
+  const names = await ev(`[...document.querySelectorAll('#rows .row')].map((r) => r.querySelector('.c-name').textContent)`);
+  assert.deepStrictEqual(names.slice(0, 3), ['sleeper-17', 'sleeper-170', 'sleeper-171']);
+  assert.strictEqual(await ev(`document.getElementById('count').textContent`), `11 of ${count} processes`);
 });

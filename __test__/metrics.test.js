@@ -168,3 +168,32 @@ setInterval(() => {}, 1000);
   assert.match(r.out, /\[io:\d+:default\]=\{"widgets":42\}/);
   assert.match(pm2('describe', 'io').out, /│ Widgets made\s+│ 42 widgets\s+│/);
 });
+
+test('agents report every 5 s while nobody reads the list, every second again once someone does', { timeout: 120000 }, async () => {
+  // The app notes each report its agent sends, and each pace the daemon tells it.
+  const notes = path.join(work, 'pace.jsonl');
+  write('paced.js', `
+const fs = require('fs');
+const note = (o) => fs.appendFileSync(${JSON.stringify(notes)}, JSON.stringify({ ...o, at: Date.now() }) + '\\n');
+const send = process.send.bind(process);
+process.send = (msg, ...rest) => { if (msg && msg.type === 'axm:monitor') note({ report: true }); return send(msg, ...rest); };
+process.on('internalMessage', (m) => { if (m && m.cmd === 'NODE_PM2_METRICS') note({ every: m.every }); });
+process.on('message', (m) => note({ appGot: m }));
+setInterval(() => {}, 1000);
+`);
+  const read = () => (fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : '').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const gaps = (reports) => reports.slice(1).map((r, i) => r.at - reports[i].at);
+  assert.strictEqual(pm2('start', 'paced.js', '--name', 'paced').code, 0);
+  // `pm2 start` printed the list: once nobody has read it for 10 s, the agent is slowed.
+  const slowed = await waitFor(() => read().find((n) => n.every === 5000), { timeout: 30000, what: 'the agent told to report every 5 s' });
+  const slow = await waitFor(() => { const r = read().filter((n) => n.report && n.at > slowed.at); return r.length >= 3 && r; }, { timeout: 40000, what: 'three reports at the slow pace' });
+  assert.ok(gaps(slow).every((g) => g >= 4000), `reports ${gaps(slow)} ms apart`);
+  // A read of the list: every second again, and the figures are there. (A report carries only
+  // what changed, and is skipped when nothing did: hence the margins.)
+  assert.ok(BUILT_IN.every((k) => k in monitorOf('paced')));
+  const sped = await waitFor(() => read().find((n) => n.every === 1000 && n.at > slowed.at), { timeout: 5000, what: 'the agent told to report every second' });
+  const fast = await waitFor(() => { const r = read().filter((n) => n.report && n.at > sped.at); return r.length >= 3 && r; }, { timeout: 10000, what: 'three reports at the fast pace' });
+  assert.ok(gaps(fast).every((g) => g < 4000), `reports ${gaps(fast)} ms apart`);
+  assert.deepStrictEqual(read().filter((n) => n.appGot), [], "the app's own message listener sees none of it");
+  assert.strictEqual(pm2('delete', 'paced').code, 0);
+});

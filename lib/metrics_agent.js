@@ -2,13 +2,15 @@
 // The metrics and actions every node app under the daemon reports, without @pm2/io: the
 // same names, units and types PM2's bundled agent uses, sent over the IPC channel as
 // `axm:monitor` (the daemon merges them into pm2_env.axm_monitor) and `axm:action`.
-// Cheap by design: Node's own counters read once a second, only changed values sent, HTTP
+// Cheap by design: Node's own counters read once a second, only changed values sent (every
+// second while someone reads them, less often otherwise, as the daemon says), HTTP
 // seen through diagnostics_channel (no patching), every timer unref'd so the agent never
 // keeps an app alive, and the profilers loaded only when an action asks for them.
 // Under Bun it reports what Bun has: no libuv handle counts, no HTTP channels, no heap sampling
 // profiler.
 
 const SAMPLE_MS = 1000;
+const MAX_REPORT_EVERY = 60; // samples: however slow the daemon asks, a report a minute at least
 // The event-loop delay is how late the sampling timer itself runs: one wake-up a second in
 // all. A separate, finer probe cost an idle app far more than its work (each wake-up of an
 // idle process pays for cold caches: measured, a 250 ms probe and the 1 s report together
@@ -100,7 +102,8 @@ function startMetrics(everySample) {
     // One message in flight at most: a slow or closed channel never queues metrics up.
     inFlight = true;
     try {
-      process.send({ type: 'axm:monitor', data }, (err) => {
+      // `pace`: this agent reports as often as the daemon tells it (see reportEvery)
+      process.send({ type: 'axm:monitor', data, pace: !BUN }, (err) => {
         inFlight = false;
         if (!err) for (const [name, value] of changed) sent.set(name, value);
       });
@@ -109,14 +112,36 @@ function startMetrics(everySample) {
     }
   };
 
+  // Samples between reports: every one until the daemon says how often (see reportEvery).
+  let every = 1;
+  let since = 0;
+  reportEvery((ms) => {
+    every = Math.max(1, Math.min(MAX_REPORT_EVERY, Math.round(ms / SAMPLE_MS)));
+    since = Math.min(since, every - 1); // a shorter pace takes effect at the next sample
+  });
   let last = ms();
   setInterval(() => {
     const now = ms();
     loop.add(now - last - SAMPLE_MS);
     last = now;
     everySample();
-    report();
+    if (++since >= every) {
+      since = 0;
+      report();
+    }
   }, SAMPLE_MS).unref();
+}
+
+// The daemon says how often to report: every second while someone reads the metrics (the
+// list, an app's details), less often otherwise, as each report wakes it. It says so in an
+// internal message (`cmd` NODE_…), which Node hands to 'internalMessage' listeners only: the
+// app's own 'message' listeners never see it, and listening keeps no app alive. Bun has no
+// such messages: there the agent reports every second.
+function reportEvery(set) {
+  if (BUN) return;
+  process.on('internalMessage', (msg) => {
+    if (msg && msg.cmd === 'NODE_PM2_METRICS' && Number.isFinite(msg.every) && msg.every > 0) set(msg.every);
+  });
 }
 
 // The p50 and p95 of the last LAGS delays of the sampling timer. A JS timer rather than

@@ -29,6 +29,7 @@ mod os;
 pub mod pm2_env_vars;
 mod proc_info;
 mod process;
+mod report_pace;
 mod rpc_server;
 mod runtime;
 pub mod settings;

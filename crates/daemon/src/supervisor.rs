@@ -39,6 +39,7 @@ use crate::daemon_log::DaemonLog;
 use crate::lifecycle::{Action, Event, Refused};
 use crate::log_rotation::{self, LogRotation};
 use crate::process::{Proc, Status, Waiter};
+use crate::report_pace::ReportPace;
 use crate::settings::Settings;
 use crate::trigger::Trigger;
 use pm2_config::Paths;
@@ -159,6 +160,8 @@ pub(crate) struct Actor {
     launch_files: launch_files::LaunchFiles,
     /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
     log_rotation: Arc<LogRotation>,
+    /// How often the in-app agents are told to report their metrics.
+    pace: ReportPace,
 }
 
 fn unknown(id: u64) -> String {

@@ -6,10 +6,11 @@ use super::{unknown, Actor, Reply};
 use crate::agent_data;
 use crate::clock::now_ms;
 use crate::proc_info;
+use crate::report_pace;
 use crate::process::{Proc, Status};
 use pm2_wire::ipc::is_internal;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 /// How long `sendLineToStdin` waits for room in an app's stdin pipe.
@@ -41,7 +42,29 @@ fn process_of(id: u64, p: &Proc) -> Value {
     json!({"pm_id": id, "name": p.name(), "namespace": p.str("namespace").unwrap_or("default")})
 }
 
+/// Tells app `p`'s agent how often to report its metrics.
+fn tell_pace(p: &Proc, watched: bool) {
+    if let Some(ipc) = p.running.as_ref().and_then(|r| r.ipc.clone()) {
+        let msg = report_pace::message(watched);
+        tokio::spawn(async move { ipc.send_internal(&msg).await });
+    }
+}
+
 impl Actor {
+    /// Someone reads the agents' metrics (the list, an app's details): the
+    /// agents report every second while that goes on.
+    pub(super) fn metrics_read(&mut self) {
+        for (id, generation) in self.pace.read(Instant::now()) {
+            let Some(p) = self.procs.get(&id) else {
+                continue;
+            };
+            if p.generation == generation && p.running.is_some() {
+                tell_pace(p, true);
+                self.pace.told_watched(id, generation);
+            }
+        }
+    }
+
     pub(super) fn on_message(&mut self, id: u64, generation: u64, mut msg: Value) {
         if let Some(p) = self.procs.get(&id) {
             if module_debug(p) {
@@ -72,6 +95,11 @@ impl Actor {
                 "axm:monitor" => {
                     if let Some(m) = p.env.get_mut("axm_monitor") {
                         agent_data::merge_monitor(m, data);
+                    }
+                    if report_pace::can_be_paced(&msg) {
+                        if let Some(watched) = self.pace.reported(id, generation, Instant::now()) {
+                            tell_pace(p, watched);
+                        }
                     }
                 }
                 "axm:action" => {

@@ -53,6 +53,7 @@ impl Supervisor {
             launches: 0,
             launch_files: Default::default(),
             log_rotation,
+            pace: Default::default(),
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
@@ -113,7 +114,11 @@ impl Supervisor {
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
-        self.query(|a| Ok(a.list())).await
+        self.query(|a| {
+            a.metrics_read();
+            Ok(a.list())
+        })
+        .await
     }
 
     /// A few fields of every process, with its memory and CPU read now, as
@@ -126,11 +131,19 @@ impl Supervisor {
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
-        self.query(|a| Ok(a.list_json())).await
+        self.query(|a| {
+            a.metrics_read();
+            Ok(a.list_json())
+        })
+        .await
     }
 
     pub async fn get(&self, id: u64) -> Result<Value, String> {
-        self.query(move |a| a.describe(id)).await
+        self.query(move |a| {
+            a.metrics_read();
+            a.describe(id)
+        })
+        .await
     }
 
     pub async fn ids(&self) -> Result<Vec<u64>, String> {
