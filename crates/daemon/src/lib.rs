@@ -33,6 +33,7 @@ mod rpc_server;
 mod runtime;
 pub mod settings;
 mod spawn;
+pub mod state_record;
 pub mod supervisor;
 pub mod trigger;
 pub mod watch;
