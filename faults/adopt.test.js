@@ -64,17 +64,20 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
     require('http').createServer((q, r) => r.end('hi ' + process.pid)).listen(0);`);
   assert.strictEqual(pm2(home, ['start', quiet, '--name', 'quiet']).code, 0);
   assert.strictEqual(pm2(home, ['start', web, '--name', 'web', '-i', '2']).code, 0);
+  const other = writeApp(home, 'other.js', fs.readFileSync(quiet, 'utf8'));
+  assert.strictEqual(pm2(home, ['start', other, '--name', 'other']).code, 0);
   assert.strictEqual(pm2(home, ['save']).code, 0);
   const before = byId(jlist(home));
-  const record = await recordWhere(home, (r) => r.processes.length === 3 && r.processes.every((p) => p.status === 'online' && p.pid),
-    'the record of three online apps');
+  const record = await recordWhere(home, (r) => r.processes.length === 4 && r.processes.every((p) => p.status === 'online' && p.pid),
+    'the record of four online apps');
   assert.strictEqual(record.record_version, 1);
   assert.strictEqual(fs.statSync(path.join(home, 'daemon.state')).mode & 0o777, 0o600);
   assert.strictEqual(record.daemon.pid, daemonPid(home));
 
   await killDaemon(home);
   const after = byId(jlist(home)); // starts a new daemon
-  assert.deepStrictEqual(Object.keys(after), ['0', '1', '2']);
+  assert.deepStrictEqual(Object.keys(after), ['0', '1', '2', '3']);
+  assert.strictEqual(after[3].pid, before[3].pid);
   assert.strictEqual(after[0].name, 'quiet');
   assert.strictEqual(after[0].pid, before[0].pid, 'the fork app keeps its pid');
   assert.strictEqual(after[0].pm2_env.status, 'online');
@@ -88,7 +91,7 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
   assert.deepStrictEqual(runsOf(quiet), [before[0].pid]);
   assert.strictEqual(runsOf(web).length, 2);
   const log = pm2LogLines(home).join('\n');
-  assert.match(log, /ended without a clean stop: taking back its 3 apps/);
+  assert.match(log, /ended without a clean stop: taking back its 4 apps/);
   assert.match(log, new RegExp(`App \\[quiet:0\\] pid ${before[0].pid} adopted`));
 
   // Its output is logged again.
@@ -99,18 +102,29 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
   // Resurrect starts nothing that runs already.
   const r = pm2(home, ['resurrect']);
   assert.strictEqual(r.code, 0, r.err);
-  assert.strictEqual(jlist(home).length, 3);
+  assert.strictEqual(jlist(home).length, 4);
   assert.deepStrictEqual(runsOf(quiet), [before[0].pid]);
   assert.strictEqual(runsOf(web).length, 2);
 
-  // An adopted app stops and restarts as any other.
-  assert.strictEqual(pm2(home, ['restart', 'quiet']).code, 0);
-  const restarted = byId(jlist(home))[0];
-  assert.notStrictEqual(restarted.pid, before[0].pid);
+  // An adopted app that dies is restarted by its policy, though its exit status is unknown here.
+  process.kill(before[0].pid, 'SIGKILL');
+  await waitFor(() => {
+    const p = byId(jlist(home))[0];
+    return p.pid !== before[0].pid && p.pm2_env.status === 'online' && isAlive(p.pid);
+  }, { what: 'the adopted app restarted after it died' });
+  assert.match(pm2LogLines(home).join('\n'), new RegExp(`App \\[quiet:0\\] pid ${before[0].pid} ended`));
+  const crashed = byId(jlist(home))[0];
+  assert.strictEqual(crashed.pm2_env.restart_time, before[0].pm2_env.restart_time + 1);
+  assert.deepStrictEqual(runsOf(quiet), [crashed.pid]);
+
+  // ... and stops and restarts as any other.
+  assert.strictEqual(pm2(home, ['restart', 'other']).code, 0);
+  const restarted = byId(jlist(home))[3];
+  assert.notStrictEqual(restarted.pid, before[3].pid);
   assert.strictEqual(restarted.pm2_env.status, 'online');
-  assert.strictEqual(restarted.pm2_env.restart_time, before[0].pm2_env.restart_time + 1);
-  assert.ok(!isAlive(before[0].pid));
-  assert.deepStrictEqual(runsOf(quiet), [restarted.pid]);
+  assert.strictEqual(restarted.pm2_env.restart_time, before[3].pm2_env.restart_time + 1);
+  assert.ok(!isAlive(before[3].pid));
+  assert.deepStrictEqual(runsOf(other), [restarted.pid]);
 
   // A clean stop removes the record.
   assert.strictEqual(pm2(home, ['kill']).code, 0);

@@ -169,8 +169,14 @@ impl Actor {
         });
         let (pid, start) = (child.pid, child.start_time);
         let tx = self.tx.clone();
+        let (log, name) = (self.log.clone(), p.name().to_string());
         tokio::spawn(async move {
             let exit = await_exit(pid, start).await;
+            if exit.code.is_none() && exit.signal.is_none() {
+                log.info(&format!(
+                    "App [{name}:{id}] pid {pid} ended; its exit status went to its parent, not to this daemon"
+                ));
+            }
             for task in output {
                 let _ = tokio::time::timeout(OUTPUT_DRAIN, task).await;
             }
