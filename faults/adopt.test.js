@@ -151,6 +151,21 @@ test('an app waiting for its restart delay when the daemon dies is started again
   assert.match(pm2LogLines(home).join('\n'), /App \[once:0\] was waiting restart and is gone: starting it again/);
 });
 
+test('log lines do not rewrite the record', async (t) => {
+  const home = daemonHome(t, 'faults-adopt-chatty');
+  const app = writeApp(home, 'chatty.js', `
+    const line = 'x'.repeat(100);
+    setInterval(() => { for (let i = 0; i < 100; i++) console.log(line); }, 5);`);
+  assert.strictEqual(pm2(home, ['start', app, '--name', 'chatty']).code, 0);
+  const file = path.join(home, 'daemon.state');
+  await recordWhere(home, (r) => r.processes[0]?.status === 'online', 'the record of the app online');
+  // Each write renames a new file into place: a new inode.
+  const inode = fs.statSync(file).ino;
+  const out = path.join(home, 'logs', 'chatty-out.log');
+  await waitFor(() => fs.statSync(out).size > 2_000_000, { what: '2 MB of log lines' });
+  assert.strictEqual(fs.statSync(file).ino, inode, 'the record was rewritten while only log lines came');
+});
+
 for (const [what, bytes, why] of [
   ['a truncated record', '{"record_version":1,"daemon":{"pid":4', /daemon\.state is unreadable/],
   ['a record of another version', JSON.stringify({ record_version: 999, daemon: {}, processes: [] }),
