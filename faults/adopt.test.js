@@ -151,6 +151,34 @@ test('an app waiting for its restart delay when the daemon dies is started again
   assert.match(pm2LogLines(home).join('\n'), /App \[once:0\] was waiting restart and is gone: starting it again/);
 });
 
+test('cluster instances that outlive their primary are restarted one at a time', needsPidNamespace, async (t) => {
+  const home = daemonHome(t, 'faults-adopt-sticky');
+  // Node ends a worker whose primary goes unless it disconnected on purpose: this one says it did.
+  const app = writeApp(home, 'sticky.js', `
+    require('cluster').worker.exitedAfterDisconnect = true;
+    require('http').createServer((q, r) => r.end('hi')).listen(0);`);
+  assert.strictEqual(pm2(home, ['start', app, '--name', 'sticky', '-i', '2']).code, 0);
+  const before = byId(jlist(home));
+  await recordWhere(home, (r) => r.processes.length === 2 && r.processes.every((p) => p.status === 'online'),
+    'the record of both instances online');
+  await killDaemon(home);
+  assert.ok(isAlive(before[0].pid) && isAlive(before[1].pid), 'both instances outlive the daemon');
+  jlist(home);
+  await waitFor(() => {
+    const l = byId(jlist(home));
+    return [0, 1].every((id) => l[id].pid !== before[id].pid && l[id].pm2_env.status === 'online' && isAlive(l[id].pid));
+  }, { what: 'both instances restarted' });
+  assert.ok(!isAlive(before[0].pid) && !isAlive(before[1].pid));
+  assert.strictEqual(runsOf(app).length, 2);
+  const log = pm2LogLines(home);
+  const at = (re) => log.findIndex((l) => re.test(l));
+  for (const id of [0, 1]) {
+    assert.ok(at(new RegExp(`App \\[sticky:${id}\\] pid ${before[id].pid} adopted; its cluster channel died`)) >= 0, log.join('\n'));
+  }
+  const firstOnline = log.findIndex((l, i) => i > at(/Stopping app:sticky id:0/) && /App \[sticky:0\] online/.test(l));
+  assert.ok(firstOnline > 0 && at(/Stopping app:sticky id:1/) > firstOnline, `one at a time:\n${log.join('\n')}`);
+});
+
 test('log lines do not rewrite the record', async (t) => {
   const home = daemonHome(t, 'faults-adopt-chatty');
   const app = writeApp(home, 'chatty.js', `

@@ -15,7 +15,8 @@
 //!   the cluster primary and its listening socket died with the old daemon.
 //! - a process that was running (or waiting for its restart) and is gone is
 //!   started again, as the record says.
-//! - a stopped or errored process stays so.
+//! - a stopped or errored process stays so, as does one that was being
+//!   stopped and is gone.
 //!
 //! The child is not the new daemon's: its exit is awaited on a pidfd and its
 //! exit status is unknown (the restart policy applies as to an exit without
@@ -64,6 +65,7 @@ impl Supervisor {
 
 impl Actor {
     fn adopt(&mut self, record: StateRecord) {
+        let mut to_restart = Vec::new();
         let old_cgroup = record.cgroup.clone();
         for rec in record.processes {
             if self.procs.contains_key(&rec.pm_id) {
@@ -72,9 +74,11 @@ impl Actor {
             let id = rec.pm_id;
             let name = rec.name.clone();
             let live = rec.live_pid().zip(rec.start_time);
+            // Not "stopping": a stop (or the stop of a restart) was under
+            // way; a process gone since stays stopped.
             let was_running = matches!(
                 rec.status.as_str(),
-                "online" | "launching" | "stopping" | "waiting restart"
+                "online" | "launching" | "waiting restart"
             );
             match live {
                 Some((pid, start)) => {
@@ -89,12 +93,12 @@ impl Actor {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted; its cluster channel died with the previous daemon: restarting it"
                         ));
-                        self.restart_adopted(id);
+                        to_restart.push(id);
                     } else if !piped {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted; its output pipes cannot be opened again: restarting it so its logs flow"
                         ));
-                        self.restart_adopted(id);
+                        to_restart.push(id);
                     } else {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted: supervised again, its output logged again (what it wrote while no daemon ran is lost, messages to it need a restart)"
@@ -121,6 +125,7 @@ impl Actor {
         let highest = self.procs.keys().next_back().map_or(0, |id| id + 1);
         self.next_id = self.next_id.max(record.next_id).max(highest);
         self.note_change();
+        self.restart_one_at_a_time(to_restart);
     }
 
     /// Puts the process of `rec` back in the table without launching it:
@@ -193,11 +198,21 @@ impl Actor {
         self.transition(id, Status::Online, None);
     }
 
-    /// A graceful restart of an adopted process (its kill signal, its kill
-    /// timeout, then a new launch), counted as a restart.
-    fn restart_adopted(&mut self, id: u64) {
-        let (reply, _) = tokio::sync::oneshot::channel();
-        self.step(id, Event::Restart { reply });
+    /// Graceful restarts of adopted processes (kill signal, kill timeout,
+    /// new launch), each once the one before runs again, as a reload goes
+    /// through the instances of a cluster app.
+    fn restart_one_at_a_time(&self, ids: Vec<u64>) {
+        if ids.is_empty() {
+            return;
+        }
+        let (supervisor, log) = (self.supervisor(), self.log.clone());
+        tokio::spawn(async move {
+            for id in ids {
+                if let Err(e) = supervisor.restart(id, Default::default()).await {
+                    log.info(&format!("App id {id} was not restarted: {e}"));
+                }
+            }
+        });
     }
 }
 
