@@ -18,6 +18,8 @@
 //! - a stopped or errored process stays so, as does one that was being
 //!   stopped and is gone.
 //!
+//! What a gone process left in the old daemon's cgroup is killed first.
+//!
 //! The child is not the new daemon's: its exit is awaited on a pidfd and its
 //! exit status is unknown (the restart policy applies as to an exit without
 //! a code), unless it is a child of this process (a daemon replaced in place).
@@ -105,27 +107,41 @@ impl Actor {
                         ));
                     }
                 }
-                None if was_running => {
-                    self.reinstate(&rec, None);
-                    self.log.info(&format!(
-                        "App [{name}:{id}] was {} and is gone: starting it again",
-                        rec.status
-                    ));
-                    self.step(
-                        id,
-                        Event::Start {
-                            reply: None,
-                            bump: false,
-                        },
-                    );
+                None => {
+                    // What its dead launch left in its cgroup must not run
+                    // beside a new launch (a child holding the port).
+                    if let (Some(old), Some(_)) = (&old_cgroup, rec.pid) {
+                        kill_old_launch(old, id, rec.generation);
+                    }
+                    self.start_again_or_keep(&rec, was_running);
                 }
-                None => self.reinstate(&rec, None),
             }
         }
         let highest = self.procs.keys().next_back().map_or(0, |id| id + 1);
         self.next_id = self.next_id.max(record.next_id).max(highest);
         self.note_change();
         self.restart_one_at_a_time(to_restart);
+    }
+
+    /// A process of the record that is gone: started again when it was
+    /// running or waiting for its restart, else kept as it was.
+    fn start_again_or_keep(&mut self, rec: &ProcessRecord, was_running: bool) {
+        self.reinstate(rec, None);
+        if !was_running {
+            return;
+        }
+        let id = rec.pm_id;
+        self.log.info(&format!(
+            "App [{}:{id}] was {} and is gone: starting it again",
+            rec.name, rec.status
+        ));
+        self.step(
+            id,
+            Event::Start {
+                reply: None,
+                bump: false,
+            },
+        );
     }
 
     /// Puts the process of `rec` back in the table without launching it:
@@ -274,6 +290,12 @@ async fn await_exit(pid: u32, start_time: u64) -> Exit {
         signal,
         launch_error: None,
     }
+}
+
+/// Kills what is left in the old daemon's cgroup of one launch of app `pm_id`.
+fn kill_old_launch(old: &Path, pm_id: u64, launch: u64) {
+    let leaf = old.join(pm_id.to_string()).join(launch.to_string());
+    let _ = std::fs::write(leaf.join("cgroup.kill"), "1");
 }
 
 /// Moves what runs in the old daemon's cgroup of one launch of app `pm_id`
