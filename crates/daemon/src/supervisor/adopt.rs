@@ -319,3 +319,52 @@ fn move_into_cgroup(cgroups: &AppCgroups, old: &Path, pm_id: u64, old_launch: u6
     let _ = std::fs::remove_dir(&old_leaf);
     let _ = std::fs::remove_dir(old_leaf.parent().unwrap_or(&old_leaf));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state_record::start_time;
+    use std::process::{Command, Stdio};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    #[tokio::test]
+    async fn opens_the_pipes_of_a_running_process_again() {
+        let child = Command::new("sh")
+            .args(["-c", "read x; echo \"got $x\""])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let live = reopen_pipes(pid, start_time(pid).unwrap());
+        let (mut stdin, stdout) = (live.stdin.unwrap(), live.stdout.unwrap());
+        assert!(live.stderr.is_some());
+        stdin.write_all(b"hi\n").await.unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).await.unwrap();
+        assert_eq!(line, "got hi\n");
+        let exit = await_exit(pid, 0).await;
+        assert_eq!(exit.code, Some(0), "a child of ours: its status is read");
+        drop(child);
+    }
+
+    #[tokio::test]
+    async fn a_process_that_is_not_ours_ends_with_an_unknown_status() {
+        let out = Command::new("sh")
+            .args(["-c", "sleep 0.3 >/dev/null 2>&1 & echo $!"])
+            .output()
+            .unwrap();
+        let pid: u32 = String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let start = start_time(pid).expect("the orphan runs");
+        let exit = tokio::time::timeout(Duration::from_secs(10), await_exit(pid, start))
+            .await
+            .expect("its end is seen");
+        assert_eq!((exit.code, exit.signal), (None, None));
+        assert!(!crate::state_record::same_process_alive(pid, start));
+    }
+}
