@@ -148,7 +148,8 @@ impl Actor {
     /// with `child`, as running it; without, as stopped or errored.
     pub(super) fn reinstate(&mut self, rec: &ProcessRecord, child: Option<LiveChild>) {
         let id = rec.pm_id;
-        let mut p = Proc::new(id, rec.pm2_env.clone());
+        let mut p = Proc::new(id, Default::default());
+        p.env = rec.full_pm2_env();
         p.status = if rec.status == "errored" {
             Status::Errored
         } else {
