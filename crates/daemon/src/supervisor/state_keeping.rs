@@ -213,14 +213,16 @@ impl Actor {
 
 impl Supervisor {
     /// The daemon stops cleanly: no more writes, and the record goes.
+    /// A daemon that keeps no record (inside a user's process) leaves alone
+    /// the one a crashed daemon may have left.
     pub async fn forget_state(&self) {
         let writer = self
             .query(|a| {
-                a.state.on = false;
-                Ok(a.state.writer.clone())
+                let kept = std::mem::replace(&mut a.state.on, false);
+                Ok(kept.then(|| a.state.writer.clone()))
             })
             .await;
-        if let Ok(w) = writer {
+        if let Ok(Some(w)) = writer {
             let _busy = w.busy.lock().await;
             w.closed.store(true, Ordering::SeqCst);
             w.ready.notify_one();
