@@ -14,6 +14,7 @@
 //! concern adds the actor's methods in a module of its own below (launch,
 //! stop, exit and the restart policy, child I/O, timers, listing, ...).
 
+mod adopt;
 mod child_io;
 mod client;
 mod cluster_mode;
@@ -25,6 +26,7 @@ mod prepare;
 mod reload;
 mod requests;
 mod restart_policy;
+mod state_keeping;
 mod stop;
 mod timers;
 mod triggers;
@@ -125,6 +127,8 @@ enum Timer {
         generation: u64,
         stage: u8,
     },
+    /// The state record is due to be written (state_keeping.rs).
+    SaveState,
 }
 
 /// A cloneable handle to the supervisor.
@@ -162,6 +166,8 @@ pub(crate) struct Actor {
     log_rotation: Arc<LogRotation>,
     /// How often the in-app agents are told to report their metrics.
     pace: ReportPace,
+    /// The state record on disk (state_keeping.rs).
+    state: state_keeping::StateKeeping,
 }
 
 fn unknown(id: u64) -> String {
@@ -229,6 +235,7 @@ impl Actor {
         if p.name() == log_rotation::MODULE_NAME {
             self.note_rotation_module();
         }
+        self.note_change();
         if let Some(event) = event {
             self.emit(id, event, false);
         }
@@ -344,5 +351,6 @@ impl Actor {
         if self.procs.is_empty() {
             self.next_id = 0;
         }
+        self.note_change();
     }
 }

@@ -3,6 +3,7 @@
 //! use), and the requests several tasks share (start, stop, restart, list).
 
 use super::reload::ReloadLocks;
+use super::state_keeping::StateKeeping;
 use super::{
     triggers, unique, Actor, Job, Msg, Reply, Request, Summarize, Supervisor, Timer, QUEUE,
 };
@@ -31,6 +32,7 @@ impl Supervisor {
         let worker_interval = settings.worker_interval;
         let reload_locks = Arc::new(ReloadLocks::default());
         let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let state = StateKeeping::start(paths.home.clone(), !settings.in_process);
         let log_rotation = LogRotation::start(
             paths.module_conf.clone(),
             paths.log_file.clone(),
@@ -54,6 +56,7 @@ impl Supervisor {
             launch_files: Default::default(),
             log_rotation,
             pace: Default::default(),
+            state,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();
