@@ -177,6 +177,15 @@ pub async fn dispatch(d: &Daemon, method: &str, args: &[Value]) -> Result<Reply,
     match method {
         "ping" => one(json!({"msg": "pong"})),
         "getVersion" => one(json!(crate::VERSION)),
+        "handoverStatus" => one(d.handover_status()),
+        "execInPlace" => {
+            let binary = first
+                .and_then(|a| a.get("binary"))
+                .and_then(Value::as_str)
+                .ok_or("execInPlace expects {binary}")?;
+            d.exec_in_place(binary.into()).await?;
+            none()
+        }
         "getMonitorData" => Ok(Reply::Json(sup.list_json().await?)),
         "getSystemData" => one(Value::Object(d.host.snapshot())),
         "getReport" => one(report(d).await?),

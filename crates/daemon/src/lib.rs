@@ -16,6 +16,7 @@ mod daemon_log;
 pub mod exposure;
 mod glob;
 mod handlers;
+pub mod handover;
 pub mod heap;
 pub mod host_metrics;
 mod lifecycle;
@@ -45,6 +46,7 @@ use pm2_config::Paths;
 use serde_json::json;
 use settings::Settings;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use supervisor::Supervisor;
@@ -77,6 +79,11 @@ pub struct Daemon {
     /// `pm2 web`: the HTTP listener, when one is on.
     web: web::Web,
     exit: tokio::sync::watch::Sender<Option<ExitReason>>,
+    /// The listening sockets `rpc.sock` and `pub.sock`, handed over by an
+    /// exec in place.
+    sockets: [RawFd; 2],
+    /// Whether this daemon replaced another in place, and how that went.
+    handover: handover::Outcome,
 }
 
 impl Daemon {
@@ -89,6 +96,56 @@ impl Daemon {
                 false
             }
         });
+    }
+}
+
+impl Daemon {
+    /// Replaces this process by the daemon binary `binary` (`pm2 update`),
+    /// handing over every app, its descriptors and the sockets. Returns only
+    /// when it could not, with nothing changed.
+    pub async fn exec_in_place(&self, binary: std::path::PathBuf) -> Result<(), String> {
+        if !cfg!(target_os = "linux") {
+            return Err("an update in place needs Linux (memfd, pidfds)".into());
+        }
+        if self.settings.in_process {
+            return Err("this daemon runs inside a Node process (connect(true)): it cannot be replaced in place".into());
+        }
+        let executable = std::fs::metadata(&binary)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false);
+        if !executable {
+            return Err(format!("{} is not an executable file", binary.display()));
+        }
+        let record = handover::Record {
+            format: handover::FORMAT.into(),
+            version: handover::written_version(),
+            from_version: VERSION.into(),
+            from_exe: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            in_place_updates: self.handover.in_place_updates + 1,
+            rpc_fd: self.sockets[0],
+            pub_fd: self.sockets[1],
+            cgroup: self
+                .cgroups
+                .as_ref()
+                .map(|c| (c.dir().to_path_buf(), c.owner_fd())),
+            table: Default::default(),
+        };
+        self.supervisor.exec_in_place(record, binary).await
+    }
+
+    /// What a client of `pm2 update` asks this daemon before and after the exec.
+    pub fn handover_status(&self) -> serde_json::Value {
+        json!({
+            "daemon": "rust",
+            "version": VERSION,
+            "pid": std::process::id(),
+            "exe": std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            "in_place": cfg!(target_os = "linux") && !self.settings.in_process,
+            "in_place_updates": self.handover.in_place_updates,
+            "replaced": self.handover.replaced,
+        })
     }
 }
 
@@ -153,30 +210,72 @@ fn lock_home_for_start(home: &std::path::Path) -> Option<std::fs::File> {
 
 /// Binds both sockets and starts serving. Returns once clients can connect.
 pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, StartError> {
+    start_after(paths, settings, handover::Inherited::Fresh).await
+}
+
+/// A listening socket this process inherited by number.
+fn inherited_listener(fd: RawFd) -> io::Result<UnixListener> {
+    let fd = handover::take_fd(fd)
+        .ok_or_else(|| io::Error::other(format!("descriptor {fd} is not open")))?;
+    let listener = std::os::unix::net::UnixListener::from(fd);
+    listener.set_nonblocking(true)?;
+    UnixListener::from_std(listener)
+}
+
+/// [`start`] for a daemon that may come from an exec in place: it then
+/// takes the old daemon's sockets and adopts its apps.
+pub async fn start_after(
+    paths: Paths,
+    settings: Settings,
+    inherited: handover::Inherited,
+) -> Result<DaemonHandle, StartError> {
     paths.init_file_structure()?;
     let _starting = lock_home_for_start(&paths.home);
-    if tokio::net::UnixStream::connect(&paths.rpc_sock)
-        .await
-        .is_ok()
-    {
-        return Err(StartError::AlreadyRunning(None));
-    }
-    if !settings.in_process {
-        if let Some(pid) = paths.live_daemon_pid() {
-            return Err(StartError::AlreadyRunning(Some(pid)));
+    let (record, abandoned) = match inherited {
+        handover::Inherited::Fresh => (None, None),
+        handover::Inherited::Record(r) => (Some(r), None),
+        handover::Inherited::Abandoned(why) => (None, Some(why)),
+    };
+    let (rpc, publisher, cgroups) = match &record {
+        Some(r) => {
+            let cgroups = match &r.cgroup {
+                Some((dir, fd)) => handover::take_fd(*fd)
+                    .map(|owner| Arc::new(AppCgroups::adopt(dir.clone(), owner)))
+                    .ok_or_else(|| format!("the cgroup lock (descriptor {fd}) is not open")),
+                None => Err("the replaced daemon had none".to_string()),
+            };
+            (
+                inherited_listener(r.rpc_fd)?,
+                inherited_listener(r.pub_fd)?,
+                cgroups,
+            )
         }
-    }
-    let rpc = bind(&paths.rpc_sock)?;
-    let publisher = bind(&paths.pub_sock)?;
-    pm2_env_vars::chown_sockets(&[&paths.rpc_sock, &paths.pub_sock])
-        .map_err(|e| StartError::Io(io::Error::other(e)))?;
+        None => {
+            if tokio::net::UnixStream::connect(&paths.rpc_sock)
+                .await
+                .is_ok()
+            {
+                return Err(StartError::AlreadyRunning(None));
+            }
+            if !settings.in_process {
+                if let Some(pid) = paths.live_daemon_pid() {
+                    return Err(StartError::AlreadyRunning(Some(pid)));
+                }
+            }
+            let rpc = bind(&paths.rpc_sock)?;
+            let publisher = bind(&paths.pub_sock)?;
+            pm2_env_vars::chown_sockets(&[&paths.rpc_sock, &paths.pub_sock])
+                .map_err(|e| StartError::Io(io::Error::other(e)))?;
+            let cgroups = if settings.app_cgroups {
+                AppCgroups::create().map(Arc::new)
+            } else {
+                Err("PM2_APP_CGROUPS is off".into())
+            };
+            (rpc, publisher, cgroups)
+        }
+    };
     let bus = Bus::default();
     let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
-    let cgroups = if settings.app_cgroups {
-        AppCgroups::create().map(Arc::new)
-    } else {
-        Err("PM2_APP_CGROUPS is off".into())
-    };
     let supervisor = Supervisor::start(
         paths.clone(),
         settings.clone(),
@@ -184,6 +283,35 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         log.clone(),
         cgroups.as_ref().ok().cloned(),
     );
+    let outcome = match (record, abandoned) {
+        (Some(r), _) => {
+            let apps = r.table.procs.iter().filter(|p| p.running.is_some()).count();
+            let adopted = supervisor.adopt_table(r.table).await.unwrap_or(0);
+            handover::Outcome {
+                in_place_updates: r.in_place_updates,
+                replaced: Some(handover::Replaced {
+                    in_place: true,
+                    message: format!(
+                        "replaced in place: {adopted} of {apps} running processes adopted, none restarted"
+                    ),
+                    from_version: r.from_version,
+                    from_exe: r.from_exe,
+                }),
+            }
+        }
+        (None, Some(why)) => handover::Outcome {
+            in_place_updates: 0,
+            replaced: Some(handover::Replaced {
+                in_place: false,
+                message: format!(
+                    "could not take over the apps of the daemon it replaced ({why}): they were stopped, to be resurrected from the saved list"
+                ),
+                from_version: String::new(),
+                from_exe: String::new(),
+            }),
+        },
+        (None, None) => handover::Outcome::default(),
+    };
     let (exit, mut exit_rx) = tokio::sync::watch::channel(None);
     let daemon = Arc::new(Daemon {
         supervisor,
@@ -195,6 +323,8 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         host: host_metrics::HostMetrics::default(),
         web: web::Web::default(),
         exit,
+        sockets: [rpc.as_raw_fd(), publisher.as_raw_fd()],
+        handover: outcome,
     });
     // Not inside a user's Node process, nor where `pm2 set pm2:sysmonit false` says so.
     if !daemon.settings.in_process && !host_metrics::sampling_off(&daemon.paths.module_conf) {
@@ -213,6 +343,9 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         std::process::id(),
         daemon.paths.home.display()
     ));
+    if let Some(r) = &daemon.handover.replaced {
+        daemon.log.info(&format!("PM2 daemon {}", r.message));
+    }
     for notice in pm2_env_vars::notices() {
         daemon.log.info(&notice);
     }

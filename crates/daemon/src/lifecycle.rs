@@ -186,6 +186,15 @@ impl<R> Default for Lifecycle<R> {
 }
 
 impl<R> Lifecycle<R> {
+    /// The lifecycle of a child that runs already as `generation` (handed
+    /// over by the daemon this one replaced in place).
+    pub fn running(generation: u64) -> Self {
+        Lifecycle {
+            state: State::Up { generation },
+            closed: false,
+        }
+    }
+
     pub fn state(&self) -> &State<R> {
         &self.state
     }
