@@ -207,3 +207,30 @@ test('pm2 update with the binary the daemon already runs replaces nothing', need
   assert.strictEqual(after.pid, before.pid);
   assert.strictEqual(after.pm2_env.restart_time, 0);
 });
+
+test("the API's update() replaces the daemon in place too", needsPidNamespace, async (t) => {
+  const PM2 = require('..').custom;
+  const home = makeHome('faults-upgrade-api');
+  t.after(() => cleanupHome(home));
+  const newDaemon = differentDaemonBinary(home, 'api');
+  writeApp(home, 'app.js', 'setInterval(() => {}, 1000);\n');
+  assert.strictEqual(pm2(home, ['start', path.join(home, 'app.js'), '--name', 'app']).code, 0);
+  const [before] = jlist(home);
+  const daemon = daemonPid(home);
+  const saved = process.env.PM2_DAEMON_BIN;
+  process.env.PM2_DAEMON_BIN = newDaemon;
+  const api = new PM2({ pm2_home: home });
+  try {
+    await api.connect();
+    const r = await api.update();
+    assert.strictEqual(r.inPlace, true, JSON.stringify(r));
+    const [after] = await api.list();
+    assert.strictEqual(after.pid, before.pid);
+    assert.strictEqual(after.pm2_env.restart_time, 0);
+  } finally {
+    await api.disconnect();
+    if (saved === undefined) delete process.env.PM2_DAEMON_BIN;
+    else process.env.PM2_DAEMON_BIN = saved;
+  }
+  assert.strictEqual(fs.readlinkSync(`/proc/${daemon}/exe`), newDaemon);
+});
