@@ -44,8 +44,12 @@ fn text(v: &Value, key: &str) -> String {
         .to_string()
 }
 
-/// Whether two files have the same bytes.
+/// Whether two files have the same bytes (sizes first: a binary is tens of MB).
 fn same_contents(a: &Path, b: &Path) -> bool {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    if size(a).is_none() || size(a) != size(b) {
+        return false;
+    }
     match (std::fs::read(a), std::fs::read(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
