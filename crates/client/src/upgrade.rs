@@ -14,7 +14,8 @@ pub enum InPlace {
     /// The daemon is not this package's (PM2's Node daemon): the
     /// save, kill and resurrect path applies.
     NotOurs,
-    /// The daemon cannot be replaced in place here, and why.
+    /// The daemon cannot be replaced in place here or now (it refused, with
+    /// every app untouched), and why.
     Unsupported(String),
     /// The daemon already runs the installed binary (same contents).
     UpToDate { exe: String },
@@ -112,11 +113,8 @@ pub async fn update_in_place(client: &Client, opts: &ConnectOptions) -> Result<I
             Err(Error::Remote(msg)) if msg.contains("try again") && Instant::now() < busy_until => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(Error::Remote(msg)) => {
-                return Err(Error::Daemon(format!(
-                    "the daemon could not be replaced in place: {msg}"
-                )))
-            }
+            // Refused, nothing changed: the other path still updates.
+            Err(Error::Remote(msg)) => return Ok(InPlace::Unsupported(msg)),
             // The exec closed the connection.
             Err(Error::Disconnected | Error::Io(_)) => break,
             Err(e) => return Err(e),

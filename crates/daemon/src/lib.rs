@@ -4,6 +4,7 @@
 //! Used by the `pm2-daemon` binary and, for `connect(true)`, inside the Node
 //! addon (the same supervisor, in the user's process).
 
+mod adopt_after_crash;
 mod agent_data;
 mod app_processes;
 pub mod bus;
@@ -34,6 +35,7 @@ mod rpc_server;
 mod runtime;
 pub mod settings;
 mod spawn;
+pub mod state_record;
 pub mod supervisor;
 pub mod trigger;
 pub mod watch;
@@ -330,6 +332,12 @@ pub async fn start_after(
     if !daemon.settings.in_process && !host_metrics::sampling_off(&daemon.paths.module_conf) {
         daemon.host.start_sampling(daemon.settings.worker_interval);
     }
+    // A daemon exec'd in place has its predecessor's apps already (or
+    // stopped them): the state record names this very process.
+    if !daemon.settings.in_process && daemon.handover.replaced.is_none() {
+        adopt_after_crash::adopt_from_record(&daemon.supervisor, &daemon.log, &daemon.paths.home)
+            .await;
+    }
     rpc_server::serve_rpc(rpc, daemon.clone());
     rpc_server::serve_pub(publisher, daemon.clone());
     if !daemon.settings.in_process {
@@ -397,6 +405,7 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
         );
     }
     d.supervisor.stop_all().await;
+    d.supervisor.forget_state().await;
     if let Some(cgroups) = &d.cgroups {
         cgroups.remove().await;
     }

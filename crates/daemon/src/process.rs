@@ -55,7 +55,8 @@ pub struct Running {
     pub started: Instant,
     /// The daemon's ends of the child's pipes and channel, owned by the
     /// tasks that use them: what an exec of the daemon in place hands over.
-    pub fds: ChildFds,
+    /// None for a child taken back after a crash (the daemon has not all of them).
+    pub fds: Option<ChildFds>,
 }
 
 /// Descriptor numbers of a running child's stdin, stdout, stderr and IPC

@@ -14,6 +14,7 @@
 //! concern adds the actor's methods in a module of its own below (launch,
 //! stop, exit and the restart policy, child I/O, timers, listing, ...).
 
+mod adopt;
 mod child_io;
 mod client;
 mod cluster_mode;
@@ -26,6 +27,7 @@ mod prepare;
 mod reload;
 mod requests;
 mod restart_policy;
+mod state_keeping;
 mod stop;
 mod timers;
 mod triggers;
@@ -125,6 +127,8 @@ enum Timer {
         generation: u64,
         stage: u8,
     },
+    /// The state record is due to be written (state_keeping.rs).
+    SaveState,
 }
 
 /// A cloneable handle to the supervisor.
@@ -158,6 +162,8 @@ struct Actor {
     launch_files: launch_files::LaunchFiles,
     /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
     log_rotation: Arc<LogRotation>,
+    /// The state record on disk (state_keeping.rs).
+    state: state_keeping::StateKeeping,
 }
 
 fn unknown(id: u64) -> String {
@@ -225,6 +231,7 @@ impl Actor {
         if p.name() == log_rotation::MODULE_NAME {
             self.note_rotation_module();
         }
+        self.note_change();
         if let Some(event) = event {
             self.emit(id, event, false);
         }
@@ -340,5 +347,6 @@ impl Actor {
         if self.procs.is_empty() {
             self.next_id = 0;
         }
+        self.note_change();
     }
 }

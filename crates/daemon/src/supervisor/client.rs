@@ -1,6 +1,7 @@
 //! The handle other tasks use to ask the actor: one method per request.
 
 use super::reload::ReloadLocks;
+use super::state_keeping::StateKeeping;
 use super::{
     triggers, unique, Actor, Job, Msg, Reply, Request, Summarize, Supervisor, Timer, QUEUE,
 };
@@ -30,6 +31,7 @@ impl Supervisor {
         let worker_interval = settings.worker_interval;
         let reload_locks = Arc::new(ReloadLocks::default());
         let (log_for_triggers, home) = (log.clone(), paths.home.clone());
+        let state = StateKeeping::start(paths.home.clone(), !settings.in_process);
         let log_rotation = LogRotation::start(
             paths.module_conf.clone(),
             paths.log_file.clone(),
@@ -52,6 +54,7 @@ impl Supervisor {
             launches: 0,
             launch_files: Default::default(),
             log_rotation,
+            state,
         };
         tokio::spawn(actor.run(rx));
         let ticker = tx.clone();

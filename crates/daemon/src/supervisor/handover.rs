@@ -80,9 +80,16 @@ impl Actor {
                 (State::Up { generation }, Some(r))
                     if *generation == p.generation && p.status == Status::Online =>
                 {
+                    let fds = r.fds.ok_or_else(|| {
+                        format!(
+                            "app {} (id {}) was taken back after a daemon crash, without its IPC channel: it cannot be handed over until it is restarted",
+                            p.name(),
+                            p.pm_id
+                        )
+                    })?;
                     Some(RunningRecord {
                         pid: r.pid,
-                        fds: r.fds,
+                        fds,
                         worker: is_cluster_mode(p.str("exec_mode")),
                         uptime_ms: r.started.elapsed().as_millis() as u64,
                     })
@@ -154,6 +161,8 @@ impl Actor {
                 None => {}
             }
         }
+        // The state record on disk is rewritten from the adopted table.
+        self.note_change();
         for id in to_start {
             self.step(
                 id,

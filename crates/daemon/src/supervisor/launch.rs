@@ -163,7 +163,7 @@ impl Actor {
                 ipc: Some(writer),
                 stdin: Some(Arc::new(tokio::sync::Mutex::new(stdin))),
                 started,
-                fds,
+                fds: Some(fds),
             });
         }
     }

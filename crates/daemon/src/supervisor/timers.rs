@@ -34,6 +34,7 @@ impl Actor {
                 generation,
                 stage,
             } => self.retire_timeout(id, generation, stage),
+            Timer::SaveState => self.save_state(),
         }
     }
 
