@@ -234,3 +234,23 @@ test("the API's update() replaces the daemon in place too", needsPidNamespace, a
   }
   assert.strictEqual(fs.readlinkSync(`/proc/${daemon}/exe`), newDaemon);
 });
+
+test('a daemon binary that reads another record is not exec\'d: pm2 update saves, kills and resurrects, saying why', needsPidNamespace, async (t) => {
+  const home = makeHome('faults-upgrade-older');
+  t.after(() => cleanupHome(home));
+  // A daemon that answers the probe with another record version, and runs as the real one otherwise.
+  const other = path.join(home, 'pm2-daemon-other');
+  fs.writeFileSync(other, `#!/bin/sh\nif [ "$1" = "--handover-version" ]; then echo "pm2-rs-handover 0"; exit 0; fi\nexec ${JSON.stringify(path.join(nativeDir(), 'pm2-daemon'))} "$@"\n`);
+  fs.chmodSync(other, 0o755);
+  writeApp(home, 'app.js', 'setInterval(() => {}, 1000);\n');
+  assert.strictEqual(pm2(home, ['start', path.join(home, 'app.js'), '--name', 'app']).code, 0);
+  const [before] = jlist(home);
+  const daemon = daemonPid(home);
+  const r = await runPm2(home, ['update'], { PM2_DAEMON_BIN: other });
+  assert.strictEqual(r.code, 0, r.err + r.out);
+  assert.match(r.out, /No update in place \(.*pm2-daemon-other reads "pm2-rs-handover 0", this daemon writes "pm2-rs-handover 1"\): saving, killing and resurrecting, every app restarts/);
+  assert.ok(!isAlive(daemon), 'the old daemon was stopped, not exec\'d');
+  const [after] = jlist(home);
+  assert.strictEqual(after.pm2_env.status, 'online');
+  assert.notStrictEqual(after.pid, before.pid);
+});

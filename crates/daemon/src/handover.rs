@@ -40,6 +40,60 @@ pub fn written_version() -> u32 {
         .unwrap_or(RECORD_VERSION)
 }
 
+/// The argument that makes a daemon binary say which record it reads.
+pub const PROBE_ARG: &str = "--handover-version";
+/// How long a binary may take to answer [`PROBE_ARG`].
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a daemon binary prints for [`PROBE_ARG`].
+pub fn probe_answer() -> String {
+    format!("{FORMAT} {RECORD_VERSION}")
+}
+
+/// Checks that `binary` reads the record this daemon writes, before the
+/// exec: a binary that does not (an older one, or not a daemon at all)
+/// must not replace this process, as it would not take the apps. One that
+/// predates the probe starts as a daemon instead of answering: it runs in
+/// `scratch` (a home of its own, removed after) and is killed at the timeout.
+pub async fn probe(binary: &std::path::Path, scratch: &std::path::Path) -> Result<(), String> {
+    let _ = std::fs::create_dir_all(scratch);
+    let run = tokio::process::Command::new(binary)
+        .arg(PROBE_ARG)
+        .env_clear()
+        .env("PM2_HOME", scratch)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, run).await;
+    let _ = std::fs::remove_dir_all(scratch);
+    let output = match answer {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return Err(format!("{} could not be run: {e}", binary.display())),
+        Err(_) => {
+            return Err(format!(
+                "{} did not say which handover record it reads (a daemon older than the update in place?)",
+                binary.display()
+            ))
+        }
+    };
+    let said = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if said == probe_answer() {
+        Ok(())
+    } else if said.is_empty() {
+        Err(format!(
+            "{} does not read handover records (a daemon older than the update in place?)",
+            binary.display()
+        ))
+    } else {
+        Err(format!(
+            "{} reads \"{said}\", this daemon writes \"{}\"",
+            binary.display(),
+            probe_answer()
+        ))
+    }
+}
+
 /// What an old daemon hands over to the binary it execs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {

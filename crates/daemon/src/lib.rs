@@ -118,6 +118,7 @@ impl Daemon {
         if !executable {
             return Err(format!("{} is not an executable file", binary.display()));
         }
+        handover::probe(&binary, &self.paths.home.join(".handover-probe")).await?;
         let record = handover::Record {
             format: handover::FORMAT.into(),
             version: handover::written_version(),

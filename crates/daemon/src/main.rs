@@ -53,6 +53,11 @@ fn inherited() -> Inherited {
 }
 
 fn main() {
+    // Asked by a running daemon before it execs this binary in place.
+    if std::env::args().nth(1).as_deref() == Some(handover::PROBE_ARG) {
+        println!("{}", handover::probe_answer());
+        return;
+    }
     // Before any thread or descriptor of ours exists.
     let inherited = inherited();
     pm2_daemon::heap::tune_for_daemon();
