@@ -12,7 +12,7 @@ const fs = require('fs');
 const http = require('http');
 const net = require('net');
 const path = require('path');
-const { execFile } = require('child_process');
+const { execFile, spawn } = require('child_process');
 const { makeHome, cleanupHome, cli, pm2, daemonPid, waitFor, isAlive, writeApp, needsPidNamespace } = require('./support');
 const { nativeDir } = require('../lib/platform');
 
@@ -111,6 +111,13 @@ test('pm2 update execs the new daemon in place: no app restarts, no request fail
   const before = byId(jlist(home));
   assert.strictEqual(Object.keys(before).length, 5);
 
+  // `pm2 logs` follows the daemon across the exec.
+  const follower = spawn(cli, ['logs', 'counter', '--raw', '--lines', '0'], { env: { ...process.env, PM2_HOME: home }, stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => follower.kill('SIGKILL'));
+  let followed = '';
+  follower.stdout.on('data', (d) => (followed += d));
+  const lastFollowed = () => Math.max(-1, ...followed.split('\n').filter((l) => /^n=\d+$/.test(l)).map((l) => Number(l.slice(2))));
+  await waitFor(() => lastFollowed() >= 0, { what: 'pm2 logs to follow the counter' });
   const keepAlive = load(port, new http.Agent({ keepAlive: true, maxSockets: 4 }));
   const fresh = load(port, new http.Agent({ keepAlive: false }));
   const r = await runPm2(home, ['update'], { PM2_DAEMON_BIN: newDaemon });
@@ -145,6 +152,9 @@ test('pm2 update execs the new daemon in place: no app restarts, no request fail
   await waitFor(() => counted(home).length > countAtUpdate + 100, { what: 'the counter to log after the update' });
   const numbers = counted(home);
   numbers.forEach((n, i) => assert.strictEqual(n, i, `line ${i} of the counter's log`));
+  await waitFor(() => lastFollowed() > countAtUpdate + 50, { what: 'pm2 logs to go on after the update' });
+  assert.strictEqual(follower.exitCode, null, 'pm2 logs still runs');
+  follower.kill();
 
   // The adopted apps are supervised: a restart replaces the child, and a
   // new worker gets the cluster's socket from the new daemon.
