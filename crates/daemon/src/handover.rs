@@ -220,6 +220,103 @@ pub struct Replaced {
     pub from_exe: String,
 }
 
+impl crate::Daemon {
+    /// Replaces this process by the daemon binary `binary` (`pm2 update`),
+    /// handing over every app, its descriptors and the sockets. Returns only
+    /// when it could not, with nothing changed.
+    pub async fn exec_in_place(&self, binary: std::path::PathBuf) -> Result<(), String> {
+        if !cfg!(target_os = "linux") {
+            return Err("an update in place needs Linux (memfd, pidfds)".into());
+        }
+        if self.settings.in_process {
+            return Err("this daemon runs inside a Node process (connect(true)): it cannot be replaced in place".into());
+        }
+        let executable = std::fs::metadata(&binary)
+            .map(|m| {
+                m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+            })
+            .unwrap_or(false);
+        if !executable {
+            return Err(format!("{} is not an executable file", binary.display()));
+        }
+        probe(&binary, &self.paths.home.join(".handover-probe")).await?;
+        let record = Record {
+            format: FORMAT.into(),
+            version: written_version(),
+            from_version: crate::VERSION.into(),
+            from_exe: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            in_place_updates: self.handover.in_place_updates + 1,
+            rpc_fd: self.sockets[0],
+            pub_fd: self.sockets[1],
+            cgroup: self
+                .cgroups
+                .as_ref()
+                .map(|c| (c.dir().to_path_buf(), c.owner_fd())),
+            table: Default::default(),
+        };
+        self.supervisor.exec_in_place(record, binary).await
+    }
+
+    /// What a client of `pm2 update` asks this daemon before and after the exec.
+    pub fn handover_status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "daemon": "rust",
+            "version": crate::VERSION,
+            "pid": std::process::id(),
+            "exe": std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            "in_place": cfg!(target_os = "linux") && !self.settings.in_process,
+            "in_place_updates": self.handover.in_place_updates,
+            "replaced": self.handover.replaced,
+        })
+    }
+}
+
+/// The supervisor takes the table of `record`, if any; what this start
+/// was, for the client of `pm2 update` and pm2.log.
+pub async fn take_over(
+    supervisor: &crate::supervisor::Supervisor,
+    record: Option<Box<Record>>,
+    abandoned: Option<String>,
+) -> Outcome {
+    match (record, abandoned) {
+        (Some(r), _) => {
+            let apps = r.table.procs.iter().filter(|p| p.running.is_some()).count();
+            let adopted = supervisor.adopt_table(r.table).await.unwrap_or(0);
+            Outcome {
+                in_place_updates: r.in_place_updates,
+                replaced: Some(Replaced {
+                    in_place: true,
+                    message: if adopted == apps {
+                        format!("replaced in place: {apps} of {apps} running processes adopted, none restarted")
+                    } else {
+                        format!(
+                            "replaced in place: {adopted} of {apps} running processes adopted, {} restarted (see pm2.log)",
+                            apps - adopted
+                        )
+                    },
+                    from_version: r.from_version,
+                    from_exe: r.from_exe,
+                }),
+            }
+        }
+        (None, Some(why)) => Outcome {
+            in_place_updates: 0,
+            replaced: Some(Replaced {
+                in_place: false,
+                message: format!(
+                    "could not take over the apps of the daemon it replaced ({why}): they were stopped, to be resurrected from the saved list"
+                ),
+                from_version: String::new(),
+                from_exe: String::new(),
+            }),
+        },
+        (None, None) => Outcome::default(),
+    }
+}
+
 #[cfg(target_os = "linux")]
 pub use linux::{abandon, exec, take_inherited};
 

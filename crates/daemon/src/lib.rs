@@ -101,57 +101,6 @@ impl Daemon {
     }
 }
 
-impl Daemon {
-    /// Replaces this process by the daemon binary `binary` (`pm2 update`),
-    /// handing over every app, its descriptors and the sockets. Returns only
-    /// when it could not, with nothing changed.
-    pub async fn exec_in_place(&self, binary: std::path::PathBuf) -> Result<(), String> {
-        if !cfg!(target_os = "linux") {
-            return Err("an update in place needs Linux (memfd, pidfds)".into());
-        }
-        if self.settings.in_process {
-            return Err("this daemon runs inside a Node process (connect(true)): it cannot be replaced in place".into());
-        }
-        let executable = std::fs::metadata(&binary)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false);
-        if !executable {
-            return Err(format!("{} is not an executable file", binary.display()));
-        }
-        handover::probe(&binary, &self.paths.home.join(".handover-probe")).await?;
-        let record = handover::Record {
-            format: handover::FORMAT.into(),
-            version: handover::written_version(),
-            from_version: VERSION.into(),
-            from_exe: std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            in_place_updates: self.handover.in_place_updates + 1,
-            rpc_fd: self.sockets[0],
-            pub_fd: self.sockets[1],
-            cgroup: self
-                .cgroups
-                .as_ref()
-                .map(|c| (c.dir().to_path_buf(), c.owner_fd())),
-            table: Default::default(),
-        };
-        self.supervisor.exec_in_place(record, binary).await
-    }
-
-    /// What a client of `pm2 update` asks this daemon before and after the exec.
-    pub fn handover_status(&self) -> serde_json::Value {
-        json!({
-            "daemon": "rust",
-            "version": VERSION,
-            "pid": std::process::id(),
-            "exe": std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-            "in_place": cfg!(target_os = "linux") && !self.settings.in_process,
-            "in_place_updates": self.handover.in_place_updates,
-            "replaced": self.handover.replaced,
-        })
-    }
-}
-
 #[derive(Debug)]
 pub enum StartError {
     /// A daemon answers on `rpc.sock`, or `pm2.pid` names a live daemon
@@ -286,35 +235,7 @@ pub async fn start_after(
         log.clone(),
         cgroups.as_ref().ok().cloned(),
     );
-    let outcome = match (record, abandoned) {
-        (Some(r), _) => {
-            let apps = r.table.procs.iter().filter(|p| p.running.is_some()).count();
-            let adopted = supervisor.adopt_table(r.table).await.unwrap_or(0);
-            handover::Outcome {
-                in_place_updates: r.in_place_updates,
-                replaced: Some(handover::Replaced {
-                    in_place: true,
-                    message: format!(
-                        "replaced in place: {adopted} of {apps} running processes adopted, none restarted"
-                    ),
-                    from_version: r.from_version,
-                    from_exe: r.from_exe,
-                }),
-            }
-        }
-        (None, Some(why)) => handover::Outcome {
-            in_place_updates: 0,
-            replaced: Some(handover::Replaced {
-                in_place: false,
-                message: format!(
-                    "could not take over the apps of the daemon it replaced ({why}): they were stopped, to be resurrected from the saved list"
-                ),
-                from_version: String::new(),
-                from_exe: String::new(),
-            }),
-        },
-        (None, None) => handover::Outcome::default(),
-    };
+    let outcome = handover::take_over(&supervisor, record, abandoned).await;
     let (exit, mut exit_rx) = tokio::sync::watch::channel(None);
     let daemon = Arc::new(Daemon {
         supervisor,
