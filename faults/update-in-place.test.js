@@ -218,12 +218,16 @@ test('pm2 update with the binary the daemon already runs replaces nothing', need
   assert.strictEqual(after.pm2_env.restart_time, 0);
 });
 
-test("the API's update() replaces the daemon in place too", needsPidNamespace, async (t) => {
+test("the API's update() replaces the daemon in place too; the app's IPC channel and stdin are handed over", needsPidNamespace, async (t) => {
   const PM2 = require('..').custom;
   const home = makeHome('faults-upgrade-api');
   t.after(() => cleanupHome(home));
   const newDaemon = differentDaemonBinary(home, 'api');
-  writeApp(home, 'app.js', 'setInterval(() => {}, 1000);\n');
+  writeApp(home, 'app.js', [
+    "process.on('message', (m) => console.log('ipc ' + JSON.stringify(m.data)));",
+    "process.stdin.on('data', (d) => console.log('stdin ' + d.toString().trim()));",
+    'setInterval(() => {}, 1000);',
+  ].join('\n'));
   assert.strictEqual(pm2(home, ['start', path.join(home, 'app.js'), '--name', 'app']).code, 0);
   const [before] = jlist(home);
   const daemon = daemonPid(home);
@@ -237,6 +241,13 @@ test("the API's update() replaces the daemon in place too", needsPidNamespace, a
     const [after] = await api.list();
     assert.strictEqual(after.pid, before.pid);
     assert.strictEqual(after.pm2_env.restart_time, 0);
+    await api.sendDataToProcessId(after.pm_id, { topic: 'check', data: { through: 'ipc' } });
+    await api.sendLineToStdin(after.pm_id, 'through stdin');
+    const out = path.join(home, 'logs', 'app-out.log');
+    await waitFor(() => {
+      const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+      return text.includes('ipc {"through":"ipc"}') && text.includes('stdin through stdin');
+    }, { what: 'the app to get a message and a stdin line from the new daemon' });
   } finally {
     await api.disconnect();
     if (saved === undefined) delete process.env.PM2_DAEMON_BIN;
