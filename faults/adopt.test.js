@@ -151,6 +151,60 @@ test('an app waiting for its restart delay when the daemon dies is started again
   assert.match(pm2LogLines(home).join('\n'), /App \[once:0\] was waiting restart and is gone: starting it again/);
 });
 
+test('cluster instances that outlive their primary are restarted one at a time', needsPidNamespace, async (t) => {
+  const home = daemonHome(t, 'faults-adopt-sticky');
+  // Node ends a worker whose primary goes unless it disconnected on purpose: this one says it did.
+  const app = writeApp(home, 'sticky.js', `
+    require('cluster').worker.exitedAfterDisconnect = true;
+    require('http').createServer((q, r) => r.end('hi')).listen(0);`);
+  assert.strictEqual(pm2(home, ['start', app, '--name', 'sticky', '-i', '2']).code, 0);
+  const before = byId(jlist(home));
+  await recordWhere(home, (r) => r.processes.length === 2 && r.processes.every((p) => p.status === 'online'),
+    'the record of both instances online');
+  await killDaemon(home);
+  assert.ok(isAlive(before[0].pid) && isAlive(before[1].pid), 'both instances outlive the daemon');
+  jlist(home);
+  await waitFor(() => {
+    const l = byId(jlist(home));
+    return [0, 1].every((id) => l[id].pid !== before[id].pid && l[id].pm2_env.status === 'online' && isAlive(l[id].pid));
+  }, { what: 'both instances restarted' });
+  assert.ok(!isAlive(before[0].pid) && !isAlive(before[1].pid));
+  assert.strictEqual(runsOf(app).length, 2);
+  const log = pm2LogLines(home);
+  const at = (re) => log.findIndex((l) => re.test(l));
+  for (const id of [0, 1]) {
+    assert.ok(at(new RegExp(`App \\[sticky:${id}\\] pid ${before[id].pid} adopted; its cluster channel died`)) >= 0, log.join('\n'));
+  }
+  const firstOnline = log.findIndex((l, i) => i > at(/Stopping app:sticky id:0/) && /App \[sticky:0\] online/.test(l));
+  assert.ok(firstOnline > 0 && at(/Stopping app:sticky id:1/) > firstOnline, `one at a time:\n${log.join('\n')}`);
+});
+
+test('what an app that died with no daemon left in its cgroup is killed before it starts again', needsPidNamespace, async (t) => {
+  const home = daemonHome(t, 'faults-adopt-leftover');
+  if (!pm2LogLines(home).some((l) => /apps run in cgroups under/.test(l))) return t.skip('no cgroups for apps here');
+  const kid = path.join(home, 'kid-pid');
+  const app = writeApp(home, 'parent.js', `
+    const c = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    require('fs').writeFileSync(${JSON.stringify(kid)} + '.' + process.pid, String(c.pid));
+    setInterval(() => {}, 1000);`);
+  assert.strictEqual(pm2(home, ['start', app, '--name', 'parent']).code, 0);
+  const [before] = jlist(home);
+  await waitFor(() => fs.existsSync(`${kid}.${before.pid}`), { what: 'the child started' });
+  const child = Number(fs.readFileSync(`${kid}.${before.pid}`, 'utf8'));
+  await recordWhere(home, (r) => r.processes[0]?.pid === before.pid, 'the record of the app');
+  await killDaemon(home);
+  process.kill(before.pid, 'SIGKILL');
+  await waitFor(() => !isAlive(before.pid), { what: 'the app to die' });
+  assert.ok(isAlive(child), 'its child runs on');
+  await waitFor(() => {
+    const [p] = jlist(home);
+    return p.pm2_env.status === 'online' && p.pid !== before.pid && fs.existsSync(`${kid}.${p.pid}`);
+  }, { what: 'the app started again' });
+  await waitFor(() => !isAlive(child), { what: 'the old child killed' });
+  const [p] = jlist(home);
+  assert.deepStrictEqual(runsOf(app), [p.pid, Number(fs.readFileSync(`${kid}.${p.pid}`, 'utf8'))].sort());
+});
+
 test('log lines do not rewrite the record', async (t) => {
   const home = daemonHome(t, 'faults-adopt-chatty');
   const app = writeApp(home, 'chatty.js', `

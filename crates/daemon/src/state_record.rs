@@ -69,7 +69,9 @@ pub struct DaemonIdentity {
 pub struct ProcessRecord {
     pub pm_id: u64,
     pub name: String,
-    /// The `pm2_env` as `jlist` gives it (options, counters, timestamps, env).
+    /// The `pm2_env` as `jlist` gives it (options, counters, timestamps,
+    /// env), except the top-level copies of `env` entries, which
+    /// [`ProcessRecord::full_pm2_env`] puts back.
     pub pm2_env: Map<String, Value>,
     /// The status as `jlist` shows it (`online`, `stopped`, `waiting restart`...).
     pub status: String,
@@ -157,6 +159,19 @@ impl ProcessRecord {
         same_process_alive(pid, start).then_some(pid)
     }
 
+    /// The `pm2_env` with the top-level copies of its `env` entries.
+    pub fn full_pm2_env(&self) -> Map<String, Value> {
+        let mut full = self.pm2_env.clone();
+        if let Some(Value::Object(env)) = self.pm2_env.get("env") {
+            for (k, v) in env {
+                if !full.contains_key(k) {
+                    full.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        full
+    }
+
     pub fn is_cluster(&self) -> bool {
         self.exec_mode == "cluster_mode"
     }
@@ -172,46 +187,64 @@ pub fn encode_table<'a>(
     procs: impl Iterator<Item = &'a Proc>,
     mut start_time: impl FnMut(u32) -> Option<u64>,
 ) -> Vec<u8> {
-    let processes: Vec<ProcessView> = procs
-        .map(|p| {
-            let pid = p.running.as_ref().map(|r| r.pid);
-            ProcessView {
-                pm_id: p.pm_id,
-                name: p.name(),
-                pm2_env: &p.env,
-                status: p.status.as_str(),
-                pid,
-                start_time: pid.and_then(&mut start_time),
-                generation: p.generation,
-                restart_time: p.num("restart_time").unwrap_or(0),
-                unstable_restarts: p.num("unstable_restarts").unwrap_or(0),
-                created_at: p.num("created_at"),
-                pm_uptime: p.num("pm_uptime"),
-                exec_mode: p.str("exec_mode").unwrap_or("fork_mode"),
-                instance: p.num(p.str("instance_var").unwrap_or("NODE_APP_INSTANCE")),
-                worker_id: None,
-                fds: None,
-            }
-        })
-        .collect();
-    let view = RecordView {
-        record_version: RECORD_VERSION,
-        daemon,
-        next_id,
-        cgroup,
-        processes,
-    };
-    serde_json::to_vec(&view).expect("a state record is valid JSON")
+    let mut encoder = RecordEncoder::new(daemon, cgroup);
+    for p in procs {
+        let start = p.running.as_ref().and_then(|r| start_time(r.pid));
+        encoder.push(p, start);
+    }
+    encoder.finish(next_id)
 }
 
-/// [`StateRecord`] borrowing from the table.
-#[derive(Serialize)]
-struct RecordView<'a> {
-    record_version: u32,
-    daemon: &'a DaemonIdentity,
-    next_id: u64,
-    cgroup: Option<&'a Path>,
-    processes: Vec<ProcessView<'a>>,
+/// A record written a process at a time, so a large table can be encoded
+/// in steps between other work: the same layout as [`StateRecord::encode`].
+pub struct RecordEncoder {
+    buf: Vec<u8>,
+    first: bool,
+}
+
+impl RecordEncoder {
+    pub fn new(daemon: &DaemonIdentity, cgroup: Option<&Path>) -> RecordEncoder {
+        let mut buf = format!("{{\"record_version\":{RECORD_VERSION},\"daemon\":").into_bytes();
+        let json = "a record's fields are valid JSON";
+        serde_json::to_writer(&mut buf, daemon).expect(json);
+        buf.extend_from_slice(b",\"cgroup\":");
+        serde_json::to_writer(&mut buf, &cgroup).expect(json);
+        buf.extend_from_slice(b",\"processes\":[");
+        RecordEncoder { buf, first: true }
+    }
+
+    /// Adds `p`, whose running child (if any) started at `start_time`.
+    pub fn push(&mut self, p: &Proc, start_time: Option<u64>) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+        let view = ProcessView {
+            pm_id: p.pm_id,
+            name: p.name(),
+            pm2_env: WithoutEnvCopies(&p.env),
+            status: p.status.as_str(),
+            pid: p.running.as_ref().map(|r| r.pid),
+            start_time,
+            generation: p.generation,
+            restart_time: p.num("restart_time").unwrap_or(0),
+            unstable_restarts: p.num("unstable_restarts").unwrap_or(0),
+            created_at: p.num("created_at"),
+            pm_uptime: p.num("pm_uptime"),
+            exec_mode: p.str("exec_mode").unwrap_or("fork_mode"),
+            instance: p.num(p.str("instance_var").unwrap_or("NODE_APP_INSTANCE")),
+            worker_id: None,
+            fds: None,
+        };
+        serde_json::to_writer(&mut self.buf, &view).expect("a process record is valid JSON");
+    }
+
+    /// The whole record, with the next pm_id as it is now.
+    pub fn finish(mut self, next_id: u64) -> Vec<u8> {
+        self.buf
+            .extend_from_slice(format!("],\"next_id\":{next_id}}}").as_bytes());
+        self.buf
+    }
 }
 
 /// [`ProcessRecord`] borrowing from a [`Proc`].
@@ -219,7 +252,7 @@ struct RecordView<'a> {
 struct ProcessView<'a> {
     pm_id: u64,
     name: &'a str,
-    pm2_env: &'a Map<String, Value>,
+    pm2_env: WithoutEnvCopies<'a>,
     status: &'a str,
     pid: Option<u32>,
     start_time: Option<u64>,
@@ -232,6 +265,26 @@ struct ProcessView<'a> {
     instance: Option<u64>,
     worker_id: Option<u64>,
     fds: Option<ProcessFds>,
+}
+
+/// A `pm2_env` without the top-level copies of its `env` entries (half of
+/// a typical record): the same value under the same key in `env`.
+struct WithoutEnvCopies<'a>(&'a Map<String, Value>);
+
+impl Serialize for WithoutEnvCopies<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let env = self.0.get("env").and_then(Value::as_object);
+        let copy = |k: &String, v: &Value| env.is_some_and(|e| e.get(k) == Some(v));
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.0 {
+            if k != "env" && copy(k, v) {
+                continue;
+            }
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Reads the record in `home`: `Ok(None)` when there is none.
@@ -345,13 +398,17 @@ mod tests {
     #[test]
     fn the_table_encodes_as_a_record() {
         let env = json!({"name": "api", "exec_mode": "cluster_mode", "restart_time": 3,
-            "unstable_restarts": 1, "created_at": 10, "pm_uptime": 20, "NODE_APP_INSTANCE": 1});
+            "unstable_restarts": 1, "created_at": 10, "pm_uptime": 20, "NODE_APP_INSTANCE": 1,
+            "env": {"A": "1", "B": "env"}});
         let mut p = Proc::new(5, env.as_object().unwrap().clone());
+        p.set("B", json!("top"));
         p.generation = 9;
         let daemon = this_daemon();
-        let bytes = encode_table(&daemon, 6, None, [&p].into_iter(), |_| Some(1));
+        let bytes = encode_table(&daemon, 6, None, [&p, &p].into_iter(), |_| Some(1));
         let record = StateRecord::decode(&bytes).unwrap();
         assert_eq!((record.daemon, record.next_id), (daemon, 6));
+        assert_eq!(record.processes.len(), 2);
+        assert_eq!(record.processes[0], record.processes[1]);
         let r = &record.processes[0];
         assert_eq!(
             (r.pm_id, r.name.as_str(), r.status.as_str()),
@@ -364,7 +421,15 @@ mod tests {
             (Some(10), Some(20), Some(1))
         );
         assert!(r.is_cluster());
-        assert_eq!(&r.pm2_env, &p.env);
+        assert_eq!(r.full_pm2_env(), p.env);
+        assert!(
+            !r.pm2_env.contains_key("A"),
+            "the copy of env.A is left out"
+        );
+        assert_eq!(
+            r.pm2_env["B"], "top",
+            "a top-level value other than env's is kept"
+        );
     }
 
     #[test]

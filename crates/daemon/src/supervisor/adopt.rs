@@ -15,7 +15,10 @@
 //!   the cluster primary and its listening socket died with the old daemon.
 //! - a process that was running (or waiting for its restart) and is gone is
 //!   started again, as the record says.
-//! - a stopped or errored process stays so.
+//! - a stopped or errored process stays so, as does one that was being
+//!   stopped and is gone.
+//!
+//! What a gone process left in the old daemon's cgroup is killed first.
 //!
 //! The child is not the new daemon's: its exit is awaited on a pidfd and its
 //! exit status is unknown (the restart policy applies as to an exit without
@@ -64,6 +67,7 @@ impl Supervisor {
 
 impl Actor {
     fn adopt(&mut self, record: StateRecord) {
+        let mut to_restart = Vec::new();
         let old_cgroup = record.cgroup.clone();
         for rec in record.processes {
             if self.procs.contains_key(&rec.pm_id) {
@@ -72,9 +76,11 @@ impl Actor {
             let id = rec.pm_id;
             let name = rec.name.clone();
             let live = rec.live_pid().zip(rec.start_time);
+            // Not "stopping": a stop (or the stop of a restart) was under
+            // way; a process gone since stays stopped.
             let was_running = matches!(
                 rec.status.as_str(),
-                "online" | "launching" | "stopping" | "waiting restart"
+                "online" | "launching" | "waiting restart"
             );
             match live {
                 Some((pid, start)) => {
@@ -89,45 +95,61 @@ impl Actor {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted; its cluster channel died with the previous daemon: restarting it"
                         ));
-                        self.restart_adopted(id);
+                        to_restart.push(id);
                     } else if !piped {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted; its output pipes cannot be opened again: restarting it so its logs flow"
                         ));
-                        self.restart_adopted(id);
+                        to_restart.push(id);
                     } else {
                         self.log.info(&format!(
                             "App [{name}:{id}] pid {pid} adopted: supervised again, its output logged again (what it wrote while no daemon ran is lost, messages to it need a restart)"
                         ));
                     }
                 }
-                None if was_running => {
-                    self.reinstate(&rec, None);
-                    self.log.info(&format!(
-                        "App [{name}:{id}] was {} and is gone: starting it again",
-                        rec.status
-                    ));
-                    self.step(
-                        id,
-                        Event::Start {
-                            reply: None,
-                            bump: false,
-                        },
-                    );
+                None => {
+                    // What its dead launch left in its cgroup must not run
+                    // beside a new launch (a child holding the port).
+                    if let (Some(old), Some(_)) = (&old_cgroup, rec.pid) {
+                        kill_old_launch(old, id, rec.generation);
+                    }
+                    self.start_again_or_keep(&rec, was_running);
                 }
-                None => self.reinstate(&rec, None),
             }
         }
         let highest = self.procs.keys().next_back().map_or(0, |id| id + 1);
         self.next_id = self.next_id.max(record.next_id).max(highest);
         self.note_change();
+        self.restart_one_at_a_time(to_restart);
+    }
+
+    /// A process of the record that is gone: started again when it was
+    /// running or waiting for its restart, else kept as it was.
+    fn start_again_or_keep(&mut self, rec: &ProcessRecord, was_running: bool) {
+        self.reinstate(rec, None);
+        if !was_running {
+            return;
+        }
+        let id = rec.pm_id;
+        self.log.info(&format!(
+            "App [{}:{id}] was {} and is gone: starting it again",
+            rec.name, rec.status
+        ));
+        self.step(
+            id,
+            Event::Start {
+                reply: None,
+                bump: false,
+            },
+        );
     }
 
     /// Puts the process of `rec` back in the table without launching it:
     /// with `child`, as running it; without, as stopped or errored.
     pub(super) fn reinstate(&mut self, rec: &ProcessRecord, child: Option<LiveChild>) {
         let id = rec.pm_id;
-        let mut p = Proc::new(id, rec.pm2_env.clone());
+        let mut p = Proc::new(id, Default::default());
+        p.env = rec.full_pm2_env();
         p.status = if rec.status == "errored" {
             Status::Errored
         } else {
@@ -194,11 +216,21 @@ impl Actor {
         self.transition(id, Status::Online, None);
     }
 
-    /// A graceful restart of an adopted process (its kill signal, its kill
-    /// timeout, then a new launch), counted as a restart.
-    fn restart_adopted(&mut self, id: u64) {
-        let (reply, _) = tokio::sync::oneshot::channel();
-        self.step(id, Event::Restart { reply });
+    /// Graceful restarts of adopted processes (kill signal, kill timeout,
+    /// new launch), each once the one before runs again, as a reload goes
+    /// through the instances of a cluster app.
+    fn restart_one_at_a_time(&self, ids: Vec<u64>) {
+        if ids.is_empty() {
+            return;
+        }
+        let (supervisor, log) = (self.supervisor(), self.log.clone());
+        tokio::spawn(async move {
+            for id in ids {
+                if let Err(e) = supervisor.restart(id, Default::default()).await {
+                    log.info(&format!("App id {id} was not restarted: {e}"));
+                }
+            }
+        });
     }
 }
 
@@ -262,6 +294,12 @@ async fn await_exit(pid: u32, start_time: u64) -> Exit {
     }
 }
 
+/// Kills what is left in the old daemon's cgroup of one launch of app `pm_id`.
+fn kill_old_launch(old: &Path, pm_id: u64, launch: u64) {
+    let leaf = old.join(pm_id.to_string()).join(launch.to_string());
+    let _ = std::fs::write(leaf.join("cgroup.kill"), "1");
+}
+
 /// Moves what runs in the old daemon's cgroup of one launch of app `pm_id`
 /// into the new daemon's cgroup of its adoption, so a stop reaches it all.
 fn move_into_cgroup(cgroups: &AppCgroups, old: &Path, pm_id: u64, old_launch: u64, launch: u64) {
@@ -282,4 +320,53 @@ fn move_into_cgroup(cgroups: &AppCgroups, old: &Path, pm_id: u64, old_launch: u6
     }
     let _ = std::fs::remove_dir(&old_leaf);
     let _ = std::fs::remove_dir(old_leaf.parent().unwrap_or(&old_leaf));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state_record::start_time;
+    use std::process::{Command, Stdio};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    #[tokio::test]
+    async fn opens_the_pipes_of_a_running_process_again() {
+        let child = Command::new("sh")
+            .args(["-c", "read x; echo \"got $x\""])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let live = reopen_pipes(pid, start_time(pid).unwrap());
+        let (mut stdin, stdout) = (live.stdin.unwrap(), live.stdout.unwrap());
+        assert!(live.stderr.is_some());
+        stdin.write_all(b"hi\n").await.unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).await.unwrap();
+        assert_eq!(line, "got hi\n");
+        let exit = await_exit(pid, 0).await;
+        assert_eq!(exit.code, Some(0), "a child of ours: its status is read");
+        drop(child);
+    }
+
+    #[tokio::test]
+    async fn a_process_that_is_not_ours_ends_with_an_unknown_status() {
+        let out = Command::new("sh")
+            .args(["-c", "sleep 0.3 >/dev/null 2>&1 & echo $!"])
+            .output()
+            .unwrap();
+        let pid: u32 = String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let start = start_time(pid).expect("the orphan runs");
+        let exit = tokio::time::timeout(Duration::from_secs(10), await_exit(pid, start))
+            .await
+            .expect("its end is seen");
+        assert_eq!((exit.code, exit.signal), (None, None));
+        assert!(!crate::state_record::same_process_alive(pid, start));
+    }
 }

@@ -125,6 +125,9 @@ impl Actor {
             });
             return;
         }
+        // Once, when the whole prepare is done (the apps started have
+        // changed it already).
+        self.note_change();
         let out = job
             .created
             .iter()

@@ -54,6 +54,7 @@ impl Actor {
         let p = self.procs.get_mut(&id).ok_or_else(|| unknown(id))?;
         p.set("restart_time", json!(0));
         p.set("unstable_restarts", json!(0));
+        self.note_change();
         Ok(())
     }
 

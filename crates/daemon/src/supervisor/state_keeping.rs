@@ -5,12 +5,15 @@
 //! write. The actor encodes the table (it owns it); the file is written by a
 //! task of its own on the blocking pool, never on the actor's thread, and a
 //! write still pending when the next one comes is replaced by it. A large
-//! table (thousands of apps, megabytes of record) is written less often: the
-//! interval grows with the time the last encoding and write took, so keeping
-//! the record costs the actor a few percent of its time at most.
+//! table (thousands of apps, megabytes of record) is encoded
+//! [`ENCODE_BATCH`] processes at a time, other messages handled in between,
+//! and written less often: the interval grows with the time the last
+//! encoding and write took, so keeping the record costs the actor a few
+//! percent of its time at most. Each process's entry is taken whole from
+//! one moment; a change during the encoding is in the next record.
 
 use super::{Actor, Supervisor, Timer};
-use crate::state_record::{self, DaemonIdentity, WRITE_INTERVAL};
+use crate::state_record::{self, DaemonIdentity, RecordEncoder, WRITE_INTERVAL};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +25,11 @@ use tokio::sync::Notify;
 const ENCODE_SHARE: u32 = 20;
 /// The longest interval, whatever the size of the table.
 const MAX_INTERVAL: Duration = Duration::from_secs(30);
+/// Processes encoded in one turn of the actor: other messages are handled
+/// between two batches, so a large table never holds the actor long.
+const ENCODE_BATCH: usize = 25;
+/// The pause between two batches.
+const BATCH_PAUSE: Duration = Duration::from_millis(2);
 
 pub(super) struct StateKeeping {
     /// Off inside a user's process (`connect(true)`): its apps die with it.
@@ -33,7 +41,20 @@ pub(super) struct StateKeeping {
     start_times: HashMap<u32, Option<u64>>,
     /// How long the last encoding took.
     last_encode: Duration,
+    /// A record being encoded, a batch of processes at a time.
+    encoding: Option<Encoding>,
     writer: Arc<Writer>,
+}
+
+/// A record under way.
+struct Encoding {
+    record: RecordEncoder,
+    /// The first pm_id of the next batch.
+    next_id: u64,
+    /// Start times known before, and those of the children met so far.
+    known: HashMap<u32, Option<u64>>,
+    seen: HashMap<u32, Option<u64>>,
+    took: Duration,
 }
 
 /// What the actor, the writing task and a clean stop share.
@@ -93,6 +114,7 @@ impl StateKeeping {
             daemon: state_record::this_daemon(),
             start_times: HashMap::new(),
             last_encode: Duration::ZERO,
+            encoding: None,
             writer,
         }
     }
@@ -126,46 +148,81 @@ impl Actor {
 
     /// The write timer: encodes the table and hands it to the writing task.
     pub(super) fn save_state(&mut self) {
-        self.state.armed = false;
-        if !self.state.on || !self.state.changed {
+        if !self.state.on {
+            self.state.encoding = None;
+            self.state.armed = false;
             return;
         }
-        self.state.changed = false;
+        let mut encoding = match self.state.encoding.take() {
+            Some(encoding) => encoding,
+            None if self.state.changed => {
+                self.state.changed = false;
+                let cgroup = self.cgroups.as_ref().map(|c| c.dir());
+                Encoding {
+                    record: RecordEncoder::new(&self.state.daemon, cgroup),
+                    next_id: 0,
+                    known: std::mem::take(&mut self.state.start_times),
+                    seen: HashMap::new(),
+                    took: Duration::ZERO,
+                }
+            }
+            None => {
+                self.state.armed = false;
+                return;
+            }
+        };
         let started = Instant::now();
-        let known = std::mem::take(&mut self.state.start_times);
-        let mut seen = HashMap::new();
-        let bytes = state_record::encode_table(
-            &self.state.daemon,
-            self.next_id,
-            self.cgroups.as_ref().map(|c| c.dir()),
-            self.procs.values(),
-            |pid| {
-                let start = known
-                    .get(&pid)
+        let mut batch = self.procs.range(encoding.next_id..).take(ENCODE_BATCH + 1);
+        for (&id, p) in batch.by_ref().take(ENCODE_BATCH) {
+            let start = p.running.as_ref().and_then(|r| {
+                let start = encoding
+                    .known
+                    .get(&r.pid)
                     .copied()
-                    .unwrap_or_else(|| state_record::start_time(pid));
-                seen.insert(pid, start);
+                    .unwrap_or_else(|| state_record::start_time(r.pid));
+                encoding.seen.insert(r.pid, start);
                 start
-            },
-        );
-        self.state.start_times = seen;
-        self.state.last_encode = started.elapsed();
+            });
+            encoding.record.push(p, start);
+            encoding.next_id = id + 1;
+        }
+        let more = batch.next().is_some();
+        encoding.took += started.elapsed();
+        if more {
+            // The rest after a pause: a chain of turns without one would
+            // keep the runtime from polling its sockets (clients wait).
+            self.state.encoding = Some(encoding);
+            self.after(BATCH_PAUSE, Timer::SaveState);
+            return;
+        }
+        self.state.start_times = encoding.seen;
+        self.state.last_encode = encoding.took;
+        let bytes = encoding.record.finish(self.next_id);
         let writer = &self.state.writer;
         *writer.pending.lock().expect("state record lock") = Some(bytes);
         writer.ready.notify_one();
+        self.state.armed = false;
+        if self.state.changed {
+            // Changes made while this record was being encoded.
+            self.state.armed = true;
+            let delay = self.state.interval();
+            self.after(delay, Timer::SaveState);
+        }
     }
 }
 
 impl Supervisor {
     /// The daemon stops cleanly: no more writes, and the record goes.
+    /// A daemon that keeps no record (inside a user's process) leaves alone
+    /// the one a crashed daemon may have left.
     pub async fn forget_state(&self) {
         let writer = self
             .query(|a| {
-                a.state.on = false;
-                Ok(a.state.writer.clone())
+                let kept = std::mem::replace(&mut a.state.on, false);
+                Ok(kept.then(|| a.state.writer.clone()))
             })
             .await;
-        if let Ok(w) = writer {
+        if let Ok(Some(w)) = writer {
             let _busy = w.busy.lock().await;
             w.closed.store(true, Ordering::SeqCst);
             w.ready.notify_one();
