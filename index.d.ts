@@ -266,6 +266,12 @@ declare namespace pm2 {
     success: boolean;
   }
 
+  /** What `update()` did: `inPlace` when no app restarted. */
+  interface UpdateResult extends SuccessResult {
+    inPlace?: boolean;
+    message?: string;
+  }
+
   // ---- bus packets ----------------------------------------------------------------------
 
   interface PacketProcess {
@@ -493,9 +499,14 @@ declare class PM2API {
   kill(cb: pm2.Callback<pm2.SuccessResult>): void;
   kill(): Promise<pm2.SuccessResult>;
 
-  /** Saves the list, restarts the daemon (with this process's environment), resurrects. */
-  update(cb: pm2.Callback<pm2.SuccessResult>): void;
-  update(): Promise<pm2.SuccessResult>;
+  /**
+   * Saves the list, then has this package's daemon exec the installed daemon
+   * binary in place (no app restarts: `inPlace` true); with PM2's Node daemon,
+   * or where that cannot be, restarts the daemon (with this process's
+   * environment) and resurrects.
+   */
+  update(cb: pm2.Callback<pm2.UpdateResult>): void;
+  update(): Promise<pm2.UpdateResult>;
 
   /** Saves the process list to dump.pm2 (force: even when empty). */
   dump(cb: pm2.Callback<pm2.SuccessResult>): void;

@@ -4,7 +4,7 @@
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
 //                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse runtime rotation dashboard (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation dashboard update (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -97,7 +97,7 @@ async function main() {
   const want = (g) => metrics.some((m) => m.group === g && wantKey(m.key));
   // the HTTP load tool, only when a cluster row is selected
   let httpLoad = null;
-  if (metrics.some((m) => m.group === 'cluster' && wantKey(m.key))) {
+  if (metrics.some((m) => (m.group === 'cluster' || m.group === 'update') && wantKey(m.key))) {
     if (opts.wrk) H.setup({ log }); else H.disable();
     httpLoad = H.toolName();
     log(`HTTP load: ${httpLoad}`);

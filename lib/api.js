@@ -444,11 +444,24 @@ class PM2 {
     return { success: true };
   }
 
-  /** update(cb): saves the list, restarts the daemon (with this process's env) and resurrects. */
+  /**
+   * update(cb): saves the list, then has this package's daemon exec the
+   * installed daemon binary in place (no app restarts); with PM2's Node
+   * daemon, or where that cannot be, restarts the daemon (with this
+   * process's env) and resurrects.
+   */
   update(cb) {
     const p = (async () => {
       const client = await this._connect();
       await client.dump(false).catch(() => {});
+      const inPlace = JSON.parse(await client.updateInPlace(clientEnv()));
+      if (inPlace.outcome === 'replaced' || inPlace.outcome === 'upToDate' || inPlace.outcome === 'fellBack') {
+        // The exec closed this connection.
+        await this._disconnect();
+        await this._connect();
+        if (inPlace.outcome === 'fellBack') await this._run((c) => c.resurrect()).catch(() => {});
+        return { success: true, inPlace: inPlace.outcome !== 'fellBack', message: inPlace.message };
+      }
       await this._killDaemon();
       await this._connect();
       await this._run((c) => c.resurrect()).catch(() => {});

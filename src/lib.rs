@@ -269,6 +269,28 @@ impl NativeClient {
         to_json(&self.client()?.resurrect().await.map_err(err)?)
     }
 
+    /// `pm2 update` in place: `{outcome, message}`, the outcome being
+    /// `replaced`, `upToDate`, `fellBack` (resurrect), `unsupported` or
+    /// `notOurs` (save, kill and resurrect).
+    #[napi]
+    pub async fn update_in_place(&self, env: HashMap<String, String>) -> Result<String> {
+        use pm2_client::upgrade::{update_in_place, InPlace};
+        let opts = ConnectOptions {
+            launch: false,
+            daemon_bin: launcher::daemon_binary(&addon_path()),
+            env: env.into_iter().collect(),
+        };
+        let client = self.client()?;
+        let (outcome, message) = match update_in_place(&client, &opts).await.map_err(err)? {
+            InPlace::Replaced { message, .. } => ("replaced", message),
+            InPlace::UpToDate { exe } => ("upToDate", exe),
+            InPlace::FellBack(why) => ("fellBack", why),
+            InPlace::Unsupported(why) => ("unsupported", why),
+            InPlace::NotOurs => ("notOurs", String::new()),
+        };
+        to_json(&serde_json::json!({"outcome": outcome, "message": message}))
+    }
+
     #[napi]
     pub async fn kill_daemon(&self) -> Result<()> {
         let client = self.client()?;

@@ -118,6 +118,9 @@ function defineMetrics(cfg) {
     { key: 'dash_cpu_closed', group: 'dashboard', label: `daemon CPU, ${N} idle apps, \`pm2 web\` on, no dashboard page open, for ${cfg.cpuSeconds} s${q(100)}`, unit: '% core' },
     { key: 'dash_cpu_open', group: 'dashboard', label: `daemon CPU, ${N} idle apps, one dashboard page's live feed open, for ${cfg.cpuSeconds} s${q(100)}`, unit: '% core',
       target: (s, res) => { const c = res.dash_cpu_closed && res.dash_cpu_closed.ours && res.dash_cpu_closed.ours.stats; return c ? { text: `≤ no page + 1 % = ${(c.median + 1).toFixed(2)} %`, met: s.median <= c.median + 1 } : { text: '≤ no page + 1 % of a core', met: null }; } },
+    { key: 'update_restarts', group: 'update', label: `\`pm2 update\` with ${N} idle apps and a 4-instance cluster under HTTP load: processes restarted (pid changed)${q(100)}`, unit: 'procs', target: (s) => ({ text: '0', met: s.max === 0 }) },
+    { key: 'update_failed', group: 'update', label: `\`pm2 update\`, the same: failed HTTP requests (${cfg.httpConns >> 1} keep-alive connections and ${cfg.httpConns >> 1} clients with a new connection per request)`, unit: 'req', target: (s) => ({ text: '0', met: s.max === 0 }) },
+    { key: 'update_time', group: 'update', label: '`pm2 update`, the same: command start → every app online again', unit: 's' },
     { key: 'runtime_floor', group: 'runtime', label: 'same app started bare with `node app.js`: start → listening (floor)', unit: 'ms' },
   ];
 }

@@ -11,6 +11,7 @@ const abuse = require('./abuse');
 const runtimeBench = require('./runtime');
 const logrotate = require('./logrotate');
 const dashboardBench = require('./dashboard');
+const updateBench = require('./update');
 const H = require('./http-load');
 
 const nowEpoch = () => performance.timeOrigin + performance.now();
@@ -389,5 +390,6 @@ module.exports = {
     { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
     { name: 'rotation', fn: logrotate.rotation, keys: () => logrotate.KEYS },
     { name: 'dashboard', fn: dashboardBench.dashboard, keys: () => dashboardBench.KEYS },
+    { name: 'update', fn: updateBench.update, keys: () => updateBench.KEYS },
   ],
 };

@@ -7,6 +7,7 @@
 //! - [`target`]: which processes `all`, an id, a name, a namespace or `/regex/` mean.
 //! - [`modules`]: PM2 modules: install, configure, relaunch.
 //! - [`ops`]: the operations (`start`, `stop`, `restart`, `dump`, …) over those.
+//! - [`upgrade`]: `pm2 update` by an exec of the daemon in place.
 
 pub mod bus;
 pub mod connect;
@@ -18,6 +19,7 @@ pub mod name_regex;
 pub mod ops;
 pub mod rpc;
 pub mod target;
+pub mod upgrade;
 
 pub use connect::ConnectOptions;
 pub use error::Error;

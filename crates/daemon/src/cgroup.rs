@@ -87,6 +87,19 @@ impl AppCgroups {
         &self.dir
     }
 
+    /// The locked descriptor of the directory, which an exec of the daemon
+    /// in place hands over (the lock goes with it).
+    pub fn owner_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self._owner.as_raw_fd()
+    }
+
+    /// The cgroup of the daemon this one replaced in place, still locked
+    /// through `owner`.
+    pub fn adopt(dir: PathBuf, owner: OwnedFd) -> AppCgroups {
+        AppCgroups { dir, _owner: owner }
+    }
+
     fn app_dir(&self, pm_id: u64) -> PathBuf {
         self.dir.join(pm_id.to_string())
     }

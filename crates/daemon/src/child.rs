@@ -169,6 +169,30 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
     })
 }
 
+/// A child this process already has (forked before an exec of the daemon
+/// in place), with the parent's ends of its stdio pipes: watched and reaped
+/// as if [`spawn`] had just started it. The pid cannot have been reused:
+/// a child stays a zombie until its parent reaps it.
+pub fn adopt(pid: u32, stdin: OwnedFd, stdout: OwnedFd, stderr: OwnedFd) -> io::Result<Child> {
+    let raw = pid as libc::pid_t;
+    supervised().lock().expect("supervised lock").insert(raw);
+    // Its program runs already: no exec failure can come, so the report
+    // pipe's write end is closed at once.
+    let (report_r, _) = pipe_pair()?;
+    Ok(Child {
+        pid,
+        stdin: pipe::Sender::from_owned_fd(stdin)?,
+        stdout: pipe::Receiver::from_owned_fd(stdout)?,
+        stderr: pipe::Receiver::from_owned_fd(stderr)?,
+        exit: ExitWatch {
+            pid: Pid::from_raw(raw),
+            pidfd: crate::os::child_exit::exit_fd(raw),
+            report: report_r,
+            label: format!("pid {pid}"),
+        },
+    })
+}
+
 struct ChildFds {
     /// The child's ends of stdin, stdout, stderr.
     stdio: [RawFd; 3],

@@ -36,7 +36,7 @@ use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -288,6 +288,80 @@ impl Cluster {
                 .map(|fd| (fd, l.data.clone()))
                 .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE))),
         )
+    }
+}
+
+/// A listening socket as an exec of the daemon in place hands it over.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ListenerRecord {
+    pub key: String,
+    pub fd: RawFd,
+    pub apps: Vec<String>,
+    pub data: Value,
+    pub unix_path: Option<(PathBuf, u64)>,
+}
+
+/// What the cluster primary keeps across an exec of the daemon in place:
+/// the worker ids given so far and the listening sockets. Workers are
+/// registered again as their processes are adopted.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ClusterRecord {
+    pub last_worker_id: u64,
+    pub listeners: Vec<ListenerRecord>,
+}
+
+impl Cluster {
+    /// The record of this primary, descriptors by number (they stay open).
+    pub fn record(&self) -> ClusterRecord {
+        ClusterRecord {
+            last_worker_id: self.last_worker_id,
+            listeners: self
+                .listeners
+                .iter()
+                .map(|(key, l)| ListenerRecord {
+                    key: key.clone(),
+                    fd: l.fd.as_raw_fd(),
+                    apps: l.apps.iter().cloned().collect(),
+                    data: l.data.clone(),
+                    unix_path: l.unix_path.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A handle is on its way to a worker, waiting for its ACK: an exec now
+    /// would lose it.
+    pub fn handles_in_flight(&self) -> bool {
+        self.workers
+            .values()
+            .any(|w| w.in_flight.is_some() || !w.waiting.is_empty())
+    }
+
+    /// The primary a record describes; `open` turns each inherited
+    /// descriptor number into the descriptor it now owns.
+    pub fn restore(
+        record: ClusterRecord,
+        mut open: impl FnMut(RawFd) -> Option<OwnedFd>,
+    ) -> Cluster {
+        let listeners = record
+            .listeners
+            .into_iter()
+            .filter_map(|l| {
+                let fd = open(l.fd)?;
+                let listener = Listener {
+                    fd,
+                    apps: l.apps.into_iter().collect(),
+                    data: l.data,
+                    unix_path: l.unix_path,
+                };
+                Some((l.key, listener))
+            })
+            .collect();
+        Cluster {
+            last_worker_id: record.last_worker_id,
+            workers: HashMap::new(),
+            listeners,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod daemon_log;
 pub mod exposure;
 mod glob;
 mod handlers;
+pub mod handover;
 pub mod heap;
 pub mod host_metrics;
 mod lifecycle;
@@ -48,6 +49,7 @@ use pm2_config::Paths;
 use serde_json::json;
 use settings::Settings;
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use supervisor::Supervisor;
@@ -80,6 +82,11 @@ pub struct Daemon {
     /// `pm2 web`: the HTTP listener, when one is on.
     web: web::Web,
     exit: tokio::sync::watch::Sender<Option<ExitReason>>,
+    /// The listening sockets `rpc.sock` and `pub.sock`, handed over by an
+    /// exec in place.
+    sockets: [RawFd; 2],
+    /// Whether this daemon replaced another in place, and how that went.
+    handover: handover::Outcome,
 }
 
 impl Daemon {
@@ -156,30 +163,72 @@ fn lock_home_for_start(home: &std::path::Path) -> Option<std::fs::File> {
 
 /// Binds both sockets and starts serving. Returns once clients can connect.
 pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, StartError> {
+    start_after(paths, settings, handover::Inherited::Fresh).await
+}
+
+/// A listening socket this process inherited by number.
+fn inherited_listener(fd: RawFd) -> io::Result<UnixListener> {
+    let fd = handover::take_fd(fd)
+        .ok_or_else(|| io::Error::other(format!("descriptor {fd} is not open")))?;
+    let listener = std::os::unix::net::UnixListener::from(fd);
+    listener.set_nonblocking(true)?;
+    UnixListener::from_std(listener)
+}
+
+/// [`start`] for a daemon that may come from an exec in place: it then
+/// takes the old daemon's sockets and adopts its apps.
+pub async fn start_after(
+    paths: Paths,
+    settings: Settings,
+    inherited: handover::Inherited,
+) -> Result<DaemonHandle, StartError> {
     paths.init_file_structure()?;
     let _starting = lock_home_for_start(&paths.home);
-    if tokio::net::UnixStream::connect(&paths.rpc_sock)
-        .await
-        .is_ok()
-    {
-        return Err(StartError::AlreadyRunning(None));
-    }
-    if !settings.in_process {
-        if let Some(pid) = paths.live_daemon_pid() {
-            return Err(StartError::AlreadyRunning(Some(pid)));
+    let (record, abandoned) = match inherited {
+        handover::Inherited::Fresh => (None, None),
+        handover::Inherited::Record(r) => (Some(r), None),
+        handover::Inherited::Abandoned(why) => (None, Some(why)),
+    };
+    let (rpc, publisher, cgroups) = match &record {
+        Some(r) => {
+            let cgroups = match &r.cgroup {
+                Some((dir, fd)) => handover::take_fd(*fd)
+                    .map(|owner| Arc::new(AppCgroups::adopt(dir.clone(), owner)))
+                    .ok_or_else(|| format!("the cgroup lock (descriptor {fd}) is not open")),
+                None => Err("the replaced daemon had none".to_string()),
+            };
+            (
+                inherited_listener(r.rpc_fd)?,
+                inherited_listener(r.pub_fd)?,
+                cgroups,
+            )
         }
-    }
-    let rpc = bind(&paths.rpc_sock)?;
-    let publisher = bind(&paths.pub_sock)?;
-    pm2_env_vars::chown_sockets(&[&paths.rpc_sock, &paths.pub_sock])
-        .map_err(|e| StartError::Io(io::Error::other(e)))?;
+        None => {
+            if tokio::net::UnixStream::connect(&paths.rpc_sock)
+                .await
+                .is_ok()
+            {
+                return Err(StartError::AlreadyRunning(None));
+            }
+            if !settings.in_process {
+                if let Some(pid) = paths.live_daemon_pid() {
+                    return Err(StartError::AlreadyRunning(Some(pid)));
+                }
+            }
+            let rpc = bind(&paths.rpc_sock)?;
+            let publisher = bind(&paths.pub_sock)?;
+            pm2_env_vars::chown_sockets(&[&paths.rpc_sock, &paths.pub_sock])
+                .map_err(|e| StartError::Io(io::Error::other(e)))?;
+            let cgroups = if settings.app_cgroups {
+                AppCgroups::create().map(Arc::new)
+            } else {
+                Err("PM2_APP_CGROUPS is off".into())
+            };
+            (rpc, publisher, cgroups)
+        }
+    };
     let bus = Bus::default();
     let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
-    let cgroups = if settings.app_cgroups {
-        AppCgroups::create().map(Arc::new)
-    } else {
-        Err("PM2_APP_CGROUPS is off".into())
-    };
     let supervisor = Supervisor::start(
         paths.clone(),
         settings.clone(),
@@ -187,6 +236,7 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         log.clone(),
         cgroups.as_ref().ok().cloned(),
     );
+    let outcome = handover::take_over(&supervisor, record, abandoned).await;
     let (exit, mut exit_rx) = tokio::sync::watch::channel(None);
     let daemon = Arc::new(Daemon {
         supervisor,
@@ -198,12 +248,16 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         host: host_metrics::HostMetrics::default(),
         web: web::Web::default(),
         exit,
+        sockets: [rpc.as_raw_fd(), publisher.as_raw_fd()],
+        handover: outcome,
     });
     // Not inside a user's Node process, nor where `pm2 set pm2:sysmonit false` says so.
     if !daemon.settings.in_process && !host_metrics::sampling_off(&daemon.paths.module_conf) {
         daemon.host.start_sampling(daemon.settings.worker_interval);
     }
-    if !daemon.settings.in_process {
+    // A daemon exec'd in place has its predecessor's apps already (or
+    // stopped them): the state record names this very process.
+    if !daemon.settings.in_process && daemon.handover.replaced.is_none() {
         adopt_after_crash::adopt_from_record(&daemon.supervisor, &daemon.log, &daemon.paths.home)
             .await;
     }
@@ -220,6 +274,9 @@ pub async fn start(paths: Paths, settings: Settings) -> Result<DaemonHandle, Sta
         std::process::id(),
         daemon.paths.home.display()
     ));
+    if let Some(r) = &daemon.handover.replaced {
+        daemon.log.info(&format!("PM2 daemon {}", r.message));
+    }
     for notice in pm2_env_vars::notices() {
         daemon.log.info(&notice);
     }

@@ -187,7 +187,8 @@ impl<R> Default for Lifecycle<R> {
 
 impl<R> Lifecycle<R> {
     /// The lifecycle of a child that runs already as `generation`, put back
-    /// in the table without a launch (adopted after a crash).
+    /// in the table without a launch (handed over by the daemon this one
+    /// replaced in place, or adopted after a crash).
     pub fn running(generation: u64) -> Self {
         Lifecycle {
             state: State::Up { generation },

@@ -1,6 +1,7 @@
 //! `pm2-daemon`: started detached by a client; serves until killed.
 
 use pm2_config::Paths;
+use pm2_daemon::handover::{self, Inherited};
 use pm2_daemon::{settings::Settings, ExitReason, StartError};
 use std::io::Write;
 use std::os::fd::FromRawFd;
@@ -36,7 +37,29 @@ fn raise_fd_limit() {
     }
 }
 
+/// Reads the record of the daemon this process replaced in place, if it
+/// was exec'd so; one it cannot use makes it stop the apps it inherited
+/// and their descriptors (the client then resurrects the saved list).
+fn inherited() -> Inherited {
+    match handover::take_inherited() {
+        Inherited::Abandoned(why) => {
+            eprintln!("PM2 daemon: {why}: falling back to stopping every app, to be resurrected");
+            #[cfg(target_os = "linux")]
+            handover::abandon(std::time::Duration::from_millis(1600));
+            Inherited::Abandoned(why)
+        }
+        other => other,
+    }
+}
+
 fn main() {
+    // Asked by a running daemon before it execs this binary in place.
+    if std::env::args().nth(1).as_deref() == Some(handover::PROBE_ARG) {
+        println!("{}", handover::probe_answer());
+        return;
+    }
+    // Before any thread or descriptor of ours exists.
+    let inherited = inherited();
     pm2_daemon::heap::tune_for_daemon();
     raise_fd_limit();
     pm2_daemon::pm2_env_vars::set_title(&Paths::from_env().home);
@@ -46,7 +69,7 @@ fn main() {
         .expect("tokio runtime");
     let code = runtime.block_on(async {
         let paths = Paths::from_env();
-        let handle = match pm2_daemon::start(paths, Settings::from_env()).await {
+        let handle = match pm2_daemon::start_after(paths, Settings::from_env(), inherited).await {
             Ok(h) => h,
             Err(StartError::AlreadyRunning(pid)) => {
                 let pid = pid.map_or("null".to_string(), |p| p.to_string());

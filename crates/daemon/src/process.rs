@@ -9,6 +9,7 @@ use pm2_config::date_format::dayjs_to_chrono;
 use pm2_config::{AppOptions, Paths};
 use pm2_wire::ipc::IpcWriter;
 use serde_json::{json, Map, Value};
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,6 +53,20 @@ pub struct Running {
     /// Shared so `sendLineToStdin` calls can write without taking it away.
     pub stdin: Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>>,
     pub started: Instant,
+    /// The daemon's ends of the child's pipes and channel, owned by the
+    /// tasks that use them: what an exec of the daemon in place hands over.
+    /// None for a child taken back after a crash (the daemon has not all of them).
+    pub fds: Option<ChildFds>,
+}
+
+/// Descriptor numbers of a running child's stdin, stdout, stderr and IPC
+/// channel in the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChildFds {
+    pub stdin: RawFd,
+    pub stdout: RawFd,
+    pub stderr: RawFd,
+    pub ipc: RawFd,
 }
 
 pub struct Proc {

@@ -124,7 +124,9 @@ mod tests {
         assert!(pm2_wire::ipc::is_internal(&message(true)));
         assert_eq!(message(false)["every"], 5000);
         assert_eq!(message(true)["every"], 1000);
-        assert!(can_be_paced(&json!({"type": "axm:monitor", "data": {}, "pace": true})));
+        assert!(can_be_paced(
+            &json!({"type": "axm:monitor", "data": {}, "pace": true})
+        ));
         assert!(!can_be_paced(&json!({"type": "axm:monitor", "data": {}})));
     }
 }

@@ -19,6 +19,7 @@ mod child_io;
 mod client;
 mod cluster_mode;
 mod exit;
+mod handover;
 mod launch;
 mod launch_files;
 mod listing;

@@ -211,6 +211,14 @@ pub struct IpcWriter {
     peer: Peer,
 }
 
+impl AsRawFd for IpcWriter {
+    /// The parent's end of the channel (shared with the reader), for a
+    /// daemon handing it over across an exec.
+    fn as_raw_fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
 impl IpcWriter {
     /// Sends one JSON message as the app's own (a user packet is never
     /// framed as internal, whatever its `cmd`).

@@ -3,6 +3,7 @@
 
 use super::{connect, ids_text, name_of, show_table, Ctx, Outcome};
 use crate::{js_text, output};
+use pm2_client::upgrade::{self, InPlace};
 use pm2_client::{target, Client};
 use serde_json::Value;
 
@@ -43,8 +44,11 @@ pub async fn kill(ctx: &Ctx) -> Outcome {
     }
 }
 
-/// Saves the list, stops the daemon, starts a new one (with this CLI's
-/// environment: how new `PM2_*` settings reach it) and resurrects the list.
+/// Saves the list, then has the daemon exec the installed daemon binary in
+/// its own process (no app restarts) when it is this package's daemon on
+/// Linux; otherwise (PM2's Node daemon, macOS, or a new daemon that could not
+/// take the old one's table) stops the daemon, starts a new one (with this
+/// CLI's environment: how new `PM2_*` settings reach it) and resurrects.
 pub async fn update(ctx: &Ctx) -> Outcome {
     output::line("Be sure to have the latest version by doing `npm install pm2@latest -g` before doing this procedure.");
     let client = connect(ctx, true).await?;
@@ -52,10 +56,49 @@ pub async fn update(ctx: &Ctx) -> Outcome {
     if !client.list().await?.iter().all(target::is_module) {
         client.dump(true).await?;
     }
+    let opts = super::connect_options(ctx, true);
+    match upgrade::update_in_place(&client, &opts).await? {
+        InPlace::Replaced {
+            pid,
+            from_exe,
+            from_version,
+            exe,
+            version,
+            message,
+        } => {
+            ctx.info(&format!(
+                "PM2 daemon (pid {pid}) {message}: {from_exe} v{from_version} -> {exe} v{version}"
+            ));
+            return updated(ctx).await;
+        }
+        InPlace::UpToDate { exe } => {
+            ctx.info(&format!(
+                "The PM2 daemon already runs the installed binary ({exe}): nothing to replace, no app restarted"
+            ));
+            return updated(ctx).await;
+        }
+        InPlace::FellBack(why) => {
+            ctx.info(&format!("Update in place failed ({why})"));
+            ctx.info("Falling back to save, kill and resurrect: every app restarts");
+            let client = connect(ctx, true).await?;
+            restore(&client, ctx).await?;
+            return updated(ctx).await;
+        }
+        InPlace::Unsupported(why) => ctx.info(&format!(
+            "No update in place ({why}): saving, killing and resurrecting, every app restarts"
+        )),
+        InPlace::NotOurs => {}
+    }
     stop_daemon(&client, ctx).await?;
     drop(client);
     let client = connect(ctx, true).await?;
     restore(&client, ctx).await?;
+    output::line(&output::blue(&output::bold(">>>>>>>>>> PM2 updated")));
+    show_table(&client, ctx).await
+}
+
+async fn updated(ctx: &Ctx) -> Outcome {
+    let client = connect(ctx, true).await?;
     output::line(&output::blue(&output::bold(">>>>>>>>>> PM2 updated")));
     show_table(&client, ctx).await
 }

@@ -217,7 +217,7 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
         return Ok(());
     }
 
-    let Ok(bus) = BusClient::connect(&client.paths.pub_sock).await else {
+    let Ok(mut bus) = BusClient::connect(&client.paths.pub_sock).await else {
         return Err("Cannot connect to the PM2 bus".to_string().into());
     };
     let wanted = |p: &Value| -> bool {
@@ -234,8 +234,27 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
         daemon_lines: all && streams.len() == 2,
         err_to_stderr: false,
     };
-    follow.run(bus, &printer, wanted).await;
-    Ok(())
+    loop {
+        follow.run(bus, &printer, &wanted).await;
+        match follow_next_daemon(&client.paths).await {
+            Some(next) => bus = next,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The bus again after it closed, while the daemon process lives on (it
+/// replaced itself in place: `pm2 update`); `None` once the daemon is gone.
+async fn follow_next_daemon(paths: &pm2_client::Paths) -> Option<BusClient> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        paths.live_daemon_pid()?;
+        if let Ok(bus) = BusClient::connect(&paths.pub_sock).await {
+            return Some(bus);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
 }
 
 /// Which log events of the bus are printed, and where.

@@ -93,20 +93,26 @@ impl From<String> for Failure {
 
 pub type Outcome = Result<(), Failure>;
 
-/// Connects to the daemon of `PM2_HOME`, starting one when `launch` and none runs.
-pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
-    let paths = Paths::from_env();
-    let home = paths.home.clone();
+/// How this CLI connects: the daemon binary installed beside it, and the
+/// environment a daemon it starts gets.
+pub fn connect_options(ctx: &Ctx, launch: bool) -> ConnectOptions {
     // Canonical: macOS reports the path this was run by, which may be a
     // symlink (npm's bin links), and the daemon sits beside the real file.
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("pm2-cli"));
-    let opts = ConnectOptions {
+    ConnectOptions {
         launch,
         daemon_bin: launcher::daemon_binary(&exe),
         env: ctx.env.clone(),
-    };
+    }
+}
+
+/// Connects to the daemon of `PM2_HOME`, starting one when `launch` and none runs.
+pub async fn connect(ctx: &Ctx, launch: bool) -> Result<Client, Failure> {
+    let paths = Paths::from_env();
+    let home = paths.home.clone();
+    let opts = connect_options(ctx, launch);
     let client = Client::connect(paths, &opts).await?;
     // PM2_DISCRETE_MODE (any non-empty value, as PM2 tests it) keeps the
     // launch quiet.

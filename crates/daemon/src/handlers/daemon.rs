@@ -14,6 +14,24 @@ pub async fn version(_: Call<'_>) -> Answer {
     one(json!(crate::VERSION))
 }
 
+/// `handoverStatus` (ours): whether this daemon can replace itself in place,
+/// and with which record version, for `pm2 update`.
+pub async fn handover_status(c: Call<'_>) -> Answer {
+    one(c.daemon.handover_status())
+}
+
+/// `execInPlace` (ours): `{binary}` replaces this daemon by that binary in the
+/// same process, its apps handed over (handover.rs).
+pub async fn exec_in_place(c: Call<'_>) -> Answer {
+    let binary = c
+        .first()
+        .and_then(|a| a.get("binary"))
+        .and_then(Value::as_str)
+        .ok_or("execInPlace expects {binary}")?;
+    c.daemon.exec_in_place(binary.into()).await?;
+    none()
+}
+
 pub async fn system_data(c: Call<'_>) -> Answer {
     one(Value::Object(c.daemon.host.snapshot()))
 }

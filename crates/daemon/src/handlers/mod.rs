@@ -120,6 +120,8 @@ pub const METHODS: &[Method] = &[
     method!("reloadLogs", ["opts", "cb"], daemon::reload_logs),
     method!("prepareUnique", ours, processes::prepare_unique),
     method!("waitBooted", ours, processes::wait_booted),
+    method!("handoverStatus", ours, daemon::handover_status),
+    method!("execInPlace", ours, daemon::exec_in_place),
     method!("webStart", ours, web::start),
     method!("webStop", ours, web::stop),
     method!("webNewToken", ours, web::new_token),

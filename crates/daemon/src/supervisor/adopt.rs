@@ -150,6 +150,7 @@ impl Actor {
         let id = rec.pm_id;
         let mut p = Proc::new(id, Default::default());
         p.env = rec.full_pm2_env();
+        p.refresh_options();
         p.status = if rec.status == "errored" {
             Status::Errored
         } else {
@@ -188,6 +189,7 @@ impl Actor {
                 .stdin
                 .map(|s| std::sync::Arc::new(tokio::sync::Mutex::new(s))),
             started: Instant::now(),
+            fds: None,
         });
         let (pid, start) = (child.pid, child.start_time);
         let tx = self.tx.clone();

@@ -2,11 +2,15 @@
 //! its output, relay its IPC messages and report its exit.
 
 use super::{unknown, Actor, ChildEvent, Msg, Timer};
+use crate::child::Child;
 use crate::clock::now_ms;
 use crate::log_writer::{pump, LogSink, Stream};
-use crate::process::{Running, Status};
+use crate::process::{ChildFds, Running, Status};
 use crate::spawn;
+use pm2_wire::ipc::{IpcReader, IpcWriter};
 use serde_json::{json, Value};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long an exit waits for the app's last output to be logged.
@@ -23,7 +27,6 @@ impl Actor {
     /// Spawns the child of `id` and wires its pipes, IPC channel and exit.
     pub(super) fn launch(&mut self, id: u64) -> Result<(), String> {
         let bus = self.bus.clone();
-        let tx = self.tx.clone();
         // Numbered across the daemon, not per process: a pm_id used again
         // after a delete must not match the timers (kill timeout, restart
         // delay) or the cgroups its former owner left behind.
@@ -52,13 +55,61 @@ impl Actor {
             Ok(s) => s,
             Err(e) => return Err(self.launch_failed(id, &e.to_string())),
         };
-        let child = spawned.child;
+        self.launch_files.note(id, generation);
+        let started = Instant::now();
+        self.wire_child(id, generation, spawned.child, spawned.ipc, sink, started);
+        if worker_id.is_some() {
+            if let Some(writer) = self
+                .procs
+                .get(&id)
+                .and_then(|p| p.running.as_ref()?.ipc.clone())
+            {
+                self.add_worker(id, generation, writer);
+            }
+        }
+        let Some(p) = self.procs.get_mut(&id) else {
+            return Err(unknown(id));
+        };
+        let wait_ready = p.opts.wait_ready;
+        let listen_timeout = p
+            .opts
+            .listen_timeout
+            .unwrap_or(self.settings.listen_timeout);
+        self.transition(id, Status::Launching, Some("start"));
+        if wait_ready {
+            self.after(listen_timeout, Timer::ReadyTimeout { id, generation });
+        } else {
+            self.transition(id, Status::Online, Some("online"));
+        }
+        Ok(())
+    }
+
+    /// Pumps the output of the child of launch `generation` into `sink`,
+    /// relays its IPC messages, reports its exit, and records it as the
+    /// process's running child. Used for a new child and for one handed
+    /// over by the daemon this one replaced in place.
+    pub(super) fn wire_child(
+        &mut self,
+        id: u64,
+        generation: u64,
+        child: Child,
+        ipc: (IpcReader, IpcWriter),
+        sink: Arc<LogSink>,
+        started: Instant,
+    ) {
+        let tx = self.tx.clone();
         let pid = child.pid;
+        let fds = ChildFds {
+            stdin: child.stdin.as_raw_fd(),
+            stdout: child.stdout.as_raw_fd(),
+            stderr: child.stderr.as_raw_fd(),
+            ipc: ipc.1.as_raw_fd(),
+        };
         let output = [
             pump(child.stdout, sink.clone(), Stream::Out),
             pump(child.stderr, sink, Stream::Err),
         ];
-        let (mut reader, writer) = spawned.ipc;
+        let (mut reader, writer) = ipc;
         let msg_tx = tx.clone();
         let acks = writer.clone();
         tokio::spawn(async move {
@@ -106,31 +157,15 @@ impl Actor {
                 }))
                 .await;
         });
-        self.launch_files.note(id, generation);
-        p.running = Some(Running {
-            pid,
-            ipc: Some(writer.clone()),
-            stdin: Some(std::sync::Arc::new(tokio::sync::Mutex::new(stdin))),
-            started: Instant::now(),
-        });
-        if worker_id.is_some() {
-            self.add_worker(id, generation, writer);
+        if let Some(p) = self.procs.get_mut(&id) {
+            p.running = Some(Running {
+                pid,
+                ipc: Some(writer),
+                stdin: Some(Arc::new(tokio::sync::Mutex::new(stdin))),
+                started,
+                fds: Some(fds),
+            });
         }
-        let Some(p) = self.procs.get_mut(&id) else {
-            return Err(unknown(id));
-        };
-        let wait_ready = p.opts.wait_ready;
-        let listen_timeout = p
-            .opts
-            .listen_timeout
-            .unwrap_or(self.settings.listen_timeout);
-        self.transition(id, Status::Launching, Some("start"));
-        if wait_ready {
-            self.after(listen_timeout, Timer::ReadyTimeout { id, generation });
-        } else {
-            self.transition(id, Status::Online, Some("online"));
-        }
-        Ok(())
     }
 
     /// An app whose program could not be started (before the fork or at
