@@ -204,15 +204,18 @@ test('a handover record the new daemon cannot read falls back to save, kill and 
   assert.match(log, /could not take over the apps of the daemon it replaced/);
 });
 
-test('pm2 update with the binary the daemon already runs replaces nothing', needsPidNamespace, async (t) => {
+test('pm2 update with the binary the daemon already runs restarts it in place: same daemon pid, no app restarted', needsPidNamespace, async (t) => {
   const home = makeHome('faults-upgrade-same');
   t.after(() => cleanupHome(home));
   writeApp(home, 'app.js', 'setInterval(() => {}, 1000);\n');
   assert.strictEqual(pm2(home, ['start', path.join(home, 'app.js'), '--name', 'app']).code, 0);
   const [before] = jlist(home);
+  const daemon = daemonPid(home);
   const r = pm2(home, ['update']);
   assert.strictEqual(r.code, 0, r.err);
-  assert.match(r.out, /already runs the installed binary .*no app restarted/);
+  assert.match(r.out, /already ran the installed binary .*restarted it in place.*no app restarted/);
+  assert.strictEqual(daemonPid(home), daemon, 'the same daemon process');
+  assert.match(fs.readFileSync(path.join(home, 'pm2.log'), 'utf8'), /PM2 daemon replaced in place/);
   const [after] = jlist(home);
   assert.strictEqual(after.pid, before.pid);
   assert.strictEqual(after.pm2_env.restart_time, 0);

@@ -18,7 +18,10 @@ pub enum InPlace {
     /// The daemon cannot be replaced in place here or now (it refused, with
     /// every app untouched), and why.
     Unsupported(String),
-    /// The daemon already runs the installed binary (same contents).
+    /// The daemon already ran the installed binary (same contents): it was
+    /// exec'd again in place all the same, as `pm2 update` restarts PM2's
+    /// daemon, so settings read at start (`pm2 set pm2:sysmonit`, ...) apply;
+    /// no app restarted.
     UpToDate { exe: String },
     /// The same process now runs the installed binary; no app restarted.
     Replaced {
@@ -89,11 +92,7 @@ pub async fn update_in_place(client: &Client, opts: &ConnectOptions) -> Result<I
     // The running binary through /proc: the file it was started from may
     // have been replaced or removed since.
     let running = format!("/proc/{pid}/exe");
-    if same_contents(Path::new(&running), &opts.daemon_bin) {
-        return Ok(InPlace::UpToDate {
-            exe: text(&before, "exe"),
-        });
-    }
+    let same_binary = same_contents(Path::new(&running), &opts.daemon_bin);
     let count = before
         .get("in_place_updates")
         .and_then(Value::as_u64)
@@ -153,6 +152,11 @@ pub async fn update_in_place(client: &Client, opts: &ConnectOptions) -> Result<I
     let replaced = after.get("replaced").cloned().unwrap_or(Value::Null);
     if replaced.get("in_place") != Some(&json!(true)) {
         return Ok(InPlace::FellBack(text(&replaced, "message")));
+    }
+    if same_binary {
+        return Ok(InPlace::UpToDate {
+            exe: text(&after, "exe"),
+        });
     }
     Ok(InPlace::Replaced {
         pid: after.get("pid").and_then(Value::as_u64).unwrap_or(0),

@@ -73,7 +73,7 @@ pub async fn update(ctx: &Ctx) -> Outcome {
         }
         InPlace::UpToDate { exe } => {
             ctx.info(&format!(
-                "The PM2 daemon already runs the installed binary ({exe}): nothing to replace, no app restarted"
+                "The PM2 daemon already ran the installed binary ({exe}): restarted it in place, settings read again, no app restarted"
             ));
             return updated(ctx).await;
         }

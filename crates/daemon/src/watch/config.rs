@@ -120,6 +120,7 @@ impl WatchConfig {
 /// installed module) is watched as PM2 watches it.
 pub(super) fn daemon_files(home: &Path) -> Vec<PathBuf> {
     let p = pm2_config::Paths::new(home);
+    let token = crate::web::token::file(&p);
     vec![
         p.logs_dir,
         p.pids_dir,
@@ -132,6 +133,11 @@ pub(super) fn daemon_files(home: &Path) -> Vec<PathBuf> {
         p.module_conf,
         home.join("conf.js"),
         home.join("web.json"),
+        token,
+        crate::state_record::path(home),
+        home.join(crate::state_record::BAD_FILE_NAME),
+        home.join(".handover-probe"),
+        home.join("module_conf.json.lock"),
     ]
 }
 
