@@ -35,6 +35,7 @@ pub mod settings;
 mod spawn;
 pub mod supervisor;
 pub mod trigger;
+mod usage_sample;
 pub mod watch;
 pub mod web;
 

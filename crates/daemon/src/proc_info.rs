@@ -43,6 +43,7 @@ fn cpu_count() -> f64 {
 /// (just before the spawn) for a pid seen for the first time. A window too
 /// short to measure repeats the last figure (0 for a new pid), and no figure
 /// goes past what every core together can give.
+#[cfg(test)]
 pub fn cpu_percent(
     pid: u32,
     cpu_ns: u64,
@@ -52,7 +53,8 @@ pub fn cpu_percent(
     cpu_percent_at(pid, cpu_ns, prev, started, Instant::now())
 }
 
-fn cpu_percent_at(
+/// [`cpu_percent`] for a reading taken at `now`.
+pub fn cpu_percent_at(
     pid: u32,
     cpu_ns: u64,
     prev: Option<CpuSample>,

@@ -157,6 +157,8 @@ struct Actor {
     launch_files: launch_files::LaunchFiles,
     /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
     log_rotation: Arc<LogRotation>,
+    /// The memory and CPU figures lists show (listing.rs).
+    usage: listing::Usage,
 }
 
 fn unknown(id: u64) -> String {

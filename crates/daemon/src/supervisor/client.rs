@@ -51,6 +51,7 @@ impl Supervisor {
             triggers: triggers::Triggers::new(forward_triggers(&tx), log_for_triggers, home),
             launches: 0,
             launch_files: Default::default(),
+            usage: Default::default(),
             log_rotation,
         };
         tokio::spawn(actor.run(rx));
@@ -94,6 +95,20 @@ impl Supervisor {
         .await
     }
 
+    /// Has the actor run `work` once it has a usage sample of its
+    /// processes at most a second old (see `listing`).
+    async fn sampled<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        self.call(move |actor, reply| {
+            actor.when_sampled(Box::new(move |a| {
+                let _ = reply.send(work(a));
+            }))
+        })
+        .await
+    }
+
     /// Has the actor run `work` without waiting, when its queue has room.
     fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
         let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
@@ -112,20 +127,20 @@ impl Supervisor {
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
-        self.query(|a| Ok(a.list())).await
+        self.sampled(|a| Ok(a.list())).await
     }
 
     /// A few fields of every process, with its memory and CPU read now, as
     /// `summarize` picks them: what a live view needs every few seconds,
     /// without copying every env.
     pub async fn summaries(&self, summarize: Summarize) -> Result<Vec<Value>, String> {
-        self.query(move |a| Ok(a.summaries(summarize))).await
+        self.sampled(move |a| Ok(a.summaries(summarize))).await
     }
 
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
-        self.query(|a| Ok(a.list_json())).await
+        self.sampled(|a| Ok(a.list_json())).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Value, String> {
