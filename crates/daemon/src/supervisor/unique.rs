@@ -114,6 +114,22 @@ pub fn runs(known: &[Known], steps: &[Step]) -> bool {
     })
 }
 
+/// `{key: value}`, moving `value` in: `json!` would copy it, and the views
+/// of a thousand processes are megabytes.
+fn field(key: &str, value: Value) -> Value {
+    let mut m = Map::with_capacity(1);
+    m.insert(key.to_string(), value);
+    Value::Object(m)
+}
+
+/// `{refused, apps}`, moving `apps` in.
+fn answer(refused: bool, apps: Vec<Value>) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.insert("refused".to_string(), Value::Bool(refused));
+    m.insert("apps".to_string(), Value::Array(apps));
+    Value::Object(m)
+}
+
 /// One app's answer, now or once its `prepare` is done.
 enum Answer {
     Now(Value),
@@ -144,17 +160,17 @@ impl Actor {
             let apps: Vec<Value> = steps
                 .iter()
                 .map(|s| match s {
-                    Step::Existing(ids) => json!({ "existing": self.views(ids) }),
+                    Step::Existing(ids) => field("existing", self.views(ids)),
                     Step::Create => json!({}),
                 })
                 .collect();
-            let _ = reply.send(Ok(json!({"refused": true, "apps": apps})));
+            let _ = reply.send(Ok(answer(true, apps)));
             return;
         }
         let mut answers = Vec::with_capacity(steps.len());
         for (app, step) in req.apps.into_iter().zip(steps) {
             answers.push(match step {
-                Step::Existing(ids) => Answer::Now(json!({ "existing": self.views(&ids) })),
+                Step::Existing(ids) => Answer::Now(field("existing", self.views(&ids))),
                 Step::Create => {
                     let (tx, rx) = oneshot::channel();
                     // Creates the app's first batch now, inside this step.
@@ -169,13 +185,13 @@ impl Actor {
                 apps.push(match answer {
                     Answer::Now(v) => v,
                     Answer::Later(rx) => match rx.await {
-                        Ok(Ok(procs)) => json!({ "created": procs }),
+                        Ok(Ok(procs)) => field("created", Value::Array(procs)),
                         Ok(Err(e)) => json!({ "error": e }),
                         Err(_) => json!({"error": "supervisor stopped"}),
                     },
                 });
             }
-            let _ = reply.send(Ok(json!({"refused": false, "apps": apps})));
+            let _ = reply.send(Ok(answer(false, apps)));
         });
     }
 
