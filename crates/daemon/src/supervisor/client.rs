@@ -1,5 +1,6 @@
 //! The handle other tasks use to ask the actor: one method per request.
 
+use super::prepare;
 use super::reload::ReloadLocks;
 use super::{
     triggers, unique, Actor, Job, Msg, Reply, Request, Summarize, Supervisor, Timer, QUEUE,
@@ -115,7 +116,8 @@ impl Supervisor {
     }
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
-        self.call(move |a, reply| a.prepare(app, reply)).await
+        self.call(move |a, reply| a.prepare(app, prepare::Created::Views(reply)))
+            .await
     }
 
     /// `prepareUnique` (see `unique`): creates the apps of `args` that do not

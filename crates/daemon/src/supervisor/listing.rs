@@ -75,6 +75,16 @@ impl Actor {
         }
     }
 
+    /// The processes `ids` as the process list shows them, without their
+    /// memory and CPU (their stored env is what a restart by the client
+    /// starts from).
+    pub(super) fn views(&self, ids: &[u64]) -> Vec<Value> {
+        ids.iter()
+            .filter_map(|id| self.procs.get(id))
+            .map(|p| p.describe(0, 0.0))
+            .collect()
+    }
+
     pub(super) fn list(&mut self) -> Vec<Value> {
         let ids: Vec<u64> = self.procs.keys().copied().collect();
         ids.into_iter()
