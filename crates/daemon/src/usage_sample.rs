@@ -47,6 +47,11 @@ impl UsageSample {
             && pids.iter().all(|p| self.stats.contains_key(p))
     }
 
+    /// Whether this sample was taken more than `age` before `now`.
+    pub fn older_than(&self, age: Duration, now: Instant) -> bool {
+        now.saturating_duration_since(self.at) > age
+    }
+
     /// The reading of `pid`, when it was read and still ran.
     pub fn get(&self, pid: u32) -> Option<&Stat> {
         self.stats.get(&pid)?.as_ref()
@@ -67,6 +72,8 @@ mod tests {
         assert!(!s.covers(&[me, me + 1_000_000], s.at), "a pid never read");
         assert!(!s.covers(&[me], s.at + MAX_AGE + Duration::from_millis(1)));
         assert!(!UsageSample::default().covers(&[], Instant::now()));
+        assert!(!s.older_than(MAX_AGE / 2, s.at + MAX_AGE / 2));
+        assert!(s.older_than(MAX_AGE / 2, s.at + MAX_AGE));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{Actor, Job, Msg, Request, Summarize};
 use crate::proc_info;
 use crate::process::Status;
-use crate::usage_sample::UsageSample;
+use crate::usage_sample::{UsageSample, MAX_AGE};
 use serde_json::{Map, Value};
 use std::time::Instant;
 
@@ -38,18 +38,26 @@ impl Actor {
             .keys()
             .filter_map(|&id| self.measured_pid(id))
             .collect();
+        let now = Instant::now();
         let usage = &mut self.usage;
-        if pids.is_empty()
-            || usage.sample.covers(&pids, Instant::now())
-            || usage.waiting.len() >= MAX_WAITING
+        if pids.is_empty() || usage.sample.covers(&pids, now) || usage.waiting.len() >= MAX_WAITING
         {
+            // Lists asked in a row never wait: past half its age, the
+            // sample is read again for the next ones.
+            if !pids.is_empty() && usage.sample.older_than(MAX_AGE / 2, now) {
+                self.read_sample(pids);
+            }
             return job(self);
         }
-        usage.waiting.push(job);
-        if usage.reading {
+        self.usage.waiting.push(job);
+        self.read_sample(pids);
+    }
+
+    /// Reads a new sample of `pids` off the actor, unless one is being read.
+    fn read_sample(&mut self, pids: Vec<u32>) {
+        if std::mem::replace(&mut self.usage.reading, true) {
             return;
         }
-        usage.reading = true;
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
             let sample = UsageSample::read(&pids);
