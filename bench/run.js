@@ -2,9 +2,10 @@
 'use strict';
 // Benchmarks this project against pm2 7.0.4, alternating runs on the same machine.
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
-//                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
+//                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp] [--scale]
+// --scale adds the 10,000-app rows (minutes per round; 1,000 apps run in every full run).
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse runtime rotation dashboard update (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation dashboard update scale (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -16,7 +17,7 @@ const { SCENARIOS } = require('./lib/scenarios');
 const log = (...a) => console.error('[bench]', ...a);
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, wrk: true, keepTmp: false };
+  const o = { quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, wrk: true, keepTmp: false, scale: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -28,7 +29,8 @@ function parseArgs(argv) {
     else if (a === '--no-hyperfine') o.hyperfine = false;
     else if (a === '--no-wrk') o.wrk = false;
     else if (a === '--keep-tmp') o.keepTmp = true;
-    else if (a === '-h' || a === '--help') { console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(2, 7).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(0); }
+    else if (a === '--scale') o.scale = true;
+    else if (a === '-h' || a === '--help') { console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(2, 8).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(0); }
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -38,6 +40,7 @@ function config(o) {
   const q = o.quick;
   return {
     quick: q,
+    scale: o.scale,
     rounds: o.rounds || (q ? 1 : 3),
     apps: q ? 20 : 100,
     pingSamples: q ? 3 : 3, // per round
@@ -128,7 +131,7 @@ async function main() {
     log(`${scn.name} / ${impl.name} / round ${round + 1}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
 
-  for (const scn of SCENARIOS) {
+  for (const scn of [...SCENARIOS, ...require('./lib/scale').scenarios(cfg)]) {
     if (!scn.keys(cfg).some(wantKey)) continue;
     const rounds = cfg.rounds;
     for (let r = 0; r < rounds; r++) {

@@ -105,6 +105,7 @@ function defineMetrics(cfg) {
     { key: 'cpu_idle', group: 'cpu', label: `daemon CPU (utime+stime), 20 idle apps reporting metrics, for ${cfg.cpuSeconds} s${cfg.quick ? ' [60→15 s in --quick]' : ''}`, unit: 'ms CPU' },
     { key: 'cpu_apps', group: 'cpu', label: `the 20 idle apps' own CPU over the same ${cfg.cpuSeconds} s (sum; the metrics agent's cost)`, unit: 'ms CPU' },
     ...clusterMetrics(cfg),
+    ...require('./scale').metrics(cfg),
     { key: 'abuse_req_rss', group: 'abuse', label: `daemon RSS growth while a client writes ${(cfg.abuseRequests / 1e3).toFixed(0)}k getMonitorData calls and reads no reply (3 apps, ${cfg.abuseWindowMs / 1000} s)`, unit: 'MB', target: max(16, 'MB') },
     { key: 'abuse_req_ping', group: 'abuse', label: 'another client\'s `ping` meanwhile (a fresh connection every 100 ms)', unit: 'ms', target: max(50, 'ms') },
     { key: 'abuse_sub_rss', group: 'abuse', label: `daemon RSS growth while a pub.sock subscriber reads nothing during a ${cfg.abuseLogMB} MB log flood (${cfg.abuseWindowMs / 1000} s)`, unit: 'MB', target: max(16, 'MB') },

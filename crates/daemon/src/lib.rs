@@ -39,6 +39,7 @@ mod spawn;
 pub mod state_record;
 pub mod supervisor;
 pub mod trigger;
+mod usage_sample;
 pub mod watch;
 pub mod web;
 

@@ -157,13 +157,17 @@ impl Proc {
     }
 
     /// Copies `env` onto the top level, as PM2 does at every launch (a
-    /// variable named as an option sets that option, as in PM2).
+    /// variable named as an option sets that option, as in PM2); then sizes
+    /// both maps to what they hold.
     pub fn flatten_env(&mut self) {
-        if let Some(Value::Object(env)) = self.env.get("env").cloned() {
+        if let Some(Value::Object(env)) = self.env.get_mut("env") {
+            *env = compacted(std::mem::take(env));
+            let env = env.clone();
             for (k, v) in env {
                 self.env.insert(k, v);
             }
         }
+        self.env = compacted(std::mem::take(&mut self.env));
         self.refresh_options();
     }
 
@@ -214,6 +218,13 @@ fn js_number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     } else {
         s.serialize_f64(*v)
     }
+}
+
+/// `map` rebuilt at its exact size: a map grown one insert at a time keeps
+/// up to twice the room it needs, and every app keeps two (its pm2_env and
+/// its `env`).
+fn compacted(map: Map<String, Value>) -> Map<String, Value> {
+    map.into_iter().collect()
 }
 
 /// Inserts `key` only when the app did not set it.

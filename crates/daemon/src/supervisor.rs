@@ -169,6 +169,8 @@ pub(crate) struct Actor {
     pace: ReportPace,
     /// The state record on disk (state_keeping.rs).
     state: state_keeping::StateKeeping,
+    /// The memory and CPU figures lists show (listing.rs).
+    usage: listing::Usage,
 }
 
 fn unknown(id: u64) -> String {

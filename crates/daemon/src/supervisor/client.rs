@@ -2,6 +2,7 @@
 //! run an `Actor` method between its other messages (what RPC handlers
 //! use), and the requests several tasks share (start, stop, restart, list).
 
+use super::prepare;
 use super::reload::ReloadLocks;
 use super::state_keeping::StateKeeping;
 use super::{
@@ -54,6 +55,7 @@ impl Supervisor {
             triggers: triggers::Triggers::new(forward_triggers(&tx), log_for_triggers, home),
             launches: 0,
             launch_files: Default::default(),
+            usage: Default::default(),
             log_rotation,
             pace: Default::default(),
             state,
@@ -99,13 +101,28 @@ impl Supervisor {
         .await
     }
 
+    /// Has the actor run `work` once it has a usage sample of its
+    /// processes at most a second old (see `listing`).
+    async fn sampled<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        self.call(move |actor, reply| {
+            actor.when_sampled(Box::new(move |a| {
+                let _ = reply.send(work(a));
+            }))
+        })
+        .await
+    }
+
     /// Has the actor run `work` without waiting, when its queue has room.
     pub(crate) fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
         let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
     }
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {
-        self.call(move |a, reply| a.prepare(app, reply)).await
+        self.call(move |a, reply| a.prepare(app, prepare::Created::Views(reply)))
+            .await
     }
 
     /// `prepareUnique` (see `unique`): creates the apps of `args` that do not
@@ -117,7 +134,7 @@ impl Supervisor {
     }
 
     pub async fn list(&self) -> Result<Vec<Value>, String> {
-        self.query(|a| {
+        self.sampled(|a| {
             a.metrics_read();
             Ok(a.list())
         })
@@ -128,13 +145,13 @@ impl Supervisor {
     /// `summarize` picks them: what a live view needs every few seconds,
     /// without copying every env.
     pub async fn summaries(&self, summarize: Summarize) -> Result<Vec<Value>, String> {
-        self.query(move |a| Ok(a.summaries(summarize))).await
+        self.sampled(move |a| Ok(a.summaries(summarize))).await
     }
 
     /// The list as JSON text, serialized straight from the table: what
     /// `getMonitorData` replies, without a copy of every env.
     pub async fn list_json(&self) -> Result<String, String> {
-        self.query(|a| {
+        self.sampled(|a| {
             a.metrics_read();
             Ok(a.list_json())
         })

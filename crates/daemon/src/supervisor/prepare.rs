@@ -20,11 +20,31 @@ pub struct Preparing {
     created: Vec<u64>,
     /// The app's package.json version, read once for all instances.
     version: Option<Value>,
-    reply: Reply<Vec<Value>>,
+    reply: Created,
+}
+
+/// Who waits for a `prepare`, and what it is told of the processes created.
+pub(super) enum Created {
+    /// Their views, as the process list shows them.
+    Views(Reply<Vec<Value>>),
+    /// Their ids: the caller builds the views once a burst of prepares is
+    /// over, so that the long-lived tables of the apps created meanwhile are
+    /// not allocated between short-lived views (which would leave the
+    /// daemon's heap fragmented, its freed pages held).
+    Ids(Reply<Vec<u64>>),
+}
+
+impl Created {
+    fn refuse(self, e: String) {
+        match self {
+            Created::Views(reply) => drop(reply.send(Err(e))),
+            Created::Ids(reply) => drop(reply.send(Err(e))),
+        }
+    }
 }
 
 impl Preparing {
-    fn new(app: Map<String, Value>, count: u64, reply: Reply<Vec<Value>>) -> Preparing {
+    fn new(app: Map<String, Value>, count: u64, reply: Created) -> Preparing {
         let start = app.get("status").and_then(Value::as_str) != Some("stopped")
             && app.get("autostart") != Some(&json!(false));
         Preparing {
@@ -50,10 +70,9 @@ impl Preparing {
 impl Actor {
     /// Checks a `prepare` and creates its first batch of processes; the rest
     /// follow as [`Request::PrepareMore`] so other requests are served in between.
-    pub(super) fn prepare(&mut self, app: Map<String, Value>, reply: Reply<Vec<Value>>) {
+    pub(super) fn prepare(&mut self, app: Map<String, Value>, reply: Created) {
         if self.restarts_blocked {
-            let _ = reply.send(Err(Refused::ShuttingDown.to_string()));
-            return;
+            return reply.refuse(Refused::ShuttingDown.to_string());
         }
         let checked = (|| {
             if let Some(script) = app.get("pm_exec_path").and_then(Value::as_str) {
@@ -67,9 +86,7 @@ impl Actor {
         })();
         match checked {
             Ok(count) => self.prepare_batch(Box::new(Preparing::new(app, count, reply))),
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
+            Err(e) => reply.refuse(e),
         }
     }
 
@@ -128,13 +145,14 @@ impl Actor {
         // Once, when the whole prepare is done (the apps started have
         // changed it already).
         self.note_change();
-        let out = job
-            .created
-            .iter()
-            .filter_map(|id| self.procs.get(id))
-            .map(|p| p.describe(0, 0.0))
-            .collect();
-        let _ = job.reply.send(Ok(out));
+        match job.reply {
+            Created::Views(reply) => {
+                let _ = reply.send(Ok(self.views(&job.created)));
+            }
+            Created::Ids(reply) => {
+                let _ = reply.send(Ok(job.created));
+            }
+        }
     }
 
     /// Undoes a prepare that failed half-way: nothing is left started.
@@ -147,7 +165,7 @@ impl Actor {
             }
         }
         self.next_id = self.procs.keys().next_back().map_or(0, |m| m + 1);
-        let _ = job.reply.send(Err(error));
+        job.reply.refuse(error);
     }
 
     /// The instance numbers not used by another process of that name, lowest first.

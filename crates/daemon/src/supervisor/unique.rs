@@ -15,7 +15,8 @@
 //! exists and runs refuses the whole request and nothing is created (PM2's
 //! "Script already launched").
 
-use super::{Actor, Reply};
+use super::prepare::Created;
+use super::{Actor, Job, Msg, Reply, Request as SupRequest};
 use crate::process::Status;
 use pm2_config::app_name::is_same_app;
 use serde_json::{json, Map, Value};
@@ -114,10 +115,26 @@ pub fn runs(known: &[Known], steps: &[Step]) -> bool {
     })
 }
 
+/// `{key: value}`, moving `value` in: `json!` would copy it, and the views
+/// of a thousand processes are megabytes.
+fn field(key: &str, value: Value) -> Value {
+    let mut m = Map::with_capacity(1);
+    m.insert(key.to_string(), value);
+    Value::Object(m)
+}
+
+/// `{refused, apps}`, moving `apps` in.
+fn answer(refused: bool, apps: Vec<Value>) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.insert("refused".to_string(), Value::Bool(refused));
+    m.insert("apps".to_string(), Value::Array(apps));
+    Value::Object(m)
+}
+
 /// One app's answer, now or once its `prepare` is done.
 enum Answer {
     Now(Value),
-    Later(oneshot::Receiver<Result<Vec<Value>, String>>),
+    Later(oneshot::Receiver<Result<Vec<u64>, String>>),
 }
 
 impl Actor {
@@ -144,48 +161,50 @@ impl Actor {
             let apps: Vec<Value> = steps
                 .iter()
                 .map(|s| match s {
-                    Step::Existing(ids) => json!({ "existing": self.views(ids) }),
+                    Step::Existing(ids) => field("existing", Value::Array(self.views(ids))),
                     Step::Create => json!({}),
                 })
                 .collect();
-            let _ = reply.send(Ok(json!({"refused": true, "apps": apps})));
+            let _ = reply.send(Ok(answer(true, apps)));
             return;
         }
         let mut answers = Vec::with_capacity(steps.len());
         for (app, step) in req.apps.into_iter().zip(steps) {
             answers.push(match step {
-                Step::Existing(ids) => Answer::Now(json!({ "existing": self.views(&ids) })),
+                Step::Existing(ids) => {
+                    Answer::Now(field("existing", Value::Array(self.views(&ids))))
+                }
                 Step::Create => {
                     let (tx, rx) = oneshot::channel();
                     // Creates the app's first batch now, inside this step.
-                    self.prepare(app, tx);
+                    self.prepare(app, Created::Ids(tx));
                     Answer::Later(rx)
                 }
             });
         }
+        let tx = self.tx.clone();
         tokio::spawn(async move {
-            let mut apps = Vec::with_capacity(answers.len());
+            let mut done = Vec::with_capacity(answers.len());
             for answer in answers {
-                apps.push(match answer {
-                    Answer::Now(v) => v,
+                done.push(match answer {
+                    Answer::Now(v) => Ok(v),
                     Answer::Later(rx) => match rx.await {
-                        Ok(Ok(procs)) => json!({ "created": procs }),
-                        Ok(Err(e)) => json!({ "error": e }),
-                        Err(_) => json!({"error": "supervisor stopped"}),
+                        Ok(Ok(ids)) => Err(ids),
+                        Ok(Err(e)) => Ok(json!({ "error": e })),
+                        Err(_) => Ok(json!({"error": "supervisor stopped"})),
                     },
                 });
             }
-            let _ = reply.send(Ok(json!({"refused": false, "apps": apps})));
+            // The views of the created processes, all built in one step once all exist.
+            let job: Job = Box::new(move |a: &mut Actor| {
+                let apps = done
+                    .into_iter()
+                    .map(|d| d.unwrap_or_else(|ids| field("created", Value::Array(a.views(&ids)))))
+                    .collect();
+                let _ = reply.send(Ok(answer(false, apps)));
+            });
+            let _ = tx.send(Msg::Request(SupRequest::Run(job))).await;
         });
-    }
-
-    /// The processes `ids` as the process list shows them (their stored env
-    /// is what a restart by the client starts from).
-    fn views(&self, ids: &[u64]) -> Value {
-        ids.iter()
-            .filter_map(|id| self.procs.get(id))
-            .map(|p| p.describe(0, 0.0))
-            .collect()
     }
 }
 
