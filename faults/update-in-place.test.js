@@ -10,11 +10,11 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const http = require('http');
-const net = require('net');
 const path = require('path');
 const { execFile, spawn } = require('child_process');
 const { makeHome, cleanupHome, cli, pm2, daemonPid, waitFor, isAlive, writeApp, needsPidNamespace } = require('./support');
 const { nativeDir } = require('../lib/platform');
+const { freePort } = require('../__test__/support/http');
 
 /** A copy of the installed daemon binary with a few more bytes: a different binary that runs the same. */
 function differentDaemonBinary(dir, marker) {
@@ -23,17 +23,6 @@ function differentDaemonBinary(dir, marker) {
   fs.appendFileSync(copy, `\nbuild ${marker}\n`);
   fs.chmodSync(copy, 0o755);
   return copy;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function get(port, agent) {
