@@ -14,6 +14,7 @@ mod cluster;
 mod cron;
 mod daemon_log;
 pub mod exposure;
+mod fd_limit;
 mod glob;
 mod handlers;
 pub mod heap;
@@ -29,6 +30,7 @@ mod os;
 pub mod pm2_env_vars;
 mod proc_info;
 mod process;
+mod process_sweep;
 mod rpc_server;
 mod runtime;
 pub mod settings;
@@ -264,6 +266,7 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
         );
     }
     d.supervisor.stop_all().await;
+    process_sweep::drained().await;
     if let Some(cgroups) = &d.cgroups {
         cgroups.remove().await;
     }

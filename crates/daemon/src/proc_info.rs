@@ -87,7 +87,7 @@ fn cpu_percent_at(
 }
 
 /// Every process with its reading, from one scan of the process table.
-fn scan() -> Vec<(u32, Stat)> {
+pub(crate) fn scan() -> Vec<(u32, Stat)> {
     pm2_proc::pids()
         .into_iter()
         .filter_map(|pid| Some((pid, stat(pid)?)))
@@ -117,13 +117,12 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
     tree_in(&scan(), pid)
 }
 
-/// The processes of the app whose main process is `pid`, from one scan of
-/// the process table: its tree, deepest first, then the rest of the session it leads,
+/// The processes of the app whose main process is `pid`, in a scan of the
+/// process table: its tree, deepest first, then the rest of the session it leads,
 /// where double-forked processes stay once reparented away from the tree.
-pub fn app_processes(pid: u32) -> Vec<u32> {
-    let table = scan();
-    let mut found = tree_in(&table, pid);
-    for (p, st) in &table {
+pub(crate) fn app_processes_in(table: &[(u32, Stat)], pid: u32) -> Vec<u32> {
+    let mut found = tree_in(table, pid);
+    for (p, st) in table {
         if st.session == pid && !found.contains(p) {
             found.push(*p);
         }
@@ -253,7 +252,7 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let orphan: u32 = line.trim().parse().unwrap();
-        let found = app_processes(leader.id());
+        let found = app_processes_in(&scan(), leader.id());
         // The whole session is one process group: one kill ends the test's processes.
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(leader.id() as i32),
