@@ -15,10 +15,11 @@
 //! exists and runs refuses the whole request and nothing is created (PM2's
 //! "Script already launched").
 
-use super::{Actor, Reply};
+use super::{Actor, Msg, Reply, Request as MsgRequest};
 use crate::process::Status;
 use pm2_config::app_name::is_same_app;
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
 use tokio::sync::oneshot;
 
 /// What makes a process the same app as one of the request.
@@ -88,12 +89,20 @@ pub enum Step {
 /// apps of one request never match each other (the entries of a dump that
 /// share a name are the instances of one app).
 pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Vec<Step> {
+    // By name first: a start of thousands of apps on a table of thousands
+    // must not compare every pair.
+    let mut by_name: HashMap<&str, Vec<&Known>> = HashMap::new();
+    for k in known {
+        by_name.entry(k.name).or_default().push(k);
+    }
     apps.iter()
         .map(|app| {
             let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
             let script = app.get("pm_exec_path").and_then(Value::as_str);
-            let ids: Vec<u64> = known
-                .iter()
+            let ids: Vec<u64> = by_name
+                .get(name)
+                .into_iter()
+                .flatten()
                 .filter(|k| is_same_app(name, script, k.name, k.script, matching == Match::Name))
                 .map(|k| k.id)
                 .collect();
@@ -120,8 +129,45 @@ enum Answer {
     Later(oneshot::Receiver<Result<Vec<Value>, String>>),
 }
 
+/// Apps a `prepareUnique` creates before letting other messages through:
+/// each is a spawn, a few milliseconds on a busy machine.
+const SLICE: usize = 4;
+
+/// A `prepareUnique` under way: its apps' steps were decided at once, their
+/// processes are created a slice at a time (see [`Actor::unique_slice`]).
+pub struct Creating {
+    pending: VecDeque<(Map<String, Value>, Step)>,
+    answers: Vec<Answer>,
+    reply: Reply<Value>,
+}
+
+/// `prepareUnique` requests waiting for the one under way: each decides
+/// against the table once the apps of the previous one are all in it.
+#[derive(Default)]
+pub struct Queue {
+    busy: bool,
+    waiting: VecDeque<(Request, Reply<Value>)>,
+}
+
+/// Requests that may wait behind the one under way; past that a start is
+/// refused rather than queued without bound.
+const MAX_WAITING: usize = 256;
+
 impl Actor {
     pub(super) fn prepare_unique(&mut self, req: Request, reply: Reply<Value>) {
+        if !self.uniques.busy {
+            return self.unique_begin(req, reply);
+        }
+        if self.uniques.waiting.len() >= MAX_WAITING {
+            let _ = reply.send(Err(format!(
+                "the daemon has {MAX_WAITING} starts waiting already; try again once they are done"
+            )));
+            return;
+        }
+        self.uniques.waiting.push_back((req, reply));
+    }
+
+    fn unique_begin(&mut self, req: Request, reply: Reply<Value>) {
         let (steps, refused) = {
             let known: Vec<Known> = self
                 .procs
@@ -149,11 +195,25 @@ impl Actor {
                 })
                 .collect();
             let _ = reply.send(Ok(json!({"refused": true, "apps": apps})));
-            return;
+            return self.unique_next();
         }
-        let mut answers = Vec::with_capacity(steps.len());
-        for (app, step) in req.apps.into_iter().zip(steps) {
-            answers.push(match step {
+        self.uniques.busy = true;
+        let answers = Vec::with_capacity(steps.len());
+        self.unique_slice(Box::new(Creating {
+            pending: req.apps.into_iter().zip(steps).collect(),
+            answers,
+            reply,
+        }));
+    }
+
+    /// Creates the next [`SLICE`] apps of a `prepareUnique`, then queues the
+    /// rest behind whatever other clients asked meanwhile.
+    pub(super) fn unique_slice(&mut self, mut job: Box<Creating>) {
+        for _ in 0..SLICE {
+            let Some((app, step)) = job.pending.pop_front() else {
+                break;
+            };
+            job.answers.push(match step {
                 Step::Existing(ids) => Answer::Now(json!({ "existing": self.views(&ids) })),
                 Step::Create => {
                     let (tx, rx) = oneshot::channel();
@@ -163,6 +223,14 @@ impl Actor {
                 }
             });
         }
+        if !job.pending.is_empty() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(Msg::Request(MsgRequest::UniqueMore(job))).await;
+            });
+            return;
+        }
+        let Creating { answers, reply, .. } = *job;
         tokio::spawn(async move {
             let mut apps = Vec::with_capacity(answers.len());
             for answer in answers {
@@ -177,6 +245,15 @@ impl Actor {
             }
             let _ = reply.send(Ok(json!({"refused": false, "apps": apps})));
         });
+        self.uniques.busy = false;
+        self.unique_next();
+    }
+
+    /// Starts the next `prepareUnique` waiting, if any.
+    fn unique_next(&mut self) {
+        if let Some((req, reply)) = self.uniques.waiting.pop_front() {
+            self.unique_begin(req, reply);
+        }
     }
 
     /// The processes `ids` as the process list shows them (their stored env
