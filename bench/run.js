@@ -2,9 +2,10 @@
 'use strict';
 // Benchmarks this project against pm2 7.0.4, alternating runs on the same machine.
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
-//                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp]
+//                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp] [--scale]
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse runtime rotation dashboard (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation dashboard bulk (see lib/metrics.js).
+// --scale adds the 10,000-app rows to those of 1,000 apps.
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');
@@ -16,7 +17,7 @@ const { SCENARIOS } = require('./lib/scenarios');
 const log = (...a) => console.error('[bench]', ...a);
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, wrk: true, keepTmp: false };
+  const o = { scale: false, quick: false, only: null, ours: path.resolve(__dirname, '..'), oursIsPm2: false, writeReadme: false, rounds: null, hyperfine: true, wrk: true, keepTmp: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -28,7 +29,8 @@ function parseArgs(argv) {
     else if (a === '--no-hyperfine') o.hyperfine = false;
     else if (a === '--no-wrk') o.wrk = false;
     else if (a === '--keep-tmp') o.keepTmp = true;
-    else if (a === '-h' || a === '--help') { console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(2, 7).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(0); }
+    else if (a === '--scale') o.scale = true;
+    else if (a === '-h' || a === '--help') { console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(2, 8).join('\n').replace(/^\/\/ ?/gm, '')); process.exit(0); }
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -38,6 +40,7 @@ function config(o) {
   const q = o.quick;
   return {
     quick: q,
+    scale: o.scale,
     rounds: o.rounds || (q ? 1 : 3),
     apps: q ? 20 : 100,
     pingSamples: q ? 3 : 3, // per round

@@ -119,6 +119,7 @@ function defineMetrics(cfg) {
     { key: 'dash_cpu_open', group: 'dashboard', label: `daemon CPU, ${N} idle apps, one dashboard page's live feed open, for ${cfg.cpuSeconds} s${q(100)}`, unit: '% core',
       target: (s, res) => { const c = res.dash_cpu_closed && res.dash_cpu_closed.ours && res.dash_cpu_closed.ours.stats; return c ? { text: `≤ no page + 1 % = ${(c.median + 1).toFixed(2)} %`, met: s.median <= c.median + 1 } : { text: '≤ no page + 1 % of a core', met: null }; } },
     { key: 'runtime_floor', group: 'runtime', label: 'same app started bare with `node app.js`: start → listening (floor)', unit: 'ms' },
+    ...require('./bulk').bulkMetrics(cfg),
   ];
 }
 

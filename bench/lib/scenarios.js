@@ -389,5 +389,6 @@ module.exports = {
     { name: 'runtime', fn: runtimeBench.runtime, keys: () => runtimeBench.KEYS },
     { name: 'rotation', fn: logrotate.rotation, keys: () => logrotate.KEYS },
     { name: 'dashboard', fn: dashboardBench.dashboard, keys: () => dashboardBench.KEYS },
+    { name: 'bulk', fn: require('./bulk').bulkScenario, keys: (cfg) => require('./bulk').bulkKeys(cfg) },
   ],
 };
