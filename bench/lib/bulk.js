@@ -16,9 +16,10 @@ const PING_EVERY_MS = 10;
 const PING_TIMEOUT_MS = 30000;
 const ACTIONS = ['start', 'restart', 'stop', 'delete'];
 
-// One axon-rpc call frame (AMP v1: header, then a 4-byte length before each argument).
+// One axon-rpc call frame (AMP v1: header, then a 4-byte length before each argument). The
+// argument is there because PM2's `ping` takes (opts, cb): with none its daemon crashes.
 function callFrame(method, id) {
-  const parts = [`j:${JSON.stringify({ type: 'call', method, args: [] })}`, `s:${id}`].map((s) => Buffer.from(s));
+  const parts = [`j:${JSON.stringify({ type: 'call', method, args: [{}] })}`, `s:${id}`].map((s) => Buffer.from(s));
   const out = [Buffer.from([0x10 | parts.length])];
   for (const p of parts) { const len = Buffer.alloc(4); len.writeUInt32BE(p.length); out.push(len, p); }
   return Buffer.concat(out);
@@ -97,7 +98,12 @@ async function timed(impl, pid, args) {
   return { ...r, cpu: cpu1 - cpu0, p99: percentile(rtts, 0.99), max: Math.max(...rtts), pings: rtts.length };
 }
 
-const countOnline = (impl) => I.jlist(impl).filter((p) => I.statusOf(p) === 'online').length;
+// Apps online, and apps that could not launch (errored: at the daemon's limit on open files).
+function countSettled(impl) {
+  const list = I.jlist(impl);
+  const online = list.filter((p) => I.statusOf(p) === 'online').length;
+  return { online, errored: list.filter((p) => I.statusOf(p) === 'errored').length };
+}
 
 // Runs the four actions on `n` apps; returns {action: result} and the list timings. Stops at
 // the first action that fails, saying so in `failed`.
@@ -114,10 +120,12 @@ async function runBulk(impl, n, log = () => {}) {
     log(`${impl.name} ${n} apps ${action}: exit ${r.code ?? r.signal}, wall ${(r.ms / 1000).toFixed(2)} s, daemon CPU ${(r.cpu / 1000).toFixed(2)} s, ping p99 ${r.p99 && r.p99.toFixed(1)} ms max ${r.max.toFixed(1)} ms (${r.pings} pings)`);
     if (r.code !== 0) { out.failed = `${action}: exit ${r.code ?? r.signal}: ${r.stderr.trim().slice(-400)}`; log(out.failed); break; }
     if (action === 'start' || action === 'restart') {
-      let online = 0;
+      let c = { online: 0, errored: 0 };
       const t0 = M.now();
-      while ((online = countOnline(impl)) < n && M.now() - t0 < 600000) await M.sleep(500);
-      if (online < n) { out.failed = `${action}: only ${online} of ${n} apps online`; log(out.failed); break; }
+      while ((c = countSettled(impl)).online + c.errored < n && M.now() - t0 < 600000) await M.sleep(500);
+      r.online = c.online; r.errored = c.errored;
+      if (c.errored) log(`${impl.name} ${n} apps ${action}: ${c.errored} apps errored`);
+      if (c.online + c.errored < n) { out.failed = `${action}: only ${c.online} of ${n} apps online`; log(out.failed); break; }
     }
     if (action === 'start') {
       for (const [k, a] of [['jlist', ['jlist']], ['ls', ['ls']], ['describe', ['describe', `idle${n - 1}`]]]) {
@@ -180,6 +188,6 @@ if (require.main === module) {
   const cleanup = () => I.teardownSync(home);
   process.on('SIGINT', () => { cleanup(); process.exit(130); });
   runBulk(home, n, (...a) => console.error('[bulk]', ...a))
-    .then((out) => { cleanup(); console.log(JSON.stringify({ impl: impl.name, n, actions: Object.fromEntries(Object.entries(out.actions).map(([a, r]) => [a, { code: r.code, wall_ms: Math.round(r.ms), cpu_ms: Math.round(r.cpu), p99_ms: r.p99 && +r.p99.toFixed(1), max_ms: +r.max.toFixed(1), pings: r.pings }])), lists: out.lists, failed: out.failed })); process.exit(0); })
+    .then((out) => { cleanup(); console.log(JSON.stringify({ impl: impl.name, n, actions: Object.fromEntries(Object.entries(out.actions).map(([a, r]) => [a, { code: r.code, online: r.online, errored: r.errored, wall_ms: Math.round(r.ms), cpu_ms: Math.round(r.cpu), p99_ms: r.p99 && +r.p99.toFixed(1), max_ms: +r.max.toFixed(1), pings: r.pings }])), lists: out.lists, failed: out.failed })); process.exit(0); })
     .catch((e) => { console.error(e); cleanup(); process.exit(1); });
 }
