@@ -1,7 +1,7 @@
 //! The daemon's limit on open files, and what a launch that meets it says.
 //!
 //! Every app holds a few descriptors in the daemon (its output pipes, pidfd,
-//! log files, IPC channel for Node apps), so thousands of apps need tens of
+//! log files, a socket), so thousands of apps need tens of
 //! thousands. The daemon raises its soft limit to the hard one at start; past
 //! that a launch fails, and its error says why and what to raise.
 
@@ -22,7 +22,7 @@ pub fn explain(error: &str, limit: Option<u64>) -> String {
     }
     let limit = limit.map_or_else(|| "its".to_string(), |n| n.to_string());
     format!(
-        "{error}: the daemon has reached {limit} open files, its limit (each app holds about 5); \
+        "{error}: the daemon has reached {limit} open files, its limit (each app holds about 8); \
          raise the hard limit (`ulimit -Hn` in the shell that starts the daemon, LimitNOFILE= in \
          its service unit) and restart the daemon"
     )

@@ -7,9 +7,10 @@ use crate::option_checks;
 use crate::proc_info;
 use crate::process::{new_pm2_env, package_version, Proc};
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
 
 /// Processes a `prepare` creates before letting other requests through.
-const PREPARE_BATCH: u64 = 64;
+pub(super) const PREPARE_BATCH: u64 = 64;
 
 /// A `prepare` of several instances, created a batch at a time.
 pub struct Preparing {
@@ -18,6 +19,10 @@ pub struct Preparing {
     /// Launch each process (false: the app is to stay stopped).
     start: bool,
     created: Vec<u64>,
+    /// The instance numbers other processes of the app's name hold, when
+    /// the caller knows them (a start of thousands of apps must not scan the
+    /// table for each); else the table is scanned.
+    used: Option<HashSet<u64>>,
     /// The app's package.json version, read once for all instances.
     version: Option<Value>,
     reply: Reply<Vec<Value>>,
@@ -32,6 +37,7 @@ impl Preparing {
             remaining: count,
             start,
             created: Vec::new(),
+            used: None,
             version: None,
             reply,
         }
@@ -51,6 +57,17 @@ impl Actor {
     /// Checks a `prepare` and creates its first batch of processes; the rest
     /// follow as [`Request::PrepareMore`] so other requests are served in between.
     pub(super) fn prepare(&mut self, app: Map<String, Value>, reply: Reply<Vec<Value>>) {
+        self.prepare_known(app, None, reply)
+    }
+
+    /// [`Actor::prepare`], given the instance numbers other processes of the
+    /// app's name hold (see [`Preparing::used`]).
+    pub(super) fn prepare_known(
+        &mut self,
+        app: Map<String, Value>,
+        used: Option<HashSet<u64>>,
+        reply: Reply<Vec<Value>>,
+    ) {
         if self.restarts_blocked {
             let _ = reply.send(Err(Refused::ShuttingDown.to_string()));
             return;
@@ -66,7 +83,11 @@ impl Actor {
             option_checks::instance_count(&app)
         })();
         match checked {
-            Ok(count) => self.prepare_batch(Box::new(Preparing::new(app, count, reply))),
+            Ok(count) => {
+                let mut job = Box::new(Preparing::new(app, count, reply));
+                job.used = used;
+                self.prepare_batch(job)
+            }
             Err(e) => {
                 let _ = reply.send(Err(e));
             }
@@ -85,7 +106,11 @@ impl Actor {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let mut instances = self.free_instance_numbers(&name);
+        let used = match job.used.take() {
+            Some(used) => used,
+            None => self.used_instance_numbers(&name),
+        };
+        let mut instances = (0..).filter(move |n| !used.contains(n));
         let batch = job.remaining.min(PREPARE_BATCH);
         for _ in 0..batch {
             let id = self.next_id;
@@ -147,14 +172,19 @@ impl Actor {
         let _ = job.reply.send(Err(error));
     }
 
-    /// The instance numbers not used by another process of that name, lowest first.
-    pub(super) fn free_instance_numbers(&self, name: &str) -> impl Iterator<Item = u64> {
-        let used: std::collections::HashSet<u64> = self
-            .procs
+    /// The instance numbers the processes of that name hold.
+    fn used_instance_numbers(&self, name: &str) -> HashSet<u64> {
+        self.procs
             .values()
             .filter(|p| p.name() == name)
-            .filter_map(|p| p.num(&crate::pm2_env_vars::instance_var(&p.env)))
-            .collect();
-        (0..).filter(move |n| !used.contains(n))
+            .filter_map(instance_number)
+            .collect()
     }
 }
+
+/// The instance number of `p` (`NODE_APP_INSTANCE` or its `instance_var`).
+pub(super) fn instance_number(p: &Proc) -> Option<u64> {
+    p.num(&crate::pm2_env_vars::instance_var(&p.env))
+}
+
+impl Actor {}

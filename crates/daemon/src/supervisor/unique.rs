@@ -15,11 +15,13 @@
 //! exists and runs refuses the whole request and nothing is created (PM2's
 //! "Script already launched").
 
+use super::prepare::{instance_number, PREPARE_BATCH};
 use super::{Actor, Msg, Reply, Request as MsgRequest};
+use crate::option_checks;
 use crate::process::Status;
 use pm2_config::app_name::is_same_app;
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use tokio::sync::oneshot;
 
 /// What makes a process the same app as one of the request.
@@ -115,6 +117,10 @@ pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Ve
         .collect()
 }
 
+fn name_of(app: &Map<String, Value>) -> &str {
+    app.get("name").and_then(Value::as_str).unwrap_or_default()
+}
+
 /// True when an existing app of `steps` has a process that is not down.
 pub fn runs(known: &[Known], steps: &[Step]) -> bool {
     steps.iter().any(|s| match s {
@@ -137,6 +143,10 @@ const SLICE: usize = 4;
 /// processes are created a slice at a time (see [`Actor::unique_slice`]).
 pub struct Creating {
     pending: VecDeque<(Map<String, Value>, Step)>,
+    /// By name of the apps to create: the instance numbers processes of
+    /// that name hold, kept up to date as the apps are created (a name
+    /// missing is scanned for, see `prepare`).
+    used: HashMap<String, HashSet<u64>>,
     answers: Vec<Answer>,
     reply: Reply<Value>,
 }
@@ -198,9 +208,22 @@ impl Actor {
             return self.unique_next();
         }
         self.uniques.busy = true;
+        let mut used: HashMap<String, HashSet<u64>> = req
+            .apps
+            .iter()
+            .zip(&steps)
+            .filter(|(_, step)| **step == Step::Create)
+            .map(|(app, _)| (name_of(app).to_string(), HashSet::new()))
+            .collect();
+        for p in self.procs.values() {
+            if let (Some(numbers), Some(n)) = (used.get_mut(p.name()), instance_number(p)) {
+                numbers.insert(n);
+            }
+        }
         let answers = Vec::with_capacity(steps.len());
         self.unique_slice(Box::new(Creating {
             pending: req.apps.into_iter().zip(steps).collect(),
+            used,
             answers,
             reply,
         }));
@@ -217,8 +240,7 @@ impl Actor {
                 Step::Existing(ids) => Answer::Now(json!({ "existing": self.views(&ids) })),
                 Step::Create => {
                     let (tx, rx) = oneshot::channel();
-                    // Creates the app's first batch now, inside this step.
-                    self.prepare(app, tx);
+                    self.create(&mut job.used, app, tx);
                     Answer::Later(rx)
                 }
             });
@@ -247,6 +269,31 @@ impl Actor {
         });
         self.uniques.busy = false;
         self.unique_next();
+    }
+
+    /// Creates the app's first batch of processes now, inside this step,
+    /// with the instance numbers of its name known; notes those it took.
+    fn create(
+        &mut self,
+        used: &mut HashMap<String, HashSet<u64>>,
+        app: Map<String, Value>,
+        reply: Reply<Vec<Value>>,
+    ) {
+        let name = name_of(&app).to_string();
+        let one_batch = option_checks::instance_count(&app).is_ok_and(|n| n <= PREPARE_BATCH);
+        let Some(numbers) = used.get(&name).filter(|_| one_batch) else {
+            // Created over several steps: later apps of that name scan.
+            used.remove(&name);
+            return self.prepare(app, reply);
+        };
+        let first = self.next_id;
+        self.prepare_known(app, Some(numbers.clone()), reply);
+        let taken: Vec<u64> = (first..self.next_id)
+            .filter_map(|id| self.procs.get(&id).and_then(instance_number))
+            .collect();
+        if let Some(numbers) = used.get_mut(&name) {
+            numbers.extend(taken);
+        }
     }
 
     /// Starts the next `prepareUnique` waiting, if any.
