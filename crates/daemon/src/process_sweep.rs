@@ -20,8 +20,12 @@ use std::time::{Duration, Instant};
 /// Requests waiting for the sweeper; past that the caller scans itself.
 const QUEUE: usize = 65_536;
 
-/// How long the sweeper gathers requests before a scan.
+/// How long the sweeper gathers requests before a scan, at least.
 const GATHER: Duration = Duration::from_millis(20);
+
+/// A scan slower than this (a machine under load) still gathers for at most
+/// ten times this: a stop's stragglers are not kept waiting longer.
+const MAX_SCAN_COUNTED: Duration = Duration::from_millis(50);
 
 /// Signal the processes of the app whose main process is `pid` (tree and
 /// session), except `pid` itself; or, with `done`, say that the requests
@@ -79,18 +83,22 @@ pub async fn drained() {
 }
 
 fn run(rx: Receiver<Sweep>) {
+    let mut last_scan = Duration::ZERO;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         // The stops of a bulk action come one after another: the requests of
-        // the next moment share the scan.
-        let until = Instant::now() + GATHER;
+        // the next moment share the scan. The moment grows with the scan's
+        // cost, so sweeps take at most about a tenth of a core.
+        let until = Instant::now() + GATHER.max(last_scan * 10);
         while batch.len() < QUEUE {
             match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(s) => batch.push(s),
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         sweep(&proc_info::scan(), &batch);
+        last_scan = started.elapsed().min(MAX_SCAN_COUNTED);
         for s in batch {
             if let Some(done) = s.done {
                 let _ = done.send(());
