@@ -191,7 +191,7 @@ if (require.main === module) {
   else { const d = I.describeOurs(opt('--ours', path.resolve(__dirname, '..', '..'))); impl = { name: `ours ${d.version}`, bin: d.bin }; }
   I.makeTmpRoot(false);
   const home = I.withHome(impl, 'b');
-  const cleanup = () => I.teardownSync(home);
+  const cleanup = () => I.teardownAll(); // the home and the tmp root it is in
   process.on('SIGINT', () => { cleanup(); process.exit(130); });
   runBulk(home, n, (...a) => console.error('[bulk]', ...a))
     .then((out) => { cleanup(); console.log(JSON.stringify({ impl: impl.name, n, actions: Object.fromEntries(Object.entries(out.actions).map(([a, r]) => [a, { code: r.code, online: r.online, errored: r.errored, wall_ms: Math.round(r.ms), cpu_ms: Math.round(r.cpu), p99_ms: r.p99 && +r.p99.toFixed(1), max_ms: +r.max.toFixed(1), pings: r.pings }])), lists: out.lists, failed: out.failed })); process.exit(0); })
