@@ -3,9 +3,9 @@
 // Benchmarks this project against pm2 7.0.4, alternating runs on the same machine.
 //   node bench/run.js [--quick] [--only <metric,...>] [--ours <project root>] [--ours-is-pm2]
 //                     [--write-readme] [--rounds N] [--no-hyperfine] [--no-wrk] [--keep-tmp] [--scale]
-// --scale adds the 10,000-app rows (minutes per round; 1,000 apps run in every full run).
+// --scale adds the 10,000-app rows (scale and bulk groups; minutes per round; 1,000 apps run in every full run).
 // --only takes metric keys or groups: ping rss flood jlist ls start restart stop delete api
-//   overhead crash logs cpu cluster abuse runtime rotation dashboard update scale (see lib/metrics.js).
+//   overhead crash logs cpu cluster abuse runtime rotation dashboard update scale bulk (see lib/metrics.js).
 const path = require('path');
 const M = require('./lib/measure');
 const I = require('./lib/impl');

@@ -123,6 +123,7 @@ function defineMetrics(cfg) {
     { key: 'update_failed', group: 'update', label: `\`pm2 update\`, the same: failed HTTP requests (${cfg.httpConns >> 1} keep-alive connections and ${cfg.httpConns >> 1} clients with a new connection per request)`, unit: 'req', target: (s) => ({ text: '0', met: s.max === 0 }) },
     { key: 'update_time', group: 'update', label: '`pm2 update`, the same: command start → every app online again', unit: 's' },
     { key: 'runtime_floor', group: 'runtime', label: 'same app started bare with `node app.js`: start → listening (floor)', unit: 'ms' },
+    ...require('./bulk').bulkMetrics(cfg),
   ];
 }
 

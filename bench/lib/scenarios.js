@@ -391,5 +391,6 @@ module.exports = {
     { name: 'rotation', fn: logrotate.rotation, keys: () => logrotate.KEYS },
     { name: 'dashboard', fn: dashboardBench.dashboard, keys: () => dashboardBench.KEYS },
     { name: 'update', fn: updateBench.update, keys: () => updateBench.KEYS },
+    { name: 'bulk', fn: require('./bulk').bulkScenario, keys: (cfg) => require('./bulk').bulkKeys(cfg) },
   ],
 };

@@ -9,6 +9,7 @@
 use crate::cgroup::AppCgroups;
 use crate::proc_info;
 use crate::process::Proc;
+use crate::process_sweep;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
@@ -96,15 +97,15 @@ impl<'a> AppProcesses<'a> {
     fn signal_all(&self, signal: Signal, main_alive: bool) {
         let me = std::process::id();
         if self.pid != 0 {
-            for p in proc_info::app_processes(self.pid) {
-                if p != me && (main_alive || p != self.pid) {
-                    let _ = proc_info::signal(p, signal);
-                }
+            if main_alive {
+                let _ = proc_info::signal(self.pid, signal);
             }
-            // Also the group members forked since the scan.
             if let Ok(group) = i32::try_from(self.pid) {
                 let _ = killpg(Pid::from_raw(group), signal);
             }
+            // The tree and session members outside the group: found in a
+            // scan of the whole table, off this thread (see `process_sweep`).
+            process_sweep::signal_rest(self.pid, signal);
         }
         let Some(cgroups) = self.cgroups else { return };
         if signal == Signal::SIGKILL {

@@ -15,6 +15,7 @@ mod cluster;
 mod cron;
 mod daemon_log;
 pub mod exposure;
+mod fd_limit;
 mod glob;
 mod handlers;
 pub mod handover;
@@ -31,6 +32,7 @@ mod os;
 pub mod pm2_env_vars;
 mod proc_info;
 mod process;
+mod process_sweep;
 mod report_pace;
 mod rpc_server;
 mod runtime;
@@ -330,6 +332,7 @@ async fn shut_down(d: &Daemon, reason: ExitReason) {
     }
     d.supervisor.stop_all().await;
     d.supervisor.forget_state().await;
+    process_sweep::drained().await;
     if let Some(cgroups) = &d.cgroups {
         cgroups.remove().await;
     }

@@ -88,38 +88,12 @@ pub fn cpu_percent_at(
     )
 }
 
-/// How long a scan of the whole process table serves the scans that follow.
-/// `stop all` of 1,000 apps scans twice per app (its signal, then what is
-/// left once it exits): on a machine running 3,000 processes that is six
-/// million /proc reads, 30 s of the daemon's CPU. Members of an app's process
-/// group forked since the scan still get the signal (`killpg`), and so do
-/// those of its cgroup where the daemon has them. Unit tests, which fork and
-/// scan at once from several threads, always scan anew.
-const SCAN_REUSE: std::time::Duration = if cfg!(test) {
-    std::time::Duration::ZERO
-} else {
-    std::time::Duration::from_millis(100)
-};
-
-/// Every process with its reading, from one scan of the process table (or
-/// the one taken less than [`SCAN_REUSE`] ago).
-fn scan() -> std::sync::Arc<Vec<(u32, Stat)>> {
-    type Scan = (Instant, std::sync::Arc<Vec<(u32, Stat)>>);
-    static LAST: std::sync::Mutex<Option<Scan>> = std::sync::Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((at, table)) = last.as_ref() {
-        if at.elapsed() < SCAN_REUSE {
-            return table.clone();
-        }
-    }
-    let table: std::sync::Arc<Vec<_>> = std::sync::Arc::new(
-        pm2_proc::pids()
-            .into_iter()
-            .filter_map(|pid| Some((pid, stat(pid)?)))
-            .collect(),
-    );
-    *last = Some((Instant::now(), table.clone()));
-    table
+/// Every process with its reading, from one scan of the process table.
+pub(crate) fn scan() -> Vec<(u32, Stat)> {
+    pm2_proc::pids()
+        .into_iter()
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .collect()
 }
 
 /// `pid` and its descendants in `table`, deepest first.
@@ -145,13 +119,12 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
     tree_in(&scan(), pid)
 }
 
-/// The processes of the app whose main process is `pid`, from one scan of
-/// the process table: its tree, deepest first, then the rest of the session it leads,
+/// The processes of the app whose main process is `pid`, in a scan of the
+/// process table: its tree, deepest first, then the rest of the session it leads,
 /// where double-forked processes stay once reparented away from the tree.
-pub fn app_processes(pid: u32) -> Vec<u32> {
-    let table = scan();
-    let mut found = tree_in(&table, pid);
-    for (p, st) in table.iter() {
+pub(crate) fn app_processes_in(table: &[(u32, Stat)], pid: u32) -> Vec<u32> {
+    let mut found = tree_in(table, pid);
+    for (p, st) in table {
         if st.session == pid && !found.contains(p) {
             found.push(*p);
         }
@@ -281,7 +254,7 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let orphan: u32 = line.trim().parse().unwrap();
-        let found = app_processes(leader.id());
+        let found = app_processes_in(&scan(), leader.id());
         // The whole session is one process group: one kill ends the test's processes.
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(leader.id() as i32),

@@ -187,6 +187,16 @@ async fn call(
         requester,
     };
     let frame = match handlers::dispatch(call).await {
+        // The answer to a start of thousands of apps is megabytes: encoded
+        // off the thread that serves every other client.
+        Ok(handlers::Reply::Values(values))
+            if matches!(method.as_str(), "prepare" | "prepareUnique") =>
+        {
+            match tokio::task::spawn_blocking(move || reply_ok(values, id)).await {
+                Ok(frame) => frame,
+                Err(_) => return,
+            }
+        }
         Ok(handlers::Reply::Values(values)) => reply_ok(values, id),
         Ok(handlers::Reply::Json(arg)) => reply_ok_json(&arg, id),
         Ok(handlers::Reply::Silent) => return,

@@ -50,7 +50,7 @@ use reload::{ReloadLocks, Reloading};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use prepare::Preparing;
@@ -60,6 +60,9 @@ use prepare::Preparing;
 pub type Summarize = fn(u64, u32, &serde_json::Map<String, Value>, u64, f64) -> Value;
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+/// How long the actor keeps the thread while messages keep coming.
+const TURN: Duration = Duration::from_millis(5);
 
 /// Messages queued to the supervisor before senders wait.
 const QUEUE: usize = 1024;
@@ -82,6 +85,8 @@ enum Request {
     Run(Job),
     /// The next batch of a `prepare` of many instances.
     PrepareMore(Box<Preparing>),
+    /// The next apps of a `prepareUnique` of many apps.
+    UniqueMore(Box<unique::Creating>),
     /// A restart started by watch or cron is over.
     AutoRestartDone { id: u64 },
 }
@@ -161,6 +166,8 @@ pub(crate) struct Actor {
     triggers: triggers::Triggers,
     /// Launches so far, all apps together: each launch's `generation`.
     launches: u64,
+    /// `prepareUnique` requests: the one under way and those waiting.
+    uniques: unique::Queue,
     /// Files of new launches, created once the actor is idle.
     launch_files: launch_files::LaunchFiles,
     /// Rotation of the apps' logs by the daemon (`pm2 set pm2:log_rotate true`).
@@ -179,22 +186,36 @@ fn unknown(id: u64) -> String {
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut turn = Instant::now();
         loop {
             let msg = match rx.try_recv() {
                 Ok(msg) => msg,
-                Err(mpsc::error::TryRecvError::Empty) => {
+                Err(mpsc::error::TryRecvError::Empty) if !self.launch_files.is_empty() => {
                     self.create_launch_files();
-                    match rx.recv().await {
-                        Some(msg) => msg,
-                        None => break,
-                    }
+                    tokio::task::yield_now().await;
+                    turn = Instant::now();
+                    continue;
                 }
+                Err(mpsc::error::TryRecvError::Empty) => match rx.recv().await {
+                    Some(msg) => {
+                        turn = Instant::now();
+                        msg
+                    }
+                    None => break,
+                },
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             if self.launch_files.overdue() {
                 self.create_launch_files();
             }
             self.handle(msg);
+            // A burst of messages (a bulk action's thousand requests) would
+            // keep the thread: the other tasks (the RPC connections that
+            // answer `ping`, the log pumps) get it back every `TURN`.
+            if turn.elapsed() >= TURN {
+                tokio::task::yield_now().await;
+                turn = Instant::now();
+            }
         }
     }
 
@@ -202,6 +223,7 @@ impl Actor {
         match msg {
             Msg::Request(Request::Run(job)) => job(self),
             Msg::Request(Request::PrepareMore(job)) => self.prepare_batch(job),
+            Msg::Request(Request::UniqueMore(job)) => self.unique_slice(job),
             Msg::Request(Request::AutoRestartDone { id }) => self.auto_restart_done(id),
             Msg::Child(ChildEvent::Exited {
                 id,

@@ -54,6 +54,7 @@ impl Supervisor {
             reload_locks: reload_locks.clone(),
             triggers: triggers::Triggers::new(forward_triggers(&tx), log_for_triggers, home),
             launches: 0,
+            uniques: Default::default(),
             launch_files: Default::default(),
             usage: Default::default(),
             log_rotation,

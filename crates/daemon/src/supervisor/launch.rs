@@ -171,9 +171,10 @@ impl Actor {
     /// An app whose program could not be started (before the fork or at
     /// exec): the reason goes to its error log and pm2.log, and it ends errored.
     pub(super) fn launch_failed(&mut self, id: u64, error: &str) -> String {
+        let error = crate::fd_limit::explain(error, crate::fd_limit::current());
         let msg = match self.procs.get(&id) {
             Some(p) => format!("Error: {error} (app {} id {id})", p.name()),
-            None => return error.to_string(),
+            None => return error,
         };
         if let Some(sink) = &self.procs[&id].log {
             sink.write(Stream::Err, format!("{msg}\n").as_bytes());

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 const MAX_DELAY: Duration = Duration::from_secs(1);
 
+/// Launches whose files are created in one go: after a start of thousands of
+/// apps the rest wait for the next idle moment, so other clients do not.
+const SLICE: usize = 32;
+
 /// Launches (pm_id, generation) whose files are still to be created.
 #[derive(Default)]
 pub struct LaunchFiles {
@@ -33,16 +37,23 @@ impl LaunchFiles {
         self.oldest.is_some_and(|t| t.elapsed() >= MAX_DELAY)
     }
 
-    /// The notes, oldest first; none are left.
+    pub fn is_empty(&self) -> bool {
+        self.launches.is_empty()
+    }
+
+    /// The oldest [`SLICE`] notes, oldest first. The rest count as noted now,
+    /// so a stream of messages still leaves a slice per `MAX_DELAY`.
     pub fn take(&mut self) -> Vec<(u64, u64)> {
-        self.oldest = None;
-        std::mem::take(&mut self.launches)
+        let n = self.launches.len().min(SLICE);
+        let taken: Vec<_> = self.launches.drain(..n).collect();
+        self.oldest = (!self.launches.is_empty()).then(Instant::now);
+        taken
     }
 }
 
 impl super::Actor {
-    /// The log files of the launches noted, and the pid files of those that
-    /// still run (see `launch_files`).
+    /// The log files of the oldest launches noted, and the pid files of
+    /// those that still run (see `launch_files`).
     pub(super) fn create_launch_files(&mut self) {
         for (id, generation) in self.launch_files.take() {
             let Some(p) = self.procs.get(&id).filter(|p| p.generation == generation) else {
@@ -82,5 +93,18 @@ mod tests {
         assert_eq!(p.take(), vec![(3, 7), (4, 8)]);
         assert!(p.take().is_empty());
         assert!(!p.overdue());
+    }
+
+    #[test]
+    fn a_burst_of_notes_is_taken_a_slice_at_a_time() {
+        let mut p = LaunchFiles::default();
+        for id in 0..(SLICE as u64 * 2 + 1) {
+            p.note(id, id);
+        }
+        assert_eq!(p.take().len(), SLICE);
+        assert!(!p.is_empty() && !p.overdue(), "the rest counts from now");
+        assert_eq!(p.take().first(), Some(&(SLICE as u64, SLICE as u64)));
+        assert_eq!(p.take(), vec![(2 * SLICE as u64, 2 * SLICE as u64)]);
+        assert!(p.is_empty());
     }
 }

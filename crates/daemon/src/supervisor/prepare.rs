@@ -7,9 +7,10 @@ use crate::option_checks;
 use crate::proc_info;
 use crate::process::{new_pm2_env, package_version, Proc};
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
 
 /// Processes a `prepare` creates before letting other requests through.
-const PREPARE_BATCH: u64 = 64;
+pub(super) const PREPARE_BATCH: u64 = 64;
 
 /// A `prepare` of several instances, created a batch at a time.
 pub struct Preparing {
@@ -20,6 +21,10 @@ pub struct Preparing {
     created: Vec<u64>,
     /// The app's package.json version, read once for all instances.
     version: Option<Value>,
+    /// The instance numbers other processes of the app's name hold, when
+    /// the caller knows them (a start of thousands of apps must not scan the
+    /// table for each); else the table is scanned.
+    used: Option<HashSet<u64>>,
     reply: Created,
 }
 
@@ -53,6 +58,7 @@ impl Preparing {
             start,
             created: Vec::new(),
             version: None,
+            used: None,
             reply,
         }
     }
@@ -71,6 +77,17 @@ impl Actor {
     /// Checks a `prepare` and creates its first batch of processes; the rest
     /// follow as [`Request::PrepareMore`] so other requests are served in between.
     pub(super) fn prepare(&mut self, app: Map<String, Value>, reply: Created) {
+        self.prepare_known(app, None, reply)
+    }
+
+    /// [`Actor::prepare`], given the instance numbers other processes of the
+    /// app's name hold (see [`Preparing::used`]).
+    pub(super) fn prepare_known(
+        &mut self,
+        app: Map<String, Value>,
+        used: Option<HashSet<u64>>,
+        reply: Created,
+    ) {
         if self.restarts_blocked {
             return reply.refuse(Refused::ShuttingDown.to_string());
         }
@@ -85,7 +102,11 @@ impl Actor {
             option_checks::instance_count(&app)
         })();
         match checked {
-            Ok(count) => self.prepare_batch(Box::new(Preparing::new(app, count, reply))),
+            Ok(count) => {
+                let mut job = Box::new(Preparing::new(app, count, reply));
+                job.used = used;
+                self.prepare_batch(job)
+            }
             Err(e) => reply.refuse(e),
         }
     }
@@ -102,7 +123,11 @@ impl Actor {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let mut instances = self.free_instance_numbers(&name);
+        let used = match job.used.take() {
+            Some(used) => used,
+            None => self.used_instance_numbers(&name),
+        };
+        let mut instances = (0..).filter(move |n| !used.contains(n));
         let batch = job.remaining.min(PREPARE_BATCH);
         for _ in 0..batch {
             let id = self.next_id;
@@ -168,14 +193,17 @@ impl Actor {
         job.reply.refuse(error);
     }
 
-    /// The instance numbers not used by another process of that name, lowest first.
-    pub(super) fn free_instance_numbers(&self, name: &str) -> impl Iterator<Item = u64> {
-        let used: std::collections::HashSet<u64> = self
-            .procs
+    /// The instance numbers the processes of that name hold.
+    fn used_instance_numbers(&self, name: &str) -> HashSet<u64> {
+        self.procs
             .values()
             .filter(|p| p.name() == name)
-            .filter_map(|p| p.num(&crate::pm2_env_vars::instance_var(&p.env)))
-            .collect();
-        (0..).filter(move |n| !used.contains(n))
+            .filter_map(instance_number)
+            .collect()
     }
+}
+
+/// The instance number of `p` (`NODE_APP_INSTANCE` or its `instance_var`).
+pub(super) fn instance_number(p: &Proc) -> Option<u64> {
+    p.num(&crate::pm2_env_vars::instance_var(&p.env))
 }

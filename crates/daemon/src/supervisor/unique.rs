@@ -15,11 +15,13 @@
 //! exists and runs refuses the whole request and nothing is created (PM2's
 //! "Script already launched").
 
-use super::prepare::Created;
-use super::{Actor, Job, Msg, Reply, Request as SupRequest};
+use super::prepare::{instance_number, Created, PREPARE_BATCH};
+use super::{Actor, Job, Msg, Reply, Request as MsgRequest};
+use crate::option_checks;
 use crate::process::Status;
 use pm2_config::app_name::is_same_app;
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
 use tokio::sync::oneshot;
 
 /// What makes a process the same app as one of the request.
@@ -89,12 +91,20 @@ pub enum Step {
 /// apps of one request never match each other (the entries of a dump that
 /// share a name are the instances of one app).
 pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Vec<Step> {
+    // By name first: a start of thousands of apps on a table of thousands
+    // must not compare every pair.
+    let mut by_name: HashMap<&str, Vec<&Known>> = HashMap::new();
+    for k in known {
+        by_name.entry(k.name).or_default().push(k);
+    }
     apps.iter()
         .map(|app| {
             let name = app.get("name").and_then(Value::as_str).unwrap_or_default();
             let script = app.get("pm_exec_path").and_then(Value::as_str);
-            let ids: Vec<u64> = known
-                .iter()
+            let ids: Vec<u64> = by_name
+                .get(name)
+                .into_iter()
+                .flatten()
                 .filter(|k| is_same_app(name, script, k.name, k.script, matching == Match::Name))
                 .map(|k| k.id)
                 .collect();
@@ -105,6 +115,10 @@ pub fn plan(known: &[Known], apps: &[Map<String, Value>], matching: Match) -> Ve
             }
         })
         .collect()
+}
+
+fn name_of(app: &Map<String, Value>) -> &str {
+    app.get("name").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// True when an existing app of `steps` has a process that is not down.
@@ -131,14 +145,55 @@ fn answer(refused: bool, apps: Vec<Value>) -> Value {
     Value::Object(m)
 }
 
-/// One app's answer, now or once its `prepare` is done.
+/// One app's answer, now or once its `prepare` is done (the ids it created).
 enum Answer {
     Now(Value),
     Later(oneshot::Receiver<Result<Vec<u64>, String>>),
 }
 
+/// Apps a `prepareUnique` creates before letting other messages through:
+/// each is a spawn, a few milliseconds on a busy machine.
+const SLICE: usize = 4;
+
+/// A `prepareUnique` under way: its apps' steps were decided at once, their
+/// processes are created a slice at a time (see [`Actor::unique_slice`]).
+pub struct Creating {
+    pending: VecDeque<(Map<String, Value>, Step)>,
+    /// By name of the apps to create: the instance numbers processes of
+    /// that name hold, kept up to date as the apps are created (a name
+    /// missing is scanned for, see `prepare`).
+    used: HashMap<String, HashSet<u64>>,
+    answers: Vec<Answer>,
+    reply: Reply<Value>,
+}
+
+/// `prepareUnique` requests waiting for the one under way: each decides
+/// against the table once the apps of the previous one are all in it.
+#[derive(Default)]
+pub struct Queue {
+    busy: bool,
+    waiting: VecDeque<(Request, Reply<Value>)>,
+}
+
+/// Requests that may wait behind the one under way; past that a start is
+/// refused rather than queued without bound.
+const MAX_WAITING: usize = 256;
+
 impl Actor {
     pub(super) fn prepare_unique(&mut self, req: Request, reply: Reply<Value>) {
+        if !self.uniques.busy {
+            return self.unique_begin(req, reply);
+        }
+        if self.uniques.waiting.len() >= MAX_WAITING {
+            let _ = reply.send(Err(format!(
+                "the daemon has {MAX_WAITING} starts waiting already; try again once they are done"
+            )));
+            return;
+        }
+        self.uniques.waiting.push_back((req, reply));
+    }
+
+    fn unique_begin(&mut self, req: Request, reply: Reply<Value>) {
         let (steps, refused) = {
             let known: Vec<Known> = self
                 .procs
@@ -166,22 +221,56 @@ impl Actor {
                 })
                 .collect();
             let _ = reply.send(Ok(answer(true, apps)));
-            return;
+            return self.unique_next();
         }
-        let mut answers = Vec::with_capacity(steps.len());
-        for (app, step) in req.apps.into_iter().zip(steps) {
-            answers.push(match step {
+        self.uniques.busy = true;
+        let mut used: HashMap<String, HashSet<u64>> = req
+            .apps
+            .iter()
+            .zip(&steps)
+            .filter(|(_, step)| **step == Step::Create)
+            .map(|(app, _)| (name_of(app).to_string(), HashSet::new()))
+            .collect();
+        for p in self.procs.values() {
+            if let (Some(numbers), Some(n)) = (used.get_mut(p.name()), instance_number(p)) {
+                numbers.insert(n);
+            }
+        }
+        let answers = Vec::with_capacity(steps.len());
+        self.unique_slice(Box::new(Creating {
+            pending: req.apps.into_iter().zip(steps).collect(),
+            used,
+            answers,
+            reply,
+        }));
+    }
+
+    /// Creates the next [`SLICE`] apps of a `prepareUnique`, then queues the
+    /// rest behind whatever other clients asked meanwhile.
+    pub(super) fn unique_slice(&mut self, mut job: Box<Creating>) {
+        for _ in 0..SLICE {
+            let Some((app, step)) = job.pending.pop_front() else {
+                break;
+            };
+            job.answers.push(match step {
                 Step::Existing(ids) => {
                     Answer::Now(field("existing", Value::Array(self.views(&ids))))
                 }
                 Step::Create => {
                     let (tx, rx) = oneshot::channel();
-                    // Creates the app's first batch now, inside this step.
-                    self.prepare(app, Created::Ids(tx));
+                    self.create(&mut job.used, app, tx);
                     Answer::Later(rx)
                 }
             });
         }
+        if !job.pending.is_empty() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(Msg::Request(MsgRequest::UniqueMore(job))).await;
+            });
+            return;
+        }
+        let Creating { answers, reply, .. } = *job;
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut done = Vec::with_capacity(answers.len());
@@ -195,7 +284,8 @@ impl Actor {
                     },
                 });
             }
-            // The views of the created processes, all built in one step once all exist.
+            // The views of the created processes, all built in one step once
+            // all exist (see `Created::Ids`).
             let job: Job = Box::new(move |a: &mut Actor| {
                 let apps = done
                     .into_iter()
@@ -203,8 +293,42 @@ impl Actor {
                     .collect();
                 let _ = reply.send(Ok(answer(false, apps)));
             });
-            let _ = tx.send(Msg::Request(SupRequest::Run(job))).await;
+            let _ = tx.send(Msg::Request(MsgRequest::Run(job))).await;
         });
+        self.uniques.busy = false;
+        self.unique_next();
+    }
+
+    /// Creates the app's first batch of processes now, inside this step,
+    /// with the instance numbers of its name known; notes those it took.
+    fn create(
+        &mut self,
+        used: &mut HashMap<String, HashSet<u64>>,
+        app: Map<String, Value>,
+        reply: Reply<Vec<u64>>,
+    ) {
+        let name = name_of(&app).to_string();
+        let one_batch = option_checks::instance_count(&app).is_ok_and(|n| n <= PREPARE_BATCH);
+        let Some(numbers) = used.get(&name).filter(|_| one_batch) else {
+            // Created over several steps: later apps of that name scan.
+            used.remove(&name);
+            return self.prepare(app, Created::Ids(reply));
+        };
+        let first = self.next_id;
+        self.prepare_known(app, Some(numbers.clone()), Created::Ids(reply));
+        let taken: Vec<u64> = (first..self.next_id)
+            .filter_map(|id| self.procs.get(&id).and_then(instance_number))
+            .collect();
+        if let Some(numbers) = used.get_mut(&name) {
+            numbers.extend(taken);
+        }
+    }
+
+    /// Starts the next `prepareUnique` waiting, if any.
+    fn unique_next(&mut self) {
+        if let Some((req, reply)) = self.uniques.waiting.pop_front() {
+            self.unique_begin(req, reply);
+        }
     }
 }
 
