@@ -210,7 +210,15 @@ test('retain keeps the newest rotated files only', async () => {
   const newest = files.map(contents).join('');
   assert.match(newest, /seq 299\d\d /);
   assert.doesNotMatch(newest, /^seq 0 /m);
-  // pm2.log rotates too, into PM2_HOME/pm2__<date>.log, its size checked every workerInterval.
+  // pm2.log rotates too, into PM2_HOME/pm2__<date>.log, its size checked every
+  // workerInterval. What it holds since its last rotation depends on timing:
+  // the daemon logs the start and delete of a short app until it is past max_size.
+  const daemonLog = path.join(home, 'pm2.log');
+  for (let i = 0; i < 20 && fs.statSync(daemonLog).size <= 2048; i++) {
+    start('filler', { SEQ_LINES: '1' });
+    run('delete', 'filler');
+  }
+  assert.ok(fs.statSync(daemonLog).size > 1024, 'pm2.log past max_size');
   await configure([['pm2-logrotate:workerInterval', '1']], 'workerInterval 1 s');
   await waitFor(() => fs.readdirSync(home).some((f) => /^pm2__\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(\.\d+)?\.log$/.test(f)),
     { timeout: 5000, interval: 100, what: 'pm2.log rotated' });
