@@ -169,7 +169,10 @@ test('cluster instances that outlive their primary are restarted one at a time',
     return [0, 1].every((id) => l[id].pid !== before[id].pid && l[id].pm2_env.status === 'online' && isAlive(l[id].pid));
   }, { what: 'both instances restarted' });
   assert.ok(!isAlive(before[0].pid) && !isAlive(before[1].pid));
-  assert.strictEqual(runsOf(app).length, 2);
+  // A launch is online once forked; its script shows in /proc once it has exec'd.
+  const now = byId(jlist(home));
+  await waitFor(() => runsOf(app).length === 2, { what: 'both instances running the script' });
+  assert.deepStrictEqual(runsOf(app), [now[0].pid, now[1].pid].sort());
   const log = pm2LogLines(home);
   const at = (re) => log.findIndex((l) => re.test(l));
   for (const id of [0, 1]) {
