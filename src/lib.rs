@@ -9,7 +9,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use pm2_client::{launcher, Action, ActionOptions, Client, ConnectOptions, Paths, StartOptions};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -150,7 +150,7 @@ pub struct NativeClient {
 #[serde(rename_all = "camelCase", default)]
 struct JsStartOptions {
     cwd: Option<String>,
-    env: BTreeMap<String, String>,
+    env: pm2_config::ClientEnv,
     env_name: Option<String>,
     force: bool,
     restart_existing: bool,
@@ -161,7 +161,7 @@ struct JsStartOptions {
 #[serde(rename_all = "camelCase", default)]
 struct JsActionOptions {
     update_env: bool,
-    env: BTreeMap<String, String>,
+    env: pm2_config::ClientEnv,
     env_name: Option<String>,
     cwd: Option<String>,
     overrides: Map<String, Value>,

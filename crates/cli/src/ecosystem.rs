@@ -219,7 +219,7 @@ pub fn apps(config: &Value) -> Result<Vec<Options>, String> {
             .cloned()
             .collect();
         for key in unknown {
-            app.remove(&key);
+            app.shift_remove(&key);
             crate::output::warn(&format!(
                 "Unknown option {key} in app {}: ignored, as PM2 does",
                 app_name(app).unwrap_or_default()

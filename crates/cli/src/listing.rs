@@ -5,7 +5,6 @@ use crate::js_text;
 use crate::output::{self, bold, cyan, gray, green, red};
 use crate::table::{self, Cell, Column};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -458,7 +457,7 @@ fn title(s: &str) -> String {
 
 /// `pm2 describe`: the key/value table of one process, its actions, metrics,
 /// and the env variables that differ from the caller's.
-pub fn describe(p: &Value, now: u64, local_env: &BTreeMap<String, String>) -> String {
+pub fn describe(p: &Value, now: u64, local_env: &pm2_config::ClientEnv) -> String {
     let id = text(p.get("pm_id").unwrap_or(&Value::Null));
     let name = name(p);
     let st = status(p).to_string();

@@ -6,7 +6,6 @@ use crate::launcher;
 use crate::rpc::RpcClient;
 use crate::Client;
 use pm2_config::Paths;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub struct ConnectOptions {
@@ -15,7 +14,7 @@ pub struct ConnectOptions {
     /// The daemon binary to start.
     pub daemon_bin: PathBuf,
     /// The environment a new daemon gets (normally the client's own).
-    pub env: BTreeMap<String, String>,
+    pub env: pm2_config::ClientEnv,
 }
 
 impl Client {

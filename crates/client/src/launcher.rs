@@ -7,7 +7,6 @@
 
 use crate::error::{Error, Result};
 use pm2_config::Paths;
-use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -40,7 +39,7 @@ pub async fn daemon_alive(paths: &Paths) -> bool {
 pub async fn launch_daemon(
     paths: &Paths,
     daemon_bin: &Path,
-    env: &BTreeMap<String, String>,
+    env: &pm2_config::ClientEnv,
 ) -> Result<()> {
     // A daemon that is alive but not answering (yet) must not get a twin
     // with an empty list for the same PM2_HOME.

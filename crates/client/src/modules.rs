@@ -18,7 +18,6 @@ use pm2_config::module_name::ModuleName;
 use pm2_config::modules::{self as conf, Installed, Package, Source};
 use pm2_config::{Options, Paths};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -30,7 +29,7 @@ pub struct InstallOptions {
     /// The caller's folder (`pm2 install .`, relative tarball paths).
     pub cwd: PathBuf,
     /// The environment npm and the module's processes get.
-    pub client_env: BTreeMap<String, String>,
+    pub client_env: pm2_config::ClientEnv,
 }
 
 /// What an install did.
@@ -200,7 +199,7 @@ fn remove_empty_scope(paths: &Paths, name: &ModuleName) {
 /// Returns the modules that could not be started, with why.
 pub async fn launch_all(
     client: &Client,
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Vec<(String, String)> {
     let Ok(registered) = conf::read_conf(&client.paths) else {
         return Vec::new();
@@ -248,7 +247,7 @@ pub async fn launch_all(
 pub async fn set(
     client: &Client,
     pairs: &[(String, String)],
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Result<Vec<String>> {
     for (key, _) in pairs {
         conf::key_path(key).map_err(|e| Error::Usage(e.to_string()))?;
@@ -271,7 +270,7 @@ pub async fn set(
 pub async fn clear(
     client: &Client,
     key: &str,
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Result<Vec<String>> {
     let path = conf::key_path(key).map_err(|e| Error::Usage(e.to_string()))?;
     let app = path[0].to_string();
@@ -286,7 +285,7 @@ pub async fn clear(
 pub async fn unset(
     client: &Client,
     key: &str,
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Result<Vec<String>> {
     conf::section_of(key).map_err(|e| Error::Usage(e.to_string()))?;
     // A key (or module) not set is no failure, as in PM2: scripts unset a
@@ -304,7 +303,7 @@ pub async fn unset(
 async fn restart_apps(
     client: &Client,
     apps: &[String],
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Result<Vec<String>> {
     let list = client.list().await?;
     let mut restarted = Vec::new();
@@ -380,7 +379,7 @@ async fn start_apps(
     client: &Client,
     package: &Package,
     apps: Vec<Options>,
-    client_env: &BTreeMap<String, String>,
+    client_env: &pm2_config::ClientEnv,
 ) -> Result<Vec<Value>> {
     let start = StartOptions {
         cwd: package.dir.clone(),

@@ -21,7 +21,7 @@ pub fn entries_from_list(list: &[Value]) -> Vec<Value> {
         .map(|mut env| {
             if let Some(o) = env.as_object_mut() {
                 for k in ["pm_id", "instances", "prev_restart_delay"] {
-                    o.remove(k);
+                    o.shift_remove(k);
                 }
             }
             env

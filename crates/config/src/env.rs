@@ -2,8 +2,6 @@
 //! PM2's internal variables and `filter_env`, then the app's `env`, the selected
 //! `env_<name>`, `PORT`, `PM2_HOME` and the app's module config (`pm2 set app:key`).
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use crate::error::ConfigError;
@@ -87,7 +85,7 @@ const PM2_ENV_FIELDS: &[&str] = &[
 ];
 
 /// The client environment with PM2's internal variables removed.
-fn client_base(client_env: &BTreeMap<String, String>) -> Options {
+fn client_base(client_env: &crate::ClientEnv) -> Options {
     let under_pm2 = client_env.contains_key("pm_id") || client_env.contains_key("PM2_PROGRAMMATIC");
     client_env
         .iter()
@@ -107,7 +105,7 @@ fn apply_filter(env: &mut Options, filter: Option<&Value>) -> Result<(), ConfigE
         None | Some(Value::Null) | Some(Value::Bool(false)) => {}
         Some(Value::Bool(true)) => env.clear(),
         Some(Value::String(key)) => {
-            env.remove(key);
+            env.shift_remove(key);
         }
         Some(v @ Value::Array(parts)) => {
             let parts: Vec<&str> = parts
@@ -139,7 +137,7 @@ fn merge_object(env: &mut Options, key: &str, obj: Option<&Value>) -> Result<(),
             for (k, v) in vars {
                 match env_string(v) {
                     Some(s) => env.insert(k.clone(), Value::String(s)),
-                    None => env.remove(k),
+                    None => env.shift_remove(k),
                 };
             }
             Ok(())
@@ -276,6 +274,20 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_client_order_and_overrides_in_place() {
+        let tmp = TempDir::new();
+        let ctx = ctx(
+            &tmp,
+            &[("ZED", "1"), ("GONE", "x"), ("ALPHA", "2"), ("MID", "3")],
+        );
+        let opts = obj(json!({"env": {"MID": "app", "GONE": null, "NEW": "n"}}));
+        let env = build(&opts, "app", &ctx).unwrap();
+        let keys: Vec<_> = env.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["ZED", "ALPHA", "MID", "NEW", "PM2_HOME"]);
+        assert_eq!(env["MID"], "app");
+    }
+
+    #[test]
     fn filter_env_drops_client_vars_only() {
         let tmp = TempDir::new();
         let ctx = ctx(
@@ -293,7 +305,8 @@ mod tests {
         assert_eq!(keys(json!(true)), ["MINE", "PM2_HOME"]);
         assert_eq!(
             keys(json!("KEEP")),
-            ["AWS_SECRET", "SECRET_KEY", "MINE", "PM2_HOME"]
+            ["SECRET_KEY", "AWS_SECRET", "MINE", "PM2_HOME"],
+            "the client's variables keep their own order"
         );
         assert_eq!(keys(json!(["SECRET"])), ["KEEP", "MINE", "PM2_HOME"]);
         assert_eq!(keys(json!(false)).len(), 5);

@@ -28,7 +28,6 @@ pub mod yaml;
 #[cfg(test)]
 mod test_support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use app::{resolve_app, restart_options};
@@ -47,6 +46,11 @@ pub use units::{parse_bytes, parse_duration_ms};
 /// An options object: an app as written, or as resolved for the daemon.
 pub type Options = Map<String, Value>;
 
+/// A process environment in its own order (`environ`'s, or `process.env`'s
+/// through the API): PM2 keeps that order in an app's `env` and in what the
+/// app is started with.
+pub type ClientEnv = indexmap::IndexMap<String, String>;
+
 /// What resolving an app needs to know about the client asking for it.
 #[derive(Debug, Clone)]
 pub struct ResolveContext {
@@ -57,7 +61,7 @@ pub struct ResolveContext {
     pub paths: Paths,
     /// The client's process environment, the base of the app's env; its PATH and
     /// HOME are used to find scripts and interpreters and to expand `~`.
-    pub client_env: BTreeMap<String, String>,
+    pub client_env: ClientEnv,
     /// `--env production` selects the app's `env_production`.
     pub env_name: Option<String>,
     /// Parsed module_conf.json (`{}` if none).

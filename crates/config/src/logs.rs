@@ -58,7 +58,7 @@ pub(crate) fn assign(
     let combined = user_path("log_file")?;
     let pid = user_path("pid_file")?;
     for key in ["out_file", "error_file", "log_file", "pid_file"] {
-        app.remove(key);
+        app.shift_remove(key);
     }
     let (out, err, combined) = if disabled {
         (DEV_NULL.into(), DEV_NULL.into(), None)

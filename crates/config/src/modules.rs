@@ -150,7 +150,7 @@ pub fn register(conf: &mut Value, module: &Installed, installed_at_ms: u64) {
 pub fn unregister(conf: &mut Value, name: &str) {
     for registry in [NPM_REGISTRY, TAR_REGISTRY] {
         if let Some(Value::Object(db)) = conf.get_mut(registry) {
-            db.remove(name);
+            db.shift_remove(name);
         }
     }
 }
@@ -231,7 +231,7 @@ pub fn clear(conf: &mut Value, key: &str) -> Result<(), KeyError> {
     for p in parents {
         node = child_object(node, p);
     }
-    as_object(node).remove(*last);
+    as_object(node).shift_remove(*last);
     Ok(())
 }
 
@@ -251,7 +251,7 @@ pub fn unset(conf: &mut Value, key: &str) -> bool {
         }
     }
     node.as_object_mut()
-        .is_some_and(|o| o.remove(*last).is_some())
+        .is_some_and(|o| o.shift_remove(*last).is_some())
 }
 
 /// `pm2 get key`: the value stored at it.

@@ -212,7 +212,7 @@ pub(crate) fn normalize_keys(opts: &Options) -> Options {
             continue;
         }
         if value.is_null() {
-            out.remove(name);
+            out.shift_remove(name);
         } else {
             out.insert(name.to_string(), value.clone());
         }

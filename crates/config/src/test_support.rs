@@ -1,6 +1,5 @@
 //! Scratch directories and contexts for the unit tests.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -57,7 +56,7 @@ pub(crate) fn ctx_with_path(tmp: &TempDir, on_path: &[&str]) -> ResolveContext {
     ResolveContext {
         cwd: tmp.path.clone(),
         paths: Paths::new(tmp.path.join("home")),
-        client_env: BTreeMap::from([
+        client_env: crate::ClientEnv::from([
             ("PATH".to_string(), path_str(&bin)),
             ("HOME".to_string(), path_str(&tmp.path.join("user"))),
         ]),

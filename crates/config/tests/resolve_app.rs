@@ -1,7 +1,6 @@
 //! `resolve_app` end to end, through the public API, against scratch directories
 //! and a fake PATH.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -50,7 +49,7 @@ impl Scratch {
         ResolveContext {
             cwd: self.root.clone(),
             paths: Paths::new(self.root.join("pm2home")),
-            client_env: BTreeMap::from([
+            client_env: pm2_config::ClientEnv::from([
                 ("PATH".into(), self.path("bin")),
                 ("HOME".into(), self.path("me")),
                 ("USER".into(), "alice".into()),

@@ -396,12 +396,10 @@ pub fn new_pm2_env(
     env.insert("unique_id".into(), json!(uuid::Uuid::new_v4().to_string()));
     env.insert("km_link".into(), json!(false));
     env.insert("vizion_running".into(), json!(false));
-    env.insert("prev_restart_delay".into(), json!(0));
     env.insert("axm_actions".into(), json!([]));
     env.insert("axm_monitor".into(), json!({}));
     env.insert("axm_options".into(), json!({}));
     env.insert("axm_dynamic".into(), json!({}));
-    env.insert("_km_monitored".into(), json!(false));
     default(&mut env, "node_version", Value::Null);
     Ok(env)
 }

@@ -10,10 +10,10 @@ use std::path::Path;
 
 fn action_options(ctx: &Ctx, update_env: bool) -> ActionOptions {
     let mut overrides = app_options::from_flags(&ctx.flags);
-    overrides.remove("name");
+    overrides.shift_remove("name");
     // `--watch` on stop/restart switches watching (see `switch_watch`), it
     // does not set the option.
-    overrides.remove("watch");
+    overrides.shift_remove("watch");
     ActionOptions {
         update_env,
         client_env: ctx.env.clone(),

@@ -104,7 +104,7 @@ impl Printer<'_> {
                 "app_name": name,
             });
             if at.is_none() {
-                o.as_object_mut().map(|m| m.remove("timestamp"));
+                o.as_object_mut().map(|m| m.shift_remove("timestamp"));
             }
             return js_text::json(&o);
         }

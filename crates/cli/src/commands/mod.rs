@@ -24,14 +24,13 @@ use crate::listing;
 use crate::output::{self, Channel};
 use pm2_client::{launcher, Client, ConnectOptions, Paths};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What every command knows about its caller.
 pub struct Ctx {
     pub flags: Flags,
     /// The caller's environment: the base of new apps' env and of a new daemon's.
-    pub env: BTreeMap<String, String>,
+    pub env: pm2_config::ClientEnv,
     pub cwd: PathBuf,
     /// Where `[PM2]` status lines go (stderr for commands whose stdout is data).
     pub channel: Channel,

@@ -245,7 +245,7 @@ async fn restart_existing(
         ids_text(label, ids)
     ));
     let mut overrides = app_options::from_flags(&ctx.flags);
-    overrides.remove("name");
+    overrides.shift_remove("name");
     let opts = ActionOptions {
         update_env: ctx.flags.update_env,
         client_env: ctx.env.clone(),

@@ -190,7 +190,7 @@ fn describe_lists_paths_and_divergent_env() {
         json!({"axm_actions": [{"action_name": "km:heapdump"}],
         "axm_monitor": {"Heap Size": {"value": "7.23", "unit": "MiB"}, "Active handles": {"value": 3}}}),
     );
-    let local: BTreeMap<String, String> = [("A".to_string(), "2".to_string())].into();
+    let local: pm2_config::ClientEnv = [("A".to_string(), "2".to_string())].into();
     let t = describe(&p, 1_002_000, &local);
     assert!(
         t.starts_with(" Describing process with id 0 - name x \n┌───────────────────┬"),

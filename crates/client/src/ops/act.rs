@@ -8,7 +8,6 @@ use crate::target;
 use futures_util::future::join_all;
 use pm2_config::Options;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +71,7 @@ impl Action {
 pub struct ActionOptions {
     /// Refresh the stored env from the client's (`--update-env`).
     pub update_env: bool,
-    pub client_env: BTreeMap<String, String>,
+    pub client_env: pm2_config::ClientEnv,
     pub env_name: Option<String>,
     pub cwd: PathBuf,
     /// App options to merge into the process (an ecosystem entry, `pm2 set` values).

@@ -16,7 +16,6 @@ use crate::rpc::RpcClient;
 use crate::target;
 use pm2_config::{Paths, ResolveContext};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 pub struct Client {
     pub paths: Paths,
@@ -95,7 +94,7 @@ impl Client {
     fn resolve_context(
         &self,
         cwd: &std::path::Path,
-        client_env: &BTreeMap<String, String>,
+        client_env: &pm2_config::ClientEnv,
         env_name: Option<&String>,
     ) -> ResolveContext {
         let module_conf = std::fs::read(&self.paths.module_conf)

@@ -8,14 +8,13 @@ use futures_util::future::join_all;
 use pm2_config::app_name::is_same_app;
 use pm2_config::Options;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// How a start resolves user options: the client's context.
 #[derive(Default, Clone)]
 pub struct StartOptions {
     pub cwd: PathBuf,
-    pub client_env: BTreeMap<String, String>,
+    pub client_env: pm2_config::ClientEnv,
     /// `--env <name>`: selects `env_<name>` of each app.
     pub env_name: Option<String>,
     /// Start even when the same script already runs.

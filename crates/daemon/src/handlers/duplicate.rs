@@ -24,12 +24,12 @@ pub fn app_of(mut env: Map<String, Value>) -> Map<String, Value> {
         }
     }
     for k in ["pm_pid_path", "NODE_APP_INSTANCE", &instance_var] {
-        env.remove(k);
+        env.shift_remove(k);
     }
     // What the source's running process reported is not the new one's:
     // its Node version and metrics come from its own wrapper.
     for k in ["node_version", "axm_monitor", "axm_actions"] {
-        env.remove(k);
+        env.shift_remove(k);
     }
     // One new process, whatever the app's instance count.
     env.insert("instances".into(), json!(1));

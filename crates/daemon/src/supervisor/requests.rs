@@ -130,7 +130,7 @@ impl Actor {
                     p.set("env", Value::Object(env));
                 }
             } else if v == json!("null") {
-                p.env.remove(&k);
+                p.env.shift_remove(&k);
             } else {
                 p.set(&k, v);
             }

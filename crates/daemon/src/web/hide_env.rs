@@ -55,7 +55,7 @@ const PM2_FIELDS: &[&str] = &[
 /// `pm2_env` without the env map, the env keys copied onto it, the
 /// `env_<name>` blocks, and the module configuration the agent reported.
 pub fn hide_env(pm2_env: &mut Map<String, Value>) {
-    let env = match pm2_env.remove("env") {
+    let env = match pm2_env.shift_remove("env") {
         Some(Value::Object(env)) => env,
         _ => Map::new(),
     };
@@ -68,7 +68,7 @@ pub fn hide_env(pm2_env: &mut Map<String, Value>) {
         .map(str::to_string);
     for key in env_keys {
         if !PM2_FIELDS.contains(&key.as_str()) && instance_var.as_deref() != Some(key.as_str()) {
-            pm2_env.remove(&key);
+            pm2_env.shift_remove(&key);
         }
     }
     pm2_env.retain(|k, v| !(k.starts_with("env_") && v.is_object()));
@@ -87,9 +87,9 @@ fn hide_module_conf(pm2_env: &mut Map<String, Value>, env: &Map<String, Value>) 
         .map(|conf| conf.into_iter().map(|(k, _)| k).collect())
         .unwrap_or_default();
     if let Some(Value::Object(options)) = pm2_env.get_mut("axm_options") {
-        options.remove("module_conf");
+        options.shift_remove("module_conf");
         for key in conf_keys {
-            options.remove(&key);
+            options.shift_remove(&key);
         }
     }
 }
