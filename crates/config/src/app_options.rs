@@ -69,7 +69,11 @@ impl Default for AppOptions {
 impl AppOptions {
     /// Reads the options of an app from its `pm2_env`.
     pub fn from_pm2_env(env: &Map<String, Value>) -> AppOptions {
-        let get = |key: &str| env.get(key);
+        AppOptions::from_getter(|key| env.get(key))
+    }
+
+    /// The options read by `get`, which gives the `pm2_env`'s value of a key.
+    pub fn from_getter<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> AppOptions {
         let ms = |key: &str| number(get(key)).map(Duration::from_millis);
         AppOptions {
             exec_mode: match get("exec_mode").and_then(Value::as_str) {

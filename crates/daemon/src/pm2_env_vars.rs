@@ -3,16 +3,16 @@
 //! timestamp, the sockets' owner, the process title, and the notices for
 //! variables that change nothing here.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::ffi::CString;
 use std::path::Path;
 
 /// The variable that carries an instance's number: `PM2_PROCESS_INSTANCE_VAR`
 /// wins over the app's `instance_var`, as in PM2.
-pub fn instance_var(env: &Map<String, Value>) -> String {
+pub fn instance_var(env: &impl crate::pm2_env::Fields) -> String {
     instance_var_from(
         std::env::var("PM2_PROCESS_INSTANCE_VAR").ok(),
-        env.get("instance_var").and_then(Value::as_str),
+        env.field("instance_var").and_then(Value::as_str),
     )
 }
 

@@ -3,6 +3,7 @@
 
 use crate::lifecycle::Lifecycle;
 use crate::log_writer::{LogConfig, LogSink};
+use crate::pm2_env::Pm2Env;
 use crate::proc_info::CpuSample;
 use crate::runtime::Runtime;
 use pm2_config::date_format::dayjs_to_chrono;
@@ -72,8 +73,9 @@ pub struct ChildFds {
 pub struct Proc {
     pub pm_id: u64,
     /// The flattened `pm2_env`: the app's options, runtime fields, and the
-    /// app's env both under `env` and copied onto the top level.
-    pub env: Map<String, Value>,
+    /// app's env both under `env` and copied onto the top level (both
+    /// shared with the apps that have the same env).
+    pub env: Pm2Env,
     /// The supervision options of `env`, typed; read again whenever the
     /// options in `env` change (see [`Proc::refresh_options`]).
     pub opts: AppOptions,
@@ -135,7 +137,7 @@ impl Proc {
 
     /// The pm2_env without `env`, as `process:event` packets carry it.
     pub fn event_view(&self) -> Value {
-        let mut v = self.env.clone();
+        let mut v = self.env.to_map();
         v.remove("env");
         Value::Object(v)
     }
@@ -157,23 +159,16 @@ impl Proc {
     }
 
     /// Copies `env` onto the top level, as PM2 does at every launch (a
-    /// variable named as an option sets that option, as in PM2); then sizes
-    /// both maps to what they hold.
+    /// variable named as an option sets that option, as in PM2).
     pub fn flatten_env(&mut self) {
-        if let Some(Value::Object(env)) = self.env.get_mut("env") {
-            *env = compacted(std::mem::take(env));
-            let env = env.clone();
-            for (k, v) in env {
-                self.env.insert(k, v);
-            }
-        }
-        self.env = compacted(std::mem::take(&mut self.env));
+        self.env.flatten();
         self.refresh_options();
     }
 
     /// Reads the typed options again from `env`, after options in it changed.
     pub fn refresh_options(&mut self) {
-        self.opts = AppOptions::from_pm2_env(&self.env);
+        let env = &self.env;
+        self.opts = AppOptions::from_getter(|k| env.get(k));
     }
 
     pub fn log_config(&self) -> LogConfig {
@@ -198,7 +193,7 @@ impl Proc {
 pub struct Described<'a> {
     pid: u32,
     name: &'a str,
-    pm2_env: &'a Map<String, Value>,
+    pm2_env: &'a Pm2Env,
     pm_id: u64,
     monit: Monit,
 }
@@ -218,13 +213,6 @@ fn js_number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     } else {
         s.serialize_f64(*v)
     }
-}
-
-/// `map` rebuilt at its exact size: a map grown one insert at a time keeps
-/// up to twice the room it needs, and every app keeps two (its pm2_env and
-/// its `env`).
-fn compacted(map: Map<String, Value>) -> Map<String, Value> {
-    map.into_iter().collect()
 }
 
 /// Inserts `key` only when the app did not set it.
@@ -432,7 +420,7 @@ impl Proc {
     pub fn new(pm_id: u64, env: Map<String, Value>) -> Proc {
         let mut p = Proc {
             pm_id,
-            env,
+            env: Pm2Env::from_map(env),
             opts: AppOptions::default(),
             status: Status::Stopped,
             running: None,

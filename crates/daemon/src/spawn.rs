@@ -7,10 +7,11 @@
 //! the app as its entry point itself.
 
 use crate::child::{self, Child};
+use crate::pm2_env::Pm2Env;
 use crate::runtime::Runtime;
 use crate::settings::Settings;
 use pm2_wire::ipc::{self, IpcReader, IpcWriter, CHILD_CHANNEL_FD};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -37,7 +38,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// Every primitive field of the flattened pm2_env, as PM2 gives its children.
-fn child_environment(env: &Map<String, Value>) -> Vec<(String, String)> {
+fn child_environment(env: &Pm2Env) -> Vec<(String, String)> {
     env.iter()
         .filter(|(k, _)| !k.is_empty() && !k.contains('=') && !k.contains('\0'))
         .filter_map(|(k, v)| {
@@ -71,7 +72,7 @@ fn find_in_path(name: &str, path: Option<&str>) -> std::path::PathBuf {
 /// of the cgroup it is to run in; `worker_id`, when given,
 /// makes a node app a cluster worker of the daemon with that id.
 pub fn spawn(
-    env: &Map<String, Value>,
+    env: &Pm2Env,
     settings: &Settings,
     cgroup: Option<OwnedFd>,
     worker_id: Option<u64>,

@@ -269,7 +269,7 @@ struct ProcessView<'a> {
 
 /// A `pm2_env` without the top-level copies of its `env` entries (half of
 /// a typical record): the same value under the same key in `env`.
-struct WithoutEnvCopies<'a>(&'a Map<String, Value>);
+struct WithoutEnvCopies<'a>(&'a crate::pm2_env::Pm2Env);
 
 impl Serialize for WithoutEnvCopies<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -277,7 +277,7 @@ impl Serialize for WithoutEnvCopies<'_> {
         let env = self.0.get("env").and_then(Value::as_object);
         let copy = |k: &String, v: &Value| env.is_some_and(|e| e.get(k) == Some(v));
         let mut map = s.serialize_map(None)?;
-        for (k, v) in self.0 {
+        for (k, v) in self.0.iter() {
             if k != "env" && copy(k, v) {
                 continue;
             }
@@ -421,7 +421,7 @@ mod tests {
             (Some(10), Some(20), Some(1))
         );
         assert!(r.is_cluster());
-        assert_eq!(r.full_pm2_env(), p.env);
+        assert_eq!(r.full_pm2_env(), p.env.to_map());
         assert!(
             !r.pm2_env.contains_key("A"),
             "the copy of env.A is left out"

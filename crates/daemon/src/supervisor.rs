@@ -57,7 +57,7 @@ use prepare::Preparing;
 
 /// What [`Supervisor::summaries`] makes of a process: from its id, pid,
 /// `pm2_env`, memory and CPU.
-pub type Summarize = fn(u64, u32, &serde_json::Map<String, Value>, u64, f64) -> Value;
+pub type Summarize = fn(u64, u32, &crate::pm2_env::Pm2Env, u64, f64) -> Value;
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, String>>;
 

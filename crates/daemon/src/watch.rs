@@ -29,7 +29,6 @@ use crate::daemon_log::DaemonLog;
 use crate::trigger::Trigger;
 use notify::Watcher;
 use pm2_config::AppOptions;
-use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
@@ -91,7 +90,13 @@ impl Watchers {
 
     /// Starts, keeps or stops the watcher of app `id` to match its options
     /// (`watch`, `ignore_watch`, `watch_delay`, `watch_options`).
-    pub fn sync(&mut self, id: u64, name: &str, env: &Map<String, Value>, opts: &AppOptions) {
+    pub fn sync(
+        &mut self,
+        id: u64,
+        name: &str,
+        env: &impl crate::pm2_env::Fields,
+        opts: &AppOptions,
+    ) {
         let config = match WatchConfig::from_env(env, opts, &self.home) {
             Ok(Some(c)) => c,
             Ok(None) => {

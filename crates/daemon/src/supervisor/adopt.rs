@@ -149,7 +149,7 @@ impl Actor {
     pub(super) fn reinstate(&mut self, rec: &ProcessRecord, child: Option<LiveChild>) {
         let id = rec.pm_id;
         let mut p = Proc::new(id, Default::default());
-        p.env = rec.full_pm2_env();
+        p.env = crate::pm2_env::Pm2Env::from_map(rec.full_pm2_env());
         p.refresh_options();
         p.status = if rec.status == "errored" {
             Status::Errored

@@ -114,7 +114,7 @@ impl Actor {
             procs.push(ProcRecord {
                 pm_id: p.pm_id,
                 status: p.status.as_str().to_string(),
-                env: p.env.clone(),
+                env: p.env.to_map(),
                 generation: p.generation,
                 running,
             });

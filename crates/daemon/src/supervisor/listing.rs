@@ -3,10 +3,11 @@
 //! the actor's thread (`usage_sample`) and shared by the lists that follow.
 
 use super::{Actor, Job, Msg, Request, Summarize};
+use crate::pm2_env::Pm2Env;
 use crate::proc_info;
 use crate::process::Status;
 use crate::usage_sample::{UsageSample, MAX_AGE};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::time::Instant;
 
 /// Lists waiting for a sample; past this many, a list answers with the
@@ -23,7 +24,7 @@ pub(super) struct Usage {
 
 /// The pid a module asked to be measured instead of its own (`pid` in
 /// `axm_options`, as `pmx.resolvePidPaths` and `axm:option:setPID` set it).
-fn monitored_pid(env: &Map<String, Value>) -> Option<u32> {
+fn monitored_pid(env: &Pm2Env) -> Option<u32> {
     let pid = env.get("axm_options")?.get("pid")?;
     let pid = pid.as_u64().or_else(|| pid.as_str()?.trim().parse().ok())?;
     u32::try_from(pid).ok().filter(|&p| p > 0)

@@ -52,15 +52,15 @@ impl WatchConfig {
     /// `pm2_env`. `home` is PM2_HOME: what the daemon writes there is never
     /// a change.
     pub fn from_env(
-        env: &Map<String, Value>,
+        env: &impl crate::pm2_env::Fields,
         opts: &AppOptions,
         home: &Path,
     ) -> Result<Option<WatchConfig>, String> {
         if !opts.watch {
             return Ok(None);
         }
-        let watch = env.get("watch");
-        let base = PathBuf::from(env.get("pm_cwd").and_then(Value::as_str).unwrap_or("/"));
+        let watch = env.field("watch");
+        let base = PathBuf::from(env.field("pm_cwd").and_then(Value::as_str).unwrap_or("/"));
         let mut roots: Vec<PathBuf> = strings(watch.unwrap_or(&Value::Null), "watch")?
             .iter()
             .map(|p| base.join(p))
@@ -69,11 +69,11 @@ impl WatchConfig {
             roots.push(base.clone());
         }
         let options = env
-            .get("watch_options")
+            .field("watch_options")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let mut patterns: Option<Vec<String>> = match env.get("ignore_watch") {
+        let mut patterns: Option<Vec<String>> = match env.field("ignore_watch") {
             None | Some(Value::Null) => None,
             Some(v) => Some(strings(v, "ignore_watch")?),
         };
@@ -91,7 +91,7 @@ impl WatchConfig {
             "pm_log_path",
             "pm_pid_path",
         ] {
-            if let Some(p) = env.get(key).and_then(Value::as_str) {
+            if let Some(p) = env.field(key).and_then(Value::as_str) {
                 excluded.push(PathBuf::from(p));
             }
         }

@@ -1,7 +1,7 @@
 use super::*;
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::EventKind;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use std::time::Instant;
 
 fn env(v: Value) -> Map<String, Value> {

@@ -8,7 +8,7 @@
 
 use super::history::History;
 use crate::supervisor::Supervisor;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -53,7 +53,7 @@ pub fn event(name: &str, data: &Value) -> Vec<u8> {
 }
 
 /// What the page shows of a process in the list: no env, no paths.
-pub fn row(id: u64, pid: u32, e: &Map<String, Value>, mem: u64, cpu: f64) -> Value {
+pub fn row(id: u64, pid: u32, e: &crate::pm2_env::Pm2Env, mem: u64, cpu: f64) -> Value {
     let field = |k: &str| e.get(k).cloned().unwrap_or(Value::Null);
     json!({
         "id": id,
