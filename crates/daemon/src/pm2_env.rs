@@ -159,16 +159,15 @@ impl Pm2Env {
             self.fields = compacted(std::mem::take(&mut self.fields));
             return;
         };
-        let env = match Arc::unwrap_or_clone(env) {
-            env @ Value::Object(_) => intern(env),
+        let env = if env.is_object() {
+            intern_shared(env)
+        } else {
             // Set to something else in place: held as it is, and nothing to copy.
-            other => {
-                if let Some(field) = self.fields.get_mut("env") {
-                    *field = other;
-                }
-                self.fields = compacted(std::mem::take(&mut self.fields));
-                return;
+            if let Some(field) = self.fields.get_mut("env") {
+                *field = Arc::unwrap_or_clone(env);
             }
+            self.fields = compacted(std::mem::take(&mut self.fields));
+            return;
         };
         self.env = Some(env.clone());
         let Some(vars) = env.as_object() else {
@@ -365,10 +364,12 @@ static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
 
 /// `value` (an object), shared with every process holding an equal one.
 fn intern(value: Value) -> Arc<Value> {
-    let value = match value {
-        Value::Object(m) => Value::Object(compacted(m)),
-        other => other,
-    };
+    intern_shared(Arc::new(value))
+}
+
+/// `value`, or the equal one the table holds: at each launch the env is
+/// most often the one it holds already.
+fn intern_shared(mut value: Arc<Value>) -> Arc<Value> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     hash_of(&value, &mut h);
     let hash = h.finish();
@@ -378,11 +379,14 @@ fn intern(value: Value) -> Arc<Value> {
     if let Some(found) = bucket
         .iter()
         .filter_map(Weak::upgrade)
-        .find(|v| same(v, &value))
+        .find(|v| Arc::ptr_eq(v, &value) || same(v, &value))
     {
         return found;
     }
-    let shared = Arc::new(value);
+    if let Some(Value::Object(m)) = Arc::get_mut(&mut value) {
+        *m = compacted(std::mem::take(m));
+    }
+    let shared = value;
     bucket.retain(|w| w.strong_count() > 0);
     bucket.push(Arc::downgrade(&shared));
     table.entries += 1;
