@@ -105,11 +105,24 @@ impl Pm2Env {
 
     /// Removes `key` as a flat map's `remove` does: the last entry takes its place.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.remove_with(key, Map::remove)
+    }
+
+    /// Removes `key`, the entries after it keeping their order.
+    pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
+        self.remove_with(key, Map::shift_remove)
+    }
+
+    fn remove_with(
+        &mut self,
+        key: &str,
+        remove: fn(&mut Map<String, Value>, &str) -> Option<Value>,
+    ) -> Option<Value> {
         if !self.contains_key(key) {
             return None;
         }
         self.own_copies();
-        let removed = self.fields.remove(key);
+        let removed = remove(&mut self.fields, key);
         match (key, self.env.take()) {
             ("env", Some(env)) => Some(Arc::unwrap_or_clone(env)),
             (_, env) => {

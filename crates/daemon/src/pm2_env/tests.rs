@@ -229,6 +229,9 @@ fn any_sequence_of_changes_reads_and_writes_as_a_flat_map() {
                     ));
                 }
                 2 => assert!(opt_same(shared.remove(&k), flat.0.remove(&k))),
+                3 if rng.next(2) == 0 => {
+                    assert!(opt_same(shared.shift_remove(&k), flat.0.shift_remove(&k)))
+                }
                 3 => {
                     let v = values[rng.next(values.len())].clone();
                     let var = keys[rng.next(keys.len())];
