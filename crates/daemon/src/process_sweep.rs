@@ -62,15 +62,12 @@ pub fn signal_rest(pid: u32, signal: Signal) {
         signal,
         done: None,
     };
-    if QUEUED.fetch_add(1, Ordering::AcqRel) < QUEUE {
-        match sweeper().send(request) {
-            Ok(()) => return,
-            Err(e) => {
-                QUEUED.fetch_sub(1, Ordering::AcqRel);
-                sweep(&proc_info::scan(), &[e.0]);
-            }
-        }
+    let refused = if QUEUED.fetch_add(1, Ordering::AcqRel) < QUEUE {
+        sweeper().send(request).err().map(|e| e.0)
     } else {
+        Some(request)
+    };
+    if let Some(request) = refused {
         QUEUED.fetch_sub(1, Ordering::AcqRel);
         sweep(&proc_info::scan(), &[request]);
     }
