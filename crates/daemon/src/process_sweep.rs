@@ -13,12 +13,18 @@
 
 use crate::proc_info;
 use nix::sys::signal::Signal;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Requests waiting for the sweeper; past that the caller scans itself.
+/// The queue holds only what is waiting (a preallocated queue this long
+/// would keep 2 MB resident for the daemon's life after its first stop).
 const QUEUE: usize = 65_536;
+
+/// Requests sent and not yet taken by the sweeper.
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
 /// How long the sweeper gathers requests before a scan, at least.
 const GATHER: Duration = Duration::from_millis(20);
@@ -33,13 +39,13 @@ const MAX_SCAN_COUNTED: Duration = Duration::from_millis(50);
 struct Sweep {
     pid: u32,
     signal: Signal,
-    done: Option<std::sync::mpsc::Sender<()>>,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-fn sweeper() -> &'static SyncSender<Sweep> {
-    static TX: OnceLock<SyncSender<Sweep>> = OnceLock::new();
+fn sweeper() -> &'static Sender<Sweep> {
+    static TX: OnceLock<Sender<Sweep>> = OnceLock::new();
     TX.get_or_init(|| {
-        let (tx, rx) = sync_channel(QUEUE);
+        let (tx, rx) = channel();
         std::thread::Builder::new()
             .name("process-sweep".into())
             .spawn(move || run(rx))
@@ -56,44 +62,57 @@ pub fn signal_rest(pid: u32, signal: Signal) {
         signal,
         done: None,
     };
-    match sweeper().try_send(request) {
-        Ok(()) => {}
-        Err(TrySendError::Full(s) | TrySendError::Disconnected(s)) => {
-            sweep(&proc_info::scan(), &[s]);
-        }
+    let refused = if QUEUED.fetch_add(1, Ordering::AcqRel) < QUEUE {
+        sweeper().send(request).err().map(|e| e.0)
+    } else {
+        Some(request)
+    };
+    if let Some(request) = refused {
+        QUEUED.fetch_sub(1, Ordering::AcqRel);
+        sweep(&proc_info::scan(), &[request]);
     }
 }
 
 /// Waits until the requests made so far are carried out: the daemon's last
 /// stops before it exits.
 pub async fn drained() {
-    let (done, rx) = std::sync::mpsc::channel();
+    let (done, rx) = tokio::sync::oneshot::channel();
     let marker = Sweep {
         pid: 0,
         signal: Signal::SIGCONT,
         done: Some(done),
     };
-    let tx = sweeper().clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        if tx.send(marker).is_ok() {
-            let _ = rx.recv();
-        }
-    })
-    .await;
+    if sweeper().send(marker).is_ok() {
+        let _ = rx.await;
+    }
+}
+
+/// Takes the next request, waiting at most until `until` when given.
+fn next(rx: &Receiver<Sweep>, until: Option<Instant>) -> Option<Sweep> {
+    let s = match until {
+        None => rx.recv().ok()?,
+        Some(t) => rx
+            .recv_timeout(t.saturating_duration_since(Instant::now()))
+            .ok()?,
+    };
+    if s.done.is_none() {
+        QUEUED.fetch_sub(1, Ordering::AcqRel);
+    }
+    Some(s)
 }
 
 fn run(rx: Receiver<Sweep>) {
     let mut last_scan = Duration::ZERO;
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = next(&rx, None) {
         let mut batch = vec![first];
         // The stops of a bulk action come one after another: the requests of
         // the next moment share the scan. The moment grows with the scan's
         // cost, so sweeps take at most about a tenth of a core.
         let until = Instant::now() + GATHER.max(last_scan * 10);
         while batch.len() < QUEUE {
-            match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(s) => batch.push(s),
-                Err(_) => break,
+            match next(&rx, Some(until)) {
+                Some(s) => batch.push(s),
+                None => break,
             }
         }
         let started = Instant::now();

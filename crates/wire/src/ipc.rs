@@ -130,6 +130,11 @@ impl IpcReader {
                 let body = body.strip_prefix(&[BUN_INTERNAL]).unwrap_or(body);
                 let parsed = serde_json::from_slice::<Value>(body);
                 self.buf.drain(..=pos);
+                if self.buf.is_empty() {
+                    // An idle channel keeps no buffer: the daemon holds one
+                    // per app, each as large as the largest line it read.
+                    self.buf = Vec::new();
+                }
                 self.buf_start += pos as u64 + 1;
                 // Every descriptor that came with this line is taken now, so
                 // none outlives its message: only a `NODE_HANDLE` keeps one,
