@@ -108,6 +108,9 @@ impl Outgoing {
 }
 
 async fn connection(stream: UnixStream, _slot: Slot, daemon: Arc<Daemon>, bad_frames: LogThrottle) {
+    // Numbers the connection for the supervisor, which serves connections in turn.
+    static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let connection = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let requester = stream.peer_cred().ok().and_then(|c| c.pid());
     let (mut read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<Outgoing>();
@@ -152,6 +155,7 @@ async fn connection(stream: UnixStream, _slot: Slot, daemon: Arc<Daemon>, bad_fr
                         args,
                         id,
                         requester,
+                        connection,
                     ));
                 }
             }
@@ -179,6 +183,7 @@ async fn call(
     args: Vec<serde_json::Value>,
     id: Arg,
     requester: Option<i32>,
+    connection: u64,
 ) {
     let call = handlers::Call {
         daemon: &daemon,
@@ -186,7 +191,7 @@ async fn call(
         args: &args,
         requester,
     };
-    let frame = match handlers::dispatch(call).await {
+    let frame = match crate::supervisor::as_client(connection, handlers::dispatch(call)).await {
         // The answer to a start of thousands of apps is megabytes: encoded
         // off the thread that serves every other client.
         Ok(handlers::Reply::Values(values))
