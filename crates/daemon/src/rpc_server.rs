@@ -147,15 +147,19 @@ async fn connection(stream: UnixStream, _slot: Slot, daemon: Arc<Daemon>, bad_fr
                     let _ = tx.send(Outgoing::new(frame, charge));
                 }
                 Ok(Request::Call { method, args }) => {
-                    tokio::spawn(call(
-                        daemon.clone(),
-                        tx.clone(),
-                        charge,
-                        method,
-                        args,
-                        id,
-                        requester,
+                    // What the call asks the supervisor takes its turn
+                    // with this connection's other requests.
+                    tokio::spawn(crate::supervisor::as_client(
                         connection,
+                        call(
+                            daemon.clone(),
+                            tx.clone(),
+                            charge,
+                            method,
+                            args,
+                            id,
+                            requester,
+                        ),
                     ));
                 }
             }
@@ -183,7 +187,6 @@ async fn call(
     args: Vec<serde_json::Value>,
     id: Arg,
     requester: Option<i32>,
-    connection: u64,
 ) {
     let call = handlers::Call {
         daemon: &daemon,
@@ -191,7 +194,7 @@ async fn call(
         args: &args,
         requester,
     };
-    let frame = match crate::supervisor::as_client(connection, handlers::dispatch(call)).await {
+    let frame = match handlers::dispatch(call).await {
         // The answer to a start of thousands of apps is megabytes: encoded
         // off the thread that serves every other client.
         Ok(handlers::Reply::Values(values))
