@@ -291,7 +291,6 @@ unsafe fn exec_child(a: &ChildArgs) -> ! {
         if libc::setsid() < 0 {
             fail();
         }
-        crate::os::sched::default_slice();
         if a.die_with_parent && crate::os::pre_exec::die_with_parent().is_err() {
             fail();
         }

@@ -190,8 +190,6 @@ fn unknown(id: u64) -> String {
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        // Launches wait for their child's exec: see `os::sched`.
-        crate::os::sched::short_slice();
         let mut turn = Instant::now();
         let mut inbox = inbox::Inbox::default();
         let mut open = true;

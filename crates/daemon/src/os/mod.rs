@@ -7,8 +7,6 @@
 //! - [`fork`]: forking a child straight into its cgroup (clone3 on Linux).
 //! - [`pre_exec`]: what a forked child does before exec that differs
 //!   (signal range, dying with the daemon).
-//! - [`sched`]: a short scheduler slice for the supervisor's thread and the
-//!   children it creates until their exec.
 //!
 //! The process table (memory, CPU time, parents, groups, sessions) is the
 //! `pm2-proc` crate (`crates/proc`). Cgroups are Linux-only and live in
@@ -17,4 +15,3 @@
 pub mod child_exit;
 pub mod fork;
 pub mod pre_exec;
-pub mod sched;
