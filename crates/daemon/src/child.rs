@@ -1,11 +1,12 @@
-//! A child process forked and exec'd by hand, so that the daemon never waits
-//! for the child to be scheduled.
+//! A child process created and exec'd by hand.
 //!
-//! `std::process::Command::spawn` blocks until the child has called exec (to
-//! report an exec failure as an error). When dozens of apps boot at once on
-//! two cores, the new child waits its turn behind them, and the supervisor
-//! stalls for milliseconds per app. Here the parent forks and goes on; an exec
-//! failure travels through a close-on-exec pipe and is read once the child has
+//! On Linux the child shares the daemon's memory until its exec (see
+//! `os::fork`): no copy of the daemon's page tables, so a launch costs the
+//! same however large the daemon grows. The daemon's thread resumes once the
+//! child has exec'd; an exec failure is known then and reported when the
+//! child's exit is (as a launch error, no restart), so a failed launch goes
+//! through the same events as before. Elsewhere the child is forked and an
+//! exec failure travels through a close-on-exec pipe, read once the child has
 //! exited. The exit itself is awaited on a pidfd (SIGCHLD where the kernel has
 //! none, and on macOS: see `os::child_exit`).
 
@@ -16,6 +17,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
@@ -84,7 +86,12 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// Starts `cmd` without waiting for it to exec. Must run inside the tokio runtime.
+/// Whether exec failures come back through a pipe: where the child is a
+/// copy of the daemon (forked), not a process sharing its memory.
+const REPORT_PIPE: bool = cfg!(not(any(target_os = "linux", target_os = "android")));
+
+/// Starts `cmd`; returns once the child has exec'd (Linux) or at once after
+/// the fork (elsewhere). Must run inside the tokio runtime.
 pub fn spawn(cmd: &Command) -> io::Result<Child> {
     let prepared = Prepared {
         program: cstring(cmd.program.as_os_str().as_bytes())?,
@@ -108,56 +115,64 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
     let (stdin_r, stdin_w) = pipe_pair()?;
     let (stdout_r, stdout_w) = pipe_pair()?;
     let (stderr_r, stderr_w) = pipe_pair()?;
-    let (report_r, report_w) = pipe_pair()?;
-    let fds = ChildFds {
-        stdio: [
-            stdin_r.as_raw_fd(),
-            stdout_w.as_raw_fd(),
-            stderr_w.as_raw_fd(),
-        ],
-        channel: cmd.channel_fd,
-        report: report_w.as_raw_fd(),
-        cgroup: cmd.cgroup,
+    let report = REPORT_PIPE.then(pipe_pair).transpose()?;
+    let mut args = ChildArgs {
+        prepared: &prepared,
+        argv: &argv,
+        envp: &envp,
+        fds: ChildFds {
+            stdio: [
+                stdin_r.as_raw_fd(),
+                stdout_w.as_raw_fd(),
+                stderr_w.as_raw_fd(),
+            ],
+            channel: cmd.channel_fd,
+            report: report.as_ref().map_or(-1, |(_, w)| w.as_raw_fd()),
+            cgroup: cmd.cgroup,
+        },
+        in_cgroup: false,
+        die_with_parent: cmd.die_with_parent,
+        errno: AtomicI32::new(0),
     };
+    let mut stack = vec![0u8; crate::os::fork::STACK_SIZE];
 
     // Signals stay blocked across the fork: until the child has reset its
     // handlers, a signal aimed at it (a stop right after the start) must not
     // run the daemon's handlers there. It stays pending and gets its default
     // action once the child unblocks.
-    // SAFETY: plain signal-mask calls on this thread; the child branch only
-    // makes async-signal-safe calls on memory prepared above, then execs or exits.
+    // SAFETY: plain signal-mask calls on this thread; the child only makes
+    // async-signal-safe calls on memory prepared above (`args`, which
+    // outlives it: this thread resumes once it has exec'd), then execs or exits.
     let pid = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut previous: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut previous);
-        let forked = crate::os::fork::fork_into(fds.cgroup);
-        let pid = forked.pid;
-        if pid == 0 {
-            exec_child(
-                &prepared,
-                &argv,
-                &envp,
-                &fds,
-                forked.in_cgroup,
-                cmd.die_with_parent,
-            )
-        }
+        let cgroup = args.fds.cgroup;
+        let forked = crate::os::fork::spawn_child(cgroup, &mut stack, child_main, &mut args);
+        let errno = io::Error::last_os_error();
         libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
-        pid
+        if forked.pid < 0 {
+            return Err(errno);
+        }
+        forked.pid
     };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
     // Registered before anything can await: on this thread nothing reaps
     // between the fork and here (see `orphans`).
     supervised().lock().expect("supervised lock").insert(pid);
-    drop((stdin_r, stdout_w, stderr_w, report_w));
+    drop((stdin_r, stdout_w, stderr_w));
+    let launch_error = match report {
+        Some((read, _write)) => LaunchError::Pipe(read),
+        None => LaunchError::Known(match args.errno.load(Ordering::Acquire) {
+            0 => None,
+            errno => Some(io::Error::from_raw_os_error(errno)),
+        }),
+    };
     let pid_u32 = pid as u32;
     let exit = ExitWatch {
         pid: Pid::from_raw(pid),
         pidfd: crate::os::child_exit::exit_fd(pid),
-        report: report_r,
+        launch_error,
         label: cmd.label.clone(),
     };
     Ok(Child {
@@ -176,9 +191,6 @@ pub fn spawn(cmd: &Command) -> io::Result<Child> {
 pub fn adopt(pid: u32, stdin: OwnedFd, stdout: OwnedFd, stderr: OwnedFd) -> io::Result<Child> {
     let raw = pid as libc::pid_t;
     supervised().lock().expect("supervised lock").insert(raw);
-    // Its program runs already: no exec failure can come, so the report
-    // pipe's write end is closed at once.
-    let (report_r, _) = pipe_pair()?;
     Ok(Child {
         pid,
         stdin: pipe::Sender::from_owned_fd(stdin)?,
@@ -187,7 +199,8 @@ pub fn adopt(pid: u32, stdin: OwnedFd, stdout: OwnedFd, stderr: OwnedFd) -> io::
         exit: ExitWatch {
             pid: Pid::from_raw(raw),
             pidfd: crate::os::child_exit::exit_fd(raw),
-            report: report_r,
+            // Its program runs already: no exec failure can come.
+            launch_error: LaunchError::Known(None),
             label: format!("pid {pid}"),
         },
     })
@@ -198,34 +211,61 @@ struct ChildFds {
     stdio: [RawFd; 3],
     /// The child's end of the IPC channel.
     channel: RawFd,
-    /// Where an exec failure's errno goes.
+    /// Where a forked child writes an exec failure's errno (-1: none, the
+    /// child shares the daemon's memory and sets [`ChildArgs::errno`]).
     report: RawFd,
     /// The directory of the cgroup the child is to run in.
     cgroup: Option<RawFd>,
 }
 
-/// The child between fork and exec.
-///
-/// # Safety
-/// Only in the child right after fork; async-signal-safe calls only.
-unsafe fn exec_child(
-    p: &Prepared,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
-    fds: &ChildFds,
+/// What the child reads between its creation and its exec.
+struct ChildArgs<'a> {
+    prepared: &'a Prepared,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    fds: ChildFds,
+    /// Whether the child was created inside its cgroup already.
     in_cgroup: bool,
     die_with_parent: bool,
-) -> ! {
+    /// Why the child could not exec (set by the child before it exits).
+    errno: AtomicI32,
+}
+
+impl crate::os::fork::InCgroup for ChildArgs<'_> {
+    fn set_in_cgroup(&mut self, yes: bool) {
+        self.in_cgroup = yes;
+    }
+}
+
+/// The child between its creation and exec.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` of `spawn`, alive until this execs or
+    // exits; this runs in the new child only.
+    unsafe {
+        let a = &*(arg as *const ChildArgs);
+        exec_child(a)
+    }
+}
+
+/// # Safety
+/// Only in the child, before exec; async-signal-safe calls only, and no
+/// write to memory but `a.errno` (the child may share the daemon's memory).
+unsafe fn exec_child(a: &ChildArgs) -> ! {
+    let (p, fds) = (a.prepared, &a.fds);
     // SAFETY: all of these are async-signal-safe and act on this process only.
     unsafe {
         let fail = || -> ! {
             let errno = nix::errno::Errno::last_raw();
-            let bytes = errno.to_ne_bytes();
-            libc::write(fds.report, bytes.as_ptr().cast(), bytes.len());
+            a.errno.store(errno, Ordering::Release);
+            if fds.report >= 0 {
+                let bytes = errno.to_ne_bytes();
+                libc::write(fds.report, bytes.as_ptr().cast(), bytes.len());
+            }
             libc::_exit(127)
         };
         // Start from a clean signal state, as exec'd programs expect: default
         // dispositions first (signals are still blocked), then an empty mask.
+        // The child has its own copy of the handlers: the daemon's stay.
         for signal in 1..crate::os::pre_exec::signal_end() {
             if signal != libc::SIGKILL && signal != libc::SIGSTOP {
                 libc::signal(signal, libc::SIG_DFL);
@@ -236,7 +276,7 @@ unsafe fn exec_child(
         libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
         // Without its cgroup the app still runs: a stop then reaches its
         // tree, group and session only.
-        if let (Some(dir), false) = (fds.cgroup, in_cgroup) {
+        if let (Some(dir), false) = (fds.cgroup, a.in_cgroup) {
             let procs = libc::openat(
                 dir,
                 c"cgroup.procs".as_ptr(),
@@ -251,7 +291,7 @@ unsafe fn exec_child(
         if libc::setsid() < 0 {
             fail();
         }
-        if die_with_parent && crate::os::pre_exec::die_with_parent().is_err() {
+        if a.die_with_parent && crate::os::pre_exec::die_with_parent().is_err() {
             fail();
         }
         // Sources are never 0..2 (those are open in the daemon), so the
@@ -269,16 +309,24 @@ unsafe fn exec_child(
                 fail();
             }
         }
-        libc::execve(p.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        libc::execve(p.program.as_ptr(), a.argv.as_ptr(), a.envp.as_ptr());
         fail()
     }
+}
+
+/// How an exec failure is known.
+enum LaunchError {
+    /// At once (the child shared the daemon's memory until exec).
+    Known(Option<io::Error>),
+    /// From a close-on-exec pipe, once the child has exited (a forked child).
+    Pipe(OwnedFd),
 }
 
 /// Awaits the child's exit and reaps it.
 pub struct ExitWatch {
     pid: Pid,
     pidfd: Option<AsyncFd<OwnedFd>>,
-    report: OwnedFd,
+    launch_error: LaunchError,
     label: String,
 }
 
@@ -308,13 +356,18 @@ impl ExitWatch {
         }
     }
 
-    /// The exec failure the child reported, if it did (the pipe is closed by
+    /// The exec failure the child reported, if it did (a pipe is closed by
     /// now: by exec on success, by exit otherwise).
     fn launch_error(&self) -> Option<String> {
-        let mut bytes = [0u8; 4];
-        let mut file = std::fs::File::from(self.report.try_clone().ok()?);
-        file.read_exact(&mut bytes).ok()?;
-        let err = io::Error::from_raw_os_error(i32::from_ne_bytes(bytes));
+        let err = match &self.launch_error {
+            LaunchError::Known(e) => io::Error::from_raw_os_error(e.as_ref()?.raw_os_error()?),
+            LaunchError::Pipe(fd) => {
+                let mut bytes = [0u8; 4];
+                let mut file = std::fs::File::from(fd.try_clone().ok()?);
+                file.read_exact(&mut bytes).ok()?;
+                io::Error::from_raw_os_error(i32::from_ne_bytes(bytes))
+            }
+        };
         Some(format!("failed to launch {}: {err}", self.label))
     }
 }

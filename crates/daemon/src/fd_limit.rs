@@ -22,7 +22,8 @@ pub fn explain(error: &str, limit: Option<u64>) -> String {
     }
     let limit = limit.map_or_else(|| "its".to_string(), |n| n.to_string());
     format!(
-        "{error}: the daemon has reached {limit} open files, its limit (each app holds about 8); \
+        "{error}: the daemon has reached {limit} open files, its limit (each app holds 5, and 2 more once it has \
+         written output); \
          raise the hard limit (`ulimit -Hn` in the shell that starts the daemon, LimitNOFILE= in \
          its service unit) and restart the daemon"
     )

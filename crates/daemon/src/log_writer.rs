@@ -173,9 +173,10 @@ fn open_slot(path: &Option<PathBuf>) -> (Slot, std::io::Result<()>) {
 
 impl LogSink {
     /// A sink whose files are checked now (an error says which one cannot be
-    /// opened) and opened by `open_files`, at the latest with the first output:
+    /// opened), created by `create_files` and opened with the first output:
     /// creating a file is the dearest step of a launch, so the supervisor does
-    /// it once it has nothing else to do (see `supervisor/launch_files.rs`).
+    /// it once it has nothing else to do (see `supervisor/launch_files.rs`),
+    /// and an app that writes nothing holds no descriptor for its logs.
     /// With `rotation`, the files rotate as it says.
     pub fn new(
         config: LogConfig,
@@ -212,19 +213,35 @@ impl LogSink {
         Ok(sink)
     }
 
-    /// Opens the files unless they are open already.
-    pub fn open_files(&self) -> std::io::Result<()> {
-        let mut f = self.files.lock().expect("log lock");
+    /// Makes sure the files exist, without keeping them open: an idle app
+    /// holds no descriptor for its logs, the first output opens them.
+    pub fn create_files(&self) -> std::io::Result<()> {
+        let f = self.files.lock().expect("log lock");
         if f.opened {
             return Ok(());
         }
-        self.open_into(&mut f)
+        self.create_closed()
+    }
+
+    fn create_closed(&self) -> std::io::Result<()> {
+        let mut first_error = None;
+        for i in 0..COMBINED + 1 {
+            if let Err(e) = open_append(self.path(i)) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Opens the files again (after a rotation moved them away). A file that
     /// cannot be opened is left closed and the first error is returned.
+    /// Files not opened yet are only created again.
     pub fn reopen(&self) -> std::io::Result<()> {
-        self.open_into(&mut self.files.lock().expect("log lock"))
+        let mut f = self.files.lock().expect("log lock");
+        if !f.opened {
+            return self.create_closed();
+        }
+        self.open_into(&mut f)
     }
 
     fn path(&self, slot: usize) -> &Option<PathBuf> {
@@ -456,6 +473,10 @@ impl RotatingSink for LogSink {
             return;
         }
         let mut f = self.files.lock().expect("log lock");
+        // An idle app's files are rotated too: what earlier launches wrote.
+        if !f.opened {
+            let _ = self.open_into(&mut f);
+        }
         for (index, slot) in f.slots.iter_mut().enumerate() {
             if slot.file.is_none() || slot.size == 0 {
                 continue;

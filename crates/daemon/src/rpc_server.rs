@@ -108,6 +108,9 @@ impl Outgoing {
 }
 
 async fn connection(stream: UnixStream, _slot: Slot, daemon: Arc<Daemon>, bad_frames: LogThrottle) {
+    // Numbers the connection for the supervisor, which serves connections in turn.
+    static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let connection = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let requester = stream.peer_cred().ok().and_then(|c| c.pid());
     let (mut read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<Outgoing>();
@@ -144,14 +147,19 @@ async fn connection(stream: UnixStream, _slot: Slot, daemon: Arc<Daemon>, bad_fr
                     let _ = tx.send(Outgoing::new(frame, charge));
                 }
                 Ok(Request::Call { method, args }) => {
-                    tokio::spawn(call(
-                        daemon.clone(),
-                        tx.clone(),
-                        charge,
-                        method,
-                        args,
-                        id,
-                        requester,
+                    // What the call asks the supervisor takes its turn
+                    // with this connection's other requests.
+                    tokio::spawn(crate::supervisor::as_client(
+                        connection,
+                        call(
+                            daemon.clone(),
+                            tx.clone(),
+                            charge,
+                            method,
+                            args,
+                            id,
+                            requester,
+                        ),
                     ));
                 }
             }

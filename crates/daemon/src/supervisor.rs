@@ -20,6 +20,7 @@ mod client;
 mod cluster_mode;
 mod exit;
 mod handover;
+mod inbox;
 mod launch;
 mod launch_files;
 mod listing;
@@ -53,6 +54,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
+pub use inbox::as_client;
 use prepare::Preparing;
 
 /// What [`Supervisor::summaries`] makes of a process: from its id, pid,
@@ -83,6 +85,8 @@ enum Msg {
 enum Request {
     /// Work a [`Supervisor`] method hands the actor (see `client.rs`).
     Run(Job),
+    /// The same, asked by a call of RPC connection `connection` (inbox.rs).
+    Client { connection: u64, job: Job },
     /// The next batch of a `prepare` of many instances.
     PrepareMore(Box<Preparing>),
     /// The next apps of a `prepareUnique` of many apps.
@@ -187,23 +191,32 @@ fn unknown(id: u64) -> String {
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut turn = Instant::now();
+        let mut inbox = inbox::Inbox::default();
+        let mut open = true;
         loop {
-            let msg = match rx.try_recv() {
-                Ok(msg) => msg,
-                Err(mpsc::error::TryRecvError::Empty) if !self.launch_files.is_empty() => {
+            while open && inbox.has_room() {
+                match rx.try_recv() {
+                    Ok(msg) => inbox.push(msg),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                }
+            }
+            let msg = match inbox.pop() {
+                Some(msg) => msg,
+                None if !open => break,
+                None if !self.launch_files.is_empty() => {
                     self.create_launch_files();
                     tokio::task::yield_now().await;
                     turn = Instant::now();
                     continue;
                 }
-                Err(mpsc::error::TryRecvError::Empty) => match rx.recv().await {
+                None => match rx.recv().await {
                     Some(msg) => {
                         turn = Instant::now();
                         msg
                     }
                     None => break,
                 },
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
             };
             if self.launch_files.overdue() {
                 self.create_launch_files();
@@ -221,7 +234,7 @@ impl Actor {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Request(Request::Run(job)) => job(self),
+            Msg::Request(Request::Run(job) | Request::Client { job, .. }) => job(self),
             Msg::Request(Request::PrepareMore(job)) => self.prepare_batch(job),
             Msg::Request(Request::UniqueMore(job)) => self.unique_slice(job),
             Msg::Request(Request::AutoRestartDone { id }) => self.auto_restart_done(id),

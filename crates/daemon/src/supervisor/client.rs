@@ -21,6 +21,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+/// `job` as a request of the RPC connection the current task serves, if any.
+fn client_request(job: Job) -> Msg {
+    Msg::Request(match super::inbox::current_client() {
+        Some(connection) => Request::Client { connection, job },
+        None => Request::Run(job),
+    })
+}
+
 impl Supervisor {
     pub fn start(
         paths: Paths,
@@ -85,7 +93,7 @@ impl Supervisor {
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |actor| work(actor, reply));
         self.tx
-            .send(Msg::Request(Request::Run(job)))
+            .send(client_request(job))
             .await
             .map_err(|_| "supervisor stopped".to_string())?;
         rx.await.map_err(|_| "supervisor stopped".to_string())?
@@ -118,7 +126,7 @@ impl Supervisor {
 
     /// Has the actor run `work` without waiting, when its queue has room.
     pub(crate) fn tell(&self, work: impl FnOnce(&mut Actor) + Send + 'static) {
-        let _ = self.tx.try_send(Msg::Request(Request::Run(Box::new(work))));
+        let _ = self.tx.try_send(client_request(Box::new(work)));
     }
 
     pub async fn prepare(&self, app: Map<String, Value>) -> Result<Vec<Value>, String> {

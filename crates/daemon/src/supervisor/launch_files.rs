@@ -6,8 +6,9 @@
 //! launches behind it. So a launch only checks that its log files can be
 //! opened and notes its launch here, and the actor creates the files once it
 //! has no message waiting: for a single `start` that is before its reply
-//! leaves the daemon, for a burst of starts after the last one. An app's first
-//! output opens its log files at once. Under a stream of messages that never
+//! leaves the daemon, for a burst of starts after the last one. They are
+//! created and closed again: an app's first output opens its log files (at
+//! once, if it comes first), so an idle app holds no descriptor for them. Under a stream of messages that never
 //! lets the actor idle, notes older than `MAX_DELAY` are dealt with anyway.
 
 use pm2_config::safe_fs;
@@ -60,7 +61,7 @@ impl super::Actor {
                 continue;
             };
             let mut failed = Vec::new();
-            if let Some(Err(e)) = p.log.as_ref().map(|sink| sink.open_files()) {
+            if let Some(Err(e)) = p.log.as_ref().map(|sink| sink.create_files()) {
                 failed.push(e.to_string());
             }
             if let (Some(r), Some(path)) = (&p.running, p.str("pm_pid_path")) {

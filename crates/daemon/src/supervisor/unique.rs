@@ -167,6 +167,18 @@ pub struct Creating {
     reply: Reply<Value>,
 }
 
+/// Processes whose views a step adds to a `prepareUnique`'s reply: each is
+/// a copy of the process's `pm2_env`, tens of microseconds.
+const VIEW_SLICE: usize = 50;
+
+/// The reply of a `prepareUnique` whose apps all exist, being built.
+struct Viewing {
+    /// Each app's answer: its view already, or the processes created for it.
+    done: VecDeque<Result<Value, Vec<u64>>>,
+    apps: Vec<Value>,
+    reply: Reply<Value>,
+}
+
 /// `prepareUnique` requests waiting for the one under way: each decides
 /// against the table once the apps of the previous one are all in it.
 #[derive(Default)]
@@ -284,15 +296,14 @@ impl Actor {
                     },
                 });
             }
-            // The views of the created processes, all built in one step once
-            // all exist (see `Created::Ids`).
-            let job: Job = Box::new(move |a: &mut Actor| {
-                let apps = done
-                    .into_iter()
-                    .map(|d| d.unwrap_or_else(|ids| field("created", Value::Array(a.views(&ids)))))
-                    .collect();
-                let _ = reply.send(Ok(answer(false, apps)));
+            // The views of the created processes, built once all exist (see
+            // `Created::Ids`), a slice of processes per step.
+            let viewing = Box::new(Viewing {
+                done: done.into(),
+                apps: Vec::new(),
+                reply,
             });
+            let job: Job = Box::new(move |a: &mut Actor| a.unique_views(viewing));
             let _ = tx.send(Msg::Request(MsgRequest::Run(job))).await;
         });
         self.uniques.busy = false;
@@ -322,6 +333,31 @@ impl Actor {
         if let Some(numbers) = used.get_mut(&name) {
             numbers.extend(taken);
         }
+    }
+
+    /// Builds the views of the next [`VIEW_SLICE`] processes of a finished
+    /// `prepareUnique`'s reply; sends the reply once all are built.
+    fn unique_views(&mut self, mut job: Box<Viewing>) {
+        let mut budget = VIEW_SLICE;
+        while budget > 0 {
+            let Some(done) = job.done.pop_front() else {
+                break;
+            };
+            job.apps.push(done.unwrap_or_else(|ids| {
+                budget = budget.saturating_sub(ids.len().max(1));
+                field("created", Value::Array(self.views(&ids)))
+            }));
+        }
+        if job.done.is_empty() {
+            let Viewing { apps, reply, .. } = *job;
+            let _ = reply.send(Ok(answer(false, apps)));
+            return;
+        }
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let job: Job = Box::new(move |a: &mut Actor| a.unique_views(job));
+            let _ = tx.send(Msg::Request(MsgRequest::Run(job))).await;
+        });
     }
 
     /// Starts the next `prepareUnique` waiting, if any.
