@@ -204,7 +204,7 @@ pub fn sort(list: &mut [Value], spec: Option<&str>) {
         v.and_then(Value::as_f64).unwrap_or(0.0)
     };
     match field {
-        "name" => list.sort_by_key(name),
+        "name" => list.sort_by_cached_key(name),
         "status" => list.sort_by(|a, b| status(a).cmp(status(b))),
         _ => list.sort_by(|a, b| num(a).total_cmp(&num(b))),
     }

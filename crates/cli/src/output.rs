@@ -98,8 +98,13 @@ pub fn plain(s: &str) -> String {
 
 /// Raw text to stdout, always (command results such as `jlist`).
 pub fn raw(s: &str) {
+    raw_bytes(s.as_bytes());
+}
+
+/// Raw bytes to stdout, always.
+pub fn raw_bytes(s: &[u8]) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes());
+    let _ = out.write_all(s);
     let _ = out.flush();
 }
 

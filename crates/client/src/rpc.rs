@@ -35,13 +35,12 @@ impl RpcClient {
         let reader = tokio::spawn(async move {
             // The daemon is trusted: a process list can outgrow any fixed limit.
             let mut decoder = Decoder::with_limit(usize::MAX);
-            let mut buf = vec![0u8; 64 * 1024];
             'read: loop {
-                let n = match read.read(&mut buf).await {
+                // Straight into the decoder, all of a large reply at once.
+                match read.read_buf(decoder.read_buffer(READ_AT_LEAST)).await {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                decoder.push(&buf[..n]);
+                    Ok(_) => {}
+                }
                 loop {
                     match decoder.next_raw_frame() {
                         Ok(Some(frame)) => {
@@ -146,6 +145,9 @@ impl RpcClient {
         let _ = c.wait_for(|closed| *closed).await;
     }
 }
+
+/// The room given to each read of the socket, at least.
+const READ_AT_LEAST: usize = 64 * 1024;
 
 /// Requests that may wait for apps to stop (each up to twice its
 /// `kill_timeout`) or to start: they get the long bound.

@@ -13,7 +13,7 @@ use crate::limits::{self, CallBudget, CallCharge, ConnectionSlots, Slot};
 use crate::log_throttle::LogThrottle;
 use crate::Daemon;
 use pm2_wire::amp::{encode, Arg, Decoder};
-use pm2_wire::rpc::{parse_request, reply_err, reply_ok, reply_ok_json, Request};
+use pm2_wire::rpc::{parse_request, reply_err, reply_ok, Request};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::OwnedWriteHalf;
@@ -206,7 +206,7 @@ async fn call(
             }
         }
         Ok(handlers::Reply::Values(values)) => reply_ok(values, id),
-        Ok(handlers::Reply::Json(arg)) => reply_ok_json(&arg, id),
+        Ok(handlers::Reply::Json(reply)) => reply.into_frame(id),
         Ok(handlers::Reply::Silent) => return,
         Err(msg) => reply_err(&msg, id),
     };

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 /// AMP protocol version carried in the high nibble of the header byte.
-const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 1;
 /// A frame holds at most 15 arguments (the low nibble of the header).
 pub const MAX_ARGS: usize = 15;
 /// [`Decoder::new`]'s limit: larger frames are refused instead of being buffered.
@@ -86,16 +86,25 @@ pub fn encode(args: &[Arg]) -> Vec<u8> {
     );
     let mut out = vec![(VERSION << 4) | args.len() as u8];
     for arg in args {
-        // Written in place (a list reply can be megabytes): length slot first,
-        // filled in once the argument is out.
-        let slot = out.len();
-        out.extend_from_slice(&[0; 4]);
-        arg.encode_into(&mut out);
-        let len = (out.len() - slot - 4) as u32;
-        out[slot..slot + 4].copy_from_slice(&len.to_be_bytes());
+        append_arg(&mut out, arg);
     }
     out
 }
+
+/// Appends one argument, its length first, to a frame being encoded.
+pub(crate) fn append_arg(out: &mut Vec<u8>, arg: &Arg) {
+    // Written in place (a list reply can be megabytes): length slot first,
+    // filled in once the argument is out.
+    let slot = out.len();
+    out.extend_from_slice(&[0; 4]);
+    arg.encode_into(out);
+    let len = (out.len() - slot - 4) as u32;
+    out[slot..slot + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// A frame this large that fills the decoder's buffer is handed over
+/// without a copy.
+const TAKE_OVER: usize = 256 * 1024;
 
 /// Incremental decoder: feed it bytes as they arrive, take whole frames out.
 pub struct Decoder {
@@ -178,9 +187,47 @@ impl Decoder {
             spans.push(off..off + len);
             off += len;
         }
+        if self.start == 0 && off == buf.len() && off >= TAKE_OVER {
+            // A large frame alone in the buffer (a process list): its first
+            // argument keeps the buffer instead of being copied out of it.
+            let mut whole = std::mem::take(&mut self.buf);
+            let mut rest: Vec<Vec<u8>> = spans[1..]
+                .iter()
+                .map(|s| whole[s.clone()].to_vec())
+                .collect();
+            whole.truncate(spans[0].end);
+            whole.drain(..spans[0].start);
+            rest.insert(0, whole);
+            return Ok(Some(rest));
+        }
         let args = spans.into_iter().map(|span| buf[span].to_vec()).collect();
         self.start += off;
         Ok(Some(args))
+    }
+
+    /// The buffer to read the next bytes into (appending to it, as
+    /// `read_buf` does), with room for at least `min` bytes, or for the rest
+    /// of the frame under way when its length is known: a large frame is
+    /// read into place, not copied in chunk by chunk.
+    pub fn read_buffer(&mut self, min: usize) -> &mut Vec<u8> {
+        self.buf.drain(..self.start);
+        self.start = 0;
+        let want = self
+            .pending_frame_len()
+            .unwrap_or(0)
+            .max(self.buf.len() + min);
+        self.buf.reserve(want - self.buf.len());
+        &mut self.buf
+    }
+
+    /// The whole length of the frame at the start of the buffer, once the
+    /// header and its first argument's length have arrived (the first
+    /// argument is the body, the largest by far); `None` before, or past
+    /// the limit.
+    fn pending_frame_len(&self) -> Option<usize> {
+        let buf = &self.buf[self.start..];
+        let len = u32::from_be_bytes(buf.get(1..5)?.try_into().expect("4 bytes")) as usize;
+        Some(5 + len).filter(|&n| n <= self.limit)
     }
 }
 

@@ -70,11 +70,53 @@ pub fn reply_ok(args: Vec<Value>, id: Arg) -> Vec<u8> {
 
 /// A success reply whose single argument is already JSON text.
 pub fn reply_ok_json(arg_json: &str, id: Arg) -> Vec<u8> {
-    let mut body = Vec::with_capacity(arg_json.len() + 12);
-    body.extend_from_slice(b"j:{\"args\":[");
-    body.extend_from_slice(arg_json.as_bytes());
-    body.extend_from_slice(b"]}");
-    crate::amp::encode(&[Arg::Buf(body), id])
+    let mut reply = JsonReply::with_capacity(arg_json.len());
+    reply.json_mut().extend_from_slice(arg_json.as_bytes());
+    reply.into_frame(id)
+}
+
+/// The start of a success reply's body, up to its one argument.
+const OK_HEAD: &[u8] = b"j:{\"args\":[";
+/// Header byte and the body's length slot, before [`OK_HEAD`].
+const FRAME_HEAD: usize = 5;
+
+/// A success reply with one argument written in place: the frame is laid
+/// out around the argument's JSON, so a list of megabytes is written once
+/// and never copied into a frame.
+pub struct JsonReply {
+    frame: Vec<u8>,
+}
+
+impl JsonReply {
+    /// A reply with room for `json_len` bytes of argument.
+    pub fn with_capacity(json_len: usize) -> JsonReply {
+        // The tail: `]}`, the id's length slot and an id of a few bytes.
+        let mut frame = Vec::with_capacity(FRAME_HEAD + OK_HEAD.len() + json_len + 40);
+        frame.push((crate::amp::VERSION << 4) | 2);
+        frame.extend_from_slice(&[0; 4]);
+        frame.extend_from_slice(OK_HEAD);
+        JsonReply { frame }
+    }
+
+    /// Where the argument's JSON text is appended (by `serde_json::to_writer`, say).
+    pub fn json_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.frame
+    }
+
+    /// The argument's JSON text as written so far.
+    pub fn json(&self) -> &[u8] {
+        &self.frame[FRAME_HEAD + OK_HEAD.len()..]
+    }
+
+    /// The whole frame, for the call `id`.
+    pub fn into_frame(self, id: Arg) -> Vec<u8> {
+        let mut frame = self.frame;
+        frame.extend_from_slice(b"]}");
+        let len = (frame.len() - FRAME_HEAD) as u32;
+        frame[1..FRAME_HEAD].copy_from_slice(&len.to_be_bytes());
+        crate::amp::append_arg(&mut frame, &id);
+        frame
+    }
 }
 
 pub fn reply_err(message: &str, id: Arg) -> Vec<u8> {
@@ -118,6 +160,16 @@ pub fn reply_args_raw(body: &[u8]) -> Result<Vec<&RawValue>, String> {
         )),
         None => Ok(parsed.args),
     }
+}
+
+/// Where a reply body's first argument lies in it (`None`: no argument),
+/// for a client that passes the text on as it came (`pm2 jlist`).
+pub fn reply_arg_span(body: &[u8]) -> Result<Option<std::ops::Range<usize>>, String> {
+    let args = reply_args_raw(body)?;
+    Ok(args.first().map(|a| {
+        let start = a.get().as_ptr() as usize - body.as_ptr() as usize;
+        start..start + a.get().len()
+    }))
 }
 
 fn reply_from_body(body: Value) -> Result<Vec<Value>, String> {
@@ -217,6 +269,45 @@ mod tests {
         let (_, body) = split_reply(d.next_raw_frame().unwrap().unwrap()).unwrap();
         assert_eq!(reply_args_raw(&body).unwrap_err(), "boom");
         assert_eq!(parse_reply_body(&body), Err("boom".to_string()));
+    }
+
+    #[test]
+    fn a_list_written_into_its_frame_comes_out_byte_for_byte() {
+        // Escapes, unicode (escaped by JSON.stringify only when lone
+        // surrogates, which Rust strings cannot hold), big and float numbers.
+        let entry = json!({
+            "name": "a\"b\\c\n\t\u{1}\u{7f} caf\u{e9} \u{1F600} \u{2028}",
+            "big": 18_446_744_073_709_551_615u64,
+            "neg": -9_007_199_254_740_993i64,
+            "float": 0.1,
+            "exp": 1.5e300,
+            "tiny": 5e-324,
+            "nested": {"k": [null, true, false, "x"]},
+        });
+        // Large enough for the decoder to hand its buffer over.
+        let list = Value::Array(vec![entry; 2000]);
+        let text = serde_json::to_string(&list).unwrap();
+        let mut reply = JsonReply::with_capacity(0);
+        serde_json::to_writer(reply.json_mut(), &list).unwrap();
+        assert_eq!(reply.json(), text.as_bytes());
+        let frame = reply.into_frame(Arg::Str("5:6".into()));
+        assert_eq!(frame, reply_ok(vec![list.clone()], Arg::Str("5:6".into())));
+
+        // Read back in chunks as a client reads its socket.
+        let mut d = Decoder::with_limit(usize::MAX);
+        let mut raw = None;
+        for chunk in frame.chunks(100_000) {
+            d.read_buffer(64 * 1024).extend_from_slice(chunk);
+            if let Some(f) = d.next_raw_frame().unwrap() {
+                raw = Some(f);
+            }
+        }
+        let (id, body) = split_reply(raw.unwrap()).unwrap();
+        assert_eq!(id, "5:6");
+        let span = reply_arg_span(&body).unwrap().unwrap();
+        assert_eq!(&body[span], text.as_bytes());
+        let reparsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&reparsed).unwrap(), text);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 pub async fn list(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
-    let list = client.list().await?;
+    let list = client.list_table().await?;
     print_list(list, super::host_snapshot(&client).await, ctx);
     Ok(())
 }
@@ -17,8 +17,8 @@ pub async fn list(ctx: &Ctx) -> Outcome {
 pub async fn jlist(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
     let mut text = client.list_json().await?;
-    text.push('\n');
-    output::raw(&text);
+    text.push(b'\n');
+    output::raw_bytes(&text);
     Ok(())
 }
 
@@ -208,7 +208,7 @@ pub async fn report(ctx: &Ctx) -> Outcome {
     out.push_str(&web_exposure(&daemon["web"]));
     out.push_str(&section("PM2 list"));
     output::raw(&out);
-    super::print_list(client.list().await?, None, ctx);
+    super::print_list(client.list_table().await?, None, ctx);
     let mut tail = section("Daemon logs");
     let log = std::fs::read_to_string(&client.paths.log_file).unwrap_or_default();
     let lines: Vec<&str> = log.lines().collect();

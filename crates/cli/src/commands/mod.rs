@@ -183,7 +183,7 @@ async fn booted_list(client: &Client) -> Result<Vec<Value>, Failure> {
     let _ = client
         .call("waitBooted", vec![Value::from(BOOT_WAIT_MS)])
         .await;
-    Ok(client.list().await?)
+    Ok(client.list_table().await?)
 }
 
 /// The process table, then PM2 7's `host metrics` line when the daemon has

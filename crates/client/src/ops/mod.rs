@@ -52,11 +52,31 @@ impl Client {
             .unwrap_or(Value::Null))
     }
 
-    /// The process list as the daemon's JSON text, unparsed (`pm2 jlist`).
-    pub async fn list_json(&self) -> Result<String> {
-        let body = self.rpc.call_raw("getMonitorData", vec![json!({})]).await?;
-        let args = pm2_wire::rpc::reply_args_raw(&body).map_err(Error::Remote)?;
-        Ok(args.first().map_or("[]", |a| a.get()).to_string())
+    /// The process list as the daemon's JSON text, unparsed (`pm2 jlist`):
+    /// checked as JSON, and cut out of the reply in place.
+    pub async fn list_json(&self) -> Result<Vec<u8>> {
+        let mut body = self.rpc.call_raw("getMonitorData", vec![json!({})]).await?;
+        let span = pm2_wire::rpc::reply_arg_span(&body).map_err(Error::Remote)?;
+        let Some(span) = span else {
+            return Ok(b"[]".to_vec());
+        };
+        body.truncate(span.end);
+        body.drain(..span.start);
+        Ok(body)
+    }
+
+    /// The list with only what a table of the processes shows (`pm2 ls`):
+    /// a few hundred bytes an app instead of its whole env. The whole list
+    /// from a daemon that does not have `listTable`.
+    pub async fn list_table(&self) -> Result<Vec<Value>> {
+        match self.call_one("listTable", vec![json!({})]).await {
+            Ok(Value::Array(list)) => Ok(list),
+            Ok(_) => Ok(Vec::new()),
+            Err(Error::Remote(e)) if e == "method \"listTable\" does not exist" => {
+                self.list().await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn list(&self) -> Result<Vec<Value>> {

@@ -41,9 +41,9 @@ impl<'a> Call<'a> {
 /// A reply's arguments (after the error slot).
 pub enum Reply {
     Values(Vec<Value>),
-    /// One argument, already serialized: the process list, which can be
-    /// megabytes and is written straight from the process table.
-    Json(String),
+    /// One argument, already serialized into its frame: the process list,
+    /// which can be megabytes and is written straight from the process table.
+    Json(pm2_wire::rpc::JsonReply),
     /// No reply at all (`killMe`: the client learns from the closed socket).
     Silent,
 }
@@ -120,6 +120,7 @@ pub const METHODS: &[Method] = &[
     method!("reloadLogs", ["opts", "cb"], daemon::reload_logs),
     method!("prepareUnique", ours, processes::prepare_unique),
     method!("waitBooted", ours, processes::wait_booted),
+    method!("listTable", ours, processes::list_table),
     method!("handoverStatus", ours, daemon::handover_status),
     method!("execInPlace", ours, daemon::exec_in_place),
     method!("webStart", ours, web::start),

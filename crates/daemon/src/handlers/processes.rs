@@ -18,7 +18,13 @@ pub async fn prepare_unique(c: Call<'_>) -> Answer {
 }
 
 pub async fn list(c: Call<'_>) -> Answer {
-    Ok(Reply::Json(c.sup().list_json().await?))
+    Ok(Reply::Json(c.sup().list_reply().await?))
+}
+
+/// Ours: the list with only what a table of the processes shows (`pm2 ls`,
+/// `ls -m`, `--sort`), a few hundred bytes an app instead of its whole env.
+pub async fn list_table(c: Call<'_>) -> Answer {
+    Ok(Reply::Json(c.sup().table_reply().await?))
 }
 
 pub async fn start(c: Call<'_>) -> Answer {

@@ -167,6 +167,25 @@ impl Supervisor {
         .await
     }
 
+    /// `listTable`'s reply, read as the full list is (a table of the
+    /// processes is a reading of their figures).
+    pub async fn table_reply(&self) -> Result<pm2_wire::rpc::JsonReply, String> {
+        self.sampled(|a| {
+            a.metrics_read();
+            Ok(a.table_reply())
+        })
+        .await
+    }
+
+    /// `getMonitorData`'s reply, the list written straight into its frame.
+    pub async fn list_reply(&self) -> Result<pm2_wire::rpc::JsonReply, String> {
+        self.sampled(|a| {
+            a.metrics_read();
+            Ok(a.list_reply())
+        })
+        .await
+    }
+
     pub async fn get(&self, id: u64) -> Result<Value, String> {
         self.query(move |a| {
             a.metrics_read();
