@@ -101,6 +101,9 @@ test('the app gets the client env, its own env and the pm2_env fields; args and 
   assert.strictEqual(seen.env.name, 'envy');
   assert.strictEqual(seen.env.pm_id, String((await proc('envy')).pm_id));
   assert.strictEqual(seen.env.NODE_APP_INSTANCE, '0');
+  assert.strictEqual(seen.env.status, 'launching', 'a child starts while its process is launching, as under PM2');
+  const order = Object.keys(seen.env).filter((k) => ['FROM_CLIENT', 'OUT_FILE', 'MINE'].includes(k));
+  assert.deepStrictEqual(order, ['FROM_CLIENT', 'OUT_FILE', 'MINE'], 'the client env, then the app env, each in its own order');
   assert.strictEqual(seen.env.pm_exec_path, path.join(apps, 'env-dump.js'));
   assert.deepStrictEqual(seen.argv, ['--port', '8080']);
   assert.strictEqual(seen.title, `node ${path.join(apps, 'env-dump.js')}`);
@@ -108,6 +111,7 @@ test('the app gets the client env, its own env and the pm2_env fields; args and 
   assert.strictEqual(p.pm2_env.MINE, '1', 'env is flattened onto pm2_env');
   assert.strictEqual(p.pm2_env.env.MINE, '1');
   assert.match(p.pm2_env.unique_id, /^[0-9a-f-]{36}$/);
+  assert.ok(!('prev_restart_delay' in p.pm2_env) && !('_km_monitored' in p.pm2_env), 'fields PM2 sets only later');
   await pm2.delete('envy');
 });
 

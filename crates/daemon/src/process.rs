@@ -138,7 +138,7 @@ impl Proc {
     /// The pm2_env without `env`, as `process:event` packets carry it.
     pub fn event_view(&self) -> Value {
         let mut v = self.env.to_map();
-        v.remove("env");
+        v.shift_remove("env");
         Value::Object(v)
     }
 
@@ -284,7 +284,7 @@ pub fn new_pm2_env(
         "unique_id",
         "exit_code",
     ] {
-        env.remove(k);
+        env.shift_remove(k);
     }
     if env.get("script").is_none() && env.get("pm_exec_path").is_none() {
         return Err("script is missing: give the app a `script` to run".into());

@@ -38,11 +38,14 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// Every primitive field of the flattened pm2_env, as PM2 gives its children.
+/// A child is started while its process is launching, and PM2's children
+/// see that status, whatever the table said before.
 fn child_environment(env: &Pm2Env) -> Vec<(String, String)> {
     env.iter()
         .filter(|(k, _)| !k.is_empty() && !k.contains('=') && !k.contains('\0'))
         .filter_map(|(k, v)| {
             let s = match v {
+                _ if k == "status" => "launching".to_string(),
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
