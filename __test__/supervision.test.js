@@ -32,7 +32,8 @@ test('an app that keeps crashing is restarted until max_restarts, then errored',
   const starts = path.join(home, 'crash-starts');
   const bus = await pm2.launchBus();
   const overlimit = new Promise((resolve) => bus.on('process:event', (e) => e.event === 'restart overlimit' && resolve(e)));
-  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'crash', max_restarts: 3, env: { STARTS_FILE: starts } });
+  // min_uptime well above a Node start on a loaded machine, so each crash counts as unstable.
+  await pm2.start({ script: path.join(apps, 'crash.js'), name: 'crash', max_restarts: 3, min_uptime: 5000, env: { STARTS_FILE: starts } });
   const ev = await overlimit;
   assert.strictEqual(ev.process.name, 'crash');
   const p = await waitFor(async () => { const p = await proc('crash'); return p.pm2_env.status === 'errored' && p; }, { what: 'errored' });
