@@ -24,7 +24,8 @@
 //! exit status is unknown (the restart policy applies as to an exit without
 //! a code), unless it is a child of this process (a daemon replaced in place).
 
-use super::{Actor, ChildEvent, Msg, Supervisor};
+use super::launch::report_exit;
+use super::{Actor, Supervisor};
 use crate::cgroup::AppCgroups;
 use crate::child::Exit;
 use crate::lifecycle::{Event, Lifecycle};
@@ -38,8 +39,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::net::unix::pipe;
 
-/// How long an exit waits for the app's last output to be logged.
-const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
 /// How often a child is checked where the kernel has no pidfd.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -201,18 +200,7 @@ impl Actor {
                     "App [{name}:{id}] pid {pid} ended; its exit status went to its parent, not to this daemon"
                 ));
             }
-            for task in output {
-                let _ = tokio::time::timeout(OUTPUT_DRAIN, task).await;
-            }
-            let _ = tx
-                .send(Msg::Child(ChildEvent::Exited {
-                    id,
-                    generation,
-                    code: exit.code,
-                    signal: exit.signal,
-                    launch_error: None,
-                }))
-                .await;
+            report_exit(tx, id, generation, exit, output).await;
         });
         self.transition(id, Status::Online, None);
     }

@@ -2,7 +2,7 @@
 //! its output, relay its IPC messages and report its exit.
 
 use super::{unknown, Actor, ChildEvent, Msg, Timer};
-use crate::child::Child;
+use crate::child::{Child, Exit};
 use crate::clock::now_ms;
 use crate::log_writer::{pump, LogSink, Stream};
 use crate::process::{ChildFds, Running, Status};
@@ -12,15 +12,36 @@ use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// How long an exit waits for the app's last output to be logged.
 const OUTPUT_DRAIN: Duration = Duration::from_millis(200);
 
-/// Waits for every task of `tasks`.
-async fn all_done<const N: usize>(tasks: [tokio::task::JoinHandle<()>; N]) {
-    for t in tasks {
-        let _ = t.await;
-    }
+/// Reports the exit of launch `generation` of `id` to the supervisor, once
+/// what the app wrote before it ended is logged (and on the bus): the pipes
+/// close with it, unless a child it left holds them, so the wait is bounded.
+pub(super) async fn report_exit(
+    tx: mpsc::Sender<Msg>,
+    id: u64,
+    generation: u64,
+    exit: Exit,
+    output: impl IntoIterator<Item = tokio::task::JoinHandle<()>>,
+) {
+    let drained = async {
+        for task in output {
+            let _ = task.await;
+        }
+    };
+    let _ = tokio::time::timeout(OUTPUT_DRAIN, drained).await;
+    let _ = tx
+        .send(Msg::Child(ChildEvent::Exited {
+            id,
+            generation,
+            code: exit.code,
+            signal: exit.signal,
+            launch_error: exit.launch_error,
+        }))
+        .await;
 }
 
 impl Actor {
@@ -143,19 +164,7 @@ impl Actor {
         let exit = child.exit;
         tokio::spawn(async move {
             let exit = exit.wait().await;
-            // What the app wrote before it ended is logged (and on the bus)
-            // before its exit is: the pipes close with it, unless a child it
-            // left holds them, so the wait is bounded.
-            let _ = tokio::time::timeout(OUTPUT_DRAIN, all_done(output)).await;
-            let _ = tx
-                .send(Msg::Child(ChildEvent::Exited {
-                    id,
-                    generation,
-                    code: exit.code,
-                    signal: exit.signal,
-                    launch_error: exit.launch_error,
-                }))
-                .await;
+            report_exit(tx, id, generation, exit, output).await;
         });
         if let Some(p) = self.procs.get_mut(&id) {
             p.running = Some(Running {
