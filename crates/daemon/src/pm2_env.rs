@@ -103,26 +103,14 @@ impl Pm2Env {
         self.fields.insert(key, value)
     }
 
-    /// Removes `key` as a flat map's `remove` does: the last entry takes its place.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.remove_with(key, Map::remove)
-    }
-
-    /// Removes `key`, the entries after it keeping their order.
+    /// Removes `key`, the entries after it keeping their order (as `delete`
+    /// does in PM2; a swap-remove would move the last entry into its place).
     pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
-        self.remove_with(key, Map::shift_remove)
-    }
-
-    fn remove_with(
-        &mut self,
-        key: &str,
-        remove: fn(&mut Map<String, Value>, &str) -> Option<Value>,
-    ) -> Option<Value> {
         if !self.contains_key(key) {
             return None;
         }
         self.own_copies();
-        let removed = remove(&mut self.fields, key);
+        let removed = self.fields.shift_remove(key);
         match (key, self.env.take()) {
             ("env", Some(env)) => Some(Arc::unwrap_or_clone(env)),
             (_, env) => {

@@ -158,13 +158,16 @@ fn writing_or_removing_a_copied_variable_keeps_its_place() {
     flat.0.insert("PATH".into(), json!("/x"));
     assert_same(&shared, &flat);
     let (mut shared, mut flat) = pair(app("a", shell_env()));
-    assert_eq!(shared.remove("kill_timeout"), flat.0.remove("kill_timeout"));
+    assert_eq!(
+        shared.shift_remove("kill_timeout"),
+        flat.0.shift_remove("kill_timeout")
+    );
     assert_same(&shared, &flat);
-    assert_eq!(shared.remove("LANG"), flat.0.remove("LANG"));
+    assert_eq!(shared.shift_remove("LANG"), flat.0.shift_remove("LANG"));
     assert_same(&shared, &flat);
-    assert_eq!(shared.remove("env"), flat.0.remove("env"));
+    assert_eq!(shared.shift_remove("env"), flat.0.shift_remove("env"));
     assert_same(&shared, &flat);
-    assert_eq!(shared.remove("nothing"), None);
+    assert_eq!(shared.shift_remove("nothing"), None);
 }
 
 #[test]
@@ -228,7 +231,7 @@ fn any_sequence_of_changes_reads_and_writes_as_a_flat_map() {
                         flat.0.insert(k, v)
                     ));
                 }
-                2 => assert!(opt_same(shared.remove(&k), flat.0.remove(&k))),
+                2 => assert!(opt_same(shared.shift_remove(&k), flat.0.shift_remove(&k))),
                 3 if rng.next(2) == 0 => {
                     assert!(opt_same(shared.shift_remove(&k), flat.0.shift_remove(&k)))
                 }
