@@ -36,6 +36,7 @@ test('restart, prettylist, describe, pid, id', () => {
   const pretty = pm2('prettylist').out;
   assert.match(pretty, /restart_time: 1/);
   assert.match(pretty, /'online'/);
+  assert.ok(pretty.endsWith(']') && pm2('jlist').out.endsWith(']'), 'as PM2: no newline after prettylist or jlist');
   assert.match(pm2('describe', 'web').out, /script path\s+│ .*echo\.js/);
   const [p] = jlist();
   assert.strictEqual(pm2('pid', 'web').out.trim(), String(p.pid));

@@ -16,16 +16,15 @@ pub async fn list(ctx: &Ctx) -> Outcome {
 /// (numbers included), so there is nothing to re-encode.
 pub async fn jlist(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
-    let mut text = client.list_json().await?;
-    text.push(b'\n');
-    output::raw_bytes(&text);
+    // As PM2 writes it: the JSON alone, no newline after it.
+    output::raw_bytes(&client.list_json().await?);
     Ok(())
 }
 
 pub async fn prettylist(ctx: &Ctx) -> Outcome {
     let client = connect(ctx, true).await?;
     let list = Value::Array(client.list().await?);
-    output::raw(&format!("{}\n", js_text::inspect(&list)));
+    output::raw(&js_text::inspect(&list));
     Ok(())
 }
 
