@@ -7,7 +7,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
-const { makeHome, waitFor, isAlive, cleanupHome, readPid, root } = require('./support/home');
+const { makeHome, waitFor, isAlive, signalPid, cleanupHome, readPid, root } = require('./support/home');
 const { frame } = require('./support/amp');
 
 const home = makeHome('daemon');
@@ -107,7 +107,7 @@ test('SIGTERM to the daemon stops every app, saves the list and exits', async ()
   const [app] = await pm2.list();
   const daemonPid = readPid(path.join(home, 'pm2.pid'));
   await pm2.disconnect();
-  process.kill(daemonPid, 'SIGTERM');
+  signalPid(daemonPid, 'SIGTERM');
   await waitFor(() => !isAlive(daemonPid), { what: 'daemon exit' });
   assert.ok(!isAlive(app.pid), 'the app was stopped');
   assert.ok(!fs.existsSync(path.join(home, 'pm2.pid')), 'pm2.pid removed');

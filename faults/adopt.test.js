@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { daemonHome, daemonPid, pm2, writeApp, waitFor, isAlive, pm2LogLines, needsPidNamespace } = require('./support');
+const { daemonHome, daemonPid, pm2, writeApp, waitFor, isAlive, signalPid, pm2LogLines, needsPidNamespace } = require('./support');
 
 function jlist(home) {
   const r = pm2(home, ['jlist']);
@@ -47,7 +47,7 @@ async function recordWhere(home, check, what) {
 
 function killDaemon(home) {
   const pid = daemonPid(home);
-  process.kill(pid, 'SIGKILL');
+  signalPid(pid, 'SIGKILL');
   return waitFor(() => !isAlive(pid), { what: 'the daemon to die' });
 }
 
@@ -95,7 +95,7 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
   assert.match(log, new RegExp(`App \\[quiet:0\\] pid ${before[0].pid} adopted`));
 
   // Its output is logged again.
-  process.kill(before[0].pid, 'SIGUSR2');
+  signalPid(before[0].pid, 'SIGUSR2');
   const out = path.join(home, 'logs', 'quiet-out.log');
   await waitFor(() => fs.readFileSync(out, 'utf8').includes(`poked ${before[0].pid}`), { what: 'the poke in the log' });
 
@@ -107,7 +107,7 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
   assert.strictEqual(runsOf(web).length, 2);
 
   // An adopted app that dies is restarted by its policy, though its exit status is unknown here.
-  process.kill(before[0].pid, 'SIGKILL');
+  signalPid(before[0].pid, 'SIGKILL');
   await waitFor(() => {
     const p = byId(jlist(home))[0];
     return p.pid !== before[0].pid && p.pm2_env.status === 'online' && isAlive(p.pid);
@@ -196,7 +196,7 @@ test('what an app that died with no daemon left in its cgroup is killed before i
   const child = Number(fs.readFileSync(`${kid}.${before.pid}`, 'utf8'));
   await recordWhere(home, (r) => r.processes[0]?.pid === before.pid, 'the record of the app');
   await killDaemon(home);
-  process.kill(before.pid, 'SIGKILL');
+  signalPid(before.pid, 'SIGKILL');
   await waitFor(() => !isAlive(before.pid), { what: 'the app to die' });
   assert.ok(isAlive(child), 'its child runs on');
   await waitFor(() => {

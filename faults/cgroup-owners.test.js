@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { daemonHome, daemonPid, pm2, list, writeApp, waitFor, isAlive, needsPidNamespace } = require('./support');
+const { daemonHome, daemonPid, pm2, list, writeApp, waitFor, isAlive, signalPid, needsPidNamespace } = require('./support');
 
 /** The daemon's cgroup directory as pm2.log reports it, or null without cgroups. */
 function cgroupDir(home) {
@@ -34,7 +34,7 @@ test('a killed daemon leaves its cgroup; the next one removes it, a live one kee
   assert.strictEqual(pm2(killed, ['start', script]).code, 0);
   const appPid = (await list(killed))[0].pid;
   const pid = daemonPid(killed);
-  process.kill(pid, 'SIGKILL');
+  signalPid(pid, 'SIGKILL');
   await waitFor(() => !isAlive(pid), { what: 'the daemon to die' });
   assert.ok(fs.existsSync(dead), 'a daemon killed outright leaves its cgroup');
 
@@ -43,7 +43,7 @@ test('a killed daemon leaves its cgroup; the next one removes it, a live one kee
   assert.ok(fs.existsSync(path.join(dead, '0')), "the app's cgroup stays while the app runs");
   assert.notStrictEqual(whileBusy, dead);
 
-  if (isAlive(appPid)) process.kill(appPid, 'SIGKILL');
+  if (isAlive(appPid)) signalPid(appPid, 'SIGKILL');
   await waitFor(() => !isAlive(appPid), { what: 'the app to die' });
   daemonHome(t, 'faults-cgroup-after');
   assert.ok(!fs.existsSync(dead), 'the next daemon removes the empty cgroup of the killed one');

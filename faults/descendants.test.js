@@ -12,7 +12,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { makeHome, cleanupHome, cli, waitFor, isAlive, needsPidNamespace, slow } = require('./support');
+const { makeHome, cleanupHome, cli, waitFor, isAlive, killQuietly, needsPidNamespace, slow } = require('./support');
 
 // One process of each kind a stop must reach; each writes its pid to a file
 // in $1. `stubborn` makes everything ignore SIGINT (the stop then needs its
@@ -71,9 +71,7 @@ async function startApp(t, { mode = '', env: extraEnv = {}, options = [] } = {})
   const pids = {};
   t.after(() => {
     cleanupHome(home);
-    for (const pid of Object.values(pids)) {
-      try { process.kill(pid, 'SIGKILL'); } catch {}
-    }
+    for (const pid of Object.values(pids)) killQuietly(pid);
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const script = path.join(dir, 'descendants.sh');
@@ -81,15 +79,23 @@ async function startApp(t, { mode = '', env: extraEnv = {}, options = [] } = {})
   const args = ['start', script, '--name', 'descendants', ...options, '--', dir];
   if (mode) args.push(mode);
   pm2(env, ...args);
-  await waitFor(() => fs.existsSync(path.join(dir, 'main')), { what: 'the app to start its processes' });
+  // `main` is written last, by `echo`: it exists (empty) before its line does.
+  await waitFor(() => /\d\n$/.test(readIfThere(path.join(dir, 'main'))), { what: 'the app to start its processes' });
   for (const kind of [...KINDS, 'main']) {
-    pids[kind] = Number(fs.readFileSync(path.join(dir, kind), 'utf8'));
+    const text = fs.readFileSync(path.join(dir, kind), 'utf8');
+    const pid = Number(text);
+    assert.ok(Number.isInteger(pid) && pid > 1, `${kind} names a pid: ${JSON.stringify(text)}`);
+    pids[kind] = pid;
   }
   const log = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8');
   const m = /apps run in cgroups under (\S+):/.exec(log);
   const cgroupDir = m ? m[1] : null;
   t.diagnostic(cgroupDir ? `cgroup mode: ${cgroupDir}` : `no cgroups: ${/apps run without cgroups \(([^)]*)\)/.exec(log)?.[1]}`);
   return { home, env, dir, pids, cgroupDir };
+}
+
+function readIfThere(file) {
+  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
 }
 
 /** Asserts the processes of `kinds` are alive and the name of the non-UTF-8 one really is. */

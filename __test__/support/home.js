@@ -47,6 +47,21 @@ function isAlive(pid) {
   }
 }
 
+/**
+ * Sends `signal` to the process `pid`. Anything but one process's pid is
+ * refused: kill(0) and kill(-1) would reach the test's own process group (and
+ * with it the test runner and CI), or every process there is.
+ */
+function signalPid(pid, signal) {
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`not a pid to signal: ${pid}`);
+  process.kill(pid, signal);
+}
+
+/** SIGKILLs `pid` if it is still there (see signalPid). */
+function killQuietly(pid) {
+  try { signalPid(pid, 'SIGKILL'); } catch (e) { if (e.code !== 'ESRCH') throw e; }
+}
+
 /** Every process whose environment names this PM2_HOME (daemon and apps). */
 function processesOf(home) {
   const pids = [];
@@ -65,9 +80,7 @@ function cleanupHome(home) {
   try {
     execFileSync(cli, ['kill'], { env: { ...process.env, PM2_HOME: home }, stdio: 'ignore', timeout: 10000 });
   } catch {}
-  for (const pid of processesOf(home)) {
-    try { process.kill(pid, 'SIGKILL'); } catch {}
-  }
+  for (const pid of processesOf(home)) killQuietly(pid);
   fs.rmSync(home, { recursive: true, force: true });
 }
 
@@ -95,4 +108,4 @@ function readPid(file) {
   }
 }
 
-module.exports = { root, cli, makeHome, waitFor, isAlive, processesOf, cleanupHome, readPid, cliRunner };
+module.exports = { root, cli, makeHome, waitFor, isAlive, signalPid, killQuietly, processesOf, cleanupHome, readPid, cliRunner };

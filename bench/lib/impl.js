@@ -144,7 +144,8 @@ function strayPids(home, { subtree = false } = {}) {
   return out;
 }
 
-function killPids(pids) { for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } } }
+// Only real pids: kill(0) or kill(-1) would reach the bench itself.
+function killPids(pids) { for (const p of pids) { if (p > 1) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } } }
 
 // Synchronous so it can run from process 'exit'. `<impl> kill`, then SIGKILL anything left.
 function teardownSync(impl) {

@@ -149,8 +149,11 @@ impl Actor {
                             r.pid
                         ));
                         // SAFETY: kill sends a signal to the app's process group,
-                        // our child's (it leads its own session).
-                        unsafe { libc::kill(-(r.pid as libc::pid_t), libc::SIGKILL) };
+                        // our child's (it leads its own session). A pid of 0 or 1
+                        // would name our own group, or every process.
+                        if let Ok(group @ 2..) = libc::pid_t::try_from(r.pid) {
+                            unsafe { libc::kill(-group, libc::SIGKILL) };
+                        }
                         self.transition(id, Status::Stopped, None);
                         to_start.push(id);
                     }
