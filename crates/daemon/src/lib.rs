@@ -29,6 +29,7 @@ mod log_writer;
 mod option_checks;
 pub mod orphans;
 mod os;
+pub use os::code_pages;
 pub mod pm2_env;
 pub mod pm2_env_vars;
 mod proc_info;

@@ -7,6 +7,11 @@ use std::io::Write;
 use std::os::fd::FromRawFd;
 use tokio::signal::unix::{signal, SignalKind};
 
+/// How long after it answers the daemon's start-up work is taken as over
+/// (the client's first requests, a resurrect): then the code only start-up
+/// ran is handed back (see `os::code_pages`).
+const START_UP_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Tells the client that started us (through the fd it passed) how start-up went.
 fn report_ready(line: &str) {
     let Some(fd) = std::env::var("PM2_READY_FD")
@@ -86,6 +91,10 @@ fn main() {
             std::process::id(),
             pm2_daemon::VERSION
         ));
+        tokio::spawn(async {
+            tokio::time::sleep(START_UP_SETTLE).await;
+            pm2_daemon::code_pages::release();
+        });
         let daemon = handle.daemon.clone();
         tokio::spawn(async move {
             let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");

@@ -2,6 +2,7 @@
 //! differently, one module per concern. Everything else in the daemon is
 //! plain POSIX; `cfg` for a platform belongs here, not in the supervisor.
 //!
+//! - [`code_pages`]: handing the binary's pages back once start-up is over.
 //! - [`child_exit`]: a descriptor that becomes readable when a child exits
 //!   (pidfd on Linux; elsewhere none, and the caller waits on SIGCHLD).
 //! - [`fork`]: forking a child straight into its cgroup (clone3 on Linux).
@@ -13,5 +14,6 @@
 //! `cgroup.rs`, which finds none elsewhere.
 
 pub mod child_exit;
+pub mod code_pages;
 pub mod fork;
 pub mod pre_exec;
