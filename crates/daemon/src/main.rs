@@ -7,10 +7,12 @@ use std::io::Write;
 use std::os::fd::FromRawFd;
 use tokio::signal::unix::{signal, SignalKind};
 
-/// How long after it answers the daemon's start-up work is taken as over
-/// (the client's first requests, a resurrect): then the code only start-up
-/// ran is handed back (see `os::code_pages`).
-const START_UP_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long after it answers the daemon's start-up is taken as over (the
+/// command that launched it has had its reply by then): then the code only
+/// start-up ran is handed back (see `os::code_pages`). Sooner would page out
+/// what that first command is about to run; later changes nothing but how
+/// long an idle daemon holds pages it does not use.
+const START_UP_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Tells the client that started us (through the fd it passed) how start-up went.
 fn report_ready(line: &str) {
