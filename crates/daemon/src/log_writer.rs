@@ -11,7 +11,7 @@
 
 use crate::bus::Bus;
 use crate::log_rotation::{self, policy::Policy, LogRotation, RotatingSink};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,13 +95,31 @@ struct Files {
     opened: bool,
 }
 
+/// The process a log line comes from, as the bus packets name it:
+/// `{pm_id, name, rev, namespace}` (`rev` is always null).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogIdentity {
+    pub pm_id: u64,
+    pub name: String,
+    rev: (),
+    pub namespace: String,
+}
+
+impl LogIdentity {
+    pub fn new(pm_id: u64, name: &str, namespace: &str) -> LogIdentity {
+        LogIdentity {
+            pm_id,
+            name: name.to_string(),
+            rev: (),
+            namespace: namespace.to_string(),
+        }
+    }
+}
+
 pub struct LogSink {
     config: LogConfig,
     files: Mutex<Files>,
-    /// `{pm_id, name, rev, namespace}` as the bus packets carry it.
-    identity: Value,
-    app_name: String,
-    pm_id: u64,
+    identity: LogIdentity,
     bus: Bus,
     rotation: Option<Arc<LogRotation>>,
     /// Another sink rotated a file this one writes too (instances sharing
@@ -180,7 +198,7 @@ impl LogSink {
     /// With `rotation`, the files rotate as it says.
     pub fn new(
         config: LogConfig,
-        identity: Value,
+        identity: LogIdentity,
         bus: Bus,
         rotation: Option<Arc<LogRotation>>,
     ) -> std::io::Result<Arc<LogSink>> {
@@ -192,8 +210,6 @@ impl LogSink {
                 pm2_config::safe_fs::check_appendable(path).map_err(|e| log_file_error(path, e))?;
             }
         }
-        let app_name = identity["name"].as_str().unwrap_or_default().to_string();
-        let pm_id = identity["pm_id"].as_u64().unwrap_or_default();
         let sink = Arc::new(LogSink {
             config,
             files: Mutex::new(Files {
@@ -201,8 +217,6 @@ impl LogSink {
                 ..Files::default()
             }),
             identity,
-            app_name,
-            pm_id,
             bus,
             rotation,
             reopen_due: AtomicBool::new(false),
@@ -427,8 +441,8 @@ impl LogSink {
                 "message": String::from_utf8_lossy(chunk),
                 "timestamp": chrono::Local::now().to_rfc3339(),
                 "type": stream.json_type(),
-                "process_id": self.pm_id,
-                "app_name": self.app_name,
+                "process_id": self.identity.pm_id,
+                "app_name": self.identity.name,
             }))
             .unwrap_or_default();
             line.push(b'\n');

@@ -11,6 +11,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
+use shaped::ShapedMap;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex, Weak};
 pub struct Pm2Env {
     /// The entries the process holds itself, in order. When `env` is
     /// shared, its entry here is a `null` keeping its place.
-    fields: Map<String, Value>,
+    fields: ShapedMap,
     /// The value of `env` (an object), shared; `None` when `fields` holds
     /// `env` itself (absent, or not an object).
     env: Option<Arc<Value>>,
@@ -34,7 +35,8 @@ impl Pm2Env {
     /// Takes a flat `pm2_env`. A run of entries equal to `env`'s variables
     /// (the copies of a `pm2_env` flattened before, as a dump or a state
     /// record holds it) becomes the shared block of copies.
-    pub fn from_map(mut fields: Map<String, Value>) -> Pm2Env {
+    pub fn from_map(fields: Map<String, Value>) -> Pm2Env {
+        let mut fields: ShapedMap = fields.into_iter().collect();
         let env = match fields.get_mut("env") {
             Some(v @ Value::Object(_)) => Some(intern(std::mem::take(v))),
             _ => None,
@@ -157,7 +159,7 @@ impl Pm2Env {
             }
         }
         let Some(env) = self.env.take() else {
-            self.fields = compacted(std::mem::take(&mut self.fields));
+            self.fields.compact();
             return;
         };
         let env = if env.is_object() {
@@ -167,7 +169,7 @@ impl Pm2Env {
             if let Some(field) = self.fields.get_mut("env") {
                 *field = Arc::unwrap_or_clone(env);
             }
-            self.fields = compacted(std::mem::take(&mut self.fields));
+            self.fields.compact();
             return;
         };
         self.env = Some(env.clone());
@@ -208,7 +210,7 @@ impl Pm2Env {
                 self.fields.insert(k.clone(), vars[k].clone());
             }
         }
-        self.fields = compacted(std::mem::take(&mut self.fields));
+        self.fields.compact();
     }
 
     fn copies(&self) -> Option<&Map<String, Value>> {
@@ -263,21 +265,7 @@ impl Pm2Env {
         self.fields.extend(rest);
         self.copies = Some(intern(Value::Object(tail.into_iter().collect())));
         self.copies_at = start;
-        self.fields = compacted(std::mem::take(&mut self.fields));
-    }
-}
-
-/// Removing the entries from `at` on, in order.
-trait DrainTail {
-    fn drain_tail(&mut self, at: usize) -> Vec<(String, Value)>;
-}
-
-impl DrainTail for Map<String, Value> {
-    fn drain_tail(&mut self, at: usize) -> Vec<(String, Value)> {
-        let mut all: Vec<(String, Value)> = std::mem::take(self).into_iter().collect();
-        let tail = all.split_off(at.min(all.len()));
-        self.extend(all);
-        tail
+        self.fields.compact();
     }
 }
 
@@ -401,6 +389,9 @@ fn intern_shared(mut value: Arc<Value>) -> Arc<Value> {
     }
     shared
 }
+
+#[path = "pm2_env/shaped.rs"]
+mod shaped;
 
 #[cfg(test)]
 #[path = "pm2_env/tests.rs"]

@@ -125,14 +125,10 @@ impl Proc {
         self.running.as_ref().map(|r| r.pid).unwrap_or(0)
     }
 
-    /// `{pm_id, name, rev, namespace}` as log packets carry it.
-    pub fn identity(&self) -> Value {
-        json!({
-            "pm_id": self.pm_id,
-            "name": self.name(),
-            "rev": null,
-            "namespace": self.str("namespace").unwrap_or("default"),
-        })
+    /// The process as its log packets name it.
+    pub fn identity(&self) -> crate::log_writer::LogIdentity {
+        let namespace = self.str("namespace").unwrap_or("default");
+        crate::log_writer::LogIdentity::new(self.pm_id, self.name(), namespace)
     }
 
     /// The pm2_env without `env`, as `process:event` packets carry it.

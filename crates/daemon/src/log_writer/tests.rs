@@ -16,7 +16,13 @@ fn writes_streams_to_their_files_and_the_combined_log() {
         combined: Some(d.join("a.log")),
         ..LogConfig::default()
     };
-    let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
+    let sink = LogSink::new(
+        cfg,
+        LogIdentity::new(0, "a", "default"),
+        Bus::default(),
+        None,
+    )
+    .unwrap();
     sink.write(Stream::Out, b"hello\n");
     sink.write(Stream::Err, b"oops\n");
     assert_eq!(
@@ -50,7 +56,13 @@ fn prefixes_each_line_with_the_date() {
         date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
         ..LogConfig::default()
     };
-    let sink = LogSink::new(cfg, json!({"pm_id": 0, "name": "a"}), Bus::default(), None).unwrap();
+    let sink = LogSink::new(
+        cfg,
+        LogIdentity::new(0, "a", "default"),
+        Bus::default(),
+        None,
+    )
+    .unwrap();
     sink.write(Stream::Out, b"one\ntw");
     sink.write(Stream::Out, b"o\nthree\n");
     assert_eq!(
@@ -97,7 +109,7 @@ fn rotated_sink(
         is_module,
         ..LogConfig::default()
     };
-    let process = json!({"pm_id": pm_id, "name": name});
+    let process = LogIdentity::new(pm_id, name, "default");
     LogSink::new(cfg, process, Bus::default(), Some(rotation)).unwrap()
 }
 
@@ -154,7 +166,7 @@ fn sink_for(out: &Path, pm_id: u64, rotation: &Arc<LogRotation>) -> Arc<LogSink>
     };
     LogSink::new(
         cfg,
-        json!({"pm_id": pm_id, "name": "a"}),
+        LogIdentity::new(pm_id, "a", "default"),
         Bus::default(),
         Some(rotation.clone()),
     )
@@ -203,7 +215,7 @@ async fn a_rotation_keeps_the_line_state_of_the_sinks_other_files() {
     };
     let sink = LogSink::new(
         cfg,
-        json!({"pm_id": 0, "name": "a"}),
+        LogIdentity::new(0, "a", "default"),
         Bus::default(),
         Some(rotation),
     )

@@ -104,6 +104,9 @@ impl StateKeeping {
                         .await;
                     let took = started.elapsed().as_micros() as u64;
                     w.last_write_us.store(took, Ordering::Relaxed);
+                    // The record and its encoding are freed now, after the
+                    // trim that followed the requests that changed the table.
+                    crate::heap::release_soon();
                 }
             });
         }
