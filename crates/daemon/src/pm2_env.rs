@@ -9,12 +9,12 @@
 //! Reading, serializing and iterating give the same entries in the same
 //! order as one flat map built PM2's way would.
 
+use interned::Interned;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use shaped::ShapedMap;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 /// The flattened `pm2_env` of one process.
 #[derive(Debug, Clone, Default)]
@@ -341,15 +341,7 @@ fn hash_of(v: &Value, h: &mut impl Hasher) {
 
 /// The maps held by processes, by content: a map equal (in order) to one
 /// held already is shared instead of kept twice.
-#[derive(Default)]
-struct Interned {
-    by_hash: HashMap<u64, Vec<Weak<Value>>>,
-    entries: usize,
-    /// Entries after which the dead ones are swept out.
-    sweep_at: usize,
-}
-
-static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
+static INTERNED: Interned<Value> = Interned::new();
 
 /// `value` (an object), shared with every process holding an equal one.
 fn intern(value: Value) -> Arc<Value> {
@@ -358,38 +350,18 @@ fn intern(value: Value) -> Arc<Value> {
 
 /// `value`, or the equal one the table holds: at each launch the env is
 /// most often the one it holds already.
-fn intern_shared(mut value: Arc<Value>) -> Arc<Value> {
+fn intern_shared(value: Arc<Value>) -> Arc<Value> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     hash_of(&value, &mut h);
-    let hash = h.finish();
-    let mut guard = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-    let table = guard.get_or_insert_with(Interned::default);
-    let bucket = table.by_hash.entry(hash).or_default();
-    if let Some(found) = bucket
-        .iter()
-        .filter_map(Weak::upgrade)
-        .find(|v| Arc::ptr_eq(v, &value) || same(v, &value))
-    {
-        return found;
-    }
-    if let Some(Value::Object(m)) = Arc::get_mut(&mut value) {
-        *m = compacted(std::mem::take(m));
-    }
-    let shared = value;
-    bucket.retain(|w| w.strong_count() > 0);
-    bucket.push(Arc::downgrade(&shared));
-    table.entries += 1;
-    if table.entries > table.sweep_at {
-        table.by_hash.retain(|_, b| {
-            b.retain(|w| w.strong_count() > 0);
-            !b.is_empty()
-        });
-        table.entries = table.by_hash.values().map(Vec::len).sum();
-        table.sweep_at = (table.entries * 2).max(64);
-    }
-    shared
+    INTERNED.share(h.finish(), value, same, |v| {
+        if let Value::Object(m) = v {
+            *m = compacted(std::mem::take(m));
+        }
+    })
 }
 
+#[path = "pm2_env/interned.rs"]
+mod interned;
 #[path = "pm2_env/shaped.rs"]
 mod shaped;
 

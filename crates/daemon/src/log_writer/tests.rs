@@ -1,5 +1,16 @@
 use super::*;
 
+/// A sink for app 0 `a`, on a bus of its own, without rotation.
+fn plain_sink(cfg: LogConfig) -> Arc<LogSink> {
+    LogSink::new(
+        cfg,
+        LogIdentity::new(0, "a", "default"),
+        Bus::default(),
+        None,
+    )
+    .unwrap()
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pm2-logw-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -16,13 +27,7 @@ fn writes_streams_to_their_files_and_the_combined_log() {
         combined: Some(d.join("a.log")),
         ..LogConfig::default()
     };
-    let sink = LogSink::new(
-        cfg,
-        LogIdentity::new(0, "a", "default"),
-        Bus::default(),
-        None,
-    )
-    .unwrap();
+    let sink = plain_sink(cfg);
     sink.write(Stream::Out, b"hello\n");
     sink.write(Stream::Err, b"oops\n");
     assert_eq!(
@@ -56,13 +61,7 @@ fn prefixes_each_line_with_the_date() {
         date_format: Some(pm2_config::date_format::dayjs_to_chrono("[T]")),
         ..LogConfig::default()
     };
-    let sink = LogSink::new(
-        cfg,
-        LogIdentity::new(0, "a", "default"),
-        Bus::default(),
-        None,
-    )
-    .unwrap();
+    let sink = plain_sink(cfg);
     sink.write(Stream::Out, b"one\ntw");
     sink.write(Stream::Out, b"o\nthree\n");
     assert_eq!(

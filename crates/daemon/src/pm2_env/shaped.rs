@@ -8,11 +8,11 @@
 //! [`Shape`] that maps keys to positions. A map whose keys change gets a
 //! shape of its own, until [`ShapedMap::compact`] finds the shared one again.
 
+use super::interned::Interned;
 use indexmap::IndexSet;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 /// The keys of a map, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,47 +106,14 @@ impl FromIterator<(String, Value)> for ShapedMap {
 
 /// The shapes held by maps, by their keys: one held already is shared
 /// instead of kept twice.
-#[derive(Default)]
-struct Shapes {
-    by_hash: HashMap<u64, Vec<Weak<Shape>>>,
-    entries: usize,
-    /// Entries after which the dead ones are swept out.
-    sweep_at: usize,
-}
-
-static SHAPES: Mutex<Option<Shapes>> = Mutex::new(None);
+static SHAPES: Interned<Shape> = Interned::new();
 
 fn intern(shape: Arc<Shape>) -> Arc<Shape> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     shape.keys.len().hash(&mut h);
     shape.keys.iter().for_each(|k| k.hash(&mut h));
-    let hash = h.finish();
-    let mut guard = SHAPES.lock().unwrap_or_else(|e| e.into_inner());
-    let table = guard.get_or_insert_with(Shapes::default);
-    let bucket = table.by_hash.entry(hash).or_default();
-    if let Some(found) = bucket
-        .iter()
-        .filter_map(Weak::upgrade)
-        .find(|s| Arc::ptr_eq(s, &shape) || s.keys.iter().eq(shape.keys.iter()))
-    {
-        return found;
-    }
-    let mut shape = shape;
-    if let Some(own) = Arc::get_mut(&mut shape) {
-        own.keys.shrink_to_fit();
-    }
-    bucket.retain(|w| w.strong_count() > 0);
-    bucket.push(Arc::downgrade(&shape));
-    table.entries += 1;
-    if table.entries > table.sweep_at {
-        table.by_hash.retain(|_, b| {
-            b.retain(|w| w.strong_count() > 0);
-            !b.is_empty()
-        });
-        table.entries = table.by_hash.values().map(Vec::len).sum();
-        table.sweep_at = (table.entries * 2).max(64);
-    }
-    shape
+    let same = |a: &Shape, b: &Shape| a.keys.iter().eq(b.keys.iter());
+    SHAPES.share(h.finish(), shape, same, |s| s.keys.shrink_to_fit())
 }
 
 #[cfg(test)]
