@@ -11,6 +11,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { makeHome, waitFor, cleanupHome, cli, root } = require('./support/home');
+const { freePort } = require('./support/http');
 
 const home = makeHome('inspect');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pm2-inspect-work-'));
@@ -42,7 +43,9 @@ function getJson(url) {
 }
 
 test('pm2 inspect opens the inspector of a running node app', async () => {
-  const port = 20000 + (process.pid % 20000);
+  // A port free now: one picked from the pid could be in use (an outgoing
+  // connection's), and the inspector would then not open.
+  const port = await freePort();
   fs.writeFileSync(path.join(work, 'app.js'), "console.log('ready'); setInterval(() => {}, 1000);\n");
   let r = pm2('start', path.join(work, 'app.js'), '--name', 'dbg', '--node-args', `--inspect-port=${port}`);
   assert.strictEqual(r.code, 0, r.err);
