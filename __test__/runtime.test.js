@@ -10,6 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { makeHome, cleanupHome, waitFor, isAlive, root } = require('./support/home');
+const { freePort } = require('./support/http');
 
 const runtimeBin = path.join(root, 'node_modules', '.bin', 'pm2-runtime');
 
@@ -27,7 +28,7 @@ function run(t, cmd, args, extraEnv = {}, cwd = undefined) {
 }
 
 test('pm2-runtime app.js: foreground, raw app lines, serves, and SIGTERM stops the app within its kill_timeout', async (t) => {
-  const port = 21000 + (process.pid % 20000);
+  const port = await freePort();
   const app = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'rt-')), 'server.js');
   fs.writeFileSync(app, `
     require('http').createServer((q, s) => s.end('served')).listen(${port}, () => console.log('listening ' + process.pid));

@@ -9,6 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { makeHome, cleanupHome, cli, root } = require('./support/home');
+const { freePort } = require('./support/http');
 
 const home = makeHome('workflows');
 const work = path.join(home, 'work');
@@ -190,7 +191,7 @@ test('pm2 serve serves a folder as a managed app, with --spa and basic auth', as
   const site = fs.mkdtempSync(path.join(home, 'site-'));
   fs.writeFileSync(path.join(site, 'index.html'), '<h1>home</h1>');
   fs.writeFileSync(path.join(site, 'a.css'), 'body{}');
-  const port = 20000 + (process.pid % 20000);
+  const port = await freePort();
   const get = (p, headers = {}) => new Promise((resolve, reject) => {
     require('http').get({ host: '127.0.0.1', port, path: p, headers }, (res) => {
       let body = '';
