@@ -21,6 +21,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// A record at least this long (about a hundred apps) leaves enough freed
+/// behind it to trim the heap after its write; a smaller one is not worth
+/// the walk through the heap each time the table changes.
+const TRIM_AFTER_RECORD: usize = 256 * 1024;
+
 /// The interval is at least this many times the last encoding's duration.
 const ENCODE_SHARE: u32 = 20;
 /// The longest interval, whatever the size of the table.
@@ -99,6 +104,7 @@ impl StateKeeping {
                     }
                     let Some(bytes) = w.take() else { continue };
                     let home = w.home.clone();
+                    let large = bytes.len() >= TRIM_AFTER_RECORD;
                     let started = Instant::now();
                     let _ = tokio::task::spawn_blocking(move || state_record::write(&home, &bytes))
                         .await;
@@ -106,7 +112,9 @@ impl StateKeeping {
                     w.last_write_us.store(took, Ordering::Relaxed);
                     // The record and its encoding are freed now, after the
                     // trim that followed the requests that changed the table.
-                    crate::heap::release_soon();
+                    if large {
+                        crate::heap::release_soon();
+                    }
                 }
             });
         }
