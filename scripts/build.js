@@ -91,11 +91,30 @@ function napiCli() {
   }
 }
 
-function copyExecutable(name) {
+/**
+ * The build of the daemon keeps its symbol table for scripts/hot-code.js
+ * (see Cargo.toml); the copy shipped goes without it. Where the target's
+ * strip is not installed the copy keeps it: a larger file, nothing else.
+ */
+function stripTool() {
+  if (target.includes('apple')) return process.platform === 'darwin' ? ['strip', '-x'] : null;
+  const prefix = cross && CROSS_LINKERS[target] ? CROSS_LINKERS[target].replace(/gcc$/, '') : '';
+  return [`${prefix}strip`, '--strip-all'];
+}
+
+function copyExecutable(name, { strip = false } = {}) {
   const from = path.join(targetDir, name);
   const to = path.join(outDir, name);
   fs.copyFileSync(from, `${to}.partial`);
   fs.chmodSync(`${to}.partial`, 0o755);
+  const tool = strip && stripTool();
+  if (tool) {
+    try {
+      execFileSync(tool[0], [...tool.slice(1), `${to}.partial`], { stdio: 'inherit' });
+    } catch (e) {
+      console.warn(`pm2: ${name} keeps its symbol table (${tool[0]}: ${e.code || e.message})`);
+    }
+  }
   fs.renameSync(`${to}.partial`, to);
 }
 
@@ -125,7 +144,7 @@ if (buildAddon) {
 }
 // The daemon and the CLI: static executables on musl (Rust's default there).
 run('cargo', ['build', ...profileArgs, ...targetArgs, '-p', 'pm2-daemon', '-p', 'pm2-cli']);
-copyExecutable('pm2-daemon');
+copyExecutable('pm2-daemon', { strip: true });
 copyExecutable('pm2-cli');
 console.log(`pm2: built into ${path.relative(root, outDir)}/`);
 

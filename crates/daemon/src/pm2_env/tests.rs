@@ -41,6 +41,29 @@ fn pair(map: Map<String, Value>) -> (Pm2Env, Flat) {
     (shared, flat)
 }
 
+/// The same insert into both.
+fn insert_both(shared: &mut Pm2Env, flat: &mut Flat, key: &str, value: Value) {
+    shared.insert(key.into(), value.clone());
+    flat.0.insert(key.into(), value);
+}
+
+/// The same variable set in both `env` maps, in place.
+fn set_env_var_in_both(shared: &mut Pm2Env, flat: &mut Flat, var: &str, value: Value) {
+    for env in [shared.get_mut("env"), flat.0.get_mut("env")] {
+        if let Some(Value::Object(e)) = env {
+            e.insert(var.into(), value.clone());
+        }
+    }
+}
+
+/// Both launched again, and still alike.
+#[track_caller]
+fn flatten_both(shared: &mut Pm2Env, flat: &mut Flat) {
+    shared.flatten();
+    flat.flatten();
+    assert_same(shared, flat);
+}
+
 #[track_caller]
 fn assert_same(shared: &Pm2Env, flat: &Flat) {
     assert_eq!(
@@ -75,16 +98,13 @@ fn the_copies_come_after_the_fields_present_at_the_first_flatten_in_env_order() 
     assert_eq!(shared["treekill"], "false");
     assert_eq!(shared["name"], "shadowed");
     // Fields added later come after the copies.
-    flat.0.insert("pm_uptime".into(), json!(5));
-    shared.insert("pm_uptime".into(), json!(5));
+    insert_both(&mut shared, &mut flat, "pm_uptime", json!(5));
     assert_same(&shared, &flat);
     assert!(serde_json::to_string(&shared)
         .unwrap()
         .ends_with(r#""NESTED":{"b":1,"a":2},"pm_uptime":5}"#));
     // A second launch changes nothing.
-    shared.flatten();
-    flat.flatten();
-    assert_same(&shared, &flat);
+    flatten_both(&mut shared, &mut flat);
 }
 
 #[test]
@@ -121,41 +141,29 @@ fn a_flattened_map_read_back_shares_its_copies_and_writes_the_same() {
 #[test]
 fn changes_to_env_apply_at_the_next_flatten_as_in_a_flat_map() {
     let (mut shared, mut flat) = pair(app("a", shell_env()));
-    shared.insert("status".into(), json!("online"));
-    flat.0.insert("status".into(), json!("online"));
+    insert_both(&mut shared, &mut flat, "status", json!("online"));
     // `restart --update-env`: a variable changed, one added, one dropped.
     let mut env = obj(shell_env());
     env.insert("PATH".into(), json!("/opt/bin"));
     env.insert("NEW_VAR".into(), json!("1"));
     env.shift_remove("LANG");
-    shared.insert("env".into(), Value::Object(env.clone()));
-    flat.0.insert("env".into(), Value::Object(env));
+    insert_both(&mut shared, &mut flat, "env", Value::Object(env));
     assert_same(&shared, &flat);
-    shared.flatten();
-    flat.flatten();
-    assert_same(&shared, &flat);
+    flatten_both(&mut shared, &mut flat);
     assert_eq!(
         shared["LANG"], "C.UTF-8",
         "a dropped variable's copy stays, as in PM2"
     );
     // `increment_var`-style change through the env in place.
-    if let Some(Value::Object(e)) = shared.get_mut("env") {
-        e.insert("PORT".into(), json!("3001"));
-    }
-    if let Some(Value::Object(e)) = flat.0.get_mut("env") {
-        e.insert("PORT".into(), json!("3001"));
-    }
+    set_env_var_in_both(&mut shared, &mut flat, "PORT", json!("3001"));
     assert_same(&shared, &flat);
-    shared.flatten();
-    flat.flatten();
-    assert_same(&shared, &flat);
+    flatten_both(&mut shared, &mut flat);
 }
 
 #[test]
 fn writing_or_removing_a_copied_variable_keeps_its_place() {
     let (mut shared, mut flat) = pair(app("a", shell_env()));
-    shared.insert("PATH".into(), json!("/x"));
-    flat.0.insert("PATH".into(), json!("/x"));
+    insert_both(&mut shared, &mut flat, "PATH", json!("/x"));
     assert_same(&shared, &flat);
     let (mut shared, mut flat) = pair(app("a", shell_env()));
     assert_eq!(
@@ -238,11 +246,7 @@ fn any_sequence_of_changes_reads_and_writes_as_a_flat_map() {
                 3 => {
                     let v = values[rng.next(values.len())].clone();
                     let var = keys[rng.next(keys.len())];
-                    for env in [shared.get_mut("env"), flat.0.get_mut("env")] {
-                        if let Some(Value::Object(e)) = env {
-                            e.insert(var.into(), v.clone());
-                        }
-                    }
+                    set_env_var_in_both(&mut shared, &mut flat, var, v);
                 }
                 4 => {
                     shared.flatten();
