@@ -7,13 +7,6 @@ use std::io::Write;
 use std::os::fd::FromRawFd;
 use tokio::signal::unix::{signal, SignalKind};
 
-/// How long after it answers the daemon's start-up is taken as over (the
-/// command that launched it has had its reply by then): then the code only
-/// start-up ran is handed back (see `os::code_pages`). Sooner would page out
-/// what that first command is about to run; later changes nothing but how
-/// long an idle daemon holds pages it does not use.
-const START_UP_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// Tells the client that started us (through the fd it passed) how start-up went.
 fn report_ready(line: &str) {
     let Some(fd) = std::env::var("PM2_READY_FD")
@@ -93,10 +86,7 @@ fn main() {
             std::process::id(),
             pm2_daemon::VERSION
         ));
-        tokio::spawn(async {
-            tokio::time::sleep(START_UP_SETTLE).await;
-            pm2_daemon::code_pages::release();
-        });
+        pm2_daemon::code_pages::release_after_start_up();
         let daemon = handle.daemon.clone();
         tokio::spawn(async move {
             let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");

@@ -16,10 +16,6 @@ use pm2_client::Paths;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
-/// How long after the command ran start-up is taken as over (the first
-/// lines of the apps' logs are out by then).
-const CODE_PAGES_AFTER: Duration = Duration::from_millis(500);
-
 pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     let paths = Paths::from_env();
     paths.init_file_structure().map_err(|e| e.to_string())?;
@@ -58,10 +54,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     let mut ran = super::run(command, ctx).await;
     // The apps are started: the code only start-up ran goes back to the
     // kernel, as the daemon's does (pm2-runtime lives as long as its apps).
-    tokio::spawn(async {
-        tokio::time::sleep(CODE_PAGES_AFTER).await;
-        pm2_daemon::code_pages::release();
-    });
+    pm2_daemon::code_pages::release_after_start_up();
     let style = runtime.as_ref().map_or(LogStyle::Prefixed, |r| r.log_style);
     let args = LogsArgs {
         lines: 0,

@@ -14,6 +14,22 @@
 //!
 //! Elsewhere, or on a kernel without `MADV_PAGEOUT`, this does nothing.
 
+/// How long after start-up (the daemon's first answer, `pm2-runtime`'s
+/// command) it is taken as over: the command that started it has had its
+/// reply by then. Sooner would page out what that first command is about to
+/// run; later changes nothing but how long the process holds pages it does
+/// not use.
+pub const START_UP_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Hands the code back once start-up has settled; must run inside the tokio
+/// runtime.
+pub fn release_after_start_up() {
+    tokio::spawn(async {
+        tokio::time::sleep(START_UP_SETTLE).await;
+        release();
+    });
+}
+
 /// Asks the kernel to reclaim the pages of the daemon's code and read-only
 /// data; returns the bytes it asked for (0 where it cannot).
 pub fn release() -> usize {
