@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { daemonHome, daemonPid, pm2, writeApp, waitFor, isAlive, signalPid, pm2LogLines, needsPidNamespace } = require('./support');
+const { daemonHome, daemonPid, killDaemonOutright, pm2, writeApp, waitFor, isAlive, signalPid, pm2LogLines, needsPidNamespace } = require('./support');
 
 function jlist(home) {
   const r = pm2(home, ['jlist']);
@@ -45,12 +45,6 @@ async function recordWhere(home, check, what) {
   return record;
 }
 
-function killDaemon(home) {
-  const pid = daemonPid(home);
-  signalPid(pid, 'SIGKILL');
-  return waitFor(() => !isAlive(pid), { what: 'the daemon to die' });
-}
-
 const byId = (list) => Object.fromEntries(list.map((p) => [p.pm_id, p]));
 
 test('a new daemon takes back the fork and cluster apps of a daemon killed outright', needsPidNamespace, async (t) => {
@@ -74,7 +68,7 @@ test('a new daemon takes back the fork and cluster apps of a daemon killed outri
   assert.strictEqual(fs.statSync(path.join(home, 'daemon.state')).mode & 0o777, 0o600);
   assert.strictEqual(record.daemon.pid, daemonPid(home));
 
-  await killDaemon(home);
+  await killDaemonOutright(home);
   const after = byId(jlist(home)); // starts a new daemon
   assert.deepStrictEqual(Object.keys(after), ['0', '1', '2', '3']);
   assert.strictEqual(after[3].pid, before[3].pid);
@@ -140,7 +134,7 @@ test('an app waiting for its restart delay when the daemon dies is started again
     setInterval(() => {}, 1000);`);
   assert.strictEqual(pm2(home, ['start', app, '--name', 'once', '--restart-delay', '60000']).code, 0);
   await recordWhere(home, (r) => r.processes[0]?.status === 'waiting restart', 'the record of the app waiting');
-  await killDaemon(home);
+  await killDaemonOutright(home);
   await waitFor(() => {
     const [p] = jlist(home);
     return p.pm2_env.status === 'online' && isAlive(p.pid);
@@ -161,7 +155,7 @@ test('cluster instances that outlive their primary are restarted one at a time',
   const before = byId(jlist(home));
   await recordWhere(home, (r) => r.processes.length === 2 && r.processes.every((p) => p.status === 'online'),
     'the record of both instances online');
-  await killDaemon(home);
+  await killDaemonOutright(home);
   assert.ok(isAlive(before[0].pid) && isAlive(before[1].pid), 'both instances outlive the daemon');
   jlist(home);
   await waitFor(() => {
@@ -195,7 +189,7 @@ test('what an app that died with no daemon left in its cgroup is killed before i
   await waitFor(() => fs.existsSync(`${kid}.${before.pid}`), { what: 'the child started' });
   const child = Number(fs.readFileSync(`${kid}.${before.pid}`, 'utf8'));
   await recordWhere(home, (r) => r.processes[0]?.pid === before.pid, 'the record of the app');
-  await killDaemon(home);
+  await killDaemonOutright(home);
   signalPid(before.pid, 'SIGKILL');
   await waitFor(() => !isAlive(before.pid), { what: 'the app to die' });
   assert.ok(isAlive(child), 'its child runs on');

@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { daemonHome, daemonPid, pm2, list, writeApp, waitFor, isAlive, signalPid, needsPidNamespace } = require('./support');
+const { daemonHome, killDaemonOutright, pm2, list, writeApp, waitFor, isAlive, signalPid, needsPidNamespace } = require('./support');
 
 /** The daemon's cgroup directory as pm2.log reports it, or null without cgroups. */
 function cgroupDir(home) {
@@ -33,9 +33,7 @@ test('a killed daemon leaves its cgroup; the next one removes it, a live one kee
   const script = writeApp(killed, 'app.js', 'setInterval(() => {}, 1000);');
   assert.strictEqual(pm2(killed, ['start', script]).code, 0);
   const appPid = (await list(killed))[0].pid;
-  const pid = daemonPid(killed);
-  signalPid(pid, 'SIGKILL');
-  await waitFor(() => !isAlive(pid), { what: 'the daemon to die' });
+  await killDaemonOutright(killed);
   assert.ok(fs.existsSync(dead), 'a daemon killed outright leaves its cgroup');
 
   // While its app runs the cgroup is in use: a new daemon leaves it.

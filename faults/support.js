@@ -123,6 +123,27 @@ function daemonPid(pm2Home) {
   return home.readPid(path.join(pm2Home, 'pm2.pid'));
 }
 
+/**
+ * SIGKILLs the daemon of `pm2Home` and waits until it has let go of its
+ * sockets. Its main thread shows as a zombie before its other threads have
+ * exited, and until the last of them has, rpc.sock still takes connections
+ * (and drops them): a client then would meet the dying daemon, not start a
+ * new one.
+ */
+async function killDaemonOutright(pm2Home) {
+  const pid = daemonPid(pm2Home);
+  home.signalPid(pid, 'SIGKILL');
+  const threadsLeft = () => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/task`).filter((tid) => Number(tid) !== pid).length;
+    } catch {
+      return 0;
+    }
+  };
+  await home.waitFor(() => !home.isAlive(pid) && threadsLeft() === 0, { what: 'the daemon and its threads to end' });
+  return pid;
+}
+
 /** The process list through a raw call. */
 async function list(pm2Home) {
   return (await rpc(pm2Home, 'getMonitorData', [{}])).args[0];
@@ -157,5 +178,5 @@ function fdCount(pid) {
 
 module.exports = {
   ...home, full, inPidNamespace, slow, needsPidNamespace, frame, call, rpc, decode, connect, readFrames,
-  pm2, daemonHome, daemonPid, list, writeApp, pm2LogLines, rssBytes, fdCount,
+  pm2, daemonHome, daemonPid, killDaemonOutright, list, writeApp, pm2LogLines, rssBytes, fdCount,
 };
