@@ -50,6 +50,32 @@ test('pm2-runtime app.js: foreground, raw app lines, serves, and SIGTERM stops t
   assert.ok(!isAlive(pid));
 });
 
+test("pm2-runtime speaks as PM2's does: its own lines as `<date>: PM2 log: …`, no start table, no pm2.log", async (t) => {
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'rt-'));
+  const app = path.join(dir, 'quiet.js');
+  fs.writeFileSync(app, "console.log('app says hi'); console.error('app complains'); setInterval(() => {}, 1000);");
+  const rt = run(t, runtimeBin, [app]);
+  await waitFor(() => /app says hi/.test(rt.out) && /app complains/.test(rt.err), { what: 'both app lines' });
+  const stamp = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d';
+  const lines = rt.out.split('\n').filter(Boolean);
+  assert.match(lines[0], new RegExp(`^${stamp}: PM2 log: Launching in no daemon mode$`));
+  assert.ok(lines.some((l) => new RegExp(`^${stamp}: PM2 log: App \\[quiet:0\\] online$`).test(l)), rt.out);
+  assert.ok(lines.includes('app says hi'), 'app lines stay raw');
+  assert.doesNotMatch(rt.out, /\[PM2\]|│/, 'no start messages, no table');
+  assert.doesNotMatch(rt.out, /app complains/, "the app's stderr stays on stderr");
+  rt.child.kill('SIGINT');
+  assert.strictEqual((await rt.exited).code, 0);
+  const tail = rt.out.split('\n').filter(Boolean);
+  assert.match(tail[tail.length - 1], new RegExp(`^${stamp}: PM2 log: PM2 successfully stopped$`));
+  assert.match(rt.out, new RegExp(`${stamp}: PM2 log: Stopping app:quiet id:0\\n`));
+  assert.ok(!fs.existsSync(path.join(rt.home, 'pm2.log')), 'no pm2.log: the lines went to stdout');
+
+  // A script that is not there: PM2's error line on stderr, and a failure status.
+  const missing = run(t, runtimeBin, [path.join(dir, 'nope.js')]);
+  assert.strictEqual((await missing.exited).code, 1);
+  assert.match(missing.err, new RegExp(`^${stamp}: PM2 error: Script not found: ${path.join(dir, 'nope.js').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`));
+});
+
 test('pm2-runtime exits non-zero on its own when its app keeps failing with --no-autorestart', async (t) => {
   const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'rt-'));
   const app = path.join(dir, 'crash.js');
@@ -68,6 +94,9 @@ test('pm2-docker is the same runtime; --no-auto-exit keeps it up with no app onl
   const docker = path.join(root, 'node_modules', '.bin', 'pm2-docker');
   const rt = run(t, docker, [app, '--no-autorestart', '--no-auto-exit', '--json']);
   await waitFor(() => /"message":"done once"/.test(rt.out), { what: 'a JSON log line' });
+  // The app's lifecycle comes as JSON events too, as with PM2's --json.
+  await waitFor(() => /^\{"timestamp":"[^"]+","type":"process_event","status":"exit","app_name":"once"\}$/m.test(rt.out), { what: 'the exit event as JSON' });
+  assert.match(rt.out, /^\{"timestamp":"[^"]+","type":"process_event","status":"online","app_name":"once"\}$/m);
   // Past the first auto-exit check (4 s) it is still running.
   const early = await Promise.race([rt.exited, new Promise((r) => setTimeout(() => r('running'), 6500))]);
   assert.strictEqual(early, 'running');

@@ -153,6 +153,41 @@ test('pm2 logs --json --nostream prints the tail as JSON lines', async () => {
   pm2('delete', 'all');
 });
 
+test('pm2 logs streams as PM2 does: --json with process events and no daemon lines, --format with app=pm2 and type=error, prefixes that widen', async (t) => {
+  fs.writeFileSync(path.join(work, 'ticker.js'), 'setInterval(() => { console.log("tick"); console.error("tock"); }, 100);');
+  assert.strictEqual(pm2('start', 'ticker.js').code, 0);
+  t.after(() => pm2('delete', 'ticker'));
+  const id = byName('ticker')[0].pm_id;
+  const { waitFor } = require('./support/home');
+  const { spawn } = require('child_process');
+  /** Follows `pm2 logs <style>` (all apps: the daemon's lines too) until `done(out)` holds after a restart. */
+  async function follow(style, ready, done) {
+    const child = spawn(cli, ['logs', '--lines', '0', ...style], { env, cwd: work });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    await waitFor(() => ready(out), { what: `a streamed line of logs ${style.join(' ')}` });
+    assert.strictEqual(pm2('restart', 'ticker').code, 0);
+    await waitFor(() => done(out), { what: `the restart in logs ${style.join(' ')}` });
+    child.kill('SIGKILL');
+    return out;
+  }
+  const json = await follow(['--json'], (o) => /"message":"tick"/.test(o), (o) => /"status":"restart"/.test(o) && /"status":"online"/.test(o));
+  const events = json.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.type === 'process_event');
+  assert.deepStrictEqual(Object.keys(events[0]), ['timestamp', 'type', 'status', 'app_name']);
+  assert.ok(events.every((e) => e.app_name === 'ticker' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(e.timestamp)));
+  assert.doesNotMatch(json, /"type":"PM2"|Stopping app/, 'no daemon lines in --json');
+
+  const format = await follow(['--format'], (o) => /type=error message=tock/.test(o), (o) => /app=pm2 message=App \[ticker:\d+\] online/.test(o));
+  assert.match(format, new RegExp(`^timestamp=\\S+ app=ticker id=${id} type=out message=tick$`, 'm'));
+  assert.match(format, /^timestamp=\S+ app=pm2 message=Stopping app:ticker id:\d+$/m);
+
+  const label = `${id}|ticker`;
+  const plain = await follow([], (o) => o.includes('| tick'), (o) => /\| App \[ticker:\d+\] online/.test(o));
+  assert.ok(plain.split('\n').includes(`${label}${' '.repeat(2)}| tick`), plain);
+  assert.ok(plain.split('\n').some((l) => l.startsWith(`PM2${' '.repeat(label.length - 1)}| Stopping app:ticker`)), plain);
+});
+
 test('pm2 env prints the app env with PM2\'s fields, in PM2\'s order', () => {
   assert.strictEqual(pm2('start', 'app.js', '--name', 'envy').code, 0);
   const [p] = byName('envy');

@@ -26,6 +26,9 @@ pub struct RuntimeOptions {
     pub timestamps: bool,
     /// `--web [port]`: serve the web interface (the port, when given).
     pub web: Option<Option<String>>,
+    /// Start without `pm2 start`'s messages and table, and report a failure
+    /// as the supervisor's own error line (`pm2-runtime`, as PM2's; not `pm2-dev`).
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +67,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<(Cli, RuntimeOptions), String> {
             LogStyle::Raw
         },
         timestamps: dev,
+        quiet: !dev,
         ..RuntimeOptions::default()
     };
     let mut start: Vec<OsString> = vec!["pm2".into(), "start".into()];
@@ -148,7 +152,7 @@ mod tests {
             "production",
         ]))
         .unwrap();
-        assert!(opts.auto_exit);
+        assert!(opts.auto_exit && opts.quiet);
         assert_eq!(opts.log_style, LogStyle::Raw);
     }
 
@@ -160,7 +164,7 @@ mod tests {
             .collect();
         let (cli, opts) = parse(argv).unwrap();
         assert!(cli.flags.no_daemon);
-        assert!(!opts.auto_exit && opts.timestamps);
+        assert!(!opts.auto_exit && opts.timestamps && !opts.quiet);
         assert_eq!(opts.log_style, LogStyle::Prefixed);
         assert!(invoked_as_runtime(&OsString::from("pm2-dev")));
     }

@@ -7,6 +7,7 @@ pub mod app_name;
 pub mod app_options;
 mod args;
 pub mod cron;
+pub mod daemon_line;
 pub mod date_format;
 pub mod dump;
 mod ecosystem;

@@ -13,7 +13,7 @@ mod child;
 mod clock;
 mod cluster;
 mod cron;
-mod daemon_log;
+pub mod daemon_log;
 pub mod exposure;
 mod fd_limit;
 mod glob;
@@ -141,6 +141,12 @@ pub struct DaemonHandle {
 }
 
 impl DaemonHandle {
+    /// The lines a supervisor in the foreground logged before its command
+    /// could read the bus; empty after the first call.
+    pub fn early_log_lines(&self) -> Vec<daemon_log::EarlyLine> {
+        self.daemon.log.take_early_lines()
+    }
+
     pub async fn finished(&self) {
         let mut d = self.done.clone();
         let _ = d.wait_for(|done| *done).await;
@@ -233,7 +239,11 @@ pub async fn start_after(
         }
     };
     let bus = Bus::default();
-    let log = DaemonLog::new(paths.log_file.clone(), bus.clone());
+    let log = if settings.in_process {
+        DaemonLog::foreground(bus.clone())
+    } else {
+        DaemonLog::new(paths.log_file.clone(), bus.clone())
+    };
     let supervisor = Supervisor::start(
         paths.clone(),
         settings.clone(),
@@ -274,11 +284,15 @@ pub async fn start_after(
             std::process::id().to_string().as_bytes(),
         )?;
     }
-    daemon.log.info(&format!(
-        "PM2 daemon (rust) v{VERSION} started, pid {}, PM2_HOME {}",
-        std::process::id(),
-        daemon.paths.home.display()
-    ));
+    if daemon.settings.in_process {
+        daemon.log.info("Launching in no daemon mode");
+    } else {
+        daemon.log.info(&format!(
+            "PM2 daemon (rust) v{VERSION} started, pid {}, PM2_HOME {}",
+            std::process::id(),
+            daemon.paths.home.display()
+        ));
+    }
     if let Some(r) = &daemon.handover.replaced {
         daemon.log.info(&format!("PM2 daemon {}", r.message));
     }
@@ -316,8 +330,11 @@ pub async fn start_after(
 }
 
 async fn shut_down(d: &Daemon, reason: ExitReason) {
-    d.log
-        .info(&format!("PM2 daemon shutting down ({reason:?})"));
+    // A foreground supervisor's command says when it is done instead.
+    if !d.settings.in_process {
+        d.log
+            .info(&format!("PM2 daemon shutting down ({reason:?})"));
+    }
     d.supervisor.block_restarts().await;
     // The setting stays in PM2_HOME for the next daemon.
     d.web.stop();

@@ -1,7 +1,7 @@
 //! The `PM2_*` variables PM2's daemon reads from its environment, for those
-//! not covered by `Settings`: the instance variable's name, pm2.log's
-//! timestamp, the sockets' owner, the process title, and the notices for
-//! variables that change nothing here.
+//! not covered by `Settings`: the instance variable's name, the sockets'
+//! owner, the process title, and the notices for variables that change
+//! nothing here. (pm2.log's timestamp is `pm2_config::daemon_line`.)
 
 use serde_json::Value;
 use std::ffi::CString;
@@ -20,23 +20,6 @@ fn instance_var_from(over: Option<String>, app: Option<&str>) -> String {
     over.filter(|v| !v.is_empty())
         .or_else(|| app.map(str::to_string))
         .unwrap_or_else(|| "NODE_APP_INSTANCE".to_string())
-}
-
-/// The prefix of pm2.log's lines as a chrono format, from `PM2_LOG_DATE_FORMAT`
-/// (day.js tokens, `YYYY-MM-DDTHH:mm:ss` by default). `None` when it is set
-/// empty: PM2 then writes its lines without a prefix.
-pub fn log_date_format() -> Option<String> {
-    log_date_format_from(std::env::var("PM2_LOG_DATE_FORMAT").ok())
-}
-
-fn log_date_format_from(var: Option<String>) -> Option<String> {
-    match var {
-        None => Some(pm2_config::date_format::dayjs_to_chrono(
-            "YYYY-MM-DDTHH:mm:ss",
-        )),
-        Some(f) if f.is_empty() => None,
-        Some(f) => Some(pm2_config::date_format::dayjs_to_chrono(&f)),
-    }
 }
 
 /// `PM2_NODE_OPTIONS`, split on spaces: PM2 puts them after `node_args`
@@ -206,13 +189,6 @@ mod tests {
         assert_eq!(instance_var_from(None, Some("INST")), "INST");
         assert_eq!(instance_var_from(Some("ENVV".into()), Some("INST")), "ENVV");
         assert_eq!(instance_var_from(Some(String::new()), Some("INST")), "INST");
-    }
-
-    #[test]
-    fn log_date_format_defaults_to_pm2s() {
-        assert_eq!(log_date_format_from(None).unwrap(), "%Y-%m-%dT%H:%M:%S");
-        assert_eq!(log_date_format_from(Some("HH:mm".into())).unwrap(), "%H:%M");
-        assert_eq!(log_date_format_from(Some(String::new())), None);
     }
 
     #[test]

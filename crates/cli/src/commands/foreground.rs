@@ -13,6 +13,7 @@ use crate::args::LogsArgs;
 use crate::runtime::LogStyle;
 use pm2_client::bus::BusClient;
 use pm2_client::Paths;
+use pm2_config::daemon_line::DaemonLineFormat;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -32,6 +33,10 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     let bus = BusClient::connect(&Paths::from_env().pub_sock)
         .await
         .map_err(|e| format!("Cannot connect to the PM2 bus: {e}"))?;
+    let early = handle
+        .as_ref()
+        .map(|h| h.early_log_lines())
+        .unwrap_or_default();
     let runtime = ctx.runtime.clone();
     if let Some(rt) = &runtime {
         if std::process::id() == 1 {
@@ -67,7 +72,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             .then(String::new),
         ..LogsArgs::default()
     };
-    let follow = logs::follow_all(bus, &args);
+    let follow = logs::follow_all(bus, &args, early);
     tokio::pin!(follow);
     let auto_exit = runtime.as_ref().is_some_and(|r| r.auto_exit);
     if ran.is_ok() {
@@ -89,6 +94,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             }
             _ = &mut follow => handle.finished().await,
         }
+        crate::output::raw(&DaemonLineFormat::from_env().line_now("PM2 successfully stopped"));
     }
     ran
 }
@@ -157,7 +163,7 @@ async fn no_app_left(ctx: &Ctx) -> Outcome {
                 if failed > 0 {
                     return Err(super::Failure::Plain(msg));
                 }
-                crate::output::err_line(&msg);
+                crate::output::raw(&DaemonLineFormat::from_env().line_now(&msg));
                 return Ok(());
             }
         }

@@ -7,6 +7,7 @@ use crate::args::LogsArgs;
 use crate::output::{self, blue, bold, gray, green, red};
 use crate::{js_text, listing};
 use pm2_client::{bus::BusClient, target};
+use pm2_config::daemon_line::DaemonLineFormat;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -54,13 +55,39 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
 
 /// `0|api       | `: the id and name, cut or padded to PM2's width.
 pub fn prefix(id: &str, name: &str) -> String {
-    let label: String = if id == "PM2" {
+    prefix_in(&label(id, name), PREFIX_WIDTH)
+}
+
+/// What a line's prefix names: `PM2`, or `id|name`.
+fn label(id: &str, name: &str) -> String {
+    if id == "PM2" {
         id.to_string()
     } else {
         format!("{id}|{}", crate::printable::printable(name))
-    };
-    let label: String = label.chars().take(PREFIX_WIDTH).collect();
-    format!("{label:<PREFIX_WIDTH$} | ")
+    }
+}
+
+fn prefix_in(label: &str, width: usize) -> String {
+    let label: String = label.chars().take(width).collect();
+    format!("{label:<width$} | ")
+}
+
+/// The prefix width of streamed lines: it starts narrow and widens, for
+/// good, to one more than the longest `id|name` seen (the daemon's lines
+/// count as `PM2|PM2`), as PM2's stream does.
+#[derive(Default)]
+struct StreamPadding(std::cell::Cell<usize>);
+
+impl StreamPadding {
+    const NARROWEST: usize = 3;
+
+    fn widen_for(&self, id: &str, name: &str) -> usize {
+        let seen = id.chars().count() + 1 + name.chars().count();
+        let width = self.0.get().max(Self::NARROWEST);
+        let width = if seen > width { seen + 1 } else { width };
+        self.0.set(width);
+        width
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -90,9 +117,49 @@ impl Stream {
 
 struct Printer<'a> {
     args: &'a LogsArgs,
+    /// Set for streamed lines (their prefix widens as names come); a tail
+    /// uses PM2's fixed width.
+    padding: Option<StreamPadding>,
 }
 
-impl Printer<'_> {
+impl<'a> Printer<'a> {
+    fn tail(args: &'a LogsArgs) -> Printer<'a> {
+        Printer {
+            args,
+            padding: None,
+        }
+    }
+
+    fn stream(args: &'a LogsArgs) -> Printer<'a> {
+        Printer {
+            args,
+            padding: Some(StreamPadding::default()),
+        }
+    }
+
+    /// Whether a streamed daemon line is shown at all: PM2 leaves them out
+    /// of `--json`.
+    fn shows_daemon_lines(&self) -> bool {
+        !self.args.json
+    }
+
+    /// A `process:event` as `--json` streams it; `None` in the other styles.
+    fn event(&self, packet: &Value) -> Option<String> {
+        if !self.args.json {
+            return None;
+        }
+        let mut o = json!({
+            "timestamp": packet["at"].as_u64().map(listing::iso_date),
+            "type": "process_event",
+            "status": packet["event"],
+            "app_name": packet["process"]["name"],
+        });
+        if o["timestamp"].is_null() {
+            o.as_object_mut().map(|m| m.shift_remove("timestamp"));
+        }
+        Some(js_text::json(&o))
+    }
+
     fn line(&self, stream: Stream, id: &str, name: &str, at: Option<u64>, text: &str) -> String {
         let a = self.args;
         if a.json {
@@ -112,10 +179,13 @@ impl Printer<'_> {
             let ts = at
                 .map(|ms| format_date(ms, DEFAULT_TIMESTAMP))
                 .unwrap_or_default();
-            return format!(
-                "timestamp={ts} app={name} id={id} type={} message={text}",
-                stream.name()
-            );
+            return match stream {
+                Stream::Daemon => format!("timestamp={ts} app=pm2 message={text}"),
+                Stream::Out => format!("timestamp={ts} app={name} id={id} type=out message={text}"),
+                Stream::Err => {
+                    format!("timestamp={ts} app={name} id={id} type=error message={text}")
+                }
+            };
         }
         let highlighted;
         let text = match a.highlight.as_deref() {
@@ -137,10 +207,19 @@ impl Printer<'_> {
             _ => String::new(),
         };
         if a.raw {
-            format!("{stamp}{text}")
-        } else {
-            format!("{stamp}{}{text}", stream.paint(&prefix(id, name)))
+            return format!("{stamp}{text}");
         }
+        let prefix = match &self.padding {
+            Some(padding) => {
+                let width = match stream {
+                    Stream::Daemon => padding.widen_for("PM2", "PM2"),
+                    _ => padding.widen_for(id, &crate::printable::printable(name)),
+                };
+                prefix_in(&label(id, name), width)
+            }
+            None => prefix(id, name),
+        };
+        format!("{stamp}{}{text}", stream.paint(&prefix))
     }
 }
 
@@ -157,7 +236,7 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
         (false, true) => vec![Stream::Err],
         _ => vec![Stream::Out, Stream::Err],
     };
-    let printer = Printer { args };
+    let printer = Printer::tail(args);
     let decorate = !args.raw && !args.json && !args.format;
 
     // A streaming --json/--format shows new lines only, as PM2 does; with
@@ -232,8 +311,11 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> Outcome {
     let follow = Follow {
         streams: &streams,
         daemon_lines: all && streams.len() == 2,
-        err_to_stderr: false,
+        // A raw stream keeps the apps' two streams apart, as PM2's does.
+        err_to_stderr: args.raw,
+        daemon_form: None,
     };
+    let printer = Printer::stream(args);
     loop {
         follow.run(bus, &printer, &wanted).await;
         match follow_next_daemon(&client.paths).await {
@@ -264,6 +346,9 @@ pub struct Follow<'a> {
     pub daemon_lines: bool,
     /// Apps' stderr to this process's stderr (foreground mode), not stdout.
     pub err_to_stderr: bool,
+    /// The daemon's lines in `pm2.log`'s form (foreground mode), but for
+    /// those already printed (time in ms, message).
+    pub daemon_form: Option<(DaemonLineFormat, Vec<(u64, String)>)>,
 }
 
 impl Follow<'_> {
@@ -279,6 +364,14 @@ impl Follow<'_> {
                 "log:out" => Stream::Out,
                 "log:err" => Stream::Err,
                 "log:PM2" if self.daemon_lines => Stream::Daemon,
+                "process:event" => {
+                    if wanted(&packet["process"]) {
+                        if let Some(line) = printer.event(&packet) {
+                            output::raw(&format!("{line}\n"));
+                        }
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             if !self.streams.contains(&stream) && stream != Stream::Daemon {
@@ -293,6 +386,20 @@ impl Follow<'_> {
             let at = packet["at"].as_u64();
             let data = packet["data"].as_str().unwrap_or("");
             let mut out = String::new();
+            if let (Stream::Daemon, None) = (stream, &self.daemon_form) {
+                if !printer.shows_daemon_lines() {
+                    continue;
+                }
+            }
+            if let (Stream::Daemon, Some((form, printed))) = (stream, &self.daemon_form) {
+                let msg = data.strip_suffix('\n').unwrap_or(data);
+                match at {
+                    Some(at) if printed.iter().any(|(t, m)| *t == at && m == msg) => {}
+                    Some(at) => output::raw(&form.line_at_ms(at, msg)),
+                    None => output::raw(&form.line_now(msg)),
+                }
+                continue;
+            }
             for line in data.strip_suffix('\n').unwrap_or(data).split('\n') {
                 out.push_str(&printer.line(
                     stream,
@@ -313,13 +420,23 @@ impl Follow<'_> {
 }
 
 /// Streams every app's log lines (and the daemon's) from `bus`: what a
-/// foreground supervisor prints, apps' stderr to stderr.
-pub async fn follow_all(bus: BusClient, args: &LogsArgs) {
-    let printer = Printer { args };
+/// foreground supervisor prints, apps' stderr to stderr. The daemon's lines
+/// come as PM2's foreground supervisor prints them, in `pm2.log`'s form
+/// whatever the apps' style; `early` are those it logged before `bus` was
+/// read (time in ms, message), printed first and not twice.
+pub async fn follow_all(bus: BusClient, args: &LogsArgs, early: Vec<(u64, String)>) {
+    let printer = Printer::stream(args);
+    let form = DaemonLineFormat::from_env();
+    let mut out = String::new();
+    for (at, msg) in &early {
+        out.push_str(&form.line_at_ms(*at, msg));
+    }
+    output::raw(&out);
     let follow = Follow {
         streams: &[Stream::Out, Stream::Err],
         daemon_lines: true,
         err_to_stderr: true,
+        daemon_form: Some((form, early)),
     };
     follow.run(bus, &printer, |_| true).await;
 }

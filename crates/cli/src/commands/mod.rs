@@ -66,6 +66,13 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The message, without the prefix `report` gives it.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Error(m) | Failure::Warn(m) | Failure::Plain(m) => m,
+        }
+    }
+
     pub fn report(&self) {
         match self {
             Failure::Error(m) => output::error(m),

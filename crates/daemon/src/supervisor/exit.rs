@@ -102,10 +102,11 @@ impl Actor {
                 let max_restarts = opts.max_restarts;
                 p.set("unstable_restarts", json!(0));
                 p.set("restart_time", json!(p.num("restart_time").unwrap_or(0)));
-                let name = p.name().to_string();
+                // PM2 names the script by its path here, not the app.
+                let script = p.str("pm_exec_path").unwrap_or(p.name()).to_string();
                 self.transition(id, Status::Errored, None);
                 self.emit(id, "restart overlimit", false);
-                self.log.info(&format!("Script {name} had too many unstable restarts ({max_restarts}). Stopped. \"errored\""));
+                self.log.info(&format!("Script {script} had too many unstable restarts ({max_restarts}). Stopped. \"errored\""));
                 return;
             }
             Decision::Restart {
