@@ -44,16 +44,10 @@ async fn run_runtime(argv: Vec<std::ffi::OsString>) -> ExitCode {
     let Some(command) = cli.command else {
         return ExitCode::FAILURE;
     };
-    let quiet = opts.quiet;
     let mut ctx = commands::Ctx::new(cli.flags);
     ctx.runtime = Some(opts);
     match commands::dispatch(command, &mut ctx).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) if quiet => {
-            let form = pm2_config::daemon_line::DaemonLineFormat::from_env();
-            output::raw_err(&form.error_now(failure.message()));
-            ExitCode::FAILURE
-        }
         Err(failure) => {
             failure.report();
             ExitCode::FAILURE

@@ -33,10 +33,18 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     let bus = BusClient::connect(&Paths::from_env().pub_sock)
         .await
         .map_err(|e| format!("Cannot connect to the PM2 bus: {e}"))?;
+    // The supervisor's start-up lines come first, as PM2's do.
     let early = handle
         .as_ref()
         .map(|h| h.early_log_lines())
         .unwrap_or_default();
+    let form = DaemonLineFormat::from_env();
+    crate::output::raw(
+        &early
+            .iter()
+            .map(|(at, msg)| form.line_at_ms(*at, msg))
+            .collect::<String>(),
+    );
     let runtime = ctx.runtime.clone();
     if let Some(rt) = &runtime {
         if std::process::id() == 1 {
@@ -83,6 +91,14 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             outcome = no_app_left(ctx), if auto_exit => ran = outcome,
         }
     }
+    // `pm2-runtime` says why it ends in its own form, before the apps stop.
+    let quiet = runtime.as_ref().is_some_and(|r| r.quiet);
+    if let Err(failure) = ran.as_ref().map_err(|f| f.message().to_string()) {
+        if quiet {
+            crate::output::raw_err(&form.error_now(&failure));
+            ran = Err(super::Failure::Reported);
+        }
+    }
     if let Some(handle) = handle {
         // Stops every app (kill_timeout, then SIGKILL) and closes the
         // sockets; what the apps print meanwhile is still shown.
@@ -94,7 +110,7 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
             }
             _ = &mut follow => handle.finished().await,
         }
-        crate::output::raw(&DaemonLineFormat::from_env().line_now("PM2 successfully stopped"));
+        crate::output::raw(&form.line_now("PM2 successfully stopped"));
     }
     ran
 }

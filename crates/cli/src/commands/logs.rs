@@ -422,21 +422,15 @@ impl Follow<'_> {
 /// Streams every app's log lines (and the daemon's) from `bus`: what a
 /// foreground supervisor prints, apps' stderr to stderr. The daemon's lines
 /// come as PM2's foreground supervisor prints them, in `pm2.log`'s form
-/// whatever the apps' style; `early` are those it logged before `bus` was
-/// read (time in ms, message), printed first and not twice.
-pub async fn follow_all(bus: BusClient, args: &LogsArgs, early: Vec<(u64, String)>) {
+/// whatever the apps' style, but for `printed` (time in ms, message): those
+/// it logged before `bus` was read, which the command printed already.
+pub async fn follow_all(bus: BusClient, args: &LogsArgs, printed: Vec<(u64, String)>) {
     let printer = Printer::stream(args);
-    let form = DaemonLineFormat::from_env();
-    let mut out = String::new();
-    for (at, msg) in &early {
-        out.push_str(&form.line_at_ms(*at, msg));
-    }
-    output::raw(&out);
     let follow = Follow {
         streams: &[Stream::Out, Stream::Err],
         daemon_lines: true,
         err_to_stderr: true,
-        daemon_form: Some((form, early)),
+        daemon_form: Some((DaemonLineFormat::from_env(), printed)),
     };
     follow.run(bus, &printer, |_| true).await;
 }

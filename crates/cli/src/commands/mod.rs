@@ -63,6 +63,8 @@ pub enum Failure {
     Warn(String),
     /// The message as is.
     Plain(String),
+    /// Already said in the command's own form: only the exit status is left.
+    Reported,
 }
 
 impl Failure {
@@ -70,6 +72,7 @@ impl Failure {
     pub fn message(&self) -> &str {
         match self {
             Failure::Error(m) | Failure::Warn(m) | Failure::Plain(m) => m,
+            Failure::Reported => "",
         }
     }
 
@@ -78,6 +81,7 @@ impl Failure {
             Failure::Error(m) => output::error(m),
             Failure::Warn(m) => output::warn_err(m),
             Failure::Plain(m) => output::err_line(m),
+            Failure::Reported => {}
         }
     }
 }
