@@ -49,20 +49,21 @@ test('an exit code listed in stop_exit_codes is not restarted', async () => {
 });
 
 test('exp_backoff_restart_delay grows the delay between restarts', async () => {
-  // The daemon stamps each bus event, so exit→start gaps measure the delay
-  // itself, without Node's boot time (which varies under load).
+  // The daemon stamps each bus event, so exit→online gaps measure the delay
+  // itself, without Node's boot time (which varies under load): a fork app
+  // is online as soon as it is spawned.
   const bus = await pm2.launchBus();
   const events = [];
   bus.on('process:event', (e) => { if (e.process.name === 'backoff') events.push(e); });
   const file = path.join(home, 'backoff');
   await pm2.start({ script: path.join(apps, 'exit-code.js'), name: 'backoff', exp_backoff_restart_delay: 100, env: { EXIT_CODE: '1', STARTS_FILE: file } });
-  await waitFor(() => starts(file).length >= 4 && events.filter((e) => e.event === 'start').length >= 4, { what: '4 starts' });
+  await waitFor(() => starts(file).length >= 4 && events.filter((e) => e.event === 'online').length >= 4, { what: '4 starts' });
   await pm2.stop('backoff');
   bus.close();
   const gaps = [];
   events.forEach((e, i) => {
     if (e.event !== 'exit') return;
-    const next = events.slice(i + 1).find((n) => n.event === 'start');
+    const next = events.slice(i + 1).find((n) => n.event === 'online');
     if (next) gaps.push(next.at - e.at);
   });
   assert.ok(gaps.length >= 3, `restarts seen: ${gaps.length}`);
@@ -121,11 +122,11 @@ test('--parallel bounds how many processes a restart acts on at once', async () 
   const r = cli('restart', 'par-a', 'par-b', '--parallel', '1');
   assert.strictEqual(r.code, 0, r.err);
   const at = (name, event) => events.find((e) => e.process.name === name && e.event === event)?.at;
-  await waitFor(() => at('par-a', 'start') && at('par-b', 'start'), { what: 'both restarted' });
+  await waitFor(() => at('par-a', 'online') && at('par-b', 'online'), { what: 'both restarted' });
   bus.close();
   // One at a time: the second app is stopped only once the first runs again.
   const [first, second] = at('par-a', 'exit') < at('par-b', 'exit') ? ['par-a', 'par-b'] : ['par-b', 'par-a'];
-  assert.ok(at(second, 'exit') >= at(first, 'start'), JSON.stringify(events.map((e) => [e.process.name, e.event, e.at])));
+  assert.ok(at(second, 'exit') >= at(first, 'online'), JSON.stringify(events.map((e) => [e.process.name, e.event, e.at])));
   for (const bad of ['0', 'two']) {
     const refused = cli('restart', 'par-a', '--parallel', bad);
     assert.strictEqual(refused.code, 1, `--parallel ${bad}: ${refused.err}`);

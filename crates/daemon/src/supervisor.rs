@@ -292,8 +292,8 @@ impl Actor {
         let Some(p) = self.procs.get(&id) else { return };
         // PM2's lifecycle lines in pm2.log (and `log:PM2`), so `pm2 logs`
         // shows what happened to an app.
-        match event {
-            "start" => {
+        match (event, manually) {
+            ("start", false) => {
                 let mode = if p.opts.is_cluster() {
                     "cluster"
                 } else {
@@ -303,8 +303,12 @@ impl Actor {
                     "App [{}:{id}] starting in -{mode} mode-",
                     p.name()
                 ));
+                // A launch is only logged: as in PM2, `start` reaches the
+                // bus when a client announces the start it asked for
+                // (notifyByProcessId), after the app's `online`.
+                return;
             }
-            "online" => self.log.info(&format!("App [{}:{id}] online", p.name())),
+            ("online", _) => self.log.info(&format!("App [{}:{id}] online", p.name())),
             _ => {}
         }
         self.bus.publish(

@@ -80,6 +80,7 @@ impl Client {
             for result in join_all(calls).await {
                 out.push(Started::Launched(procs_of(result?)));
             }
+            self.announce_starts(&out).await?;
             return Ok(out);
         }
         let rule = if opts.restart_existing {
@@ -131,10 +132,35 @@ impl Client {
                 }
             }
         }
+        let out: Vec<Started> = out.into_iter().flatten().collect();
+        self.announce_starts(&out).await?;
         match first_error {
             Some(e) => Err(e),
-            None => Ok(out.into_iter().flatten().collect()),
+            None => Ok(out),
         }
+    }
+
+    /// Announces each new process's `start` on the bus (`manually`), as
+    /// PM2's client does after its start call; restarts announce their own.
+    async fn announce_starts(&self, started: &[Started]) -> Result<()> {
+        let calls = started
+            .iter()
+            .filter_map(|s| match s {
+                Started::Launched(procs) => Some(procs),
+                Started::Restarted(_) => None,
+            })
+            .flatten()
+            .filter_map(target::pm_id)
+            .map(|id| {
+                self.call(
+                    "notifyByProcessId",
+                    vec![json!({"id": id, "action_name": "start", "manually": true})],
+                )
+            });
+        for answer in join_all(calls).await {
+            answer?;
+        }
+        Ok(())
     }
 
     /// Sends `apps` to `prepareUnique` under `rule`; one answer per app, in
