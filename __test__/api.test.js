@@ -348,12 +348,18 @@ test('trigger gathers one axm:reply per process', async () => {
 test('scale duplicates instances, or deletes the oldest ones', async () => {
   const api = new PM2({ pm2_home: dir });
   fake.list = [proc(0, 'web'), proc(1, 'web'), proc(2, 'other')];
+  let next = 3;
+  fake.replies.duplicateProcessId = () => [[proc(next++, 'web')]];
   await api.scale('web', '+2');
+  // Each new instance's start is announced on the bus, as PM2's client does.
+  const started = (id) => ['call', 'notifyByProcessId', [{ id, action_name: 'start', manually: true }]];
   assert.deepEqual(
     ops().map((o) => o.slice(0, 3)),
     [
       ['call', 'duplicateProcessId', [0]],
+      started(3),
       ['call', 'duplicateProcessId', [0]],
+      started(4),
     ]
   );
   fake.reset();

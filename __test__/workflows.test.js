@@ -188,6 +188,32 @@ test('pm2 logs streams as PM2 does: --json with process events and no daemon lin
   assert.ok(plain.split('\n').some((l) => l.startsWith(`PM2${' '.repeat(label.length - 1)}| Stopping app:ticker`)), plain);
 });
 
+test("process:event comes in PM2's order: online then start (manually) for start, resurrect and scale; exit, online, restart for a restart", async (t) => {
+  const { waitFor } = require('./support/home');
+  const api = new (require(root).custom)({ pm2_home: home, cwd: work });
+  await api.connect();
+  const bus = await api.launchBus();
+  t.after(async () => { bus.close(); await api.disconnect(); });
+  const seen = [];
+  bus.on('process:event', (e) => { if (e.process.name === 'order') seen.push(`${e.event}${e.manually ? '(m)' : ''}`); });
+  const step = async (args, expected) => {
+    seen.length = 0;
+    const r = pm2(...args);
+    assert.strictEqual(r.code, 0, r.err);
+    await waitFor(() => seen.length >= expected.length, { what: `the events of pm2 ${args.join(' ')}` });
+    assert.deepStrictEqual(seen, expected, `pm2 ${args.join(' ')}`);
+  };
+  await step(['start', 'app.js', '--name', 'order'], ['online', 'start(m)']);
+  await step(['restart', 'order'], ['exit', 'online', 'restart(m)']);
+  assert.strictEqual(pm2('save').code, 0);
+  await step(['delete', 'order'], ['exit']); // `delete` itself is announced for an id already gone: PM2 publishes nothing
+  await step(['resurrect'], ['online', 'start(m)']);
+  await step(['scale', 'order', '2'], ['online', 'start(m)']);
+  const launches = fs.readFileSync(path.join(home, 'pm2.log'), 'utf8').split('\n').filter((l) => /App \[order:\d+\] starting in -fork mode-/.test(l));
+  assert.strictEqual(launches.length, 4, 'each launch is still logged');
+  pm2('delete', 'all');
+});
+
 test('pm2 env prints the app env with PM2\'s fields, in PM2\'s order', () => {
   assert.strictEqual(pm2('start', 'app.js', '--name', 'envy').code, 0);
   const [p] = byName('envy');

@@ -367,7 +367,13 @@ class PM2 {
       if (!Number.isInteger(n)) throw new Error(`Invalid scale value: ${number}`);
       const target = /^[+-]/.test(text) ? procs.length + n : n;
       if (target < 1) throw new Error(`Cannot scale ${name} below 1 instance`);
-      for (let i = procs.length; i < target; i++) await this._call('duplicateProcessId', procs[0].pm_id);
+      for (let i = procs.length; i < target; i++) {
+        const added = [].concat(await this._call('duplicateProcessId', procs[0].pm_id));
+        // Announced as PM2's client does: `start` on the bus, after `online`.
+        for (const p of added.filter((x) => x && x.pm_id !== undefined)) {
+          await this._call('notifyByProcessId', { id: p.pm_id, action_name: 'start', manually: true });
+        }
+      }
       // The oldest instances go, as in PM2: the newest ones stay.
       const surplus = procs.sort((a, b) => a.pm_id - b.pm_id).slice(0, Math.max(0, procs.length - target));
       for (const p of surplus) await client.action('delete', String(p.pm_id), '{}');

@@ -64,6 +64,7 @@ impl Client {
                 out.failed.push(ResurrectFailure { name, error });
             }
         }
+        self.announce_started(&out.started).await?;
         Ok(out)
     }
 

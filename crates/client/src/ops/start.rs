@@ -140,23 +140,30 @@ impl Client {
         }
     }
 
-    /// Announces each new process's `start` on the bus (`manually`), as
-    /// PM2's client does after its start call; restarts announce their own.
+    /// Announces the `start` of the launched processes of `started`;
+    /// restarts announce their own.
     async fn announce_starts(&self, started: &[Started]) -> Result<()> {
-        let calls = started
+        let launched: Vec<Value> = started
             .iter()
             .filter_map(|s| match s {
                 Started::Launched(procs) => Some(procs),
                 Started::Restarted(_) => None,
             })
             .flatten()
-            .filter_map(target::pm_id)
-            .map(|id| {
-                self.call(
-                    "notifyByProcessId",
-                    vec![json!({"id": id, "action_name": "start", "manually": true})],
-                )
-            });
+            .cloned()
+            .collect();
+        self.announce_started(&launched).await
+    }
+
+    /// Announces each of `procs`' `start` on the bus (`manually`), as PM2's
+    /// client does after it started, resurrected or scaled up an app.
+    pub async fn announce_started(&self, procs: &[Value]) -> Result<()> {
+        let calls = procs.iter().filter_map(target::pm_id).map(|id| {
+            self.call(
+                "notifyByProcessId",
+                vec![json!({"id": id, "action_name": "start", "manually": true})],
+            )
+        });
         for answer in join_all(calls).await {
             answer?;
         }
