@@ -248,18 +248,7 @@ pub async fn scale(ctx: &Ctx, name: &str, count: &str) -> Outcome {
     if wanted > ids.len() {
         ctx.info("Scaling up application");
         for _ in ids.len()..wanted {
-            let added = client
-                .call("duplicateProcessId", vec![json!(ids[0])])
-                .await?;
-            // The new processes, as one array (or one process).
-            let added: Vec<Value> = added
-                .into_iter()
-                .flat_map(|v| match v {
-                    Value::Array(procs) => procs,
-                    other => vec![other],
-                })
-                .collect();
-            client.announce_started(&added).await?;
+            client.duplicate(ids[0]).await?;
         }
     } else if wanted < ids.len() {
         // The oldest instances go, as in PM2: the newest ones stay.

@@ -93,11 +93,9 @@ pub async fn run(command: Command, ctx: &mut Ctx) -> Outcome {
     }
     // `pm2-runtime` says why it ends in its own form, before the apps stop.
     let quiet = runtime.as_ref().is_some_and(|r| r.quiet);
-    if let Err(failure) = ran.as_ref().map_err(|f| f.message().to_string()) {
-        if quiet {
-            crate::output::raw_err(&form.error_now(&failure));
-            ran = Err(super::Failure::Reported);
-        }
+    if let (true, Err(failure)) = (quiet, &ran) {
+        crate::output::raw_err(&form.error_now(failure.message()));
+        ran = Err(super::Failure::Reported);
     }
     if let Some(handle) = handle {
         // Stops every app (kill_timeout, then SIGKILL) and closes the

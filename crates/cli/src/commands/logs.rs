@@ -386,19 +386,18 @@ impl Follow<'_> {
             let at = packet["at"].as_u64();
             let data = packet["data"].as_str().unwrap_or("");
             let mut out = String::new();
-            if let (Stream::Daemon, None) = (stream, &self.daemon_form) {
-                if !printer.shows_daemon_lines() {
+            match (stream, &self.daemon_form) {
+                (Stream::Daemon, Some((form, printed))) => {
+                    let msg = data.strip_suffix('\n').unwrap_or(data);
+                    match at {
+                        Some(at) if printed.iter().any(|(t, m)| *t == at && m == msg) => {}
+                        Some(at) => output::raw(&form.line_at_ms(at, msg)),
+                        None => output::raw(&form.line_now(msg)),
+                    }
                     continue;
                 }
-            }
-            if let (Stream::Daemon, Some((form, printed))) = (stream, &self.daemon_form) {
-                let msg = data.strip_suffix('\n').unwrap_or(data);
-                match at {
-                    Some(at) if printed.iter().any(|(t, m)| *t == at && m == msg) => {}
-                    Some(at) => output::raw(&form.line_at_ms(at, msg)),
-                    None => output::raw(&form.line_now(msg)),
-                }
-                continue;
+                (Stream::Daemon, None) if !printer.shows_daemon_lines() => continue,
+                _ => {}
             }
             for line in data.strip_suffix('\n').unwrap_or(data).split('\n') {
                 out.push_str(&printer.line(

@@ -68,6 +68,14 @@ impl Client {
         Ok(out)
     }
 
+    /// One more process of the app of process `id` (`pm2 scale`), its start
+    /// announced as PM2's client does; returns the new process.
+    pub async fn duplicate(&self, id: u64) -> Result<Vec<Value>> {
+        let added = procs_of(self.call_one("duplicateProcessId", vec![json!(id)]).await?);
+        self.announce_started(&added).await?;
+        Ok(added)
+    }
+
     /// Stops every process, modules included, then the daemon itself.
     pub async fn kill_daemon(&self) -> Result<()> {
         self.rpc.notify("notifyKillPM2", vec![json!({})]).await?;

@@ -143,22 +143,24 @@ impl Client {
     /// Announces the `start` of the launched processes of `started`;
     /// restarts announce their own.
     async fn announce_starts(&self, started: &[Started]) -> Result<()> {
-        let launched: Vec<Value> = started
-            .iter()
-            .filter_map(|s| match s {
-                Started::Launched(procs) => Some(procs),
-                Started::Restarted(_) => None,
-            })
-            .flatten()
-            .cloned()
-            .collect();
-        self.announce_started(&launched).await
+        let mut ids = Vec::new();
+        for s in started {
+            if let Started::Launched(procs) = s {
+                ids.extend(procs.iter().filter_map(target::pm_id));
+            }
+        }
+        self.announce_ids(ids).await
     }
 
     /// Announces each of `procs`' `start` on the bus (`manually`), as PM2's
     /// client does after it started, resurrected or scaled up an app.
     pub async fn announce_started(&self, procs: &[Value]) -> Result<()> {
-        let calls = procs.iter().filter_map(target::pm_id).map(|id| {
+        self.announce_ids(procs.iter().filter_map(target::pm_id).collect())
+            .await
+    }
+
+    async fn announce_ids(&self, ids: Vec<u64>) -> Result<()> {
+        let calls = ids.into_iter().map(|id| {
             self.call(
                 "notifyByProcessId",
                 vec![json!({"id": id, "action_name": "start", "manually": true})],
